@@ -1,0 +1,105 @@
+//! Decoding errors. Every message says what was expected, so that the
+//! binary can print `heapdiff: error: FILE: MESSAGE` on one line.
+
+use crate::Format;
+
+/// Why a profile could not be read or decoded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file (or standard input) could not be read.
+    #[error("cannot read: {0}")]
+    Io(#[from] std::io::Error),
+
+    /// Zero bytes of input.
+    #[error("the file is empty")]
+    Empty,
+
+    /// The input starts like gzip but does not decompress.
+    #[error("corrupt gzip data: {0}")]
+    Gzip(std::io::Error),
+
+    /// Neither a known text format nor a decodable protobuf.
+    #[error(
+        "not a heap profile heapdiff knows (starts with {first_bytes}); \
+         as pprof protobuf it fails: {pprof}"
+    )]
+    Unrecognized {
+        /// The first bytes of the (decompressed) input, escaped.
+        first_bytes: String,
+        /// What the pprof decoder said.
+        pprof: String,
+    },
+
+    /// A format heapdiff recognises but cannot decode (yet, or at all).
+    #[error("{format} is not supported yet{hint}")]
+    Unsupported {
+        /// The recognised format.
+        format: Format,
+        /// Advice, starting with `; ` when present.
+        hint: &'static str,
+    },
+
+    /// The bytes are not a valid `profile.proto` message.
+    #[error("invalid pprof protobuf: {0}")]
+    Protobuf(String),
+
+    /// `string_table[0]` must be the empty string.
+    #[error("pprof: string_table[0] must be \"\" but is {0:?}")]
+    StringTableStart(String),
+
+    /// A string index outside the string table.
+    #[error(
+        "pprof: string index {index} out of range (the string table has {len} entries) in {field}"
+    )]
+    StringIndex {
+        /// The offending index.
+        index: i64,
+        /// Size of the string table.
+        len: usize,
+        /// Where the index was found, e.g. `function 3 name`.
+        field: String,
+    },
+
+    /// A mapping, location or function with id 0.
+    #[error("pprof: a {kind} has id 0 (ids must be non-zero)")]
+    ZeroId {
+        /// `mapping`, `location` or `function`.
+        kind: &'static str,
+    },
+
+    /// Two entities of the same kind share an id.
+    #[error("pprof: two {kind}s have id {id}")]
+    DuplicateId {
+        /// `mapping`, `location` or `function`.
+        kind: &'static str,
+        /// The shared id.
+        id: u64,
+    },
+
+    /// A reference to an id that does not exist.
+    #[error("pprof: {referrer} refers to unknown {kind} id {id}")]
+    UnknownId {
+        /// `mapping`, `location` or `function`.
+        kind: &'static str,
+        /// The missing id.
+        id: u64,
+        /// Who refers to it, e.g. `sample 12`.
+        referrer: String,
+    },
+
+    /// A sample with a different number of values than sample types.
+    #[error("sample {sample} has {got} values but the profile has {want} sample types")]
+    ValueCount {
+        /// Index of the sample.
+        sample: usize,
+        /// Number of values it has.
+        got: usize,
+        /// Number of sample types.
+        want: usize,
+    },
+
+    /// A profile with samples but no sample types, or nothing at all.
+    #[error("the profile declares no sample types")]
+    NoSampleTypes,
+}

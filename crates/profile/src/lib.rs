@@ -1,0 +1,187 @@
+//! heapdiff's profile model and its decoders.
+//!
+//! This crate turns the bytes of a heap profile into a [`Profile`]: sample
+//! types, interned strings and frames, and per-sample stacks and values. It
+//! depends on no other heapdiff crate; the symbolizer, the differ and the
+//! renderers all build on it.
+//!
+//! # Design constraints
+//!
+//! - **Big inputs.** Real heap profiles have hundreds of thousands of samples
+//!   with stacks a hundred frames deep. The model allocates nothing per
+//!   sample: stacks are slices of one frame-id vector, values slices of one
+//!   `i64` vector, and every string and frame is interned once.
+//! - **Hostile inputs.** Profiles arrive attached to bug reports. Every index
+//!   and id read from a file is checked before use and every failure is an
+//!   [`Error`] that says what was expected; nothing here panics on bad input.
+//! - **Producers disagree.** Decoders accept what real producers write (packed
+//!   and unpacked protobuf fields, invalid UTF-8 in names, gzip or raw) and
+//!   keep what later stages need (addresses and mappings of frames without
+//!   names, for the symbolizer).
+//!
+//! # Example
+//!
+//! ```
+//! use heapdiff_profile::{decode, pprof::proto};
+//! use prost::Message;
+//!
+//! // A one-sample pprof profile, as Go would write it (minus gzip).
+//! let pb = proto::Profile {
+//!     sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
+//!     sample: vec![proto::Sample { location_id: vec![1], value: vec![4096], label: vec![] }],
+//!     location: vec![proto::Location {
+//!         id: 1,
+//!         line: vec![proto::Line { function_id: 1, line: 27, column: 0 }],
+//!         ..Default::default()
+//!     }],
+//!     function: vec![proto::Function { id: 1, name: 3, filename: 4, ..Default::default() }],
+//!     string_table: ["", "inuse_space", "bytes", "main.leak", "main.go"]
+//!         .map(|s| s.as_bytes().to_vec())
+//!         .to_vec(),
+//!     ..Default::default()
+//! };
+//! let profile = decode(&pb.encode_to_vec()).unwrap();
+//! assert_eq!(profile.header.sample_types[0].name, "inuse_space");
+//! let sample = profile.samples().next().unwrap();
+//! let leaf = profile.frame(sample.stack[0]);
+//! assert_eq!(profile.str(leaf.function), "main.leak");
+//! assert_eq!(leaf.line, 27);
+//! assert_eq!(sample.values, &[4096]);
+//! ```
+
+mod error;
+mod format;
+mod model;
+pub mod pprof;
+
+use std::io::Read;
+use std::path::Path;
+
+pub use error::Error;
+pub use format::{Format, is_gzip, sniff};
+pub use model::{
+    Frame, FrameId, Header, Mapping, MappingId, Profile, ProfileBuilder, Sample, StrId, ValueType,
+};
+
+/// Reads a whole input: a file, or standard input when `path` is `-`.
+pub fn read_input(path: &Path) -> Result<Vec<u8>, Error> {
+    let mut bytes = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin().lock().read_to_end(&mut bytes)?;
+    } else {
+        bytes = std::fs::read(path)?;
+    }
+    Ok(bytes)
+}
+
+/// Reads and decodes a profile file (`-` for standard input).
+pub fn open(path: &Path) -> Result<Profile, Error> {
+    decode(&read_input(path)?)
+}
+
+/// Decodes a profile from its bytes, gzip-compressed or not, in any format
+/// heapdiff reads.
+pub fn decode(bytes: &[u8]) -> Result<Profile, Error> {
+    if bytes.is_empty() {
+        return Err(Error::Empty);
+    }
+    if is_gzip(bytes) {
+        let inflated = gunzip(bytes)?;
+        if inflated.is_empty() {
+            return Err(Error::Empty);
+        }
+        return decode_plain(&inflated);
+    }
+    decode_plain(bytes)
+}
+
+/// Decompresses a gzip stream (all members, as `zcat` does).
+pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, Error> {
+    // The trailer's ISIZE is the decompressed size modulo 2^32: a good
+    // capacity hint, bounded so that a lying trailer cannot reserve much.
+    let hint = bytes
+        .len()
+        .checked_sub(4)
+        .and_then(|at| bytes.get(at..))
+        .and_then(|t| t.try_into().ok())
+        .map_or(0, |t: [u8; 4]| u32::from_le_bytes(t) as usize)
+        .min(bytes.len().saturating_mul(64));
+    let mut out = Vec::with_capacity(hint);
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .map_err(Error::Gzip)?;
+    Ok(out)
+}
+
+fn decode_plain(bytes: &[u8]) -> Result<Profile, Error> {
+    match sniff(bytes) {
+        Some(Format::Pprof) | None => pprof::decode(bytes).map_err(|e| match e {
+            // Raw protobuf has no signature: if it does not even parse, say
+            // what the bytes looked like rather than only what prost said.
+            Error::Protobuf(msg) => Error::Unrecognized {
+                first_bytes: format::describe_start(bytes),
+                pprof: msg,
+            },
+            other => other,
+        }),
+        Some(Format::Memray) => Err(Error::Unsupported {
+            format: Format::Memray,
+            hint: "; its capture format is private to memray: run `memray transform csv` and pass the CSV",
+        }),
+        Some(format) => Err(Error::Unsupported { format, hint: "" }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(bytes).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn empty_input_is_an_error() {
+        assert!(matches!(decode(b""), Err(Error::Empty)));
+        assert!(matches!(decode(&gzip(b"")), Err(Error::Empty)));
+    }
+
+    #[test]
+    fn truncated_gzip_is_an_error() {
+        let z = gzip(b"some bytes that compress");
+        let err = decode(&z[..z.len() / 2]).unwrap_err();
+        assert!(matches!(err, Error::Gzip(_)), "{err}");
+        assert!(err.to_string().starts_with("corrupt gzip data"), "{err}");
+    }
+
+    #[test]
+    fn gzip_members_are_concatenated() {
+        let mut two = gzip(b"abc");
+        two.extend(gzip(b"def"));
+        assert_eq!(gunzip(&two).unwrap(), b"abcdef");
+    }
+
+    #[test]
+    fn garbage_is_unrecognized_with_its_first_bytes() {
+        let err = decode(b"hello, this is text\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("not a heap profile heapdiff knows (starts with \"hello, this is t\")"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn known_but_unsupported_formats_say_so() {
+        let err = decode(b"memray\0\0\0").unwrap_err();
+        assert!(err.to_string().contains("memray transform csv"), "{err}");
+        let err = decode(&gzip(b"heap_v2/524288\n")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "jemalloc heap_v2 dump is not supported yet"
+        );
+    }
+}

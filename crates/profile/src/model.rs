@@ -1,0 +1,512 @@
+//! The profile model every decoder produces and every later stage reads.
+//!
+//! A [`Profile`] is built for millions of samples: strings are interned once
+//! ([`StrId`]), frames are interned once ([`FrameId`]), every sample's stack is
+//! a slice of one shared `Vec<FrameId>`, and every sample's values are a slice
+//! of one shared `Vec<i64>`. Nothing is allocated per sample or per frame
+//! occurrence.
+//!
+//! Stacks are stored **leaf first**, with inlined frames expanded innermost
+//! first, exactly the order of pprof's `Sample.location_id` and
+//! `Location.line`.
+
+use std::fmt;
+
+use rustc_hash::FxHashMap;
+
+use crate::Format;
+use crate::error::Error;
+
+/// An interned string of one [`Profile`]. `StrId::EMPTY` is always `""`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StrId(u32);
+
+impl StrId {
+    /// The empty string, present in every profile.
+    pub const EMPTY: StrId = StrId(0);
+
+    /// Whether this is the empty string.
+    pub fn is_empty(self) -> bool {
+        self == StrId::EMPTY
+    }
+}
+
+/// An interned frame of one [`Profile`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FrameId(u32);
+
+impl FrameId {
+    /// The frame's position in [`Profile::frames`].
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A mapping (an executable or shared object) of one [`Profile`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MappingId(u32);
+
+impl MappingId {
+    /// The mapping's position in [`Profile::mappings`].
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A sample type or period type: what is measured, in which unit
+/// (`inuse_space`/`bytes`, `alloc_objects`/`count`, `cpu`/`nanoseconds`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ValueType {
+    /// The measured quantity, e.g. `inuse_space`.
+    pub name: String,
+    /// Its unit, e.g. `bytes`.
+    pub unit: String,
+}
+
+impl ValueType {
+    /// A value type from its name and unit.
+    pub fn new(name: impl Into<String>, unit: impl Into<String>) -> Self {
+        ValueType {
+            name: name.into(),
+            unit: unit.into(),
+        }
+    }
+}
+
+impl fmt::Display for ValueType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.name, self.unit)
+    }
+}
+
+/// One frame of a call stack.
+///
+/// A symbolized frame has a function name, usually a file and a line; its
+/// identity is `(function, file, line)`. A frame the producer could not
+/// symbolize has an empty `function` and keeps its `address` and `mapping`
+/// so that a symbolizer can name it later.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Frame {
+    /// Function name, or [`StrId::EMPTY`] when unknown.
+    pub function: StrId,
+    /// Source file, or [`StrId::EMPTY`] when unknown.
+    pub file: StrId,
+    /// Source line, or 0 when unknown.
+    pub line: u32,
+    /// Instruction address; only kept for frames without a function name.
+    pub address: u64,
+    /// The mapping the address belongs to; only kept for frames without a
+    /// function name.
+    pub mapping: Option<MappingId>,
+}
+
+impl Frame {
+    /// A symbolized frame.
+    pub fn symbolized(function: StrId, file: StrId, line: u32) -> Self {
+        Frame {
+            function,
+            file,
+            line,
+            address: 0,
+            mapping: None,
+        }
+    }
+
+    /// A frame known only by its address.
+    pub fn unsymbolized(address: u64, mapping: Option<MappingId>) -> Self {
+        Frame {
+            function: StrId::EMPTY,
+            file: StrId::EMPTY,
+            line: 0,
+            address,
+            mapping,
+        }
+    }
+
+    /// Whether the frame has a function name.
+    pub fn is_symbolized(&self) -> bool {
+        !self.function.is_empty()
+    }
+}
+
+/// An executable or shared object the profiled process had mapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Mapping {
+    /// First address of the mapping.
+    pub start: u64,
+    /// One past the last address of the mapping.
+    pub limit: u64,
+    /// File offset that `start` maps.
+    pub offset: u64,
+    /// Path of the mapped file.
+    pub path: StrId,
+    /// Build ID of the mapped file, when the producer recorded it.
+    pub build_id: StrId,
+    /// The producer resolved function names for this mapping.
+    pub has_functions: bool,
+    /// The producer resolved file names for this mapping.
+    pub has_filenames: bool,
+    /// The producer resolved line numbers for this mapping.
+    pub has_line_numbers: bool,
+    /// The producer expanded inlined frames for this mapping.
+    pub has_inline_frames: bool,
+}
+
+/// What a profile says about itself, beside its samples.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Header {
+    /// The quantities each sample carries, in order.
+    pub sample_types: Vec<ValueType>,
+    /// The sample type the producer suggests showing first.
+    pub default_sample_type: Option<String>,
+    /// What the sampling period counts (for Go heap profiles `space/bytes`).
+    pub period_type: Option<ValueType>,
+    /// The sampling period, in units of `period_type` (0 when unknown).
+    pub period: i64,
+    /// Collection time, nanoseconds since the Unix epoch (0 when unknown).
+    pub time_nanos: i64,
+    /// Collection duration in nanoseconds (0 when unknown).
+    pub duration_nanos: i64,
+    /// Free-form comments the producer attached.
+    pub comments: Vec<String>,
+    /// Documentation URL the producer attached.
+    pub doc_url: Option<String>,
+}
+
+/// One sample: a stack and its values, borrowed from the [`Profile`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sample<'a> {
+    /// The call stack, leaf first.
+    pub stack: &'a [FrameId],
+    /// One value per sample type.
+    pub values: &'a [i64],
+}
+
+/// A decoded heap (or other) profile.
+///
+/// Build one with [`ProfileBuilder`]; read it with [`Profile::samples`],
+/// [`Profile::frame`] and [`Profile::str`].
+#[derive(Clone, Debug)]
+pub struct Profile {
+    /// Sample types, period and other metadata.
+    pub header: Header,
+    /// The format the profile was decoded from.
+    pub format: Format,
+    /// Problems that did not stop decoding (shown to the user as warnings).
+    pub warnings: Vec<String>,
+    strings: Vec<Box<str>>,
+    mappings: Vec<Mapping>,
+    frames: Vec<Frame>,
+    stack_frames: Vec<FrameId>,
+    stack_ends: Vec<usize>,
+    values: Vec<i64>,
+}
+
+impl Profile {
+    /// The string an id stands for.
+    pub fn str(&self, id: StrId) -> &str {
+        &self.strings[id.0 as usize]
+    }
+
+    /// A frame by id.
+    pub fn frame(&self, id: FrameId) -> &Frame {
+        &self.frames[id.index()]
+    }
+
+    /// Every distinct frame, indexable by [`FrameId::index`].
+    pub fn frames(&self) -> &[Frame] {
+        &self.frames
+    }
+
+    /// A mapping by id.
+    pub fn mapping(&self, id: MappingId) -> &Mapping {
+        &self.mappings[id.index()]
+    }
+
+    /// Every mapping, indexable by [`MappingId::index`].
+    pub fn mappings(&self) -> &[Mapping] {
+        &self.mappings
+    }
+
+    /// Number of samples.
+    pub fn sample_count(&self) -> usize {
+        self.stack_ends.len()
+    }
+
+    /// The samples, in the order the producer wrote them.
+    pub fn samples(&self) -> impl ExactSizeIterator<Item = Sample<'_>> + '_ {
+        let width = self.header.sample_types.len();
+        (0..self.stack_ends.len()).map(move |i| {
+            let start = if i == 0 { 0 } else { self.stack_ends[i - 1] };
+            Sample {
+                stack: &self.stack_frames[start..self.stack_ends[i]],
+                values: &self.values[i * width..(i + 1) * width],
+            }
+        })
+    }
+
+    /// Sum of one sample type over all samples (saturating).
+    pub fn total(&self, sample_type: usize) -> i64 {
+        self.samples()
+            .fold(0i64, |acc, s| acc.saturating_add(s.values[sample_type]))
+    }
+
+    /// Index of the sample type with this name, if any.
+    pub fn sample_type_index(&self, name: &str) -> Option<usize> {
+        self.header.sample_types.iter().position(|t| t.name == name)
+    }
+
+    /// A human-readable name for a frame: its function, or for an
+    /// unsymbolized frame its address and mapping (`0x4b3c30 in leaky`).
+    pub fn frame_name(&self, frame: &Frame) -> String {
+        if frame.is_symbolized() {
+            return self.str(frame.function).to_owned();
+        }
+        match frame.mapping.map(|m| self.str(self.mapping(m).path)) {
+            Some(path) if !path.is_empty() => {
+                let base = path.rsplit('/').next().unwrap_or(path);
+                format!("{:#x} in {base}", frame.address)
+            }
+            _ => format!("{:#x}", frame.address),
+        }
+    }
+}
+
+/// Builds a [`Profile`]: interns strings and frames, appends samples.
+///
+/// ```
+/// use heapdiff_profile::{Format, Frame, ProfileBuilder, ValueType};
+///
+/// let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new("inuse_space", "bytes")]);
+/// let f = b.intern("main.leak");
+/// let file = b.intern("main.go");
+/// let leaf = b.frame(Frame::symbolized(f, file, 12));
+/// b.push_sample(&[leaf], &[4096]).unwrap();
+/// let p = b.finish();
+/// assert_eq!(p.total(0), 4096);
+/// assert_eq!(p.frame_name(p.frame(leaf)), "main.leak");
+/// ```
+#[derive(Debug)]
+pub struct ProfileBuilder {
+    profile: Profile,
+    string_ids: FxHashMap<Box<str>, StrId>,
+    frame_ids: FxHashMap<Frame, FrameId>,
+}
+
+impl ProfileBuilder {
+    /// A builder for a profile of `format` with these sample types.
+    pub fn new(format: Format, sample_types: Vec<ValueType>) -> Self {
+        let mut string_ids = FxHashMap::default();
+        string_ids.insert(Box::from(""), StrId::EMPTY);
+        ProfileBuilder {
+            profile: Profile {
+                header: Header {
+                    sample_types,
+                    ..Header::default()
+                },
+                format,
+                warnings: Vec::new(),
+                strings: vec![Box::from("")],
+                mappings: Vec::new(),
+                frames: Vec::new(),
+                stack_frames: Vec::new(),
+                stack_ends: Vec::new(),
+                values: Vec::new(),
+            },
+            string_ids,
+            frame_ids: FxHashMap::default(),
+        }
+    }
+
+    /// The header, to set the period, comments and other metadata.
+    pub fn header_mut(&mut self) -> &mut Header {
+        &mut self.profile.header
+    }
+
+    /// Records a warning to show the user.
+    pub fn warn(&mut self, warning: impl Into<String>) {
+        self.profile.warnings.push(warning.into());
+    }
+
+    /// Reserves room for `samples` more samples with `frames` stack frames in all.
+    pub fn reserve(&mut self, samples: usize, frames: usize) {
+        let width = self.profile.header.sample_types.len();
+        self.profile.stack_ends.reserve(samples);
+        self.profile.values.reserve(samples.saturating_mul(width));
+        self.profile.stack_frames.reserve(frames);
+    }
+
+    /// Interns a string.
+    pub fn intern(&mut self, s: &str) -> StrId {
+        if let Some(&id) = self.string_ids.get(s) {
+            return id;
+        }
+        let id = StrId(to_u32(self.profile.strings.len()));
+        self.profile.strings.push(Box::from(s));
+        self.string_ids.insert(Box::from(s), id);
+        id
+    }
+
+    /// The string an id stands for.
+    pub fn str(&self, id: StrId) -> &str {
+        self.profile.str(id)
+    }
+
+    /// Adds a mapping.
+    pub fn add_mapping(&mut self, mapping: Mapping) -> MappingId {
+        let id = MappingId(to_u32(self.profile.mappings.len()));
+        self.profile.mappings.push(mapping);
+        id
+    }
+
+    /// Interns a frame. Symbolized frames are interned by
+    /// `(function, file, line)`: their address and mapping are dropped.
+    pub fn frame(&mut self, mut frame: Frame) -> FrameId {
+        if frame.is_symbolized() {
+            frame.address = 0;
+            frame.mapping = None;
+        }
+        if let Some(&id) = self.frame_ids.get(&frame) {
+            return id;
+        }
+        let id = FrameId(to_u32(self.profile.frames.len()));
+        self.profile.frames.push(frame);
+        self.frame_ids.insert(frame, id);
+        id
+    }
+
+    /// Appends a sample. `stack` is leaf first; `values` has one value per
+    /// sample type.
+    pub fn push_sample(&mut self, stack: &[FrameId], values: &[i64]) -> Result<(), Error> {
+        self.push_sample_with(values, |frames| frames.extend_from_slice(stack))
+    }
+
+    /// Appends a sample whose stack `fill` writes straight into the shared
+    /// frame buffer (leaf first), avoiding a temporary vector per sample.
+    pub fn push_sample_with(
+        &mut self,
+        values: &[i64],
+        fill: impl FnOnce(&mut Vec<FrameId>),
+    ) -> Result<(), Error> {
+        let want = self.profile.header.sample_types.len();
+        if values.len() != want {
+            return Err(Error::ValueCount {
+                sample: self.profile.stack_ends.len(),
+                got: values.len(),
+                want,
+            });
+        }
+        fill(&mut self.profile.stack_frames);
+        self.profile
+            .stack_ends
+            .push(self.profile.stack_frames.len());
+        self.profile.values.extend_from_slice(values);
+        Ok(())
+    }
+
+    /// The finished profile.
+    pub fn finish(self) -> Profile {
+        self.profile
+    }
+}
+
+/// Ids are `u32`: a profile with more than 4 billion distinct strings, frames
+/// or mappings cannot be decoded into memory anyway.
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).expect("more than u32::MAX distinct strings, frames or mappings")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two_types() -> Vec<ValueType> {
+        vec![
+            ValueType::new("inuse_objects", "count"),
+            ValueType::new("inuse_space", "bytes"),
+        ]
+    }
+
+    #[test]
+    fn strings_and_frames_are_interned_once() {
+        let mut b = ProfileBuilder::new(Format::Pprof, two_types());
+        let a = b.intern("main.a");
+        assert_eq!(b.intern("main.a"), a);
+        assert_eq!(b.intern(""), StrId::EMPTY);
+        let file = b.intern("a.go");
+        let f1 = b.frame(Frame::symbolized(a, file, 3));
+        let f2 = b.frame(Frame {
+            address: 0x1234,
+            ..Frame::symbolized(a, file, 3)
+        });
+        assert_eq!(
+            f1, f2,
+            "a symbolized frame's address is not part of its identity"
+        );
+        let u1 = b.frame(Frame::unsymbolized(0x10, None));
+        let u2 = b.frame(Frame::unsymbolized(0x20, None));
+        assert_ne!(u1, u2, "unsymbolized frames are told apart by address");
+        assert_eq!(b.finish().frames().len(), 3);
+    }
+
+    #[test]
+    fn samples_come_back_in_order_with_their_values() {
+        let mut b = ProfileBuilder::new(Format::Pprof, two_types());
+        let s = b.intern("f");
+        let f = b.frame(Frame::symbolized(s, StrId::EMPTY, 0));
+        b.push_sample(&[f], &[1, 100]).unwrap();
+        b.push_sample(&[], &[2, 200]).unwrap();
+        b.push_sample(&[f, f], &[3, 300]).unwrap();
+        let p = b.finish();
+        let got: Vec<_> = p
+            .samples()
+            .map(|s| (s.stack.len(), s.values.to_vec()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(1, vec![1, 100]), (0, vec![2, 200]), (2, vec![3, 300])]
+        );
+        assert_eq!(p.total(1), 600);
+        assert_eq!(p.sample_type_index("inuse_space"), Some(1));
+    }
+
+    #[test]
+    fn wrong_value_count_is_refused() {
+        let mut b = ProfileBuilder::new(Format::Pprof, two_types());
+        let err = b.push_sample(&[], &[1]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "sample 0 has 1 values but the profile has 2 sample types"
+        );
+    }
+
+    #[test]
+    fn totals_saturate_instead_of_overflowing() {
+        let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new("x", "count")]);
+        b.push_sample(&[], &[i64::MAX]).unwrap();
+        b.push_sample(&[], &[i64::MAX]).unwrap();
+        assert_eq!(b.finish().total(0), i64::MAX);
+    }
+
+    #[test]
+    fn unsymbolized_frames_are_named_by_address_and_mapping() {
+        let mut b = ProfileBuilder::new(Format::Pprof, two_types());
+        let path = b.intern("/usr/lib/libfoo.so.1");
+        let m = b.add_mapping(Mapping {
+            start: 0x1000,
+            limit: 0x2000,
+            offset: 0,
+            path,
+            build_id: StrId::EMPTY,
+            has_functions: false,
+            has_filenames: false,
+            has_line_numbers: false,
+            has_inline_frames: false,
+        });
+        let f = b.frame(Frame::unsymbolized(0x1234, Some(m)));
+        let bare = b.frame(Frame::unsymbolized(0x99, None));
+        let p = b.finish();
+        assert_eq!(p.frame_name(p.frame(f)), "0x1234 in libfoo.so.1");
+        assert_eq!(p.frame_name(p.frame(bare)), "0x99");
+    }
+}

@@ -1,0 +1,780 @@
+//! Decoding pprof `profile.proto` into the [`Profile`] model.
+//!
+//! The message is decoded with prost, validated the way pprof's own parser
+//! validates it (string indices in range, `string_table[0] == ""`, non-zero
+//! and unique ids, every referenced id defined, one value per sample type),
+//! then converted: each location is expanded once into its frames (inlined
+//! frames innermost first), and each sample's stack is the concatenation of
+//! its locations' frames, leaf first.
+//!
+//! When the profile carries `drop_frames` (and `keep_frames`), stacks are
+//! pruned exactly as `pprof` prunes them on load, so that numbers agree.
+
+pub mod proto;
+
+use prost::Message as _;
+use regex::Regex;
+use rustc_hash::FxHashMap;
+
+use crate::Format;
+use crate::error::Error;
+use crate::model::{Frame, FrameId, Mapping, MappingId, Profile, ProfileBuilder, StrId, ValueType};
+
+/// Decodes an uncompressed `profile.proto` message.
+pub fn decode(bytes: &[u8]) -> Result<Profile, Error> {
+    let pb = proto::Profile::decode(bytes).map_err(|e| Error::Protobuf(e.to_string()))?;
+    convert(&pb)
+}
+
+/// Converts a decoded protobuf message into the model, validating it.
+pub fn convert(pb: &proto::Profile) -> Result<Profile, Error> {
+    let strings = Strings::new(&pb.string_table)?;
+    if pb.sample_type.is_empty() {
+        return Err(Error::NoSampleTypes);
+    }
+    let value_type = |vt: &proto::ValueType, what: &str| -> Result<ValueType, Error> {
+        Ok(ValueType::new(
+            strings.get(vt.r#type, || format!("{what} type"))?,
+            strings.get(vt.unit, || format!("{what} unit"))?,
+        ))
+    };
+    let sample_types = pb
+        .sample_type
+        .iter()
+        .enumerate()
+        .map(|(i, vt)| value_type(vt, &format!("sample_type {i}")))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut b = ProfileBuilder::new(Format::Pprof, sample_types);
+    {
+        let h = b.header_mut();
+        h.period_type = pb
+            .period_type
+            .as_ref()
+            .map(|vt| value_type(vt, "period_type"))
+            .transpose()?;
+        h.period = pb.period;
+        h.time_nanos = pb.time_nanos;
+        h.duration_nanos = pb.duration_nanos;
+        h.default_sample_type = strings.optional(pb.default_sample_type, "default_sample_type")?;
+        h.doc_url = strings.optional(pb.doc_url, "doc_url")?;
+        h.comments = pb
+            .comment
+            .iter()
+            .map(|&c| strings.get(c, || "comment".to_owned()).map(str::to_owned))
+            .collect::<Result<_, _>>()?;
+    }
+
+    // Intern each string once; the model refers to strings by its own ids.
+    let ids: Vec<StrId> = strings.table.iter().map(|s| b.intern(s)).collect();
+    let sid = |index: i64, field: &dyn Fn() -> String| -> Result<StrId, Error> {
+        strings.check(index, field)?;
+        Ok(ids[index as usize])
+    };
+
+    let mapping_index = IdIndex::new(pb.mapping.iter().map(|m| m.id), "mapping")?;
+    let mut mapping_ids = Vec::with_capacity(pb.mapping.len());
+    for m in &pb.mapping {
+        mapping_ids.push(b.add_mapping(Mapping {
+            start: m.memory_start,
+            limit: m.memory_limit,
+            offset: m.file_offset,
+            path: sid(m.filename, &|| format!("mapping {} filename", m.id))?,
+            build_id: sid(m.build_id, &|| format!("mapping {} build_id", m.id))?,
+            has_functions: m.has_functions,
+            has_filenames: m.has_filenames,
+            has_line_numbers: m.has_line_numbers,
+            has_inline_frames: m.has_inline_frames,
+        }));
+    }
+
+    let function_index = IdIndex::new(pb.function.iter().map(|f| f.id), "function")?;
+    let mut functions = Vec::with_capacity(pb.function.len());
+    for f in &pb.function {
+        let name = sid(f.name, &|| format!("function {} name", f.id))?;
+        sid(f.system_name, &|| format!("function {} system_name", f.id))?;
+        let file = sid(f.filename, &|| format!("function {} filename", f.id))?;
+        functions.push((name, file));
+    }
+
+    let prune = Pruner::new(pb, &strings, &mut b);
+    let location_index = IdIndex::new(pb.location.iter().map(|l| l.id), "location")?;
+    let mut loc_frames: Vec<FrameId> = Vec::new();
+    let mut loc_ranges: Vec<(u32, u32)> = Vec::with_capacity(pb.location.len());
+    for (li, loc) in pb.location.iter().enumerate() {
+        let mapping: Option<MappingId> = match loc.mapping_id {
+            0 => None,
+            id => Some(
+                mapping_index
+                    .get(id)
+                    .map(|i| mapping_ids[i])
+                    .ok_or_else(|| Error::UnknownId {
+                        kind: "mapping",
+                        id,
+                        referrer: format!("location {}", loc.id),
+                    })?,
+            ),
+        };
+        let start = loc_frames.len();
+        let keep_lines = prune.as_ref().map_or(loc.line.len(), |p| p.kept[li]);
+        // pprof keeps the outer lines when an inner one matches drop_frames.
+        let lines = &loc.line[loc.line.len() - keep_lines..];
+        if loc.line.is_empty() {
+            loc_frames.push(b.frame(Frame::unsymbolized(loc.address, mapping)));
+        }
+        for line in lines {
+            let frame = match line.function_id {
+                0 => Frame::unsymbolized(loc.address, mapping),
+                id => {
+                    let i = function_index.get(id).ok_or_else(|| Error::UnknownId {
+                        kind: "function",
+                        id,
+                        referrer: format!("location {}", loc.id),
+                    })?;
+                    let (name, file) = functions[i];
+                    if name.is_empty() {
+                        Frame::unsymbolized(loc.address, mapping)
+                    } else {
+                        Frame::symbolized(name, file, clamp_line(line.line))
+                    }
+                }
+            };
+            loc_frames.push(b.frame(frame));
+        }
+        // Lines referring to unknown functions were rejected above even when
+        // pruned away, as pprof does.
+        for line in &loc.line[..loc.line.len() - keep_lines] {
+            if line.function_id != 0 && function_index.get(line.function_id).is_none() {
+                return Err(Error::UnknownId {
+                    kind: "function",
+                    id: line.function_id,
+                    referrer: format!("location {}", loc.id),
+                });
+            }
+        }
+        loc_ranges.push((start as u32, loc_frames.len() as u32));
+    }
+
+    let total_locs: usize = pb.sample.iter().map(|s| s.location_id.len()).sum();
+    b.reserve(pb.sample.len(), total_locs);
+    let mut locs: Vec<usize> = Vec::new();
+    for (si, sample) in pb.sample.iter().enumerate() {
+        for label in &sample.label {
+            strings.check(label.key, &|| format!("sample {si} label key"))?;
+            strings.check(label.str, &|| format!("sample {si} label value"))?;
+            strings.check(label.num_unit, &|| format!("sample {si} label unit"))?;
+        }
+        locs.clear();
+        for &id in &sample.location_id {
+            locs.push(location_index.get(id).ok_or_else(|| Error::UnknownId {
+                kind: "location",
+                id,
+                referrer: format!("sample {si}"),
+            })?);
+        }
+        let kept = match &prune {
+            Some(p) => p.kept_locations(&locs),
+            None => &locs[..],
+        };
+        b.push_sample_with(&sample.value, |frames| {
+            for &li in kept {
+                let (start, end) = loc_ranges[li];
+                frames.extend_from_slice(&loc_frames[start as usize..end as usize]);
+            }
+        })?;
+    }
+    Ok(b.finish())
+}
+
+fn clamp_line(line: i64) -> u32 {
+    u32::try_from(line.max(0)).unwrap_or(u32::MAX)
+}
+
+/// The string table, validated, with lossy UTF-8 conversion.
+struct Strings {
+    table: Vec<String>,
+}
+
+impl Strings {
+    fn new(raw: &[Vec<u8>]) -> Result<Self, Error> {
+        let table: Vec<String> = raw
+            .iter()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect();
+        match table.first() {
+            None => Err(Error::StringTableStart("<no string table>".to_owned())),
+            Some(first) if !first.is_empty() => Err(Error::StringTableStart(first.clone())),
+            Some(_) => Ok(Strings { table }),
+        }
+    }
+
+    fn check(&self, index: i64, field: &dyn Fn() -> String) -> Result<(), Error> {
+        if index < 0 || index as u64 >= self.table.len() as u64 {
+            return Err(Error::StringIndex {
+                index,
+                len: self.table.len(),
+                field: field(),
+            });
+        }
+        Ok(())
+    }
+
+    fn get(&self, index: i64, field: impl Fn() -> String) -> Result<&str, Error> {
+        self.check(index, &field)?;
+        Ok(&self.table[index as usize])
+    }
+
+    fn optional(&self, index: i64, field: &str) -> Result<Option<String>, Error> {
+        let s = self.get(index, || field.to_owned())?;
+        Ok((!s.is_empty()).then(|| s.to_owned()))
+    }
+}
+
+/// Maps pprof ids (arbitrary non-zero u64) to positions: a vector when the
+/// ids are dense (the usual case), a hash map otherwise.
+enum IdIndex {
+    Dense(Vec<u32>),
+    Sparse(FxHashMap<u64, u32>),
+}
+
+impl IdIndex {
+    fn new(
+        ids: impl ExactSizeIterator<Item = u64> + Clone,
+        kind: &'static str,
+    ) -> Result<Self, Error> {
+        let n = ids.len();
+        let max = ids.clone().max().unwrap_or(0);
+        let dense = max <= (n as u64).saturating_mul(4).saturating_add(64);
+        let mut index = if dense {
+            IdIndex::Dense(vec![u32::MAX; max as usize + 1])
+        } else {
+            IdIndex::Sparse(FxHashMap::default())
+        };
+        for (pos, id) in ids.enumerate() {
+            if id == 0 {
+                return Err(Error::ZeroId { kind });
+            }
+            let slot = match &mut index {
+                IdIndex::Dense(v) => &mut v[id as usize],
+                IdIndex::Sparse(m) => m.entry(id).or_insert(u32::MAX),
+            };
+            if *slot != u32::MAX {
+                return Err(Error::DuplicateId { kind, id });
+            }
+            *slot = pos as u32;
+        }
+        Ok(index)
+    }
+
+    fn get(&self, id: u64) -> Option<usize> {
+        let slot = match self {
+            IdIndex::Dense(v) => *v.get(usize::try_from(id).ok()?)?,
+            IdIndex::Sparse(m) => *m.get(&id)?,
+        };
+        (id != 0 && slot != u32::MAX).then_some(slot as usize)
+    }
+}
+
+/// pprof's load-time pruning by the profile's `drop_frames`/`keep_frames`:
+/// in each stack, the first location (from the root) that matches cuts off
+/// itself and everything below it; a location whose inner inlined line
+/// matches keeps only the lines above the match. Locations before the first
+/// non-matching one (from the root) are never cut, so a stack is never
+/// emptied entirely.
+struct Pruner {
+    /// Per location: how many lines (counted from the outermost) survive.
+    kept: Vec<usize>,
+    /// Per location: `Cut` (drop it and below), `Beneath` (keep it, drop
+    /// below), or `None`.
+    action: Vec<PruneAction>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PruneAction {
+    None,
+    Cut,
+    Beneath,
+}
+
+impl Pruner {
+    fn new(pb: &proto::Profile, strings: &Strings, b: &mut ProfileBuilder) -> Option<Pruner> {
+        let drop_src = strings.table.get(usize::try_from(pb.drop_frames).ok()?)?;
+        if drop_src.is_empty() {
+            return None;
+        }
+        let compile = |src: &str, b: &mut ProfileBuilder| match Regex::new(&format!("^(?:{src})$"))
+        {
+            Ok(rx) => Some(rx),
+            Err(e) => {
+                b.warn(format!(
+                    "ignoring the profile's drop/keep_frames pattern {src:?}: {e}"
+                ));
+                None
+            }
+        };
+        let drop = compile(drop_src, b)?;
+        let keep = strings
+            .table
+            .get(usize::try_from(pb.keep_frames).ok()?)
+            .filter(|s| !s.is_empty())
+            .and_then(|src| compile(src, b));
+        let functions: FxHashMap<u64, &str> = pb
+            .function
+            .iter()
+            .filter_map(|f| {
+                Some((
+                    f.id,
+                    strings.table.get(usize::try_from(f.name).ok()?)?.as_str(),
+                ))
+            })
+            .collect();
+        let matches = |line: &proto::Line| {
+            functions.get(&line.function_id).is_some_and(|name| {
+                let name = simplify_function_name(name);
+                !name.is_empty()
+                    && drop.is_match(name)
+                    && keep.as_ref().is_none_or(|k| !k.is_match(name))
+            })
+        };
+        let mut kept = Vec::with_capacity(pb.location.len());
+        let mut action = Vec::with_capacity(pb.location.len());
+        for loc in &pb.location {
+            // Scan from the outermost line inwards for the first match.
+            match loc.line.iter().rposition(matches) {
+                Some(i) if i == loc.line.len() - 1 => {
+                    // The whole location goes where a stack is cut; where it
+                    // survives (above the first user frame) it is unchanged.
+                    kept.push(loc.line.len());
+                    action.push(PruneAction::Cut);
+                }
+                Some(i) => {
+                    kept.push(loc.line.len() - i - 1);
+                    action.push(PruneAction::Beneath);
+                }
+                None => {
+                    kept.push(loc.line.len());
+                    action.push(PruneAction::None);
+                }
+            }
+        }
+        Some(Pruner { kept, action })
+    }
+
+    fn kept_locations<'a>(&self, locs: &'a [usize]) -> &'a [usize] {
+        let mut found_user = false;
+        for i in (0..locs.len()).rev() {
+            match self.action[locs[i]] {
+                PruneAction::None => found_user = true,
+                _ if !found_user => {}
+                PruneAction::Cut => return &locs[i + 1..],
+                PruneAction::Beneath => return &locs[i..],
+            }
+        }
+        locs
+    }
+}
+
+/// pprof's `simplifyFunc`: drops a leading `.` (PPC64 ELFv1) and an argument
+/// list, except inside `(anonymous namespace)` and `operator()`.
+fn simplify_function_name(name: &str) -> &str {
+    let name = name.strip_prefix('.').unwrap_or(name);
+    let mut from = 0;
+    while let Some(pos) = name[from..].find('(') {
+        let at = from + pos;
+        let rest = &name[at..];
+        if rest.starts_with("(anonymous namespace)") {
+            from = at + "(anonymous namespace)".len();
+        } else if at >= "operator".len()
+            && name[..at].ends_with("operator")
+            && rest.starts_with("()")
+        {
+            from = at + 2;
+        } else {
+            return &name[..at];
+        }
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::proto::{Function, Label, Line, Location, Sample};
+    use super::*;
+
+    const STRINGS: &[&str] = &[
+        "",
+        "inuse_objects",
+        "count",
+        "inuse_space",
+        "bytes",
+        "main.leak",
+        "main.go",
+        "main.main",
+        "bytes.Repeat",
+        "bytes.go",
+        "runtime.main",
+        "proc.go",
+    ];
+
+    /// main.main (7) -> inlined bytes.Repeat in main.leak -> leaf.
+    fn base() -> proto::Profile {
+        let f = |id, name, filename| Function {
+            id,
+            name,
+            filename,
+            ..Default::default()
+        };
+        let line = |function_id, line| Line {
+            function_id,
+            line,
+            column: 0,
+        };
+        proto::Profile {
+            sample_type: vec![
+                proto::ValueType { r#type: 1, unit: 2 },
+                proto::ValueType { r#type: 3, unit: 4 },
+            ],
+            sample: vec![
+                Sample {
+                    location_id: vec![1, 2, 3],
+                    value: vec![2, 8192],
+                    label: vec![],
+                },
+                Sample {
+                    location_id: vec![2, 3],
+                    value: vec![1, 100],
+                    label: vec![],
+                },
+            ],
+            mapping: vec![proto::Mapping {
+                id: 1,
+                memory_start: 0x400000,
+                memory_limit: 0x500000,
+                filename: 6,
+                has_functions: true,
+                ..Default::default()
+            }],
+            location: vec![
+                // Leaf: bytes.Repeat inlined into main.leak (innermost first).
+                Location {
+                    id: 1,
+                    mapping_id: 1,
+                    address: 0x401000,
+                    line: vec![line(2, 610), line(1, 12)],
+                    is_folded: false,
+                },
+                Location {
+                    id: 2,
+                    mapping_id: 1,
+                    address: 0x402000,
+                    line: vec![line(3, 20)],
+                    is_folded: false,
+                },
+                Location {
+                    id: 3,
+                    mapping_id: 1,
+                    address: 0x403000,
+                    line: vec![line(4, 250)],
+                    is_folded: false,
+                },
+            ],
+            function: vec![f(1, 5, 6), f(2, 8, 9), f(3, 7, 6), f(4, 10, 11)],
+            string_table: STRINGS.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            period_type: Some(proto::ValueType { r#type: 3, unit: 4 }),
+            period: 524288,
+            ..Default::default()
+        }
+    }
+
+    fn stack_names(p: &Profile, sample: usize) -> Vec<String> {
+        let s = p.samples().nth(sample).unwrap();
+        s.stack
+            .iter()
+            .map(|&f| {
+                let fr = p.frame(f);
+                format!("{}:{}", p.frame_name(fr), fr.line)
+            })
+            .collect()
+    }
+
+    fn err_of(pb: proto::Profile) -> String {
+        convert(&pb).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn decodes_types_period_and_inline_expanded_stacks() {
+        let p = decode(&base().encode_to_vec()).unwrap();
+        assert_eq!(
+            p.header.sample_types[1],
+            ValueType::new("inuse_space", "bytes")
+        );
+        assert_eq!(
+            p.header.period_type,
+            Some(ValueType::new("inuse_space", "bytes"))
+        );
+        assert_eq!(p.header.period, 524288);
+        assert_eq!(
+            stack_names(&p, 0),
+            [
+                "bytes.Repeat:610",
+                "main.leak:12",
+                "main.main:20",
+                "runtime.main:250"
+            ]
+        );
+        assert_eq!(p.total(1), 8292);
+        assert_eq!(p.frames().len(), 4, "frames are shared between samples");
+    }
+
+    #[test]
+    fn packed_and_unpacked_repeated_fields_decode_alike() {
+        // Sample { location_id: [1, 2, 3] unpacked, value: [2, 8192] unpacked }
+        fn varint(mut v: u64, out: &mut Vec<u8>) {
+            while v >= 0x80 {
+                out.push((v as u8) | 0x80);
+                v >>= 7;
+            }
+            out.push(v as u8);
+        }
+        let mut sample = Vec::new();
+        for id in [1u64, 2, 3] {
+            sample.push(0x08); // field 1, varint
+            varint(id, &mut sample);
+        }
+        for v in [2u64, 8192] {
+            sample.push(0x10); // field 2, varint
+            varint(v, &mut sample);
+        }
+        let mut pb = base();
+        pb.sample.truncate(0);
+        let mut bytes = pb.encode_to_vec();
+        bytes.push(0x12); // field 2 (sample), length-delimited
+        varint(sample.len() as u64, &mut bytes);
+        bytes.extend(&sample);
+        let unpacked = decode(&bytes).unwrap();
+
+        let mut packed = base();
+        packed.sample.truncate(1);
+        let packed = decode(&packed.encode_to_vec()).unwrap();
+        assert_eq!(stack_names(&unpacked, 0), stack_names(&packed, 0));
+        assert_eq!(unpacked.total(1), packed.total(1));
+    }
+
+    #[test]
+    fn string_table_must_start_empty() {
+        let mut pb = base();
+        pb.string_table[0] = b"x".to_vec();
+        assert_eq!(
+            err_of(pb),
+            "pprof: string_table[0] must be \"\" but is \"x\""
+        );
+        let mut pb = base();
+        pb.string_table.clear();
+        assert!(err_of(pb).contains("<no string table>"));
+    }
+
+    #[test]
+    fn string_index_out_of_range_names_the_field() {
+        let mut pb = base();
+        pb.function[2].name = 99;
+        assert_eq!(
+            err_of(pb),
+            "pprof: string index 99 out of range (the string table has 12 entries) in function 3 name"
+        );
+        let mut pb = base();
+        pb.sample_type[0].unit = -1;
+        assert!(err_of(pb).ends_with("in sample_type 0 unit"));
+        let mut pb = base();
+        pb.sample[1].label.push(Label {
+            key: 1,
+            str: 40,
+            ..Default::default()
+        });
+        assert!(err_of(pb).ends_with("in sample 1 label value"));
+        let mut pb = base();
+        pb.comment = vec![12];
+        assert!(err_of(pb).ends_with("in comment"));
+    }
+
+    #[test]
+    fn unknown_ids_are_refused() {
+        let mut pb = base();
+        pb.sample[1].location_id.push(77);
+        assert_eq!(
+            err_of(pb),
+            "pprof: sample 1 refers to unknown location id 77"
+        );
+        let mut pb = base();
+        pb.location[1].line[0].function_id = 9;
+        assert_eq!(
+            err_of(pb),
+            "pprof: location 2 refers to unknown function id 9"
+        );
+        let mut pb = base();
+        pb.location[2].mapping_id = 5;
+        assert_eq!(
+            err_of(pb),
+            "pprof: location 3 refers to unknown mapping id 5"
+        );
+        let mut pb = base();
+        pb.sample[0].location_id[0] = 0;
+        assert_eq!(
+            err_of(pb),
+            "pprof: sample 0 refers to unknown location id 0"
+        );
+    }
+
+    #[test]
+    fn zero_and_duplicate_ids_are_refused() {
+        let mut pb = base();
+        pb.function[0].id = 0;
+        assert_eq!(
+            err_of(pb),
+            "pprof: a function has id 0 (ids must be non-zero)"
+        );
+        let mut pb = base();
+        pb.location[2].id = 1;
+        assert_eq!(err_of(pb), "pprof: two locations have id 1");
+        let mut pb = base();
+        pb.mapping.push(pb.mapping[0]);
+        assert_eq!(err_of(pb), "pprof: two mappings have id 1");
+    }
+
+    #[test]
+    fn sparse_ids_work() {
+        let mut pb = base();
+        for (i, loc) in pb.location.iter_mut().enumerate() {
+            loc.id = u64::MAX - i as u64;
+        }
+        for s in &mut pb.sample {
+            for id in &mut s.location_id {
+                *id = u64::MAX - (*id - 1);
+            }
+        }
+        let p = convert(&pb).unwrap();
+        assert_eq!(stack_names(&p, 1), ["main.main:20", "runtime.main:250"]);
+    }
+
+    #[test]
+    fn value_count_must_match_sample_types() {
+        let mut pb = base();
+        pb.sample[1].value.push(3);
+        assert_eq!(
+            err_of(pb),
+            "sample 1 has 3 values but the profile has 2 sample types"
+        );
+    }
+
+    #[test]
+    fn no_sample_types_is_refused() {
+        let mut pb = base();
+        pb.sample_type.clear();
+        assert_eq!(err_of(pb), "the profile declares no sample types");
+    }
+
+    #[test]
+    fn locations_without_lines_keep_address_and_mapping() {
+        let mut pb = base();
+        pb.location[0].line.clear();
+        pb.location[1].line[0].function_id = 0;
+        let p = convert(&pb).unwrap();
+        let s = p.samples().next().unwrap();
+        let leaf = p.frame(s.stack[0]);
+        assert!(!leaf.is_symbolized());
+        assert_eq!(leaf.address, 0x401000);
+        assert_eq!(p.str(p.mapping(leaf.mapping.unwrap()).path), "main.go");
+        assert_eq!(p.frame_name(p.frame(s.stack[1])), "0x402000 in main.go");
+    }
+
+    #[test]
+    fn invalid_utf8_in_strings_is_replaced_not_fatal() {
+        let mut pb = base();
+        pb.string_table[5] = b"main.\xffleak".to_vec();
+        let p = convert(&pb).unwrap();
+        assert_eq!(stack_names(&p, 0)[1], "main.\u{fffd}leak:12");
+    }
+
+    #[test]
+    fn optional_header_strings() {
+        let mut pb = base();
+        pb.default_sample_type = 3;
+        pb.doc_url = 6;
+        pb.comment = vec![5, 7];
+        let p = convert(&pb).unwrap();
+        assert_eq!(p.header.default_sample_type.as_deref(), Some("inuse_space"));
+        assert_eq!(p.header.doc_url.as_deref(), Some("main.go"));
+        assert_eq!(p.header.comments, ["main.leak", "main.main"]);
+        assert_eq!(convert(&base()).unwrap().header.default_sample_type, None);
+    }
+
+    #[test]
+    fn drop_frames_prunes_like_pprof() {
+        let mut pb = base();
+        pb.string_table.push(b"bytes\\..*".to_vec());
+        pb.drop_frames = pb.string_table.len() as i64 - 1;
+        let p = convert(&pb).unwrap();
+        // The inlined bytes.Repeat line matched: the location keeps the
+        // line above it.
+        assert_eq!(
+            stack_names(&p, 0),
+            ["main.leak:12", "main.main:20", "runtime.main:250"]
+        );
+
+        // A whole-location match cuts it and everything below it.
+        let mut pb = base();
+        pb.string_table.push(b"main\\.main".to_vec());
+        pb.drop_frames = pb.string_table.len() as i64 - 1;
+        let p = convert(&pb).unwrap();
+        assert_eq!(stack_names(&p, 0), ["runtime.main:250"]);
+
+        // keep_frames protects a match.
+        pb.string_table.push(b"main\\..*".to_vec());
+        pb.keep_frames = pb.string_table.len() as i64 - 1;
+        let p = convert(&pb).unwrap();
+        assert_eq!(stack_names(&p, 0).len(), 4);
+    }
+
+    #[test]
+    fn drop_frames_never_cuts_above_the_first_user_frame() {
+        let mut pb = base();
+        pb.string_table.push(b"runtime\\.main|main\\.main".to_vec());
+        pb.drop_frames = pb.string_table.len() as i64 - 1;
+        let p = convert(&pb).unwrap();
+        // From the root, runtime.main and main.main match before any
+        // non-matching frame, so nothing is cut.
+        assert_eq!(stack_names(&p, 1), ["main.main:20", "runtime.main:250"]);
+    }
+
+    #[test]
+    fn bad_drop_frames_regex_is_a_warning() {
+        let mut pb = base();
+        pb.string_table.push(b"(unclosed".to_vec());
+        pb.drop_frames = pb.string_table.len() as i64 - 1;
+        let p = convert(&pb).unwrap();
+        assert_eq!(p.warnings.len(), 1);
+        assert!(p.warnings[0].contains("(unclosed"));
+    }
+
+    #[test]
+    fn function_names_are_simplified_for_pruning() {
+        assert_eq!(simplify_function_name("foo::bar(int)"), "foo::bar");
+        assert_eq!(simplify_function_name(".foo"), "foo");
+        assert_eq!(
+            simplify_function_name("(anonymous namespace)::f(int)"),
+            "(anonymous namespace)::f"
+        );
+        assert_eq!(
+            simplify_function_name("X::operator()(int)"),
+            "X::operator()"
+        );
+        assert_eq!(simplify_function_name("main.main"), "main.main");
+    }
+
+    #[test]
+    fn truncated_protobuf_is_an_error() {
+        let bytes = base().encode_to_vec();
+        for cut in [1, bytes.len() / 3, bytes.len() - 1] {
+            assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+}
