@@ -1,0 +1,659 @@
+//! heapdiff's differ: which lines hold more memory now?
+//!
+//! [`diff`] takes two [`Profile`]s and returns a [`Diff`]: the totals, one
+//! [`Row`] per source line (or function, or file) with its flat and cumulative
+//! values on both sides, ranked growth first, and a [`Tree`] of both
+//! profiles' stacks for flame graphs. It is pure computation: no I/O, no
+//! formatting. The semantics are specified in `docs/diff-semantics.md`; in
+//! short:
+//!
+//! - frames are matched across profiles by `(function, file, line)`, never by
+//!   address;
+//! - a key's **flat** value sums the stacks whose leaf it is, its
+//!   **cumulative** value the stacks that contain it (once per stack, however
+//!   often recursion repeats it);
+//! - **delta** = after − before; rows are ranked by largest growth first
+//!   ([`SortOrder`]), ties broken by key;
+//! - a growing row's **share** is its delta over the sum of all positive
+//!   deltas;
+//! - allocator frames (malloc, operator new, `runtime.mallocgc`, …) are
+//!   dropped from stack leaves unless asked to keep them.
+//!
+//! # Example
+//!
+//! ```
+//! use heapdiff_diff::{diff, Options};
+//! use heapdiff_profile::{Format, Frame, ProfileBuilder, ValueType};
+//!
+//! let profile = |leaked: i64| {
+//!     let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new("inuse_space", "bytes")]);
+//!     let (f, file) = (b.intern("main.remember"), b.intern("main.go"));
+//!     let m = b.intern("main.main");
+//!     let leaf = b.frame(Frame::symbolized(f, file, 42));
+//!     let root = b.frame(Frame::symbolized(m, file, 10));
+//!     b.push_sample(&[leaf, root], &[leaked]).unwrap();
+//!     b.finish()
+//! };
+//! let d = diff(&profile(1024), &profile(5120), &Options::default()).unwrap();
+//! let top = &d.rows[0];
+//! assert_eq!(d.key(top.key).display(), "main.remember main.go:42");
+//! assert_eq!((top.flat.before, top.flat.after, top.flat.delta()), (1024, 5120, 4096));
+//! assert_eq!(d.share(top), Some(1.0));
+//! ```
+
+mod allocator;
+mod error;
+mod key;
+mod select;
+mod tree;
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use heapdiff_profile::{Profile, ValueType};
+
+pub use allocator::is_allocator_frame;
+pub use error::Error;
+pub use key::{Granularity, Key, KeyId};
+pub use select::{SampleTypeChoice, Selection, count_partner, default_name, select};
+pub use tree::{Node, NodeId, Tree};
+
+use key::KeyTable;
+use tree::TreeBuilder;
+
+/// Which profile a value comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// The earlier profile (the base).
+    Before,
+    /// The later profile.
+    After,
+}
+
+/// A quantity and its object count on both sides.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Values {
+    /// Value in the before profile.
+    pub before: i64,
+    /// Value in the after profile.
+    pub after: i64,
+    /// Object count in the before profile (0 without a count type).
+    pub count_before: i64,
+    /// Object count in the after profile (0 without a count type).
+    pub count_after: i64,
+}
+
+impl Values {
+    /// after − before.
+    pub fn delta(&self) -> i64 {
+        self.after.saturating_sub(self.before)
+    }
+
+    /// Object count after − before.
+    pub fn count_delta(&self) -> i64 {
+        self.count_after.saturating_sub(self.count_before)
+    }
+
+    /// Whether every field is zero.
+    pub fn is_zero(&self) -> bool {
+        *self == Values::default()
+    }
+
+    fn add(&mut self, side: Side, value: i64, count: i64) {
+        let (v, c) = match side {
+            Side::Before => (&mut self.before, &mut self.count_before),
+            Side::After => (&mut self.after, &mut self.count_after),
+        };
+        *v = v.saturating_add(value);
+        *c = c.saturating_add(count);
+    }
+
+    fn merge(&mut self, other: &Values) {
+        self.add(Side::Before, other.before, other.count_before);
+        self.add(Side::After, other.after, other.count_after);
+    }
+}
+
+/// How rows are ordered. Ties are broken by key so output is deterministic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SortOrder {
+    /// Largest growth first, then largest shrinkage, then unchanged.
+    #[default]
+    Growth,
+    /// Largest shrinkage first, then largest growth, then unchanged.
+    Shrink,
+    /// Largest absolute change first (pprof's and tracemalloc's order).
+    Abs,
+}
+
+impl SortOrder {
+    /// The lower-case name used on the command line and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortOrder::Growth => "growth",
+            SortOrder::Shrink => "shrink",
+            SortOrder::Abs => "abs",
+        }
+    }
+}
+
+impl fmt::Display for SortOrder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether rows are ranked (and shown) by flat or cumulative values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum RankBy {
+    /// Self values: memory allocated at the row's own line.
+    #[default]
+    Flat,
+    /// Cumulative values: memory allocated at or below the row.
+    Cumulative,
+}
+
+impl RankBy {
+    /// `flat` or `cum`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RankBy::Flat => "flat",
+            RankBy::Cumulative => "cum",
+        }
+    }
+}
+
+/// What to compare and how.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The sample type; `None` applies the default rule.
+    pub sample_type: Option<SampleTypeChoice>,
+    /// One row per line, function or file.
+    pub granularity: Granularity,
+    /// Row order.
+    pub sort: SortOrder,
+    /// Rank by flat or cumulative values.
+    pub rank_by: RankBy,
+    /// Keep allocator frames at stack leaves instead of dropping them.
+    pub keep_allocator_frames: bool,
+}
+
+/// The sampling period of both profiles, where the format has one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Period {
+    /// What the period counts (Go: `space/bytes`).
+    pub period_type: Option<ValueType>,
+    /// The before profile's period.
+    pub before: i64,
+    /// The after profile's period.
+    pub after: i64,
+}
+
+/// Whether a row appeared, vanished, grew, shrank or stayed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Zero before, non-zero after.
+    New,
+    /// Non-zero before, zero after.
+    Gone,
+    /// Larger after.
+    Grew,
+    /// Smaller after.
+    Shrank,
+    /// Equal.
+    Unchanged,
+}
+
+impl Status {
+    /// The lower-case name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Gone => "gone",
+            Status::Grew => "grew",
+            Status::Shrank => "shrank",
+            Status::Unchanged => "unchanged",
+        }
+    }
+
+    fn of(v: &Values) -> Status {
+        match (v.before, v.after) {
+            (0, 0) => Status::Unchanged,
+            (0, _) => Status::New,
+            (_, 0) => Status::Gone,
+            (b, a) => match a.cmp(&b) {
+                Ordering::Greater => Status::Grew,
+                Ordering::Less => Status::Shrank,
+                Ordering::Equal => Status::Unchanged,
+            },
+        }
+    }
+}
+
+/// One line (function, file) of the comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// What the row stands for; see [`Diff::key`].
+    pub key: KeyId,
+    /// Values of the stacks whose leaf is this key.
+    pub flat: Values,
+    /// Values of the stacks that contain this key.
+    pub cum: Values,
+}
+
+/// The result of comparing two profiles. See the crate documentation.
+#[derive(Clone, Debug)]
+pub struct Diff {
+    /// The compared sample type.
+    pub sample_type: ValueType,
+    /// The object-count type shown beside it, when both profiles have one.
+    pub count_type: Option<ValueType>,
+    /// Sampling periods, where the profiles record one.
+    pub period: Option<Period>,
+    /// The options the diff was made with.
+    pub options: Options,
+    /// Sums over all samples of both profiles.
+    pub totals: Values,
+    /// Sum of all positive flat deltas.
+    pub growth: i64,
+    /// Sum of all negative flat deltas (≤ 0).
+    pub shrinkage: i64,
+    /// Every key with a non-zero value on either side, in ranking order.
+    pub rows: Vec<Row>,
+    /// Both profiles' stacks as one call tree.
+    pub tree: Tree,
+    /// Things the user should know (e.g. different sampling periods).
+    pub warnings: Vec<String>,
+    keys: Vec<Key>,
+}
+
+impl Diff {
+    /// A row's identity.
+    pub fn key(&self, id: KeyId) -> &Key {
+        &self.keys[id.index()]
+    }
+
+    /// The values rows are ranked by ([`Options::rank_by`]).
+    pub fn ranked<'a>(&self, row: &'a Row) -> &'a Values {
+        match self.options.rank_by {
+            RankBy::Flat => &row.flat,
+            RankBy::Cumulative => &row.cum,
+        }
+    }
+
+    /// Whether a row is new, gone, grew, shrank or unchanged, by its ranked values.
+    pub fn status(&self, row: &Row) -> Status {
+        Status::of(self.ranked(row))
+    }
+
+    /// A row's ranked delta as a fraction of all growth (positive, for a
+    /// growing row) or of all shrinkage (negative, for a shrinking row).
+    /// `None` when the row did not change or there is nothing to share.
+    pub fn share(&self, row: &Row) -> Option<f64> {
+        let delta = self.ranked(row).delta();
+        let whole = match delta.cmp(&0) {
+            Ordering::Greater => self.growth,
+            Ordering::Less => self.shrinkage.saturating_neg(),
+            Ordering::Equal => return None,
+        };
+        (whole != 0).then(|| delta as f64 / whole as f64)
+    }
+
+    /// Rows whose ranked delta is not zero (a prefix of [`Diff::rows`]).
+    pub fn changed_rows(&self) -> &[Row] {
+        let n = self
+            .rows
+            .iter()
+            .take_while(|r| self.ranked(r).delta() != 0)
+            .count();
+        &self.rows[..n]
+    }
+}
+
+/// Compares two profiles. See the crate documentation for the semantics.
+pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff, Error> {
+    let sel = select(before, after, options.sample_type.as_ref())?;
+    let mut keys = KeyTable::default();
+    let frame_keys = [
+        keys.map_frames(before, options.granularity),
+        keys.map_frames(after, options.granularity),
+    ];
+
+    let mut flat = vec![Values::default(); keys.len()];
+    let mut cum = vec![Values::default(); keys.len()];
+    // stamp[k] == sample serial + 1 when key k was already counted for the
+    // current stack (recursion counts once).
+    let mut stamp = vec![0u64; keys.len()];
+    let mut serial = 0u64;
+    let mut tree = TreeBuilder::new();
+    let mut totals = Values::default();
+    let mut stack = Vec::new();
+
+    let sides = [(Side::Before, before), (Side::After, after)];
+    for (i, (side, profile)) in sides.into_iter().enumerate() {
+        let value_index = sel.value_index[i];
+        let count_index = sel.count_index.map(|c| c[i]);
+        let allocator: Vec<bool> = if options.keep_allocator_frames {
+            Vec::new()
+        } else {
+            profile
+                .frames()
+                .iter()
+                .map(|f| f.is_symbolized() && is_allocator_frame(profile.str(f.function)))
+                .collect()
+        };
+        let keys_of = &frame_keys[i];
+        for sample in profile.samples() {
+            let value = sample.values[value_index];
+            let count = count_index.map_or(0, |c| sample.values[c]);
+            totals.add(side, value, count);
+            if value == 0 && count == 0 {
+                continue;
+            }
+            let mut frames = sample.stack;
+            if !allocator.is_empty() {
+                while frames.len() > 1 && allocator[frames[0].index()] {
+                    frames = &frames[1..];
+                }
+            }
+            stack.clear();
+            stack.extend(frames.iter().map(|f| keys_of[f.index()]));
+            if let Some(&leaf) = stack.first() {
+                flat[leaf.index()].add(side, value, count);
+            }
+            serial += 1;
+            for &k in &stack {
+                if stamp[k.index()] != serial {
+                    stamp[k.index()] = serial;
+                    cum[k.index()].add(side, value, count);
+                }
+            }
+            tree.add(side, &stack, value, count);
+        }
+    }
+
+    let keys = keys.into_keys();
+    let mut rows: Vec<Row> = (0..keys.len())
+        .filter(|&k| !flat[k].is_zero() || !cum[k].is_zero())
+        .map(|k| Row {
+            key: KeyId(k as u32),
+            flat: flat[k],
+            cum: cum[k],
+        })
+        .collect();
+    let (mut growth, mut shrinkage) = (0i64, 0i64);
+    for r in &rows {
+        let d = r.flat.delta();
+        if d > 0 {
+            growth = growth.saturating_add(d);
+        } else {
+            shrinkage = shrinkage.saturating_add(d);
+        }
+    }
+    sort_rows(&mut rows, &keys, options);
+
+    let mut warnings = Vec::new();
+    let period = period(before, after, &mut warnings);
+    Ok(Diff {
+        sample_type: sel.value,
+        count_type: sel.count,
+        period,
+        options: options.clone(),
+        totals,
+        growth,
+        shrinkage,
+        rows,
+        tree: tree.finish(),
+        warnings,
+        keys,
+    })
+}
+
+fn period(before: &Profile, after: &Profile, warnings: &mut Vec<String>) -> Option<Period> {
+    let (b, a) = (&before.header, &after.header);
+    if b.period == 0 && a.period == 0 {
+        return None;
+    }
+    if b.period != a.period {
+        let unit = a.period_type.as_ref().map_or("", |t| t.unit.as_str());
+        warnings.push(format!(
+            "the profiles were sampled with different periods ({} {unit} before, {} {unit} after); \
+             sampled values are estimates, compare with care",
+            b.period, a.period
+        ));
+    }
+    Some(Period {
+        period_type: a.period_type.clone().or_else(|| b.period_type.clone()),
+        before: b.period,
+        after: a.period,
+    })
+}
+
+fn sort_rows(rows: &mut [Row], keys: &[Key], options: &Options) {
+    let ranked = |r: &Row| match options.rank_by {
+        RankBy::Flat => r.flat.delta(),
+        RankBy::Cumulative => r.cum.delta(),
+    };
+    // (class, magnitude): lower class first, larger magnitude first.
+    let class = |d: i64| -> (u8, u64) {
+        let m = d.unsigned_abs();
+        match (options.sort, d.cmp(&0)) {
+            (_, Ordering::Equal) => (2, 0),
+            (SortOrder::Growth, Ordering::Greater) | (SortOrder::Shrink, Ordering::Less) => (0, m),
+            (SortOrder::Growth | SortOrder::Shrink, _) => (1, m),
+            (SortOrder::Abs, _) => (0, m),
+        }
+    };
+    rows.sort_by(|a, b| {
+        let (ca, ma) = class(ranked(a));
+        let (cb, mb) = class(ranked(b));
+        ca.cmp(&cb)
+            .then(mb.cmp(&ma))
+            .then_with(|| keys[a.key.index()].cmp(&keys[b.key.index()]))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use heapdiff_profile::{Format, Frame, FrameId, ProfileBuilder};
+
+    /// Stacks are written root first as "a;b;c" for readability.
+    fn profile(stacks: &[(&str, i64, i64)]) -> Profile {
+        let mut b = ProfileBuilder::new(
+            Format::Pprof,
+            vec![
+                ValueType::new("inuse_objects", "count"),
+                ValueType::new("inuse_space", "bytes"),
+            ],
+        );
+        let file = b.intern("m.go");
+        for (stack, objects, bytes) in stacks {
+            let frames: Vec<FrameId> = stack
+                .split(';')
+                .rev()
+                .map(|name| {
+                    let (name, line) = name.split_once(':').unwrap_or((name, "1"));
+                    let f = b.intern(name);
+                    b.frame(Frame::symbolized(f, file, line.parse().unwrap()))
+                })
+                .collect();
+            b.push_sample(&frames, &[*objects, *bytes]).unwrap();
+        }
+        b.finish()
+    }
+
+    fn rows(d: &Diff) -> Vec<(String, i64)> {
+        d.changed_rows()
+            .iter()
+            .map(|r| {
+                let k = d.key(r.key);
+                let name = k.function.clone().unwrap_or_default();
+                (name, d.ranked(r).delta())
+            })
+            .collect()
+    }
+
+    fn opts(f: impl FnOnce(&mut Options)) -> Options {
+        let mut o = Options::default();
+        f(&mut o);
+        o
+    }
+
+    #[test]
+    fn flat_cum_delta_new_gone() {
+        let before = profile(&[("main;a", 1, 100), ("main;gone", 1, 50)]);
+        let after = profile(&[("main;a", 3, 300), ("main;b", 2, 20)]);
+        let d = diff(&before, &after, &Options::default()).unwrap();
+        assert_eq!(
+            rows(&d),
+            [("a".into(), 200), ("b".into(), 20), ("gone".into(), -50)]
+        );
+        assert_eq!(d.totals.before, 150);
+        assert_eq!(d.totals.after, 320);
+        assert_eq!(d.totals.count_delta(), 3);
+        assert_eq!((d.growth, d.shrinkage), (220, -50));
+        let by_name = |n: &str| {
+            *d.rows
+                .iter()
+                .find(|r| d.key(r.key).function.as_deref() == Some(n))
+                .unwrap()
+        };
+        assert_eq!(d.status(&by_name("b")), Status::New);
+        assert_eq!(d.status(&by_name("gone")), Status::Gone);
+        assert_eq!(d.status(&by_name("a")), Status::Grew);
+        let main = by_name("main");
+        assert_eq!(main.flat, Values::default());
+        assert_eq!((main.cum.before, main.cum.after), (150, 320));
+        assert_eq!(
+            d.status(&main),
+            Status::Unchanged,
+            "flat ranking: main holds nothing itself"
+        );
+        assert_eq!(d.count_type.as_ref().unwrap().name, "inuse_objects");
+        assert_eq!(by_name("a").flat.count_delta(), 2);
+        let share = d.share(&by_name("a")).unwrap();
+        assert!((share - 200.0 / 220.0).abs() < 1e-12);
+        assert_eq!(d.share(&by_name("gone")), Some(-1.0));
+        assert_eq!(d.share(&main), None);
+    }
+
+    #[test]
+    fn sort_orders() {
+        let before = profile(&[("x", 0, 10), ("y", 0, 100), ("z", 0, 5)]);
+        let after = profile(&[("x", 0, 40), ("y", 0, 20), ("z", 0, 5), ("w", 0, 7)]);
+        let names = |sort| {
+            let d = diff(&before, &after, &opts(|o| o.sort = sort)).unwrap();
+            rows(&d).into_iter().map(|(n, _)| n).collect::<Vec<_>>()
+        };
+        assert_eq!(names(SortOrder::Growth), ["x", "w", "y"]);
+        assert_eq!(names(SortOrder::Shrink), ["y", "x", "w"]);
+        assert_eq!(names(SortOrder::Abs), ["y", "x", "w"]);
+    }
+
+    #[test]
+    fn ties_are_broken_by_key() {
+        let before = profile(&[]);
+        let after = profile(&[("b", 0, 8), ("a", 0, 8), ("c:2", 0, 8), ("c:1", 0, 8)]);
+        let d = diff(&before, &after, &Options::default()).unwrap();
+        let keys: Vec<String> = d.rows.iter().map(|r| d.key(r.key).display()).collect();
+        assert_eq!(keys, ["a m.go:1", "b m.go:1", "c m.go:1", "c m.go:2"]);
+    }
+
+    #[test]
+    fn recursion_counts_once_in_cum() {
+        let before = profile(&[]);
+        let after = profile(&[("main;rec;rec;rec;leaf", 1, 64)]);
+        let d = diff(&before, &after, &opts(|o| o.rank_by = RankBy::Cumulative)).unwrap();
+        let rec = d
+            .rows
+            .iter()
+            .find(|r| d.key(r.key).function.as_deref() == Some("rec"))
+            .unwrap();
+        assert_eq!(rec.cum.after, 64);
+        assert_eq!(rec.flat.after, 0);
+    }
+
+    #[test]
+    fn allocator_leaves_are_dropped_unless_kept() {
+        let before = profile(&[]);
+        let after = profile(&[
+            ("main;user;malloc;je_malloc_default", 1, 64),
+            ("malloc", 1, 8),
+        ]);
+        let d = diff(&before, &after, &Options::default()).unwrap();
+        assert_eq!(rows(&d), [("user".into(), 64), ("malloc".into(), 8)]);
+        let d = diff(&before, &after, &opts(|o| o.keep_allocator_frames = true)).unwrap();
+        assert_eq!(
+            rows(&d),
+            [("je_malloc_default".into(), 64), ("malloc".into(), 8)]
+        );
+    }
+
+    #[test]
+    fn granularities_merge_keys() {
+        let before = profile(&[("main:3;f:10", 0, 5)]);
+        let after = profile(&[("main:3;f:10", 0, 5), ("main:4;f:11", 0, 9)]);
+        let d = diff(
+            &before,
+            &after,
+            &opts(|o| o.granularity = Granularity::Function),
+        )
+        .unwrap();
+        assert_eq!(rows(&d), [("f".into(), 9)]);
+        assert_eq!(d.key(d.rows[0].key).file, None);
+        let d = diff(
+            &before,
+            &after,
+            &opts(|o| o.granularity = Granularity::File),
+        )
+        .unwrap();
+        assert_eq!(d.key(d.rows[0].key).file.as_deref(), Some("m.go"));
+        assert_eq!(d.rows[0].flat.delta(), 9);
+    }
+
+    #[test]
+    fn tree_holds_both_sides() {
+        let before = profile(&[("main;a", 0, 10)]);
+        let after = profile(&[("main;a", 0, 4), ("main;b", 0, 6)]);
+        let d = diff(&before, &after, &Options::default()).unwrap();
+        let root = d.tree.node(Tree::ROOT);
+        assert_eq!((root.total.before, root.total.after), (10, 10));
+        let main = d.tree.children(Tree::ROOT)[0];
+        assert_eq!(d.tree.children(main).len(), 2);
+    }
+
+    #[test]
+    fn selection_errors_propagate() {
+        let p = profile(&[]);
+        let err = diff(
+            &p,
+            &p,
+            &opts(|o| o.sample_type = Some("alloc_space".parse().unwrap())),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("not in both profiles"), "{err}");
+    }
+
+    #[test]
+    fn different_periods_warn() {
+        let mut b = profile(&[]);
+        let mut a = profile(&[]);
+        b.header.period = 524288;
+        a.header.period = 4096;
+        a.header.period_type = Some(ValueType::new("space", "bytes"));
+        let d = diff(&b, &a, &Options::default()).unwrap();
+        assert_eq!(d.period.as_ref().unwrap().after, 4096);
+        assert_eq!(d.warnings.len(), 1);
+        assert!(d.warnings[0].contains("524288 bytes before, 4096 bytes after"));
+    }
+
+    #[test]
+    fn negative_values_of_delta_profiles_are_summed() {
+        let before = profile(&[]);
+        let after = profile(&[("a", -1, -100), ("b", 1, 30)]);
+        let d = diff(&before, &after, &Options::default()).unwrap();
+        assert_eq!(rows(&d), [("b".into(), 30), ("a".into(), -100)]);
+        assert_eq!(d.totals.after, -70);
+    }
+}
