@@ -35,7 +35,7 @@ const PATTERNS: &[&str] = &[
     // Rust's global allocator shims and the alloc crate's entry points.
     r"(__rustc::)?__rust_(alloc|alloc_zeroed|realloc)|__rdl_(alloc|alloc_zeroed|realloc)|__rg_(alloc|alloc_zeroed|realloc)",
     r"alloc::alloc::.*|std::alloc::.*|<.* as core::alloc::global::GlobalAlloc>::(alloc|alloc_zeroed|realloc)",
-    r"<alloc::alloc::Global as core::alloc::Allocator>::.*",
+    r"<alloc::alloc::Global(?: as core::alloc::Allocator)?>::.*",
     // Go runtime allocation entry points (the runtime hides most of them from
     // heap profiles already; they appear in all-runtime stacks).
     r"runtime\.(mallocgc|newobject|newarray|makeslice|makeslicecopy|growslice|makemap|makemap_small|makechan|rawstring|rawstringtmp|rawbyteslice|rawruneslice|stringtoslicebyte|stringtoslicerune|slicebytetostring|slicerunetostring|concatstrings|concatstring[2-5]|convT|convT16|convT32|convT64|convTstring|convTslice|convTnoptr|intstring|mProf_Malloc|profilealloc)",
@@ -82,6 +82,7 @@ mod tests {
             "alloc::alloc::exchange_malloc",
             "<tikv_jemallocator::Jemalloc as core::alloc::global::GlobalAlloc>::alloc",
             "<alloc::alloc::Global as core::alloc::Allocator>::allocate",
+            "<alloc::alloc::Global>::alloc_impl_runtime",
             "runtime.mallocgc",
             "runtime.newobject",
             "runtime.growslice",

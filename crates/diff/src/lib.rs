@@ -273,6 +273,14 @@ impl Diff {
         &self.keys[id.index()]
     }
 
+    /// Every key, in id order.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = (KeyId, &Key)> + '_ {
+        self.keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (KeyId(i as u32), k))
+    }
+
     /// The values rows are ranked by ([`Options::rank_by`]).
     pub fn ranked<'a>(&self, row: &'a Row) -> &'a Values {
         match self.options.rank_by {
@@ -414,7 +422,7 @@ fn period(before: &Profile, after: &Profile, warnings: &mut Vec<String>) -> Opti
     if b.period == 0 && a.period == 0 {
         return None;
     }
-    if b.period != a.period {
+    if b.period != a.period && b.period != 0 && a.period != 0 {
         let unit = a.period_type.as_ref().map_or("", |t| t.unit.as_str());
         warnings.push(format!(
             "the profiles were sampled with different periods ({} {unit} before, {} {unit} after); \

@@ -52,6 +52,11 @@ impl Tree {
         &self.nodes
     }
 
+    /// Every node id, root first, parents before children.
+    pub fn node_ids(&self) -> impl ExactSizeIterator<Item = NodeId> + use<> {
+        (0..self.nodes.len() as u32).map(NodeId)
+    }
+
     /// A node by id.
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id.index()]

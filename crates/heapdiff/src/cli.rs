@@ -1,0 +1,177 @@
+//! Command-line arguments. Only this module knows clap; it converts the
+//! arguments into the libraries' option types.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+use heapdiff_diff::{Granularity, Options, RankBy, SampleTypeChoice, SortOrder};
+
+const EXAMPLES: &str = "\
+Examples:
+  # Go: two snapshots of /debug/pprof/heap, before and after load
+  curl -s localhost:6060/debug/pprof/heap?gc=1 > before.pb.gz
+  curl -s localhost:6060/debug/pprof/heap?gc=1 > after.pb.gz
+  heapdiff before.pb.gz after.pb.gz
+
+  # the 50 lines with the largest growth in allocated objects, as JSON
+  heapdiff -n 50 --sample-type inuse_objects --format json before.pb.gz after.pb.gz
+
+  # by function, ranked by cumulative growth, flame graph elsewhere
+  heapdiff --by function --cum --svg leak.svg before.pb.gz after.pb.gz
+
+Exit status: 0 success, 2 bad usage or unreadable input.";
+
+/// What grew? Compare two heap profiles: a table of the source lines whose
+/// live memory grew most, and a differential flame graph (SVG).
+#[derive(Debug, Parser)]
+#[command(name = "heapdiff", version, after_help = EXAMPLES, max_term_width = 100)]
+pub(crate) struct Cli {
+    /// The earlier profile (the base); `-` reads standard input.
+    pub(crate) before: PathBuf,
+
+    /// The later profile; `-` reads standard input.
+    pub(crate) after: PathBuf,
+
+    /// How many rows to show (0 shows all).
+    #[arg(short = 'n', long, default_value_t = 20, value_name = "N")]
+    pub(crate) top: usize,
+
+    /// Sample type to compare, by name or 0-based index [default: the
+    /// profile's default, else inuse_space, else space, else the last one].
+    #[arg(short = 't', long, value_name = "NAME|INDEX")]
+    pub(crate) sample_type: Option<SampleTypeChoice>,
+
+    /// One row per source line, function or file.
+    #[arg(long, value_enum, default_value_t = By::Line)]
+    pub(crate) by: By,
+
+    /// Row order: largest growth first, largest shrinkage first, or largest
+    /// absolute change first (pprof's order).
+    #[arg(long, value_enum, default_value_t = Sort::Growth)]
+    pub(crate) sort: Sort,
+
+    /// Rank and show cumulative values (memory at or below a frame) instead
+    /// of flat (memory allocated at the frame itself).
+    #[arg(long)]
+    pub(crate) cum: bool,
+
+    /// Output format on standard output.
+    #[arg(short = 'f', long, value_enum, default_value_t = OutputFormat::Table)]
+    pub(crate) format: OutputFormat,
+
+    /// Where to write the differential flame graph.
+    #[arg(long, value_name = "PATH", default_value = "heapdiff.svg")]
+    pub(crate) svg: PathBuf,
+
+    /// Do not write a flame graph.
+    #[arg(long)]
+    pub(crate) no_svg: bool,
+
+    /// Keep allocator frames (malloc, operator new, runtime.mallocgc, …) at
+    /// stack leaves instead of charging their caller.
+    #[arg(long)]
+    pub(crate) keep_allocator_frames: bool,
+
+    /// When to colour the table (auto: on a terminal, unless NO_COLOR is set).
+    #[arg(long, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
+    pub(crate) color: Color,
+
+    /// Fit the table to this many columns [default: the terminal's width;
+    /// unlimited when not a terminal].
+    #[arg(long, value_name = "COLUMNS")]
+    pub(crate) width: Option<usize>,
+}
+
+/// `--by`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum By {
+    /// function, file and line
+    Line,
+    /// function name
+    Function,
+    /// source file
+    File,
+}
+
+/// `--sort`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Sort {
+    /// largest growth first
+    Growth,
+    /// largest shrinkage first
+    Shrink,
+    /// largest absolute change first
+    Abs,
+}
+
+/// `--format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// a table for people
+    Table,
+    /// one JSON object for machines
+    Json,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Color {
+    /// on a terminal, unless NO_COLOR is set
+    Auto,
+    /// always
+    Always,
+    /// never
+    Never,
+}
+
+impl Cli {
+    /// The differ's options.
+    pub(crate) fn diff_options(&self) -> Options {
+        Options {
+            sample_type: self.sample_type.clone(),
+            granularity: match self.by {
+                By::Line => Granularity::Line,
+                By::Function => Granularity::Function,
+                By::File => Granularity::File,
+            },
+            sort: match self.sort {
+                Sort::Growth => SortOrder::Growth,
+                Sort::Shrink => SortOrder::Shrink,
+                Sort::Abs => SortOrder::Abs,
+            },
+            rank_by: if self.cum {
+                RankBy::Cumulative
+            } else {
+                RankBy::Flat
+            },
+            keep_allocator_frames: self.keep_allocator_frames,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_map_to_options() {
+        let cli = Cli::parse_from([
+            "heapdiff", "--by", "file", "--sort", "abs", "--cum", "-t", "2", "a", "b",
+        ]);
+        let o = cli.diff_options();
+        assert_eq!(o.granularity, Granularity::File);
+        assert_eq!(o.sort, SortOrder::Abs);
+        assert_eq!(o.rank_by, RankBy::Cumulative);
+        assert_eq!(o.sample_type, Some(SampleTypeChoice::Index(2)));
+        assert!(!o.keep_allocator_frames);
+        let cli = Cli::parse_from(["heapdiff", "a", "b"]);
+        assert_eq!(cli.diff_options(), Options::default());
+        assert_eq!(cli.svg, PathBuf::from("heapdiff.svg"));
+    }
+}

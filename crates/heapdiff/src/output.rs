@@ -1,0 +1,92 @@
+//! Where output goes: stdout (a closed pipe is fine), stderr messages, and
+//! files written atomically (a temporary file in the same directory, renamed
+//! into place), so that an error never leaves a half-written SVG.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Writes `bytes` to `path` atomically.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".heapdiff-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_data()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Writes the report to stdout.
+pub(crate) fn write_stdout(stdout: &io::Stdout, bytes: &[u8]) -> io::Result<()> {
+    let mut lock = stdout.lock();
+    lock.write_all(bytes)?;
+    lock.flush()
+}
+
+/// Whether an error is stdout's reader going away (`| head`).
+pub(crate) fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// `heapdiff: error: …` on stderr.
+pub(crate) fn error(message: &str) {
+    stderr_line("error: ", message);
+}
+
+/// `heapdiff: warning: …` on stderr.
+pub(crate) fn warn(message: &str) {
+    stderr_line("warning: ", message);
+}
+
+/// `heapdiff: …` on stderr.
+pub(crate) fn note(message: &str) {
+    stderr_line("", message);
+}
+
+fn stderr_line(kind: &str, message: &str) {
+    // Messages may quote names from the profile: keep them on one line.
+    let one_line: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let _ = writeln!(io::stderr().lock(), "heapdiff: {kind}{one_line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.svg");
+        std::fs::write(&path, b"old").unwrap();
+        write_atomic(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn atomic_write_into_a_missing_directory_fails_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing").join("out.svg");
+        assert!(write_atomic(&path, b"x").is_err());
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn broken_pipe_is_recognised_through_context() {
+        let e = anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe)).context("writing");
+        assert!(is_broken_pipe(&e));
+        assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
+    }
+}

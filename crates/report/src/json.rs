@@ -1,0 +1,136 @@
+//! The JSON report: one object, fields in a fixed order, integers in the
+//! profile's unit. The schema is documented in `docs/formats.md`
+//! ("JSON output"); `schema` is bumped when a field changes meaning.
+
+use heapdiff_diff::{Diff, Row};
+use serde::Serialize;
+
+use crate::Inputs;
+
+/// Version of the JSON layout.
+pub const SCHEMA: u32 = 1;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    schema: u32,
+    before_file: &'a str,
+    after_file: &'a str,
+    sample_type: &'a str,
+    unit: &'a str,
+    count_type: Option<&'a str>,
+    granularity: &'a str,
+    sort: &'a str,
+    rank_by: &'a str,
+    period: Option<Period<'a>>,
+    before_total: i64,
+    after_total: i64,
+    delta_total: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count_before_total: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count_after_total: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count_delta_total: Option<i64>,
+    growth_total: i64,
+    shrinkage_total: i64,
+    rows_changed: usize,
+    rows_shown: usize,
+    rows: Vec<JsonRow<'a>>,
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Period<'a> {
+    r#type: Option<&'a str>,
+    unit: Option<&'a str>,
+    before: i64,
+    after: i64,
+}
+
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    function: Option<&'a str>,
+    file: Option<&'a str>,
+    line: Option<u32>,
+    status: &'static str,
+    before: i64,
+    after: i64,
+    delta: i64,
+    share: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count_before: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count_after: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count_delta: Option<i64>,
+    cum_before: i64,
+    cum_after: i64,
+    cum_delta: i64,
+}
+
+/// Renders the top `top` changed rows (0 = all) as pretty-printed JSON,
+/// with a trailing newline. `warnings` are the decoders' and the differ's.
+pub fn render_json(diff: &Diff, inputs: &Inputs, top: usize, warnings: &[String]) -> String {
+    let changed = diff.changed_rows();
+    let shown = if top == 0 {
+        changed
+    } else {
+        &changed[..changed.len().min(top)]
+    };
+    let counts = diff.count_type.is_some();
+    let t = &diff.totals;
+    let if_counts = |v: i64| counts.then_some(v);
+    let report = Report {
+        schema: SCHEMA,
+        before_file: &inputs.before,
+        after_file: &inputs.after,
+        sample_type: &diff.sample_type.name,
+        unit: &diff.sample_type.unit,
+        count_type: diff.count_type.as_ref().map(|c| c.name.as_str()),
+        granularity: diff.options.granularity.as_str(),
+        sort: diff.options.sort.as_str(),
+        rank_by: diff.options.rank_by.as_str(),
+        period: diff.period.as_ref().map(|p| Period {
+            r#type: p.period_type.as_ref().map(|t| t.name.as_str()),
+            unit: p.period_type.as_ref().map(|t| t.unit.as_str()),
+            before: p.before,
+            after: p.after,
+        }),
+        before_total: t.before,
+        after_total: t.after,
+        delta_total: t.delta(),
+        count_before_total: if_counts(t.count_before),
+        count_after_total: if_counts(t.count_after),
+        count_delta_total: if_counts(t.count_delta()),
+        growth_total: diff.growth,
+        shrinkage_total: diff.shrinkage,
+        rows_changed: changed.len(),
+        rows_shown: shown.len(),
+        rows: shown.iter().map(|r| row(diff, r, counts)).collect(),
+        warnings,
+    };
+    let mut out = serde_json::to_string_pretty(&report).expect("the report serializes");
+    out.push('\n');
+    out
+}
+
+fn row<'a>(diff: &'a Diff, r: &Row, counts: bool) -> JsonRow<'a> {
+    let key = diff.key(r.key);
+    let f = &r.flat;
+    JsonRow {
+        function: key.function.as_deref(),
+        file: key.file.as_deref(),
+        line: key.line,
+        status: diff.status(r).as_str(),
+        before: f.before,
+        after: f.after,
+        delta: f.delta(),
+        share: diff.share(r),
+        count_before: counts.then_some(f.count_before),
+        count_after: counts.then_some(f.count_after),
+        count_delta: counts.then_some(f.count_delta()),
+        cum_before: r.cum.before,
+        cum_after: r.cum.after,
+        cum_delta: r.cum.delta(),
+    }
+}

@@ -1,0 +1,400 @@
+//! The terminal table: a header with the totals, the top rows, and a footer
+//! counting what was left out.
+
+use heapdiff_diff::{Diff, Granularity, RankBy, Row, Status};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use crate::Inputs;
+use crate::units::{format_count, format_percent, format_value, relative_change};
+
+/// How to lay the table out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableOptions {
+    /// How many rows to show; 0 shows all.
+    pub top: usize,
+    /// Terminal width to fit; `None` never shortens.
+    pub width: Option<usize>,
+    /// Use ANSI colours.
+    pub color: bool,
+}
+
+impl Default for TableOptions {
+    fn default() -> Self {
+        TableOptions {
+            top: 20,
+            width: None,
+            color: false,
+        }
+    }
+}
+
+/// Every line of the table starts with this.
+const INDENT: &str = "  ";
+
+/// Shortest a shortened function or path gets.
+const MIN_PART: usize = 12;
+
+/// Renders the table. See the module documentation.
+pub fn render_table(diff: &Diff, inputs: &Inputs, opts: &TableOptions) -> String {
+    let paint = Paint { on: opts.color };
+    let mut out = String::new();
+    header(&mut out, diff, inputs, &paint);
+
+    let changed = diff.changed_rows();
+    let shown = if opts.top == 0 {
+        changed
+    } else {
+        &changed[..changed.len().min(opts.top)]
+    };
+    let noun = noun(diff.options.granularity);
+    if changed.is_empty() {
+        out.push_str(&format!("\nNo {noun} changed.\n"));
+        return out;
+    }
+    out.push('\n');
+    rows(&mut out, diff, shown, opts, &paint);
+    footer(&mut out, diff, &changed[shown.len()..], noun);
+    out
+}
+
+fn header(out: &mut String, diff: &Diff, inputs: &Inputs, paint: &Paint) {
+    let unit = &diff.sample_type.unit;
+    let ranking = match diff.options.rank_by {
+        RankBy::Flat => "flat",
+        RankBy::Cumulative => "cumulative",
+    };
+    let mut title = format!(
+        "{} ({unit}) by {}, {ranking}, sorted by {}",
+        diff.sample_type.name, diff.options.granularity, diff.options.sort
+    );
+    if let Some(p) = &diff.period {
+        let unit = p.period_type.as_ref().map_or("", |t| t.unit.as_str());
+        let fmt = |v| format_value(v, unit, false);
+        title.push_str(&match (p.before, p.after) {
+            (b, a) if b == a => format!("; sampling period {}", fmt(a)),
+            (0, a) => format!("; sampling period {} (after only)", fmt(a)),
+            (b, 0) => format!("; sampling period {} (before only)", fmt(b)),
+            (b, a) => format!("; sampling periods {} before, {} after", fmt(b), fmt(a)),
+        });
+    }
+    out.push_str(&paint.bold(&format!("heapdiff: {title}")));
+    out.push('\n');
+
+    let t = &diff.totals;
+    let counts = diff.count_type.is_some();
+    let percent = relative_change(t.before, t.after)
+        .map(|r| format!("({})", format_percent(r, true)))
+        .unwrap_or_default();
+    let lines = [
+        (
+            "before",
+            inputs.before.as_str(),
+            format_value(t.before, unit, false),
+            format_count(t.count_before, false),
+            "",
+        ),
+        (
+            "after",
+            inputs.after.as_str(),
+            format_value(t.after, unit, false),
+            format_count(t.count_after, false),
+            "",
+        ),
+        (
+            "change",
+            "",
+            format_value(t.delta(), unit, true),
+            format_count(t.count_delta(), true),
+            percent.as_str(),
+        ),
+    ];
+    let name_w = lines.iter().map(|l| l.1.width()).max().unwrap_or(0);
+    let value_w = lines.iter().map(|l| l.2.width()).max().unwrap_or(0);
+    let count_w = lines.iter().map(|l| l.3.width()).max().unwrap_or(0);
+    for (label, name, value, count, percent) in &lines {
+        let mut line = format!(
+            "  {label:<6}  {}  {}",
+            pad_right(name, name_w),
+            pad_left(value, value_w)
+        );
+        if counts {
+            line.push_str(&format!("  {} objects", pad_left(count, count_w)));
+        }
+        if !percent.is_empty() {
+            line.push_str(&format!("  {percent}"));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+}
+
+fn rows(out: &mut String, diff: &Diff, shown: &[Row], opts: &TableOptions, paint: &Paint) {
+    let unit = &diff.sample_type.unit;
+    let counts = diff.count_type.is_some();
+    let delta_title = match unit.as_str() {
+        "bytes" => "Δ bytes".to_owned(),
+        "count" => format!("Δ {}", diff.sample_type.name),
+        other => format!("Δ {other}"),
+    };
+    let mut header = vec![delta_title, "share".into(), "before".into(), "after".into()];
+    if counts {
+        header.push("Δ objects".into());
+    }
+    let cells: Vec<Vec<String>> = shown
+        .iter()
+        .map(|row| {
+            let v = diff.ranked(row);
+            let mut c = vec![
+                format_value(v.delta(), unit, true),
+                diff.share(row)
+                    .map_or_else(String::new, |s| format_percent(s, false)),
+                format_value(v.before, unit, false),
+                format_value(v.after, unit, false),
+            ];
+            if counts {
+                c.push(format_count(v.count_delta(), true));
+            }
+            c
+        })
+        .collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            cells
+                .iter()
+                .map(|c| c[i].width())
+                .chain([header[i].width()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    // Numbers, then the 4-wide new/gone marker, then the location.
+    let prefix: usize = INDENT.len() + widths.iter().map(|w| w + 2).sum::<usize>() + 4 + 2;
+
+    let mut head = String::from(INDENT);
+    for (h, w) in header.iter().zip(&widths) {
+        head.push_str(&format!("{}  ", pad_left(h, *w)));
+    }
+    head.push_str("      location");
+    out.push_str(&paint.dim(&head));
+    out.push('\n');
+
+    for (row, cells) in shown.iter().zip(&cells) {
+        let delta = diff.ranked(row).delta();
+        let mut line = String::from(INDENT);
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            let padded = pad_left(cell, *w);
+            line.push_str(&match i {
+                0 if delta > 0 => paint.red(&padded),
+                0 => paint.green(&padded),
+                _ => padded,
+            });
+            line.push_str("  ");
+        }
+        line.push_str(&match diff.status(row) {
+            Status::New => paint.yellow("new "),
+            Status::Gone => paint.dim("gone"),
+            _ => "    ".to_owned(),
+        });
+        line.push_str("  ");
+        let key = diff.key(row.key);
+        let avail = opts.width.map(|w| w.saturating_sub(prefix));
+        let (function, place) = location(key);
+        let (function, place) = fit(&function, &place, avail);
+        line.push_str(&paint.bold(&function));
+        if !place.is_empty() {
+            if !function.is_empty() {
+                line.push_str("  ");
+            }
+            line.push_str(&paint.dim(&place));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+}
+
+fn footer(out: &mut String, diff: &Diff, hidden: &[Row], noun: &str) {
+    let unit = &diff.sample_type.unit;
+    let (mut grew, mut grew_by, mut shrank, mut shrank_by) = (0usize, 0i64, 0usize, 0i64);
+    for r in hidden {
+        let d = diff.ranked(r).delta();
+        if d > 0 {
+            grew += 1;
+            grew_by = grew_by.saturating_add(d);
+        } else {
+            shrank += 1;
+            shrank_by = shrank_by.saturating_add(d);
+        }
+    }
+    let mut parts = Vec::new();
+    if grew > 0 {
+        parts.push(format!(
+            "{grew} more {} grew by {}",
+            plural(noun, grew),
+            format_value(grew_by, unit, true)
+        ));
+    }
+    if shrank > 0 {
+        parts.push(format!(
+            "{shrank} more {} shrank by {}",
+            plural(noun, shrank),
+            format_value(shrank_by, unit, true)
+        ));
+    }
+    if !parts.is_empty() {
+        out.push_str(&format!("\n{} (--top 0 shows all).\n", parts.join("; ")));
+    }
+}
+
+/// `(function, file:line)` as shown for a key at a granularity.
+fn location(key: &heapdiff_diff::Key) -> (String, String) {
+    let function = key.function.clone().unwrap_or_default();
+    let place = match (&key.file, key.line) {
+        (Some(f), Some(l)) => format!("{f}:{l}"),
+        (Some(f), None) => f.clone(),
+        (None, Some(l)) => format!(":{l}"),
+        (None, None) if function.is_empty() => "<unknown>".to_owned(),
+        (None, None) => String::new(),
+    };
+    (function, place)
+}
+
+/// Shortens the location to `avail` columns: the path loses its start first
+/// (`…/http/header.go:114`), then the function loses its start too.
+fn fit(function: &str, place: &str, avail: Option<usize>) -> (String, String) {
+    let Some(avail) = avail else {
+        return (function.to_owned(), place.to_owned());
+    };
+    let (fw, pw) = (function.width(), place.width());
+    let sep = if fw > 0 && pw > 0 { 2 } else { 0 };
+    if fw + sep + pw <= avail {
+        return (function.to_owned(), place.to_owned());
+    }
+    let place_budget = avail.saturating_sub(fw + sep).max(MIN_PART.min(pw));
+    let place = shorten_left(place, place_budget);
+    let function_budget = avail
+        .saturating_sub(place.width() + sep)
+        .max(MIN_PART.min(fw));
+    (shorten_left(function, function_budget), place)
+}
+
+/// Keeps the end of `s`, replacing the start with `…`, to fit `width` columns.
+fn shorten_left(s: &str, width: usize) -> String {
+    if s.width() <= width {
+        return s.to_owned();
+    }
+    let mut kept = Vec::new();
+    let mut used = 1; // the ellipsis
+    for c in s.chars().rev() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width {
+            break;
+        }
+        used += w;
+        kept.push(c);
+    }
+    std::iter::once('…').chain(kept.into_iter().rev()).collect()
+}
+
+fn pad_left(s: &str, width: usize) -> String {
+    format!("{}{s}", " ".repeat(width.saturating_sub(s.width())))
+}
+
+fn pad_right(s: &str, width: usize) -> String {
+    format!("{s}{}", " ".repeat(width.saturating_sub(s.width())))
+}
+
+fn noun(g: Granularity) -> &'static str {
+    match g {
+        Granularity::Line => "line",
+        Granularity::Function => "function",
+        Granularity::File => "file",
+    }
+}
+
+fn plural(noun: &str, n: usize) -> String {
+    if n == 1 {
+        noun.to_owned()
+    } else {
+        format!("{noun}s")
+    }
+}
+
+/// ANSI styling that is a no-op when colour is off.
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.on && !s.is_empty() {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
+    }
+    fn bold(&self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.wrap("2", s)
+    }
+    fn red(&self, s: &str) -> String {
+        self.wrap("31", s)
+    }
+    fn green(&self, s: &str) -> String {
+        self.wrap("32", s)
+    }
+    fn yellow(&self, s: &str) -> String {
+        self.wrap("33", s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shortening_keeps_the_end() {
+        assert_eq!(
+            shorten_left("/usr/lib/go/src/net/http/header.go:114", 20),
+            "…/http/header.go:114"
+        );
+        assert_eq!(shorten_left("short", 20), "short");
+        assert_eq!(shorten_left("abcdef", 1), "…");
+    }
+
+    #[test]
+    fn fit_shortens_path_before_function() {
+        let (f, p) = fit(
+            "net/http.Header.Clone",
+            "/usr/lib/go-1.19/src/net/http/header.go:114",
+            Some(50),
+        );
+        assert_eq!(f, "net/http.Header.Clone");
+        assert_eq!(p, "…src/net/http/header.go:114");
+        assert_eq!(f.width() + 2 + p.width(), 50);
+        let (f, p) = fit(
+            "a_really_long_function_name_that_goes_on",
+            "/some/long/path/file.rs:1",
+            Some(30),
+        );
+        assert_eq!(p.width(), 12);
+        assert_eq!(f.width(), 16);
+        assert!(f.starts_with('…') && f.ends_with("goes_on"));
+        let (f, p) = fit("f", "x.go:1", None);
+        assert_eq!((f.as_str(), p.as_str()), ("f", "x.go:1"));
+    }
+
+    #[test]
+    fn padding_counts_display_width() {
+        assert_eq!(pad_left("Δ", 3), "  Δ");
+        assert_eq!(pad_right("Δ", 3), "Δ  ");
+    }
+
+    #[test]
+    fn paint_is_inert_without_colour() {
+        assert_eq!(Paint { on: false }.red("x"), "x");
+        assert_eq!(Paint { on: true }.red("x"), "\x1b[31mx\x1b[0m");
+        assert_eq!(Paint { on: true }.red(""), "");
+    }
+}
