@@ -196,13 +196,18 @@ fn rows(out: &mut String, diff: &Diff, shown: &[Row], opts: &TableOptions, paint
             _ => "    ".to_owned(),
         });
         line.push_str("  ");
-        let key = diff.key(row.key);
-        let avail = opts.width.map(|w| w.saturating_sub(prefix));
-        let (function, place) = location(key);
-        let (function, place) = fit(&function, &place, avail);
-        line.push_str(&paint.bold(&function));
-        if !place.is_empty() {
-            if !function.is_empty() {
+        let (function, place) = location(diff.key(row.key));
+        for (i, (indent, function, place)) in layout(&function, &place, prefix, opts.width)
+            .into_iter()
+            .enumerate()
+        {
+            if i > 0 {
+                out.push_str(line.trim_end());
+                out.push('\n');
+                line = " ".repeat(indent);
+            }
+            line.push_str(&paint.bold(&function));
+            if !function.is_empty() && !place.is_empty() {
                 line.push_str("  ");
             }
             line.push_str(&paint.dim(&place));
@@ -210,6 +215,43 @@ fn rows(out: &mut String, diff: &Diff, shown: &[Row], opts: &TableOptions, paint
         out.push_str(line.trim_end());
         out.push('\n');
     }
+}
+
+/// Narrowest location column worth using on the row itself.
+const MIN_LOCATION: usize = 24;
+
+/// Lays a location out as one or more `(indent, function, place)` pieces:
+/// on the row when it fits; otherwise the function on the row and the path
+/// on a continuation line under it; when even the function has no room, the
+/// whole location on a continuation line. Each piece fits `width`.
+fn layout(
+    function: &str,
+    place: &str,
+    prefix: usize,
+    width: Option<usize>,
+) -> Vec<(usize, String, String)> {
+    let Some(width) = width else {
+        return vec![(prefix, function.to_owned(), place.to_owned())];
+    };
+    let avail = width.saturating_sub(prefix);
+    let sep = if function.is_empty() || place.is_empty() {
+        0
+    } else {
+        2
+    };
+    if function.width() + sep + place.width() <= avail {
+        return vec![(prefix, function.to_owned(), place.to_owned())];
+    }
+    if avail >= MIN_LOCATION {
+        let mut pieces = vec![(prefix, shorten_left(function, avail), String::new())];
+        if !place.is_empty() {
+            pieces.push((prefix, String::new(), shorten_left(place, avail)));
+        }
+        return pieces;
+    }
+    let indent = INDENT.len() * 3;
+    let (f, p) = fit(function, place, Some(width.saturating_sub(indent)));
+    vec![(prefix, String::new(), String::new()), (indent, f, p)]
 }
 
 fn footer(out: &mut String, diff: &Diff, hidden: &[Row], noun: &str) {
@@ -225,19 +267,29 @@ fn footer(out: &mut String, diff: &Diff, hidden: &[Row], noun: &str) {
             shrank_by = shrank_by.saturating_add(d);
         }
     }
+    // Cumulative deltas overlap (a caller's includes its callees'), so only
+    // flat deltas are summed.
+    let flat = diff.options.rank_by == RankBy::Flat;
+    let by = |v: i64| {
+        if flat {
+            format!(" by {}", format_value(v, unit, true))
+        } else {
+            String::new()
+        }
+    };
     let mut parts = Vec::new();
     if grew > 0 {
         parts.push(format!(
-            "{grew} more {} grew by {}",
+            "{grew} more {} grew{}",
             plural(noun, grew),
-            format_value(grew_by, unit, true)
+            by(grew_by)
         ));
     }
     if shrank > 0 {
         parts.push(format!(
-            "{shrank} more {} shrank by {}",
+            "{shrank} more {} shrank{}",
             plural(noun, shrank),
-            format_value(shrank_by, unit, true)
+            by(shrank_by)
         ));
     }
     if !parts.is_empty() {
@@ -383,6 +435,37 @@ mod tests {
         assert!(f.starts_with('…') && f.ends_with("goes_on"));
         let (f, p) = fit("f", "x.go:1", None);
         assert_eq!((f.as_str(), p.as_str()), ("f", "x.go:1"));
+    }
+
+    #[test]
+    fn layout_moves_what_does_not_fit_to_continuation_lines() {
+        let f = "net/http.Header.Clone";
+        let p = "/usr/lib/go-1.19/src/net/http/header.go:114";
+        assert_eq!(
+            layout(f, p, 60, None),
+            vec![(60, f.to_owned(), p.to_owned())]
+        );
+        assert_eq!(
+            layout(f, p, 60, Some(200)),
+            vec![(60, f.to_owned(), p.to_owned())]
+        );
+        let two = layout(f, p, 60, Some(90));
+        assert_eq!(two[0], (60, f.to_owned(), String::new()));
+        assert_eq!(
+            two[1],
+            (
+                60,
+                String::new(),
+                "…19/src/net/http/header.go:114".to_owned()
+            )
+        );
+        let three = layout(f, p, 60, Some(70));
+        assert_eq!(three[0].1, "");
+        assert_eq!(three[1].0, 6);
+        assert!(
+            three[1].1.width() + 2 + three[1].2.width() <= 64,
+            "{three:?}"
+        );
     }
 
     #[test]

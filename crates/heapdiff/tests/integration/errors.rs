@@ -1,0 +1,279 @@
+//! Bad input and usage: one line on stderr naming the file and the problem,
+//! exit code 2, no panic, nothing written (an existing SVG is left as it was).
+
+use std::process::Output;
+
+use heapdiff_profile::pprof::proto;
+use prost::Message;
+
+use crate::common::*;
+
+/// Runs heapdiff in a scratch directory holding `files`, with the default
+/// SVG path, and checks the failure contract. Returns stderr.
+fn fails(files: &[(&str, &[u8])], args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in files {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    std::fs::write(dir.path().join("heapdiff.svg"), b"previous graph").unwrap();
+    let out: Output = heapdiff()
+        .current_dir(dir.path())
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "exit code for {args:?}; stderr: {stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing on stdout for {args:?}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        std::fs::read(dir.path().join("heapdiff.svg")).unwrap(),
+        b"previous graph",
+        "the existing SVG is untouched"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(".heapdiff-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    stderr
+}
+
+fn go_after() -> Vec<u8> {
+    std::fs::read(repo_root().join(GO_AFTER)).unwrap()
+}
+
+fn one_line(stderr: &str) -> &str {
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected: {stderr:?}");
+    lines[0]
+}
+
+#[test]
+fn missing_file() {
+    let err = fails(&[("a.pb.gz", &go_after())], &["nope.pb.gz", "a.pb.gz"]);
+    assert!(
+        one_line(&err).starts_with("heapdiff: error: nope.pb.gz: cannot read: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn not_a_profile() {
+    let err = fails(
+        &[
+            ("a.pb.gz", &go_after()),
+            ("notes.txt", b"just some notes\n"),
+        ],
+        &["a.pb.gz", "notes.txt"],
+    );
+    assert!(
+        one_line(&err).starts_with(
+            "heapdiff: error: notes.txt: not a heap profile heapdiff knows (starts with \"just some notes\\n\")"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn empty_file() {
+    let err = fails(
+        &[("a.pb.gz", &go_after()), ("empty", b"")],
+        &["empty", "a.pb.gz"],
+    );
+    assert_eq!(one_line(&err), "heapdiff: error: empty: the file is empty");
+}
+
+#[test]
+fn truncated_gzip() {
+    let gz = go_after();
+    let err = fails(
+        &[("a.pb.gz", &gz), ("cut.pb.gz", &gz[..gz.len() / 2])],
+        &["a.pb.gz", "cut.pb.gz"],
+    );
+    assert!(
+        one_line(&err).starts_with("heapdiff: error: cut.pb.gz: corrupt gzip data"),
+        "{err}"
+    );
+}
+
+#[test]
+fn corrupt_pprof() {
+    let bytes = heapdiff_profile::gunzip(&go_after()).unwrap();
+    let mut pb = proto::Profile::decode(&bytes[..]).unwrap();
+    pb.function[0].name = 1_000_000;
+    let id = pb.function[0].id;
+    let err = fails(
+        &[("a.pb.gz", &go_after()), ("bad.pb", &pb.encode_to_vec())],
+        &["bad.pb", "a.pb.gz"],
+    );
+    assert_eq!(
+        one_line(&err),
+        format!(
+            "heapdiff: error: bad.pb: pprof: string index 1000000 out of range \
+             (the string table has {} entries) in function {id} name",
+            pb.string_table.len()
+        )
+    );
+}
+
+#[test]
+fn unknown_sample_type_lists_both_sides() {
+    let err = fails(
+        &[("a.pb.gz", &go_after())],
+        &["a.pb.gz", "a.pb.gz", "-t", "cpu"],
+    );
+    assert!(
+        one_line(&err).starts_with("heapdiff: error: sample type \"cpu\" is not in both profiles (before has: alloc_objects/count"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unsupported_format_is_named() {
+    let err = fails(
+        &[
+            ("a.pb.gz", &go_after()),
+            ("x.heap", b"heap_v2/524288\n  t*: 0: 0 [0: 0]\n"),
+        ],
+        &["x.heap", "a.pb.gz"],
+    );
+    assert_eq!(
+        one_line(&err),
+        "heapdiff: error: x.heap: jemalloc heap_v2 dump is not supported yet"
+    );
+}
+
+#[test]
+fn svg_into_a_missing_directory() {
+    let err = fails(
+        &[("a.pb.gz", &go_after())],
+        &["a.pb.gz", "a.pb.gz", "--svg", "no/such/dir/x.svg"],
+    );
+    assert!(
+        one_line(&err)
+            .starts_with("heapdiff: error: cannot write the flame graph to no/such/dir/x.svg: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = run(&[GO_BEFORE]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&[GO_BEFORE, GO_AFTER, "--by", "address"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = fails(&[], &["-", "-"]);
+    assert_eq!(
+        one_line(&err),
+        "heapdiff: error: only one of the two profiles can be read from standard input"
+    );
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let out = run(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        help.contains("Examples:") && help.contains("--sample-type"),
+        "{help}"
+    );
+    assert!(run(&["--version"]).status.success());
+}
+
+/// A profile with `n` distinct leaf lines, to produce a lot of output.
+fn wide_profile(n: usize) -> Vec<u8> {
+    let mut strings: Vec<Vec<u8>> = ["", "inuse_space", "bytes", "wide.go"]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+    let mut pb = proto::Profile {
+        sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
+        ..Default::default()
+    };
+    for i in 0..n {
+        strings.push(format!("wide.function_number_{i}").into_bytes());
+        let id = i as u64 + 1;
+        pb.function.push(proto::Function {
+            id,
+            name: strings.len() as i64 - 1,
+            filename: 3,
+            ..Default::default()
+        });
+        pb.location.push(proto::Location {
+            id,
+            line: vec![proto::Line {
+                function_id: id,
+                line: i as i64 + 1,
+                column: 0,
+            }],
+            ..Default::default()
+        });
+        pb.sample.push(proto::Sample {
+            location_id: vec![id],
+            value: vec![1000 + i as i64],
+            label: vec![],
+        });
+    }
+    pb.string_table = strings;
+    pb.encode_to_vec()
+}
+
+#[test]
+fn closed_stdout_pipe_is_not_an_error() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let wide = dir.path().join("wide.pb");
+    std::fs::write(&wide, wide_profile(5000)).unwrap();
+    let empty = dir.path().join("empty.pb");
+    std::fs::write(&empty, {
+        let mut pb = proto::Profile::decode(&wide_profile(1)[..]).unwrap();
+        pb.sample.clear();
+        pb.encode_to_vec()
+    })
+    .unwrap();
+    let mut child = heapdiff()
+        .args([
+            empty.to_str().unwrap(),
+            wide.to_str().unwrap(),
+            "--no-svg",
+            "--top",
+            "0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // like `| head` exiting at once
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn empty_after_profile_warns_and_skips_the_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pb = proto::Profile::decode(&wide_profile(3)[..]).unwrap();
+    std::fs::write(dir.path().join("b.pb"), pb.encode_to_vec()).unwrap();
+    pb.sample.clear();
+    std::fs::write(dir.path().join("a.pb"), pb.encode_to_vec()).unwrap();
+    let out = heapdiff()
+        .current_dir(dir.path())
+        .args(["b.pb", "a.pb"])
+        .output()
+        .unwrap();
+    let table = stdout_of(&out);
+    assert!(table.contains("gone"), "{table}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: no flame graph written: nothing is live in the after profile"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("heapdiff.svg").exists());
+}

@@ -1,0 +1,164 @@
+//! Golden tests: every output format on the Go fixture pair, byte for byte.
+
+use crate::common::*;
+
+fn golden_stdout(name: &str, args: &[&str]) {
+    let mut all = vec![GO_BEFORE, GO_AFTER, "--no-svg"];
+    all.extend_from_slice(args);
+    let out = run(&all);
+    check_golden(name, stdout_of(&out).as_bytes());
+}
+
+#[test]
+fn table_default() {
+    golden_stdout("go-table.txt", &[]);
+}
+
+#[test]
+fn table_narrow_terminal_in_colour() {
+    golden_stdout(
+        "go-table-w90-color.txt",
+        &["--width", "90", "--color", "always"],
+    );
+}
+
+#[test]
+fn table_by_function_cumulative() {
+    golden_stdout(
+        "go-table-function-cum.txt",
+        &["--by", "function", "--cum", "--top", "8"],
+    );
+}
+
+#[test]
+fn table_objects_shrink_first() {
+    golden_stdout(
+        "go-table-objects-shrink.txt",
+        &["--sample-type", "inuse_objects", "--sort", "shrink"],
+    );
+}
+
+#[test]
+fn json_default() {
+    golden_stdout("go.json", &["--format", "json"]);
+}
+
+#[test]
+fn json_by_file_alloc_space() {
+    golden_stdout(
+        "go-file-alloc.json",
+        &[
+            "--format",
+            "json",
+            "--by",
+            "file",
+            "--sort",
+            "abs",
+            "-t",
+            "alloc_space",
+            "--top",
+            "5",
+        ],
+    );
+}
+
+fn svg_of(args: &[&str]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.svg");
+    let mut all = vec![GO_BEFORE, GO_AFTER, "--svg", path.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = run(&all);
+    stdout_of(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("flame graph written to"), "{stderr}");
+    std::fs::read(&path).unwrap()
+}
+
+#[test]
+fn svg_default() {
+    let svg = svg_of(&[]);
+    let text = std::str::from_utf8(&svg).unwrap();
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..Default::default()
+    };
+    let doc =
+        roxmltree::Document::parse_with_options(text, opts).expect("the SVG is well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    assert!(text.contains("heapdiff: fixtures/go/before.pb.gz → fixtures/go/after.pb.gz"));
+    assert!(text.contains("inuse_space: 3.2 MiB → 6.5 MiB (+3.3 MiB, +103.4%)"));
+    assert!(
+        text.contains("function search(") && text.contains("function zoom("),
+        "search and zoom script"
+    );
+    check_golden("go.svg", &svg);
+}
+
+#[test]
+fn svg_by_function() {
+    check_golden("go-function.svg", &svg_of(&["--by", "function"]));
+}
+
+#[test]
+fn outputs_are_deterministic() {
+    let a = svg_of(&["--format", "json"]);
+    let b = svg_of(&["--format", "json"]);
+    assert_eq!(a, b);
+    let t1 = stdout_of(&run(&[
+        GO_BEFORE, GO_AFTER, "--no-svg", "--format", "json", "--top", "0",
+    ]));
+    let t2 = stdout_of(&run(&[
+        GO_BEFORE, GO_AFTER, "--no-svg", "--format", "json", "--top", "0",
+    ]));
+    assert_eq!(t1, t2);
+}
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let plain = stdout_of(&run(&[GO_BEFORE, GO_AFTER, "--no-svg"]));
+    assert!(!plain.contains('\x1b'), "not a terminal: no colour");
+    let forced = stdout_of(&run(&[
+        GO_BEFORE, GO_AFTER, "--no-svg", "--color", "always",
+    ]));
+    assert!(forced.contains("\x1b[31m"));
+    let out = heapdiff()
+        .args([GO_BEFORE, GO_AFTER, "--no-svg", "--color", "auto"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!stdout_of(&out).contains('\x1b'));
+}
+
+#[test]
+fn width_shortens_locations() {
+    let out = stdout_of(&run(&[GO_BEFORE, GO_AFTER, "--no-svg", "--width", "100"]));
+    for line in out.lines() {
+        assert!(
+            unicode_width::UnicodeWidthStr::width(line) <= 100,
+            "too wide: {line:?}"
+        );
+    }
+    assert!(out.contains("…"), "long paths are shortened from the left");
+}
+
+#[test]
+fn stdin_is_read_for_dash() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let before = std::fs::read(repo_root().join(GO_BEFORE)).unwrap();
+    let mut child = heapdiff()
+        .args(["-", GO_AFTER, "--no-svg", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&before).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(json["before_file"], "<stdin>");
+    let from_file: serde_json::Value = serde_json::from_str(&stdout_of(&run(&[
+        GO_BEFORE, GO_AFTER, "--no-svg", "--format", "json",
+    ])))
+    .unwrap();
+    assert_eq!(json["rows"], from_file["rows"]);
+}

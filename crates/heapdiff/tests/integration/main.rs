@@ -1,0 +1,12 @@
+//! heapdiff's integration tests: the built binary run on real fixtures.
+//!
+//! Grouped by theme, one module each. Golden files live in `tests/golden/`;
+//! when an intended change alters output, re-bless them with
+//! `HEAPDIFF_BLESS=1 cargo test --workspace` and review the diff.
+
+mod common;
+mod errors;
+mod fixtures;
+mod golden;
+mod pprof_reference;
+mod pprof_rs;
