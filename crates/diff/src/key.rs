@@ -78,7 +78,7 @@ impl Key {
     }
 }
 
-/// A row key's position in a [`KeyTable`].
+/// A row key, as an index into the diff's key table ([`crate::Diff::key`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyId(pub(crate) u32);
 

@@ -56,10 +56,10 @@ pub use allocator::is_allocator_frame;
 pub use error::Error;
 pub use key::{Granularity, Key, KeyId};
 pub use select::{SampleTypeChoice, Selection, count_partner, default_name, select};
-pub use tree::{Node, NodeId, Tree};
+pub use tree::{Node, NodeId, Tree, TreeValues};
 
 use key::KeyTable;
-use tree::TreeBuilder;
+use tree::SideStacks;
 
 /// Which profile a value comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,20 +97,6 @@ impl Values {
     /// Whether every field is zero.
     pub fn is_zero(&self) -> bool {
         *self == Values::default()
-    }
-
-    fn add(&mut self, side: Side, value: i64, count: i64) {
-        let (v, c) = match side {
-            Side::Before => (&mut self.before, &mut self.count_before),
-            Side::After => (&mut self.after, &mut self.count_after),
-        };
-        *v = v.saturating_add(value);
-        *c = c.saturating_add(count);
-    }
-
-    fn merge(&mut self, other: &Values) {
-        self.add(Side::Before, other.before, other.count_before);
-        self.add(Side::After, other.after, other.count_after);
     }
 }
 
@@ -327,58 +313,37 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
         keys.map_frames(after, options.granularity),
     ];
 
-    let mut flat = vec![Values::default(); keys.len()];
-    let mut cum = vec![Values::default(); keys.len()];
-    // stamp[k] == sample serial + 1 when key k was already counted for the
-    // current stack (recursion counts once).
-    let mut stamp = vec![0u64; keys.len()];
-    let mut serial = 0u64;
-    let mut tree = TreeBuilder::new();
-    let mut totals = Values::default();
-    let mut stack = Vec::new();
-
-    let sides = [(Side::Before, before), (Side::After, after)];
-    for (i, (side, profile)) in sides.into_iter().enumerate() {
-        let value_index = sel.value_index[i];
-        let count_index = sel.count_index.map(|c| c[i]);
-        let allocator: Vec<bool> = if options.keep_allocator_frames {
-            Vec::new()
-        } else {
-            profile
-                .frames()
-                .iter()
-                .map(|f| f.is_symbolized() && is_allocator_frame(profile.str(f.function)))
-                .collect()
-        };
-        let keys_of = &frame_keys[i];
-        for sample in profile.samples() {
-            let value = sample.values[value_index];
-            let count = count_index.map_or(0, |c| sample.values[c]);
-            totals.add(side, value, count);
-            if value == 0 && count == 0 {
-                continue;
-            }
-            let mut frames = sample.stack;
-            if !allocator.is_empty() {
-                while frames.len() > 1 && allocator[frames[0].index()] {
-                    frames = &frames[1..];
-                }
-            }
-            stack.clear();
-            stack.extend(frames.iter().map(|f| keys_of[f.index()]));
-            if let Some(&leaf) = stack.first() {
-                flat[leaf.index()].add(side, value, count);
-            }
-            serial += 1;
-            for &k in &stack {
-                if stamp[k.index()] != serial {
-                    stamp[k.index()] = serial;
-                    cum[k.index()].add(side, value, count);
-                }
-            }
-            tree.add(side, &stack, value, count);
-        }
-    }
+    let key_count = keys.len();
+    let side_of = |i: usize| SideInput {
+        value_index: sel.value_index[i],
+        count_index: sel.count_index.map(|c| c[i]),
+        keys_of: &frame_keys[i],
+        key_count,
+        keep_allocator_frames: options.keep_allocator_frames,
+    };
+    // The two sides are independent until the merge: one thread each.
+    let (b, a) = std::thread::scope(|s| {
+        let b = s.spawn(|| aggregate(before, Side::Before, side_of(0)));
+        let a = aggregate(after, Side::After, side_of(1));
+        (b.join().expect("aggregation does not panic"), a)
+    });
+    let both = |x: &[(i64, i64)], y: &[(i64, i64)], k: usize| Values {
+        before: x[k].0,
+        count_before: x[k].1,
+        after: y[k].0,
+        count_after: y[k].1,
+    };
+    let flat: Vec<Values> = (0..key_count).map(|k| both(&b.flat, &a.flat, k)).collect();
+    let cum: Vec<Values> = (0..key_count).map(|k| both(&b.cum, &a.cum, k)).collect();
+    let totals = Values {
+        before: b.total.0,
+        count_before: b.total.1,
+        after: a.total.0,
+        count_after: a.total.1,
+    };
+    let (mut b, mut a) = (b, a);
+    let tree = tree::build(&mut b.stacks, &mut a.stacks);
+    drop((b, a));
 
     let keys = keys.into_keys();
     let mut rows: Vec<Row> = (0..keys.len())
@@ -411,10 +376,83 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
         growth,
         shrinkage,
         rows,
-        tree: tree.finish(),
+        tree,
         warnings,
         keys,
     })
+}
+
+/// What one side's aggregation needs.
+struct SideInput<'a> {
+    value_index: usize,
+    count_index: Option<usize>,
+    keys_of: &'a [KeyId],
+    key_count: usize,
+    keep_allocator_frames: bool,
+}
+
+/// One side's sums: (value, count) per key, flat and cumulative, the total,
+/// and its stacks for the tree.
+struct SideSums {
+    flat: Vec<(i64, i64)>,
+    cum: Vec<(i64, i64)>,
+    total: (i64, i64),
+    stacks: SideStacks,
+}
+
+fn aggregate(profile: &Profile, side: Side, input: SideInput<'_>) -> SideSums {
+    let add = |slot: &mut (i64, i64), value: i64, count: i64| {
+        slot.0 = slot.0.saturating_add(value);
+        slot.1 = slot.1.saturating_add(count);
+    };
+    let mut sums = SideSums {
+        flat: vec![(0, 0); input.key_count],
+        cum: vec![(0, 0); input.key_count],
+        total: (0, 0),
+        stacks: SideStacks::new(side),
+    };
+    let allocator: Vec<bool> = if input.keep_allocator_frames {
+        Vec::new()
+    } else {
+        profile
+            .frames()
+            .iter()
+            .map(|f| f.is_symbolized() && is_allocator_frame(profile.str(f.function)))
+            .collect()
+    };
+    // stamp[k] == serial when key k was already counted for the current
+    // stack (recursion counts once).
+    let mut stamp = vec![0u64; input.key_count];
+    let mut serial = 0u64;
+    let mut stack = Vec::new();
+    for sample in profile.samples() {
+        let value = sample.values[input.value_index];
+        let count = input.count_index.map_or(0, |c| sample.values[c]);
+        add(&mut sums.total, value, count);
+        if value == 0 && count == 0 {
+            continue;
+        }
+        let mut frames = sample.stack;
+        if !allocator.is_empty() {
+            while frames.len() > 1 && allocator[frames[0].index()] {
+                frames = &frames[1..];
+            }
+        }
+        stack.clear();
+        stack.extend(frames.iter().map(|f| input.keys_of[f.index()]));
+        if let Some(&leaf) = stack.first() {
+            add(&mut sums.flat[leaf.index()], value, count);
+        }
+        serial += 1;
+        for &k in &stack {
+            if stamp[k.index()] != serial {
+                stamp[k.index()] = serial;
+                add(&mut sums.cum[k.index()], value, count);
+            }
+        }
+        sums.stacks.add(&stack, value);
+    }
+    sums
 }
 
 fn period(before: &Profile, after: &Profile, warnings: &mut Vec<String>) -> Option<Period> {

@@ -3,12 +3,16 @@
 //! the flame graphs draw.
 //!
 //! Every node has *self* values (stacks that end at it) and *total* values
-//! (stacks that pass through it: self plus all descendants). Nodes are
-//! created parent before child, so totals are summed in one reverse pass.
+//! (stacks that pass through it: self plus all descendants).
+//!
+//! The tree is built by sorting, not hashing: the stacks (root first) are
+//! sorted (on two threads), then one pass creates nodes for the part of each stack that
+//! differs from the previous one. With hundreds of thousands of deep stacks
+//! this touches memory sequentially, where a `(parent, frame) -> child` hash
+//! map misses the cache on nearly every frame. Nodes come out in pre-order:
+//! parents before children, siblings ordered by key id.
 
-use rustc_hash::FxHashMap;
-
-use crate::{KeyId, Side, Values};
+use crate::{KeyId, Side};
 
 /// A node's position in the [`Tree`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -21,6 +25,30 @@ impl NodeId {
     }
 }
 
+/// A node's size on both sides (the tree carries no object counts).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TreeValues {
+    /// Value in the before profile.
+    pub before: i64,
+    /// Value in the after profile.
+    pub after: i64,
+}
+
+impl TreeValues {
+    /// after − before.
+    pub fn delta(&self) -> i64 {
+        self.after.saturating_sub(self.before)
+    }
+
+    fn add(&mut self, side: Side, value: i64) {
+        let v = match side {
+            Side::Before => &mut self.before,
+            Side::After => &mut self.after,
+        };
+        *v = v.saturating_add(value);
+    }
+}
+
 /// One call-tree node.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Node {
@@ -29,9 +57,9 @@ pub struct Node {
     /// The caller's node; the root is its own parent.
     pub parent: NodeId,
     /// Values of the stacks that end here.
-    pub self_values: Values,
+    pub self_values: TreeValues,
     /// Values of the stacks that pass through here (self included).
-    pub total: Values,
+    pub total: TreeValues,
 }
 
 /// A call tree of both profiles. See the module documentation.
@@ -53,7 +81,7 @@ impl Tree {
     }
 
     /// Every node id, root first, parents before children.
-    pub fn node_ids(&self) -> impl ExactSizeIterator<Item = NodeId> + use<> {
+    pub fn node_ids(&self) -> impl DoubleEndedIterator<Item = NodeId> + ExactSizeIterator + use<> {
         (0..self.nodes.len() as u32).map(NodeId)
     }
 
@@ -62,7 +90,7 @@ impl Tree {
         &self.nodes[id.index()]
     }
 
-    /// A node's children, in the order they were first seen.
+    /// A node's children, ordered by key id.
     pub fn children(&self, id: NodeId) -> &[NodeId] {
         let i = id.index();
         &self.child_list[self.child_start[i] as usize..self.child_start[i + 1] as usize]
@@ -80,73 +108,193 @@ impl Tree {
     }
 }
 
-/// Accumulates stacks into a tree.
+/// One profile's stacks, collected, then sorted (on that profile's thread)
+/// so that [`build`] can merge both sides in one pass.
 #[derive(Debug)]
-pub(crate) struct TreeBuilder {
-    nodes: Vec<Node>,
-    edges: FxHashMap<(u32, KeyId), NodeId>,
+pub(crate) struct SideStacks {
+    side: Side,
+    /// Every stack's keys, root first, back to back, as big-endian bytes so
+    /// that comparing two stacks is one `memcmp` in key order.
+    bytes: Vec<u8>,
+    stacks: Vec<Stack>,
 }
 
-impl TreeBuilder {
-    pub(crate) fn new() -> Self {
-        TreeBuilder {
-            nodes: vec![Node {
-                key: None,
-                parent: Tree::ROOT,
-                self_values: Values::default(),
-                total: Values::default(),
-            }],
-            edges: FxHashMap::default(),
+#[derive(Debug)]
+struct Stack {
+    start: usize,
+    len: usize,
+    value: i64,
+}
+
+impl SideStacks {
+    pub(crate) fn new(side: Side) -> Self {
+        SideStacks {
+            side,
+            bytes: Vec::new(),
+            stacks: Vec::new(),
         }
     }
 
     /// Adds one stack, given leaf first.
-    pub(crate) fn add(&mut self, side: Side, leaf_first: &[KeyId], value: i64, count: i64) {
-        let mut node = Tree::ROOT;
-        for &key in leaf_first.iter().rev() {
-            let next = NodeId(self.nodes.len() as u32);
-            node = *self.edges.entry((node.0, key)).or_insert_with(|| {
-                self.nodes.push(Node {
-                    key: Some(key),
-                    parent: node,
-                    self_values: Values::default(),
-                    total: Values::default(),
-                });
-                next
+    pub(crate) fn add(&mut self, leaf_first: &[KeyId], value: i64) {
+        let start = self.bytes.len();
+        for key in leaf_first.iter().rev() {
+            self.bytes.extend_from_slice(&key.0.to_be_bytes());
+        }
+        self.stacks.push(Stack {
+            start,
+            len: self.bytes.len() - start,
+            value,
+        });
+    }
+}
+
+/// A sorted run of stacks from one side.
+struct Run<'a> {
+    side: Side,
+    bytes: &'a [u8],
+    stacks: &'a [Stack],
+}
+
+impl Run<'_> {
+    fn path(&self, s: &Stack) -> &[u8] {
+        &self.bytes[s.start..s.start + s.len]
+    }
+}
+
+fn sort_stacks(bytes: &[u8], stacks: &mut [Stack]) {
+    stacks.sort_unstable_by(|a, b| {
+        bytes[a.start..a.start + a.len].cmp(&bytes[b.start..b.start + b.len])
+    });
+}
+
+/// Builds the tree from both sides' stacks: sorts them (on two threads, in
+/// runs of about equal size), then merges the sorted runs, creating nodes
+/// only for the part of each stack that differs from the previous one.
+pub(crate) fn build(before: &mut SideStacks, after: &mut SideStacks) -> Tree {
+    let stacks = before.stacks.len() + after.stacks.len();
+    let frames = (before.bytes.len() + after.bytes.len()) / 4;
+    let (big, small) = if after.stacks.len() >= before.stacks.len() {
+        (after, before)
+    } else {
+        (before, after)
+    };
+    // Thread one sorts the smaller side and the head of the bigger one, thread
+    // two the rest of the bigger one: half the stacks each.
+    let split = big.stacks.len().saturating_sub(stacks / 2);
+    let (head, tail) = big.stacks.split_at_mut(split);
+    std::thread::scope(|s| {
+        s.spawn(|| sort_stacks(&big.bytes, tail));
+        sort_stacks(&small.bytes, &mut small.stacks);
+        sort_stacks(&big.bytes, head);
+    });
+    let runs = [
+        Run {
+            side: small.side,
+            bytes: &small.bytes,
+            stacks: &small.stacks,
+        },
+        Run {
+            side: big.side,
+            bytes: &big.bytes,
+            stacks: &big.stacks[..split],
+        },
+        Run {
+            side: big.side,
+            bytes: &big.bytes,
+            stacks: &big.stacks[split..],
+        },
+    ];
+
+    // At least one node per distinct stack; usually a few.
+    let mut nodes = Vec::with_capacity(stacks.saturating_mul(4).min(frames) + 1);
+    nodes.push(Node {
+        key: None,
+        parent: Tree::ROOT,
+        self_values: TreeValues::default(),
+        total: TreeValues::default(),
+    });
+    // The node of each key of the previous stack, root first.
+    let mut open: Vec<NodeId> = Vec::new();
+    let mut previous: &[u8] = &[];
+    let mut heads = [0usize; 3];
+    loop {
+        // The run whose next stack sorts first.
+        let mut pick: Option<(usize, &[u8])> = None;
+        for (r, run) in runs.iter().enumerate() {
+            if let Some(s) = run.stacks.get(heads[r]) {
+                let path = run.path(s);
+                if pick.is_none_or(|(_, best)| path < best) {
+                    pick = Some((r, path));
+                }
+            }
+        }
+        let Some((r, path)) = pick else { break };
+        let s = &runs[r].stacks[heads[r]];
+        heads[r] += 1;
+        let shared = common_prefix(path, previous) / 4;
+        open.truncate(shared);
+        for chunk in path[4 * shared..].chunks_exact(4) {
+            let key = KeyId(u32::from_be_bytes(chunk.try_into().expect("4 bytes")));
+            let parent = open.last().copied().unwrap_or(Tree::ROOT);
+            open.push(NodeId(nodes.len() as u32));
+            nodes.push(Node {
+                key: Some(key),
+                parent,
+                self_values: TreeValues::default(),
+                total: TreeValues::default(),
             });
         }
-        self.nodes[node.index()].self_values.add(side, value, count);
+        let end = open.last().copied().unwrap_or(Tree::ROOT);
+        nodes[end.index()].self_values.add(runs[r].side, s.value);
+        previous = path;
     }
+    finish(nodes)
+}
 
-    pub(crate) fn finish(self) -> Tree {
-        let mut nodes = self.nodes;
-        for n in &mut nodes {
-            n.total = n.self_values;
-        }
-        for i in (1..nodes.len()).rev() {
-            let (parent, total) = (nodes[i].parent.index(), nodes[i].total);
-            nodes[parent].total.merge(&total);
-        }
-        let mut counts = vec![0u32; nodes.len() + 1];
-        for n in &nodes[1..] {
-            counts[n.parent.index() + 1] += 1;
-        }
-        for i in 1..counts.len() {
-            counts[i] += counts[i - 1];
-        }
-        let child_start = counts.clone();
-        let mut fill = counts;
-        let mut child_list = vec![Tree::ROOT; nodes.len().saturating_sub(1)];
-        for (i, n) in nodes.iter().enumerate().skip(1) {
-            let slot = &mut fill[n.parent.index()];
-            child_list[*slot as usize] = NodeId(i as u32);
-            *slot += 1;
-        }
-        Tree {
-            nodes,
-            child_start,
-            child_list,
-        }
+/// Length in bytes of the common prefix of two paths, compared 8 bytes at
+/// a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n && a[i..i + 8] == b[i..i + 8] {
+        i += 8;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
+}
+
+/// Sums totals and indexes children.
+fn finish(mut nodes: Vec<Node>) -> Tree {
+    for n in &mut nodes {
+        n.total = n.self_values;
+    }
+    for i in (1..nodes.len()).rev() {
+        let (parent, total) = (nodes[i].parent.index(), nodes[i].total);
+        nodes[parent].total.add(Side::Before, total.before);
+        nodes[parent].total.add(Side::After, total.after);
+    }
+    let mut counts = vec![0u32; nodes.len() + 1];
+    for n in &nodes[1..] {
+        counts[n.parent.index() + 1] += 1;
+    }
+    for i in 1..counts.len() {
+        counts[i] += counts[i - 1];
+    }
+    let child_start = counts.clone();
+    let mut fill = counts;
+    let mut child_list = vec![Tree::ROOT; nodes.len().saturating_sub(1)];
+    for (i, n) in nodes.iter().enumerate().skip(1) {
+        let slot = &mut fill[n.parent.index()];
+        child_list[*slot as usize] = NodeId(i as u32);
+        *slot += 1;
+    }
+    Tree {
+        nodes,
+        child_start,
+        child_list,
     }
 }
 
@@ -157,13 +305,14 @@ mod tests {
     #[test]
     fn stacks_merge_by_path_and_totals_sum_up() {
         let (a, b, c) = (KeyId(0), KeyId(1), KeyId(2));
-        let mut t = TreeBuilder::new();
+        let mut before = SideStacks::new(Side::Before);
+        let mut after = SideStacks::new(Side::After);
         // leaf first: c <- b <- a (a is the root caller)
-        t.add(Side::Before, &[c, b, a], 10, 1);
-        t.add(Side::After, &[c, b, a], 30, 3);
-        t.add(Side::After, &[b, a], 5, 1);
-        t.add(Side::After, &[c, a], 7, 1);
-        let t = t.finish();
+        before.add(&[c, b, a], 10);
+        after.add(&[c, a], 7);
+        after.add(&[c, b, a], 30);
+        after.add(&[b, a], 5);
+        let t = build(&mut before, &mut after);
         assert_eq!(t.nodes().len(), 5); // root, a, a;b, a;b;c, a;c
         let root = t.node(Tree::ROOT);
         assert_eq!((root.total.before, root.total.after), (10, 42));
@@ -173,18 +322,26 @@ mod tests {
         let ab = t.children(a_node)[0];
         assert_eq!(t.node(ab).self_values.after, 5);
         assert_eq!(t.node(ab).total.after, 35);
-        assert_eq!(t.node(ab).total.count_after, 4);
         let abc = t.children(ab)[0];
         assert_eq!(t.path(abc), vec![a, b, c]);
         assert_eq!(t.node(abc).total.delta(), 20);
     }
 
     #[test]
+    fn common_prefix_lengths() {
+        assert_eq!(common_prefix(b"abcdefghij", b"abcdefghiX"), 9);
+        assert_eq!(common_prefix(b"abcdefgh", b"abcdefgh"), 8);
+        assert_eq!(common_prefix(b"", b"abc"), 0);
+        assert_eq!(common_prefix(b"abc", b"abd"), 2);
+    }
+
+    #[test]
     fn empty_stacks_count_at_the_root() {
-        let mut t = TreeBuilder::new();
-        t.add(Side::After, &[], 9, 1);
-        let t = t.finish();
-        assert_eq!(t.node(Tree::ROOT).self_values.after, 9);
+        let mut after = SideStacks::new(Side::After);
+        after.add(&[], 9);
+        after.add(&[], 1);
+        let t = build(&mut SideStacks::new(Side::Before), &mut after);
+        assert_eq!(t.node(Tree::ROOT).self_values.after, 10);
         assert!(t.children(Tree::ROOT).is_empty());
     }
 }

@@ -76,23 +76,29 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>, Error> {
 
 /// Reads and decodes a profile file (`-` for standard input).
 pub fn open(path: &Path) -> Result<Profile, Error> {
-    decode(&read_input(path)?)
+    decode_owned(read_input(path)?)
 }
 
 /// Decodes a profile from its bytes, gzip-compressed or not, in any format
 /// heapdiff reads.
 pub fn decode(bytes: &[u8]) -> Result<Profile, Error> {
+    if is_gzip(bytes) {
+        return decode_owned(gunzip(bytes)?);
+    }
+    decode_owned(bytes.to_vec())
+}
+
+/// Like [`decode`], taking ownership so that nothing is copied.
+pub fn decode_owned(bytes: Vec<u8>) -> Result<Profile, Error> {
+    let bytes = if is_gzip(&bytes) {
+        gunzip(&bytes)?
+    } else {
+        bytes
+    };
     if bytes.is_empty() {
         return Err(Error::Empty);
     }
-    if is_gzip(bytes) {
-        let inflated = gunzip(bytes)?;
-        if inflated.is_empty() {
-            return Err(Error::Empty);
-        }
-        return decode_plain(&inflated);
-    }
-    decode_plain(bytes)
+    decode_plain(bytes::Bytes::from(bytes))
 }
 
 /// Decompresses a gzip stream (all members, as `zcat` does).
@@ -113,13 +119,13 @@ pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
-fn decode_plain(bytes: &[u8]) -> Result<Profile, Error> {
-    match sniff(bytes) {
-        Some(Format::Pprof) | None => pprof::decode(bytes).map_err(|e| match e {
+fn decode_plain(bytes: bytes::Bytes) -> Result<Profile, Error> {
+    match sniff(&bytes) {
+        Some(Format::Pprof) | None => pprof::decode_bytes(bytes.clone()).map_err(|e| match e {
             // Raw protobuf has no signature: if it does not even parse, say
             // what the bytes looked like rather than only what prost said.
             Error::Protobuf(msg) => Error::Unrecognized {
-                first_bytes: format::describe_start(bytes),
+                first_bytes: format::describe_start(&bytes),
                 pprof: msg,
             },
             other => other,

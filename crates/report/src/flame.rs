@@ -8,8 +8,6 @@
 //! non-XML characters replaced, negative values (delta profiles) clamped to
 //! zero, lines sorted so that the output is byte-identical across runs.
 
-use std::fmt::Write as _;
-
 use heapdiff_diff::{Diff, Granularity, Key};
 
 use crate::Inputs;
@@ -27,18 +25,48 @@ pub enum FlameError {
     Render(std::io::Error),
 }
 
-/// The folded lines inferno draws: `frame;frame;… before after`, sorted.
+/// Image width (inferno's default) minus its side padding, in pixels.
+const FRAMES_WIDTH_PX: f64 = 1180.0;
+/// inferno's minimum drawn frame width, in pixels.
+const MIN_WIDTH_PX: f64 = 0.1;
+
+/// The folded lines inferno draws: `frame;frame;… before after`, sorted,
+/// one per distinct stack.
+///
+/// Frames too narrow to be drawn (under 0.1 px of the 1180 px graph, judged
+/// by their *after* width as inferno sizes them) are folded into their
+/// nearest drawn ancestor, which keeps every drawn frame's width exact and
+/// keeps inferno's work proportional to what it can show: a profile with
+/// hundreds of thousands of distinct stacks yields a few thousand lines.
 pub fn folded_lines(diff: &Diff) -> Vec<String> {
     let tree = &diff.tree;
-    let labels: Vec<String> = diff.keys().map(|(_, key)| frame_label(diff, key)).collect();
-    let mut lines = Vec::new();
+    let nodes = tree.nodes();
+    // Clamped (delta profiles can be negative) self and subtree values.
+    let mut own: Vec<(i64, i64)> = nodes
+        .iter()
+        .map(|n| (n.self_values.before.max(0), n.self_values.after.max(0)))
+        .collect();
+    let mut subtree = own.clone();
+    for id in tree.node_ids().skip(1).rev() {
+        let (i, p) = (id.index(), nodes[id.index()].parent.index());
+        subtree[p].0 = subtree[p].0.saturating_add(subtree[i].0);
+        subtree[p].1 = subtree[p].1.saturating_add(subtree[i].1);
+    }
+    let threshold = subtree[0].1 as f64 * MIN_WIDTH_PX / FRAMES_WIDTH_PX;
+    let visible = |i: usize| subtree[i].1 > 0 && subtree[i].1 as f64 >= threshold;
     for id in tree.node_ids().skip(1) {
-        let node = tree.node(id);
-        let (before, after) = (
-            node.self_values.before.max(0),
-            node.self_values.after.max(0),
-        );
-        if before == 0 && after == 0 {
+        let (i, p) = (id.index(), nodes[id.index()].parent.index());
+        if p != 0 && visible(p) && !visible(i) {
+            own[p].0 = own[p].0.saturating_add(subtree[i].0);
+            own[p].1 = own[p].1.saturating_add(subtree[i].1);
+        }
+    }
+
+    let labels: Vec<String> = diff.keys().map(|(_, key)| frame_label(diff, key)).collect();
+    let mut stacks: Vec<(String, i64, i64)> = Vec::new();
+    for id in tree.node_ids().skip(1) {
+        let (before, after) = own[id.index()];
+        if !visible(id.index()) || (before == 0 && after == 0) {
             continue;
         }
         let mut line = String::new();
@@ -48,10 +76,29 @@ pub fn folded_lines(diff: &Diff) -> Vec<String> {
             }
             line.push_str(&labels[key.index()]);
         }
-        let _ = write!(line, " {before} {after}");
-        lines.push(line);
+        stacks.push((line, before, after));
     }
-    lines.sort_unstable();
+    // Distinct keys can share a label (same function and line in two files
+    // of the same name): merge them, as inferno would mishandle duplicates.
+    stacks.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut lines: Vec<String> = Vec::with_capacity(stacks.len());
+    let mut merged: Option<(String, i64, i64)> = None;
+    for (stack, b, a) in stacks {
+        match &mut merged {
+            Some((s, mb, ma)) if *s == stack => {
+                *mb = mb.saturating_add(b);
+                *ma = ma.saturating_add(a);
+            }
+            _ => {
+                if let Some((s, b, a)) = merged.replace((stack, b, a)) {
+                    lines.push(format!("{s} {b} {a}"));
+                }
+            }
+        }
+    }
+    if let Some((s, b, a)) = merged {
+        lines.push(format!("{s} {b} {a}"));
+    }
     lines
 }
 

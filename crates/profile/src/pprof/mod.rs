@@ -22,12 +22,21 @@ use crate::model::{Frame, FrameId, Mapping, MappingId, Profile, ProfileBuilder, 
 
 /// Decodes an uncompressed `profile.proto` message.
 pub fn decode(bytes: &[u8]) -> Result<Profile, Error> {
-    let pb = proto::Profile::decode(bytes).map_err(|e| Error::Protobuf(e.to_string()))?;
+    decode_bytes(bytes::Bytes::copy_from_slice(bytes))
+}
+
+/// Decodes an uncompressed `profile.proto` message it may keep slices of.
+pub fn decode_bytes(bytes: bytes::Bytes) -> Result<Profile, Error> {
+    let pb = proto::LazyProfile::decode(bytes).map_err(protobuf_error)?;
     convert(&pb)
 }
 
-/// Converts a decoded protobuf message into the model, validating it.
-pub fn convert(pb: &proto::Profile) -> Result<Profile, Error> {
+fn protobuf_error(e: prost::DecodeError) -> Error {
+    Error::Protobuf(e.to_string())
+}
+
+/// Converts a (lazily) decoded protobuf message into the model, validating it.
+fn convert(pb: &proto::LazyProfile) -> Result<Profile, Error> {
     let strings = Strings::new(&pb.string_table)?;
     if pb.sample_type.is_empty() {
         return Err(Error::NoSampleTypes);
@@ -155,10 +164,13 @@ pub fn convert(pb: &proto::Profile) -> Result<Profile, Error> {
         loc_ranges.push((start as u32, loc_frames.len() as u32));
     }
 
-    let total_locs: usize = pb.sample.iter().map(|s| s.location_id.len()).sum();
-    b.reserve(pb.sample.len(), total_locs);
+    b.reserve(pb.sample.len(), pb.sample.len().saturating_mul(16));
     let mut locs: Vec<usize> = Vec::new();
-    for (si, sample) in pb.sample.iter().enumerate() {
+    let mut sample = proto::Sample::default();
+    for (si, encoded) in pb.sample.iter().enumerate() {
+        // `clear` keeps the vectors' capacity: no allocation per sample.
+        sample.clear();
+        sample.merge(encoded.as_ref()).map_err(protobuf_error)?;
         for label in &sample.label {
             strings.check(label.key, &|| format!("sample {si} label key"))?;
             strings.check(label.str, &|| format!("sample {si} label value"))?;
@@ -297,7 +309,7 @@ enum PruneAction {
 }
 
 impl Pruner {
-    fn new(pb: &proto::Profile, strings: &Strings, b: &mut ProfileBuilder) -> Option<Pruner> {
+    fn new(pb: &proto::LazyProfile, strings: &Strings, b: &mut ProfileBuilder) -> Option<Pruner> {
         let drop_src = strings.table.get(usize::try_from(pb.drop_frames).ok()?)?;
         if drop_src.is_empty() {
             return None;
@@ -497,8 +509,12 @@ mod tests {
             .collect()
     }
 
+    fn conv(pb: &proto::Profile) -> Result<Profile, Error> {
+        decode(&pb.encode_to_vec())
+    }
+
     fn err_of(pb: proto::Profile) -> String {
-        convert(&pb).unwrap_err().to_string()
+        conv(&pb).unwrap_err().to_string()
     }
 
     #[test]
@@ -651,7 +667,7 @@ mod tests {
                 *id = u64::MAX - (*id - 1);
             }
         }
-        let p = convert(&pb).unwrap();
+        let p = conv(&pb).unwrap();
         assert_eq!(stack_names(&p, 1), ["main.main:20", "runtime.main:250"]);
     }
 
@@ -677,7 +693,7 @@ mod tests {
         let mut pb = base();
         pb.location[0].line.clear();
         pb.location[1].line[0].function_id = 0;
-        let p = convert(&pb).unwrap();
+        let p = conv(&pb).unwrap();
         let s = p.samples().next().unwrap();
         let leaf = p.frame(s.stack[0]);
         assert!(!leaf.is_symbolized());
@@ -690,7 +706,7 @@ mod tests {
     fn invalid_utf8_in_strings_is_replaced_not_fatal() {
         let mut pb = base();
         pb.string_table[5] = b"main.\xffleak".to_vec();
-        let p = convert(&pb).unwrap();
+        let p = conv(&pb).unwrap();
         assert_eq!(stack_names(&p, 0)[1], "main.\u{fffd}leak:12");
     }
 
@@ -700,11 +716,11 @@ mod tests {
         pb.default_sample_type = 3;
         pb.doc_url = 6;
         pb.comment = vec![5, 7];
-        let p = convert(&pb).unwrap();
+        let p = conv(&pb).unwrap();
         assert_eq!(p.header.default_sample_type.as_deref(), Some("inuse_space"));
         assert_eq!(p.header.doc_url.as_deref(), Some("main.go"));
         assert_eq!(p.header.comments, ["main.leak", "main.main"]);
-        assert_eq!(convert(&base()).unwrap().header.default_sample_type, None);
+        assert_eq!(conv(&base()).unwrap().header.default_sample_type, None);
     }
 
     #[test]
@@ -712,7 +728,7 @@ mod tests {
         let mut pb = base();
         pb.string_table.push(b"bytes\\..*".to_vec());
         pb.drop_frames = pb.string_table.len() as i64 - 1;
-        let p = convert(&pb).unwrap();
+        let p = conv(&pb).unwrap();
         // The inlined bytes.Repeat line matched: the location keeps the
         // line above it.
         assert_eq!(
@@ -724,13 +740,13 @@ mod tests {
         let mut pb = base();
         pb.string_table.push(b"main\\.main".to_vec());
         pb.drop_frames = pb.string_table.len() as i64 - 1;
-        let p = convert(&pb).unwrap();
+        let p = conv(&pb).unwrap();
         assert_eq!(stack_names(&p, 0), ["runtime.main:250"]);
 
         // keep_frames protects a match.
         pb.string_table.push(b"main\\..*".to_vec());
         pb.keep_frames = pb.string_table.len() as i64 - 1;
-        let p = convert(&pb).unwrap();
+        let p = conv(&pb).unwrap();
         assert_eq!(stack_names(&p, 0).len(), 4);
     }
 
@@ -739,7 +755,7 @@ mod tests {
         let mut pb = base();
         pb.string_table.push(b"runtime\\.main|main\\.main".to_vec());
         pb.drop_frames = pb.string_table.len() as i64 - 1;
-        let p = convert(&pb).unwrap();
+        let p = conv(&pb).unwrap();
         // From the root, runtime.main and main.main match before any
         // non-matching frame, so nothing is cut.
         assert_eq!(stack_names(&p, 1), ["main.main:20", "runtime.main:250"]);
@@ -750,7 +766,7 @@ mod tests {
         let mut pb = base();
         pb.string_table.push(b"(unclosed".to_vec());
         pb.drop_frames = pb.string_table.len() as i64 - 1;
-        let p = convert(&pb).unwrap();
+        let p = conv(&pb).unwrap();
         assert_eq!(p.warnings.len(), 1);
         assert!(p.warnings[0].contains("(unclosed"));
     }

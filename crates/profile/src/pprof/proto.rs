@@ -11,40 +11,62 @@
 
 #![allow(missing_docs)]
 
-/// The whole profile.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Profile {
-    #[prost(message, repeated, tag = "1")]
-    pub sample_type: Vec<ValueType>,
-    #[prost(message, repeated, tag = "2")]
-    pub sample: Vec<Sample>,
-    #[prost(message, repeated, tag = "3")]
-    pub mapping: Vec<Mapping>,
-    #[prost(message, repeated, tag = "4")]
-    pub location: Vec<Location>,
-    #[prost(message, repeated, tag = "5")]
-    pub function: Vec<Function>,
-    #[prost(bytes = "vec", repeated, tag = "6")]
-    pub string_table: Vec<Vec<u8>>,
-    #[prost(int64, tag = "7")]
-    pub drop_frames: i64,
-    #[prost(int64, tag = "8")]
-    pub keep_frames: i64,
-    #[prost(int64, tag = "9")]
-    pub time_nanos: i64,
-    #[prost(int64, tag = "10")]
-    pub duration_nanos: i64,
-    #[prost(message, optional, tag = "11")]
-    pub period_type: Option<ValueType>,
-    #[prost(int64, tag = "12")]
-    pub period: i64,
-    #[prost(int64, repeated, tag = "13")]
-    pub comment: Vec<i64>,
-    #[prost(int64, tag = "14")]
-    pub default_sample_type: i64,
-    #[prost(int64, tag = "15")]
-    pub doc_url: i64,
+/// Declares a Profile message; the two variants differ only in how samples
+/// are held.
+macro_rules! profile_message {
+    ($(#[$doc:meta])* $name:ident, #[$sample_attr:meta] $sample_ty:ty) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, prost::Message)]
+        pub struct $name {
+            #[prost(message, repeated, tag = "1")]
+            pub sample_type: Vec<ValueType>,
+            #[$sample_attr]
+            pub sample: Vec<$sample_ty>,
+            #[prost(message, repeated, tag = "3")]
+            pub mapping: Vec<Mapping>,
+            #[prost(message, repeated, tag = "4")]
+            pub location: Vec<Location>,
+            #[prost(message, repeated, tag = "5")]
+            pub function: Vec<Function>,
+            #[prost(bytes = "vec", repeated, tag = "6")]
+            pub string_table: Vec<Vec<u8>>,
+            #[prost(int64, tag = "7")]
+            pub drop_frames: i64,
+            #[prost(int64, tag = "8")]
+            pub keep_frames: i64,
+            #[prost(int64, tag = "9")]
+            pub time_nanos: i64,
+            #[prost(int64, tag = "10")]
+            pub duration_nanos: i64,
+            #[prost(message, optional, tag = "11")]
+            pub period_type: Option<ValueType>,
+            #[prost(int64, tag = "12")]
+            pub period: i64,
+            #[prost(int64, repeated, tag = "13")]
+            pub comment: Vec<i64>,
+            #[prost(int64, tag = "14")]
+            pub default_sample_type: i64,
+            #[prost(int64, tag = "15")]
+            pub doc_url: i64,
+        }
+    };
 }
+
+profile_message!(
+    /// The whole profile, samples decoded (for writing profiles).
+    Profile,
+    #[prost(message, repeated, tag = "2")]
+    Sample
+);
+
+profile_message!(
+    /// The whole profile with each sample left encoded: decoding a `Bytes`
+    /// input keeps each sample as a zero-copy slice, decoded later into one
+    /// reused [`Sample`], so that no vectors are allocated per sample.
+    LazyProfile,
+    #[prost(bytes = "bytes", repeated, tag = "2")]
+    bytes::Bytes
+);
 
 /// A sample type or period type, as string-table indices.
 #[derive(Clone, Copy, PartialEq, prost::Message)]

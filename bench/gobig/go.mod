@@ -1,0 +1,3 @@
+module heapdiff.example/gobig
+
+go 1.19
