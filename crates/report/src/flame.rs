@@ -171,3 +171,133 @@ pub fn sanitize(s: &str) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use heapdiff_diff::{Options, diff};
+    use heapdiff_profile::{Format, Frame, FrameId, Profile, ProfileBuilder, ValueType};
+
+    /// Stacks root first as "a|b|c" with their bytes.
+    fn profile(stacks: &[(&str, i64)]) -> Profile {
+        let mut b =
+            ProfileBuilder::new(Format::Pprof, vec![ValueType::new("inuse_space", "bytes")]);
+        for (stack, bytes) in stacks {
+            let frames: Vec<FrameId> = stack
+                .split('|')
+                .rev()
+                .map(|name| {
+                    let f = b.intern(name);
+                    let file = b.intern("src/m.go");
+                    b.frame(Frame::symbolized(f, file, 7))
+                })
+                .collect();
+            b.push_sample(&frames, &[*bytes]).unwrap();
+        }
+        b.finish()
+    }
+
+    fn inputs() -> Inputs {
+        Inputs {
+            before: "b.pb".into(),
+            after: "a.pb".into(),
+        }
+    }
+
+    #[test]
+    fn lines_have_both_columns_and_base_names() {
+        let d = diff(
+            &profile(&[("main|leak", 100)]),
+            &profile(&[("main|leak", 300), ("main|new", 50)]),
+            &Options::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            folded_lines(&d),
+            [
+                "main m.go:7;leak m.go:7 100 300",
+                "main m.go:7;new m.go:7 0 50"
+            ]
+        );
+    }
+
+    #[test]
+    fn sub_pixel_frames_fold_into_their_parent() {
+        // 1 byte of 1,000,001 is far below 0.1 px of 1180 px.
+        let d = diff(
+            &profile(&[]),
+            &profile(&[("main|big", 1_000_000), ("main|tiny", 1)]),
+            &Options::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            folded_lines(&d),
+            ["main m.go:7 0 1", "main m.go:7;big m.go:7 0 1000000"]
+        );
+    }
+
+    #[test]
+    fn vanished_paths_fold_and_negative_values_clamp() {
+        let d = diff(
+            &profile(&[("main|gone", 500), ("main|kept", 10)]),
+            &profile(&[("main|kept", 10), ("main|neg", -5)]),
+            &Options::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            folded_lines(&d),
+            ["main m.go:7 500 0", "main m.go:7;kept m.go:7 10 10"]
+        );
+    }
+
+    #[test]
+    fn names_are_made_safe_for_folded_input_and_xml() {
+        let d = diff(
+            &profile(&[]),
+            &profile(&[("main|<script>alert(1)</script>|x\u{1b}[31m|[u8; 8]", 64)]),
+            &Options::default(),
+        )
+        .unwrap();
+        let lines = folded_lines(&d);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].matches(';').count(), 3, "{lines:?}");
+        assert!(lines[0].contains("x\u{fffd}[31m m.go:7"), "{lines:?}");
+        assert!(lines[0].contains("[u8, 8] m.go:7"), "{lines:?}");
+        let svg = String::from_utf8(render_flamegraph(&d, &inputs()).unwrap()).unwrap();
+        assert!(!svg.contains("<script>alert"), "names are escaped");
+        assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!svg.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn nothing_live_after_is_an_error() {
+        let d = diff(&profile(&[("main", 5)]), &profile(&[]), &Options::default()).unwrap();
+        assert!(matches!(
+            render_flamegraph(&d, &inputs()),
+            Err(FlameError::Empty)
+        ));
+    }
+
+    #[test]
+    fn rendering_is_deterministic() {
+        let d = diff(
+            &profile(&[("main|a", 10), ("main|b", 20)]),
+            &profile(&[("main|a", 30), ("main|c", 5), ("main|b", 1)]),
+            &Options::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            render_flamegraph(&d, &inputs()).unwrap(),
+            render_flamegraph(&d, &inputs()).unwrap()
+        );
+    }
+
+    #[test]
+    fn sanitize_replaces_control_characters() {
+        assert_eq!(
+            sanitize("a\u{0}b\tc\u{fffe}"),
+            "a\u{fffd}b\u{fffd}c\u{fffd}"
+        );
+        assert_eq!(sanitize("plain → text"), "plain → text");
+    }
+}

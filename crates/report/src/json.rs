@@ -134,3 +134,108 @@ fn row<'a>(diff: &'a Diff, r: &Row, counts: bool) -> JsonRow<'a> {
         cum_delta: r.cum.delta(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use heapdiff_diff::{Granularity, Options, diff};
+    use heapdiff_profile::{Format, Frame, Profile, ProfileBuilder, ValueType};
+    use serde_json::Value;
+
+    fn profile(types: &[(&str, &str)], values: &[i64]) -> Profile {
+        let mut b = ProfileBuilder::new(
+            Format::Pprof,
+            types.iter().map(|(n, u)| ValueType::new(*n, *u)).collect(),
+        );
+        let (f, file) = (b.intern("main.leak"), b.intern("main.go"));
+        let leaf = b.frame(Frame::symbolized(f, file, 9));
+        b.push_sample(&[leaf], values).unwrap();
+        b.finish()
+    }
+
+    fn text(d: &Diff) -> String {
+        let inputs = Inputs {
+            before: "b".into(),
+            after: "a".into(),
+        };
+        render_json(d, &inputs, 0, &["careful".into()])
+    }
+
+    fn json(d: &Diff) -> Value {
+        serde_json::from_str(&text(d)).unwrap()
+    }
+
+    #[test]
+    fn fields_and_their_order() {
+        let t = [("inuse_objects", "count"), ("inuse_space", "bytes")];
+        let d = diff(
+            &profile(&t, &[1, 10]),
+            &profile(&t, &[4, 70]),
+            &Options::default(),
+        )
+        .unwrap();
+        let v = json(&d);
+        let raw = text(&d);
+        let mut keys: Vec<(usize, &str)> = v
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| (raw.find(&format!("\n  \"{k}\":")).unwrap(), k.as_str()))
+            .collect();
+        keys.sort();
+        let keys: Vec<&str> = keys.into_iter().map(|(_, k)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "schema",
+                "before_file",
+                "after_file",
+                "sample_type",
+                "unit",
+                "count_type",
+                "granularity",
+                "sort",
+                "rank_by",
+                "period",
+                "before_total",
+                "after_total",
+                "delta_total",
+                "count_before_total",
+                "count_after_total",
+                "count_delta_total",
+                "growth_total",
+                "shrinkage_total",
+                "rows_changed",
+                "rows_shown",
+                "rows",
+                "warnings"
+            ]
+        );
+        let row = &v["rows"][0];
+        assert_eq!(row["function"], "main.leak");
+        assert_eq!(row["line"], 9);
+        assert_eq!(row["delta"], 60);
+        assert_eq!(row["count_delta"], 3);
+        assert_eq!(row["share"], 1.0);
+        assert_eq!(row["status"], "grew");
+        assert_eq!(v["warnings"][0], "careful");
+        assert_eq!(v["period"], Value::Null);
+    }
+
+    #[test]
+    fn counts_are_absent_without_a_count_type_and_parts_null_by_granularity() {
+        let t = [("space", "bytes")];
+        let opts = Options {
+            granularity: Granularity::Function,
+            ..Options::default()
+        };
+        let d = diff(&profile(&t, &[0]), &profile(&t, &[8]), &opts).unwrap();
+        let v = json(&d);
+        assert!(v.get("count_before_total").is_none());
+        assert!(v["rows"][0].get("count_delta").is_none());
+        assert_eq!(v["count_type"], Value::Null);
+        assert_eq!(v["rows"][0]["file"], Value::Null);
+        assert_eq!(v["rows"][0]["line"], Value::Null);
+        assert_eq!(v["rows"][0]["status"], "new");
+    }
+}
