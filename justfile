@@ -1,0 +1,36 @@
+# heapdiff's dev loop. `just --list` shows the recipes.
+
+# Format the workspace.
+fmt:
+    cargo fmt --all
+
+# Lint as CI does.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
+# Run every test (the README's test command).
+test:
+    cargo test --workspace
+
+# Re-record golden outputs after an intended change; review `git diff` after.
+bless:
+    HEAPDIFF_BLESS=1 cargo test --workspace
+
+# Exactly what CI runs.
+ci:
+    .ci/run
+
+# Regenerate the Go fixtures and pprof's reference output (needs golang-go, curl).
+fixtures:
+    sh fixtures/go/regen.sh
+
+# End-to-end timing on a large generated Go heap pair, against zcat (needs golang-go).
+bench *ARGS:
+    sh scripts/bench-go.sh {{ARGS}}
+
+# Open the example flame graph in headless Chromium: search, zoom, no script errors
+# (needs chromium and `npm install playwright-core` in scripts/).
+svg-check SVG="crates/heapdiff/tests/golden/go.svg":
+    node scripts/svg-check.js {{SVG}}
