@@ -58,13 +58,16 @@ fn run(cli: &Cli) -> Result<()> {
         output::warn(w);
     }
 
+    // The graph is written before anything reaches stdout, so that a failure
+    // to write it stops the run cleanly; where it went is said last.
+    let mut written = None;
     if !cli.no_svg {
         match heapdiff_report::render_flamegraph(&diff, &inputs) {
             Ok(svg) => {
                 output::write_atomic(&cli.svg, &svg).with_context(|| {
                     format!("cannot write the flame graph to {}", cli.svg.display())
                 })?;
-                output::note(&format!("flame graph written to {}", cli.svg.display()));
+                written = Some(&cli.svg);
             }
             Err(e @ FlameError::Empty) => output::warn(&format!("no flame graph written: {e}")),
             Err(e) => return Err(e.into()),
@@ -101,6 +104,9 @@ fn run(cli: &Cli) -> Result<()> {
         }
     };
     output::write_stdout(&stdout, text.as_bytes())?;
+    if let Some(path) = written {
+        output::note(&format!("flame graph written to {}", path.display()));
+    }
     Ok(())
 }
 
