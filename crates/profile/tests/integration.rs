@@ -11,16 +11,19 @@ fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+fn type_names(p: &heapdiff_profile::Profile) -> Vec<String> {
+    p.header
+        .sample_types
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
 #[test]
 fn go_heap_profile_from_net_http_pprof() {
     let p = open(&fixture("go/after.pb.gz")).unwrap();
     assert_eq!(p.format, Format::Pprof);
-    let types: Vec<String> = p
-        .header
-        .sample_types
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let types = type_names(&p);
     assert_eq!(
         types,
         [
@@ -70,12 +73,7 @@ fn jemalloc_pprof_with_symbolize_feature() {
         "samples/sample_jemalloc_pprof_0.9_symbolize.pb.gz",
     ))
     .unwrap();
-    let types: Vec<String> = p
-        .header
-        .sample_types
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let types = type_names(&p);
     assert_eq!(types, ["inuse_space/bytes"]);
     // Fake mappings (start 0, limit u64::MAX) and demangled Rust names.
     assert!(
