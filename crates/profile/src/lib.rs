@@ -83,9 +83,10 @@ pub fn open(path: &Path) -> Result<Profile, Error> {
 /// heapdiff reads.
 pub fn decode(bytes: &[u8]) -> Result<Profile, Error> {
     if is_gzip(bytes) {
-        return decode_owned(gunzip(bytes)?);
+        let inflated = gunzip(bytes)?;
+        return decode_inflated(inflated);
     }
-    decode_owned(bytes.to_vec())
+    decode_inflated(bytes.to_vec())
 }
 
 /// Like [`decode`], taking ownership so that nothing is copied.
@@ -95,6 +96,11 @@ pub fn decode_owned(bytes: Vec<u8>) -> Result<Profile, Error> {
     } else {
         bytes
     };
+    decode_inflated(bytes)
+}
+
+/// Decodes bytes that are not (or no longer) gzip-compressed.
+fn decode_inflated(bytes: Vec<u8>) -> Result<Profile, Error> {
     if bytes.is_empty() {
         return Err(Error::Empty);
     }
