@@ -99,6 +99,15 @@ pub enum Error {
         want: usize,
     },
 
+    /// A line of a text format that does not say what it should.
+    #[error("line {line}: {message}")]
+    Text {
+        /// 1-based line number.
+        line: usize,
+        /// What was expected and what was found.
+        message: String,
+    },
+
     /// A profile with samples but no sample types, or nothing at all.
     #[error("the profile declares no sample types")]
     NoSampleTypes,

@@ -51,6 +51,7 @@
 
 mod error;
 mod format;
+mod legacy;
 mod model;
 pub mod pprof;
 
@@ -59,8 +60,10 @@ use std::path::Path;
 
 pub use error::Error;
 pub use format::{Format, is_gzip, sniff};
+pub use legacy::DecodeOptions;
 pub use model::{
-    Frame, FrameId, Header, Mapping, MappingId, Profile, ProfileBuilder, Sample, StrId, ValueType,
+    Frame, FrameId, Header, Mapping, MappingId, Profile, ProfileBuilder, Sample, Sampling, StrId,
+    SymbolFrame, ValueType,
 };
 
 /// Reads a whole input: a file, or standard input when `path` is `-`.
@@ -76,7 +79,12 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>, Error> {
 
 /// Reads and decodes a profile file (`-` for standard input).
 pub fn open(path: &Path) -> Result<Profile, Error> {
-    decode_owned(read_input(path)?)
+    open_with(path, &DecodeOptions::default())
+}
+
+/// Like [`open`], with options for formats that hold several views.
+pub fn open_with(path: &Path, options: &DecodeOptions) -> Result<Profile, Error> {
+    decode_owned(read_input(path)?, options)
 }
 
 /// Decodes a profile from its bytes, gzip-compressed or not, in any format
@@ -84,27 +92,27 @@ pub fn open(path: &Path) -> Result<Profile, Error> {
 pub fn decode(bytes: &[u8]) -> Result<Profile, Error> {
     if is_gzip(bytes) {
         let inflated = gunzip(bytes)?;
-        return decode_inflated(inflated);
+        return decode_inflated(inflated, &DecodeOptions::default());
     }
-    decode_inflated(bytes.to_vec())
+    decode_inflated(bytes.to_vec(), &DecodeOptions::default())
 }
 
 /// Like [`decode`], taking ownership so that nothing is copied.
-pub fn decode_owned(bytes: Vec<u8>) -> Result<Profile, Error> {
+pub fn decode_owned(bytes: Vec<u8>, options: &DecodeOptions) -> Result<Profile, Error> {
     let bytes = if is_gzip(&bytes) {
         gunzip(&bytes)?
     } else {
         bytes
     };
-    decode_inflated(bytes)
+    decode_inflated(bytes, options)
 }
 
 /// Decodes bytes that are not (or no longer) gzip-compressed.
-fn decode_inflated(bytes: Vec<u8>) -> Result<Profile, Error> {
+fn decode_inflated(bytes: Vec<u8>, options: &DecodeOptions) -> Result<Profile, Error> {
     if bytes.is_empty() {
         return Err(Error::Empty);
     }
-    decode_plain(bytes::Bytes::from(bytes))
+    decode_plain(bytes::Bytes::from(bytes), options)
 }
 
 /// Decompresses a gzip stream (all members, as `zcat` does).
@@ -125,8 +133,11 @@ pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
-fn decode_plain(bytes: bytes::Bytes) -> Result<Profile, Error> {
+fn decode_plain(bytes: bytes::Bytes, options: &DecodeOptions) -> Result<Profile, Error> {
+    let text = || String::from_utf8_lossy(&bytes).into_owned();
     match sniff(&bytes) {
+        Some(Format::JemallocHeap) => legacy::decode_jemalloc(&text(), options),
+        Some(Format::GperftoolsHeap | Format::GoHeapText) => legacy::decode_heap_profile(&text()),
         Some(Format::Pprof) | None => pprof::decode_bytes(bytes.clone()).map_err(|e| match e {
             // Raw protobuf has no signature: if it does not even parse, say
             // what the bytes looked like rather than only what prost said.
@@ -190,10 +201,10 @@ mod tests {
     fn known_but_unsupported_formats_say_so() {
         let err = decode(b"memray\0\0\0").unwrap_err();
         assert!(err.to_string().contains("memray transform csv"), "{err}");
-        let err = decode(&gzip(b"heap_v2/524288\n")).unwrap_err();
+        let err = decode(&gzip(b"\x80\x05\x95")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "jemalloc heap_v2 dump is not supported yet"
+            "tracemalloc snapshot (pickle) is not supported yet"
         );
     }
 }

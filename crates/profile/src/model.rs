@@ -47,6 +47,11 @@ impl FrameId {
 pub struct MappingId(u32);
 
 impl MappingId {
+    #[cfg(test)]
+    pub(crate) fn from_index(i: usize) -> Self {
+        MappingId(to_u32(i))
+    }
+
     /// The mapping's position in [`Profile::mappings`].
     pub fn index(self) -> usize {
         self.0 as usize
@@ -152,8 +157,57 @@ pub struct Mapping {
     pub has_inline_frames: bool,
 }
 
+/// How a sampled profile's raw values become estimates of the real ones.
+///
+/// jemalloc and tcmalloc record an allocation with probability
+/// `1 - exp(-size / rate)` (a Poisson process with mean `rate` bytes between
+/// samples). Their dumps hold the raw sampled counts and sizes; an estimate of
+/// the real values multiplies both by `1 / (1 - exp(-(size / count) / rate))`,
+/// computed from the row's own average size. The raw values stay in the
+/// profile (the number of samples behind a row tells how noisy it is); the
+/// differ applies [`Sampling::scale`] as it sums, in floating point, and
+/// truncates the sums, as `jeprof` does.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sampling {
+    /// Mean bytes between samples.
+    pub rate: i64,
+    /// `(count type, size type)` index pairs that are scaled together, e.g.
+    /// `(inuse_objects, inuse_space)`.
+    pub pairs: Vec<(usize, usize)>,
+}
+
+impl Sampling {
+    /// The factor that turns the raw value of `type_index` in a sample with
+    /// these raw `values` into an estimate. 1 for types outside every pair,
+    /// for empty rows, and when the rate is below 1.
+    ///
+    /// ```
+    /// use heapdiff_profile::Sampling;
+    /// let s = Sampling { rate: 4096, pairs: vec![(0, 1)] };
+    /// // 10 sampled objects of 4 KiB each: each had a 1 - e^-1 chance.
+    /// let f = s.scale(&[10, 40960], 1);
+    /// assert!((f - 1.0 / (1.0 - (-1.0f64).exp())).abs() < 1e-12);
+    /// assert_eq!(s.scale(&[0, 0], 0), 1.0);
+    /// ```
+    pub fn scale(&self, values: &[i64], type_index: usize) -> f64 {
+        let Some(&(count, size)) = self
+            .pairs
+            .iter()
+            .find(|&&(c, s)| c == type_index || s == type_index)
+        else {
+            return 1.0;
+        };
+        let (n, bytes) = (values[count], values[size]);
+        if n <= 0 || bytes <= 0 || self.rate < 1 {
+            return 1.0;
+        }
+        let ratio = (bytes as f64 / n as f64) / self.rate as f64;
+        1.0 / (1.0 - (-ratio).exp())
+    }
+}
+
 /// What a profile says about itself, beside its samples.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Header {
     /// The quantities each sample carries, in order.
     pub sample_types: Vec<ValueType>,
@@ -171,6 +225,10 @@ pub struct Header {
     pub comments: Vec<String>,
     /// Documentation URL the producer attached.
     pub doc_url: Option<String>,
+    /// Present when the values are raw samples still to be scaled
+    /// (jemalloc, tcmalloc `heap_v2`); `None` when they are exact or were
+    /// already scaled by the producer (Go).
+    pub sampling: Option<Sampling>,
 }
 
 /// One sample: a stack and its values, borrowed from the [`Profile`].
@@ -257,7 +315,7 @@ impl Profile {
     }
 
     /// A human-readable name for a frame: its function, or for an
-    /// unsymbolized frame its address and mapping (`0x4b3c30 in leaky`).
+    /// unsymbolized frame its address and mapping (`0x4b3c30 (leaky)`).
     pub fn frame_name(&self, frame: &Frame) -> String {
         if frame.is_symbolized() {
             return self.str(frame.function).to_owned();
@@ -265,11 +323,87 @@ impl Profile {
         match frame.mapping.map(|m| self.str(self.mapping(m).path)) {
             Some(path) if !path.is_empty() => {
                 let base = path.rsplit('/').next().unwrap_or(path);
-                format!("{:#x} in {base}", frame.address)
+                format!("{:#x} ({base})", frame.address)
             }
             _ => format!("{:#x}", frame.address),
         }
     }
+
+    /// Replaces frames by what a symbolizer found. `replacement` is asked
+    /// once per frame; `Some(frames)` (innermost first, inlined functions
+    /// expanded) replaces every occurrence of that frame in every stack, in
+    /// place; `None` keeps it. Strings and frames are interned as usual.
+    pub fn replace_frames(
+        &mut self,
+        mut replacement: impl FnMut(FrameId, &Frame) -> Option<Vec<SymbolFrame>>,
+    ) {
+        let mut found: Vec<Option<Vec<SymbolFrame>>> = Vec::with_capacity(self.frames.len());
+        for (i, frame) in self.frames.iter().enumerate() {
+            found.push(replacement(FrameId(to_u32(i)), frame));
+        }
+        if found.iter().all(Option::is_none) {
+            return;
+        }
+        // Re-intern into a builder that keeps every existing id.
+        let header = std::mem::take(&mut self.header);
+        let mut b = ProfileBuilder::new(self.format, Vec::new());
+        b.profile.header = header;
+        b.profile.warnings = std::mem::take(&mut self.warnings);
+        for s in self.strings.iter().skip(1) {
+            b.intern(s);
+        }
+        b.profile.mappings = std::mem::take(&mut self.mappings);
+        for frame in &self.frames {
+            // Keep ids stable: push without interning (duplicates are harmless).
+            let id = FrameId(to_u32(b.profile.frames.len()));
+            b.profile.frames.push(*frame);
+            b.frame_ids.entry(*frame).or_insert(id);
+        }
+        // What each old frame becomes.
+        let mut expansion: Vec<(u32, u32)> = Vec::with_capacity(found.len());
+        let mut expanded: Vec<FrameId> = Vec::new();
+        for (i, f) in found.into_iter().enumerate() {
+            let start = expanded.len() as u32;
+            match f {
+                Some(frames) if !frames.is_empty() => {
+                    for sf in frames {
+                        let function = b.intern(&sf.function);
+                        let file = b.intern(&sf.file);
+                        expanded.push(b.frame(Frame::symbolized(function, file, sf.line)));
+                    }
+                }
+                _ => expanded.push(FrameId(to_u32(i))),
+            }
+            expansion.push((start, expanded.len() as u32));
+        }
+        let mut stack_frames = Vec::with_capacity(self.stack_frames.len());
+        let mut stack_ends = Vec::with_capacity(self.stack_ends.len());
+        let mut start = 0;
+        for &end in &self.stack_ends {
+            for f in &self.stack_frames[start..end] {
+                let (a, z) = expansion[f.index()];
+                stack_frames.extend_from_slice(&expanded[a as usize..z as usize]);
+            }
+            stack_ends.push(stack_frames.len());
+            start = end;
+        }
+        let mut rebuilt = b.finish();
+        rebuilt.stack_frames = stack_frames;
+        rebuilt.stack_ends = stack_ends;
+        rebuilt.values = std::mem::take(&mut self.values);
+        *self = rebuilt;
+    }
+}
+
+/// A frame found by a symbolizer, for [`Profile::replace_frames`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SymbolFrame {
+    /// Function name (demangled).
+    pub function: String,
+    /// Source file, or empty when unknown.
+    pub file: String,
+    /// Source line, or 0 when unknown.
+    pub line: u32,
 }
 
 /// Builds a [`Profile`]: interns strings and frames, appends samples.
@@ -481,6 +615,40 @@ mod tests {
     }
 
     #[test]
+    fn replacing_frames_expands_inlined_frames_in_every_stack() {
+        let mut b = ProfileBuilder::new(Format::JemallocHeap, two_types());
+        let main = b.intern("main");
+        let m = b.frame(Frame::symbolized(main, StrId::EMPTY, 1));
+        let raw = b.frame(Frame::unsymbolized(0x10, None));
+        let kept = b.frame(Frame::unsymbolized(0x20, None));
+        b.push_sample(&[raw, m], &[1, 10]).unwrap();
+        b.push_sample(&[kept, raw, raw, m], &[2, 20]).unwrap();
+        let mut p = b.finish();
+        let sym = |f: &str, l| SymbolFrame {
+            function: f.into(),
+            file: "a.c".into(),
+            line: l,
+        };
+        p.replace_frames(|_, f| {
+            (f.address == 0x10).then(|| vec![sym("inner", 3), sym("outer", 9)])
+        });
+        let names: Vec<Vec<String>> = p
+            .samples()
+            .map(|s| s.stack.iter().map(|&f| p.frame_name(p.frame(f))).collect())
+            .collect();
+        assert_eq!(names[0], ["inner", "outer", "main"]);
+        assert_eq!(
+            names[1],
+            ["0x20", "inner", "outer", "inner", "outer", "main"]
+        );
+        assert_eq!(p.total(1), 30);
+        assert_eq!(
+            p.str(p.frame(p.samples().next().unwrap().stack[0]).file),
+            "a.c"
+        );
+    }
+
+    #[test]
     fn totals_saturate_instead_of_overflowing() {
         let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new("x", "count")]);
         b.push_sample(&[], &[i64::MAX]).unwrap();
@@ -506,7 +674,7 @@ mod tests {
         let f = b.frame(Frame::unsymbolized(0x1234, Some(m)));
         let bare = b.frame(Frame::unsymbolized(0x99, None));
         let p = b.finish();
-        assert_eq!(p.frame_name(p.frame(f)), "0x1234 in libfoo.so.1");
+        assert_eq!(p.frame_name(p.frame(f)), "0x1234 (libfoo.so.1)");
         assert_eq!(p.frame_name(p.frame(bare)), "0x99");
     }
 }

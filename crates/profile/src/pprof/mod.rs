@@ -699,7 +699,7 @@ mod tests {
         assert!(!leaf.is_symbolized());
         assert_eq!(leaf.address, 0x401000);
         assert_eq!(p.str(p.mapping(leaf.mapping.unwrap()).path), "main.go");
-        assert_eq!(p.frame_name(p.frame(s.stack[1])), "0x402000 in main.go");
+        assert_eq!(p.frame_name(p.frame(s.stack[1])), "0x402000 (main.go)");
     }
 
     #[test]

@@ -1,0 +1,624 @@
+//! The legacy text heap formats: jemalloc `heap_v2/N` dumps, gperftools and
+//! tcmalloc `heap profile:` dumps, and Go's `debug=1` text heap profile.
+//!
+//! All three list stacks as raw return addresses, leaf first, followed by a
+//! copy of `/proc/<pid>/maps` after `MAPPED_LIBRARIES:` (Go's text instead
+//! names every frame on `#` lines). Every one becomes the same four sample
+//! types, `alloc_objects`, `alloc_space`, `inuse_objects`, `inuse_space`
+//! (pprof's order, so that the default rule picks `inuse_space`).
+//!
+//! **Return addresses.** A stack holds the address *after* each call. As
+//! `jeprof` and gperftools' `pprof` do, every address but the first is moved
+//! back by one byte so that it falls inside the call instruction and
+//! symbolizes to the calling line. (The first is left as it is, like those
+//! tools; in jemalloc dumps it lies inside jemalloc.)
+//!
+//! **Sampling.** jemalloc and tcmalloc `heap_v2` values are raw samples; the
+//! profile says so with [`Sampling`] and the differ scales them, summing in
+//! floating point as `jeprof` does. Go's text values are scaled here, each
+//! sample truncated to an integer, which is what Go's runtime does when it
+//! writes the same profile as protobuf.
+
+use rustc_hash::FxHashMap;
+
+use crate::Format;
+use crate::error::Error;
+use crate::model::{
+    Frame, FrameId, Mapping, MappingId, Profile, ProfileBuilder, Sampling, StrId, ValueType,
+};
+
+/// Options for formats that hold more than one view.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// jemalloc dumps: read this thread's rows (`tN:`) instead of the whole
+    /// process's (`t*:`).
+    pub jemalloc_thread: Option<u32>,
+}
+
+/// The four sample types of every heap format, in pprof's order.
+fn heap_types() -> Vec<ValueType> {
+    vec![
+        ValueType::new("alloc_objects", "count"),
+        ValueType::new("alloc_space", "bytes"),
+        ValueType::new("inuse_objects", "count"),
+        ValueType::new("inuse_space", "bytes"),
+    ]
+}
+
+/// `(alloc_objects, alloc_space)` and `(inuse_objects, inuse_space)`.
+const PAIRS: [(usize, usize); 2] = [(0, 1), (2, 3)];
+
+/// `<objs>: <bytes> [<alloc objs>: <alloc bytes>]` as the four values in
+/// sample-type order.
+fn parse_counts(s: &str) -> Option<[i64; 4]> {
+    let (inuse, rest) = s.split_once('[')?;
+    let alloc = rest.trim_end().strip_suffix(']')?;
+    let pair = |p: &str| -> Option<(i64, i64)> {
+        let (n, b) = p.split_once(':')?;
+        Some((n.trim().parse().ok()?, b.trim().parse().ok()?))
+    };
+    let (n, b) = pair(inuse)?;
+    let (an, ab) = pair(alloc)?;
+    Some([an, ab, n, b])
+}
+
+fn parse_address(s: &str) -> Option<u64> {
+    let hex = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
+    u64::from_str_radix(hex, 16).ok()
+}
+
+fn parse_addresses(s: &str, line: usize) -> Result<Vec<u64>, Error> {
+    s.split_ascii_whitespace()
+        .map(|a| {
+            parse_address(a).ok_or_else(|| Error::Text {
+                line,
+                message: format!("expected a hexadecimal address, found {a:?}"),
+            })
+        })
+        .collect()
+}
+
+/// Moves every return address but the first back into its call instruction.
+fn adjust_return_addresses(addrs: &mut [u64]) {
+    for a in addrs.iter_mut().skip(1) {
+        *a = a.saturating_sub(1);
+    }
+}
+
+fn text_error(line: usize, message: impl Into<String>) -> Error {
+    Error::Text {
+        line,
+        message: message.into(),
+    }
+}
+
+/// Stacks of raw addresses, collected before the maps (which come last).
+#[derive(Default)]
+struct RawSamples {
+    addrs: Vec<u64>,
+    ends: Vec<usize>,
+    values: Vec<[i64; 4]>,
+}
+
+impl RawSamples {
+    fn push(&mut self, addrs: &[u64], values: [i64; 4]) {
+        self.addrs.extend_from_slice(addrs);
+        self.ends.push(self.addrs.len());
+        self.values.push(values);
+    }
+
+    /// Turns addresses into frames against the maps and fills the profile.
+    fn into_profile(self, mut b: ProfileBuilder, maps: &Maps) -> Result<Profile, Error> {
+        let mut frames: FxHashMap<u64, FrameId> = FxHashMap::default();
+        b.reserve(self.ends.len(), self.addrs.len());
+        let mut start = 0;
+        for (end, values) in self.ends.iter().zip(&self.values) {
+            let addrs = &self.addrs[start..*end];
+            start = *end;
+            let mut stack = Vec::with_capacity(addrs.len());
+            for &a in addrs {
+                let id = *frames
+                    .entry(a)
+                    .or_insert_with(|| b.frame(Frame::unsymbolized(a, maps.find(a))));
+                stack.push(id);
+            }
+            b.push_sample(&stack, values)?;
+        }
+        Ok(b.finish())
+    }
+}
+
+/// The executable entries of a `/proc/<pid>/maps` copy.
+pub(crate) struct Maps {
+    /// `(start, end, mapping)`, sorted by start.
+    ranges: Vec<(u64, u64, MappingId)>,
+}
+
+impl Maps {
+    /// Parses maps lines (`start-end perms offset dev inode path`), keeping
+    /// executable mappings of files; ` (deleted)` is stripped from paths.
+    /// Lines that are not maps lines are skipped.
+    pub(crate) fn parse<'a>(lines: impl Iterator<Item = &'a str>, b: &mut ProfileBuilder) -> Maps {
+        let mut ranges = Vec::new();
+        for line in lines {
+            let mut fields = line.split_ascii_whitespace();
+            let (Some(range), Some(perms), Some(offset), Some(_dev), Some(_inode)) = (
+                fields.next(),
+                fields.next(),
+                fields.next(),
+                fields.next(),
+                fields.next(),
+            ) else {
+                continue;
+            };
+            let Some((start, end)) = range.split_once('-') else {
+                continue;
+            };
+            let (Some(start), Some(end), Some(offset)) = (
+                parse_address(start),
+                parse_address(end),
+                parse_address(offset),
+            ) else {
+                continue;
+            };
+            if !perms.contains('x') || start >= end {
+                continue;
+            }
+            // The path is the rest of the line (it may contain spaces).
+            let path = line
+                .splitn(6, |c: char| c.is_ascii_whitespace())
+                .last()
+                .map(str::trim)
+                .unwrap_or("");
+            let path = path.strip_suffix(" (deleted)").unwrap_or(path);
+            if path.is_empty() || path.starts_with('[') {
+                continue; // anonymous, [vdso], [stack], …
+            }
+            let path = b.intern(path);
+            let id = b.add_mapping(Mapping {
+                start,
+                limit: end,
+                offset,
+                path,
+                build_id: StrId::EMPTY,
+                has_functions: false,
+                has_filenames: false,
+                has_line_numbers: false,
+                has_inline_frames: false,
+            });
+            ranges.push((start, end, id));
+        }
+        ranges.sort_unstable_by_key(|r| r.0);
+        Maps { ranges }
+    }
+
+    fn find(&self, addr: u64) -> Option<MappingId> {
+        let i = self.ranges.partition_point(|r| r.0 <= addr);
+        let (start, end, id) = *self.ranges.get(i.checked_sub(1)?)?;
+        (start <= addr && addr < end).then_some(id)
+    }
+}
+
+fn is_maps_sentinel(line: &str) -> bool {
+    line.starts_with("MAPPED_LIBRARIES:") || line.starts_with("--- Memory map:")
+}
+
+/// Decodes a jemalloc `heap_v2/N` dump.
+pub(crate) fn decode_jemalloc(text: &str, opts: &DecodeOptions) -> Result<Profile, Error> {
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
+    let (_, header) = lines.next().ok_or(Error::Empty)?;
+    let rate: i64 = header
+        .trim()
+        .strip_prefix("heap_v2/")
+        .and_then(|r| r.parse().ok())
+        .ok_or_else(|| {
+            text_error(
+                1,
+                format!("expected `heap_v2/<sample period>`, found {header:?}"),
+            )
+        })?;
+    let mut b = ProfileBuilder::new(Format::JemallocHeap, heap_types());
+    set_heap_header(&mut b, rate, true);
+
+    let wanted = match opts.jemalloc_thread {
+        Some(t) => format!("t{t}"),
+        None => "t*".to_owned(),
+    };
+    let mut raw = RawSamples::default();
+    // The current stack and whether its wanted row was seen.
+    let mut stack: Option<(Vec<u64>, bool)> = None;
+    for (n, line) in lines.by_ref() {
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        if is_maps_sentinel(t) {
+            break;
+        }
+        if let Some(rest) = t.strip_prefix('@') {
+            let mut addrs = parse_addresses(rest, n)?;
+            adjust_return_addresses(&mut addrs);
+            stack = Some((addrs, false));
+            continue;
+        }
+        let Some((thread, counts)) = t.split_once(':').filter(|(th, _)| th.starts_with('t')) else {
+            return Err(text_error(
+                n,
+                format!("expected `@ <addresses>` or a `t*:` row, found {t:?}"),
+            ));
+        };
+        let values = parse_counts(counts).ok_or_else(|| {
+            text_error(
+                n,
+                format!(
+                    "expected `{thread}: <objects>: <bytes> [<objects>: <bytes>]`, found {t:?}"
+                ),
+            )
+        })?;
+        // Rows before the first stack are the process and thread totals.
+        if let Some((addrs, seen)) = &mut stack
+            && thread == wanted
+            && !*seen
+        {
+            *seen = true;
+            raw.push(addrs, values);
+        }
+    }
+    let maps = Maps::parse(lines.map(|(_, l)| l), &mut b);
+    raw.into_profile(b, &maps)
+}
+
+fn set_heap_header(b: &mut ProfileBuilder, rate: i64, sampled: bool) {
+    let h = b.header_mut();
+    h.period_type = Some(ValueType::new("space", "bytes"));
+    h.period = rate;
+    if sampled {
+        h.sampling = Some(Sampling {
+            rate,
+            pairs: PAIRS.to_vec(),
+        });
+    }
+}
+
+/// Which flavour of `heap profile:` a header announces.
+enum HeapKind {
+    /// gperftools' heap profiler: exact.
+    Exact,
+    /// tcmalloc sampled heap (`heap_v2/N`): raw samples, rate N.
+    Sampled(i64),
+    /// Go `debug=1` (`heap/N`): rate N/2, scaled here.
+    Go(i64),
+}
+
+/// Decodes a `heap profile:` dump: gperftools `heapprofile`, tcmalloc
+/// `heap_v2/N`, or Go `heap/N` text.
+pub(crate) fn decode_heap_profile(text: &str) -> Result<Profile, Error> {
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l)).peekable();
+    let (_, header) = lines.next().ok_or(Error::Empty)?;
+    let kind = header
+        .trim()
+        .strip_prefix("heap profile:")
+        .and_then(|h| h.split_once('@'))
+        .and_then(|(_, kind)| {
+            let kind = kind.trim();
+            let (name, period) = kind.split_once('/').unwrap_or((kind, ""));
+            let period = period.parse::<i64>().ok();
+            match (name, period) {
+                ("heapprofile", _) => Some(HeapKind::Exact),
+                ("heap_v2" | "heapz_v2", Some(p)) => Some(HeapKind::Sampled(p)),
+                ("heap", Some(p)) => Some(HeapKind::Go(p / 2)),
+                _ => None,
+            }
+        })
+        .ok_or_else(|| {
+            text_error(
+                1,
+                format!(
+                    "expected `heap profile: … @ heapprofile`, `@ heap_v2/<period>` or \
+                     `@ heap/<period>`, found {header:?}"
+                ),
+            )
+        })?;
+    let format = match kind {
+        HeapKind::Go(_) => Format::GoHeapText,
+        _ => Format::GperftoolsHeap,
+    };
+    let mut b = ProfileBuilder::new(format, heap_types());
+    match kind {
+        HeapKind::Exact => set_heap_header(&mut b, 0, false),
+        HeapKind::Sampled(rate) => set_heap_header(&mut b, rate, true),
+        HeapKind::Go(rate) => {
+            set_heap_header(&mut b, rate, false);
+            // Go writes MemProfileRate * 2 in the header; the period is the rate.
+        }
+    }
+
+    let mut raw = RawSamples::default();
+    let mut go_stacks: Vec<Vec<FrameId>> = Vec::new();
+    let mut go_values: Vec<[i64; 4]> = Vec::new();
+    while let Some((n, line)) = lines.next() {
+        let t = line.trim();
+        if t.is_empty() || (t.starts_with('#') && !line.starts_with("#\t")) {
+            // Go's trailing `# runtime.MemStats` block and other comments.
+            continue;
+        }
+        if is_maps_sentinel(t) {
+            break;
+        }
+        let (counts, addrs) = t.split_once('@').ok_or_else(|| {
+            text_error(
+                n,
+                format!(
+                    "expected `<objects>: <bytes> [<objects>: <bytes>] @ <addresses>`, found {t:?}"
+                ),
+            )
+        })?;
+        let values = parse_counts(counts).ok_or_else(|| {
+            text_error(
+                n,
+                format!("expected `<objects>: <bytes> [<objects>: <bytes>]`, found {counts:?}"),
+            )
+        })?;
+        let mut addrs = parse_addresses(addrs, n)?;
+        match kind {
+            HeapKind::Go(rate) => {
+                // `#\t<pc>\t<function>+<offset>\t<file>:<line>`, one per frame.
+                let mut stack = Vec::new();
+                while let Some((_, frame)) = lines.next_if(|(_, l)| l.starts_with("#\t")) {
+                    stack.push(go_frame(frame, &mut b));
+                }
+                if stack.is_empty() {
+                    adjust_return_addresses(&mut addrs);
+                    stack = addrs
+                        .iter()
+                        .map(|&a| b.frame(Frame::unsymbolized(a, None)))
+                        .collect();
+                }
+                go_stacks.push(stack);
+                go_values.push(scale_go(values, rate));
+            }
+            _ => {
+                adjust_return_addresses(&mut addrs);
+                raw.push(&addrs, values);
+            }
+        }
+    }
+    if let HeapKind::Go(_) = kind {
+        for (stack, values) in go_stacks.iter().zip(&go_values) {
+            b.push_sample(stack, values)?;
+        }
+        return Ok(b.finish());
+    }
+    let maps = Maps::parse(lines.map(|(_, l)| l), &mut b);
+    raw.into_profile(b, &maps)
+}
+
+/// A Go `#` line as a symbolized frame (or by address if it names none).
+fn go_frame(line: &str, b: &mut ProfileBuilder) -> FrameId {
+    let mut fields = line.split('\t').map(str::trim).filter(|f| !f.is_empty());
+    let _hash = fields.next();
+    let pc = fields.next().and_then(parse_address).unwrap_or(0);
+    let function = fields.next().unwrap_or("");
+    let function = function.rfind("+0x").map_or(function, |i| &function[..i]);
+    let (file, line) = fields
+        .next()
+        .and_then(|fl| fl.rsplit_once(':'))
+        .map_or(("", 0), |(f, l)| (f, l.parse().unwrap_or(0)));
+    if function.is_empty() {
+        return b.frame(Frame::unsymbolized(pc, None));
+    }
+    let (function, file) = (b.intern(function), b.intern(file));
+    b.frame(Frame::symbolized(function, file, line))
+}
+
+/// Go's runtime scaling (and pprof's for `heap/N` text): each pair scaled by
+/// `1 / (1 - exp(-(size / count) / rate))`, truncated per sample; no scaling
+/// at a rate of 1 or below.
+fn scale_go(values: [i64; 4], rate: i64) -> [i64; 4] {
+    let mut out = values;
+    for (c, s) in PAIRS {
+        let (n, bytes) = (values[c], values[s]);
+        if n == 0 || bytes == 0 || rate <= 1 {
+            continue;
+        }
+        let scale = 1.0 / (1.0 - (-(bytes as f64 / n as f64) / rate as f64).exp());
+        out[c] = (n as f64 * scale) as i64;
+        out[s] = (bytes as f64 * scale) as i64;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JEMALLOC: &str = "heap_v2/4096
+  t*: 7: 4160 [0: 0]
+  t0: 5: 4096 [0: 0]
+  t1: 2: 64 [0: 0]
+@ 0x7f00000010 0x55000000a0 0x55000000b0
+  t*: 4: 4096 [0: 0]
+  t0: 4: 4096 [0: 0]
+@ 0x7f00000010 0x55000000c0
+  t*: 3: 64 [0: 0]
+  t1: 3: 64 [0: 0]
+
+MAPPED_LIBRARIES:
+5500000000-5500001000 r-xp 00001000 fe:00 42                         /opt/app/bin/server
+7f00000000-7f00010000 r-xp 00000000 fe:00 43                         /usr/lib/libjemalloc.so.2 (deleted)
+7f00010000-7f00020000 rw-p 00000000 00:00 0
+";
+
+    fn frames(p: &Profile, sample: usize) -> Vec<(u64, String)> {
+        let s = p.samples().nth(sample).unwrap();
+        s.stack
+            .iter()
+            .map(|&f| {
+                let fr = p.frame(f);
+                let path = fr
+                    .mapping
+                    .map(|m| p.str(p.mapping(m).path).to_owned())
+                    .unwrap_or_default();
+                (fr.address, path)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn jemalloc_stacks_values_maps_and_sampling() {
+        let p = decode_jemalloc(JEMALLOC, &DecodeOptions::default()).unwrap();
+        assert_eq!(p.format, Format::JemallocHeap);
+        assert_eq!(p.sample_count(), 2);
+        assert_eq!(
+            frames(&p, 0),
+            [
+                (0x7f00000010, "/usr/lib/libjemalloc.so.2".to_owned()),
+                (0x550000009f, "/opt/app/bin/server".to_owned()),
+                (0x55000000af, "/opt/app/bin/server".to_owned()),
+            ],
+            "callers moved back one byte, (deleted) stripped"
+        );
+        let first = p.samples().next().unwrap();
+        assert_eq!(first.values, [0, 0, 4, 4096]);
+        assert_eq!(p.header.period, 4096);
+        let sampling = p.header.sampling.as_ref().unwrap();
+        assert_eq!(sampling.rate, 4096);
+        assert_eq!(p.mappings().len(), 2, "only executable file mappings");
+    }
+
+    #[test]
+    fn jemalloc_thread_rows_on_request() {
+        let opts = DecodeOptions {
+            jemalloc_thread: Some(1),
+        };
+        let p = decode_jemalloc(JEMALLOC, &opts).unwrap();
+        assert_eq!(p.sample_count(), 1);
+        assert_eq!(p.samples().next().unwrap().values, [0, 0, 3, 64]);
+    }
+
+    #[test]
+    fn jemalloc_errors_name_the_line() {
+        let err = decode_jemalloc("heap_v2/x\n", &DecodeOptions::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 1: expected `heap_v2/<sample period>`, found \"heap_v2/x\""
+        );
+        let err = decode_jemalloc("heap_v2/1\n@ 0x1 zz\n", &DecodeOptions::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 2: expected a hexadecimal address, found \"zz\""
+        );
+        let err = decode_jemalloc("heap_v2/1\n@ 0x1\n  t*: 1 2\n", &DecodeOptions::default())
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("line 3: expected `t*: <objects>"),
+            "{err}"
+        );
+        let err = decode_jemalloc("heap_v2/1\nhello\n", &DecodeOptions::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("line 2: expected `@ <addresses>`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn gperftools_exact_profile() {
+        let text = "heap profile:    3:   300 [   4:   400] @ heapprofile
+     2:   200 [     3:   300] @ 0x5500000010 0x5500000020
+     1:   100 [     1:   100] @ 0x5500000030
+
+MAPPED_LIBRARIES:
+5500000000-5500001000 r-xp 00000000 00:00 7      /opt/app
+";
+        let p = decode_heap_profile(text).unwrap();
+        assert_eq!(p.format, Format::GperftoolsHeap);
+        assert!(p.header.sampling.is_none());
+        assert_eq!(p.header.period, 0);
+        assert_eq!(p.samples().next().unwrap().values, [3, 300, 2, 200]);
+        assert_eq!(frames(&p, 0)[1], (0x550000001f, "/opt/app".to_owned()));
+    }
+
+    #[test]
+    fn tcmalloc_sampled_profile_keeps_raw_values() {
+        let text = "heap profile: 1: 1024 [1: 1024] @ heap_v2/524288\n 1: 1024 [ 1: 1024] @ 0x10\n";
+        let p = decode_heap_profile(text).unwrap();
+        assert_eq!(p.header.sampling.as_ref().unwrap().rate, 524288);
+        assert_eq!(p.samples().next().unwrap().values, [1, 1024, 1, 1024]);
+        assert!(
+            p.frame(p.samples().next().unwrap().stack[0])
+                .mapping
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn go_text_uses_hash_lines_and_go_scaling() {
+        let text = "heap profile: 2: 8192 [2: 8192] @ heap/1048576
+2: 8192 [2: 8192] @ 0x4b3c31 0x437452
+#\t0x4b3c30\tmain.alloc+0x50\t\t/tmp/gohp/main.go:12
+#\t0x437451\truntime.main+0x211\t/usr/lib/go-1.19/src/runtime/proc.go:250
+
+# runtime.MemStats
+# Alloc = 9541776
+";
+        let p = decode_heap_profile(text).unwrap();
+        assert_eq!(p.format, Format::GoHeapText);
+        assert_eq!(p.header.period, 524288);
+        assert!(p.header.sampling.is_none(), "Go text is scaled on decoding");
+        let s = p.samples().next().unwrap();
+        let names: Vec<String> = s
+            .stack
+            .iter()
+            .map(|&f| format!("{}:{}", p.str(p.frame(f).function), p.frame(f).line))
+            .collect();
+        assert_eq!(names, ["main.alloc:12", "runtime.main:250"]);
+        // 2 objects of 4096 bytes at rate 524288: scale = 1/(1-e^(-1/128)).
+        let scale = 1.0 / (1.0 - (-(4096.0f64) / 524288.0).exp());
+        assert_eq!(s.values[3], (8192.0 * scale) as i64);
+        assert_eq!(s.values[2], (2.0 * scale) as i64);
+    }
+
+    #[test]
+    fn heap_profile_header_errors() {
+        let err = decode_heap_profile("heap profile: 1: 2 [3: 4] @ growthz\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("line 1: expected `heap profile:"),
+            "{err}"
+        );
+        let err = decode_heap_profile("heap profile: 1: 2 [3: 4] @ heapprofile\n1: 2 @ 0x1\n")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("line 2: expected `<objects>: <bytes> [<objects>: <bytes>]`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn counts_and_maps_lookup() {
+        assert_eq!(parse_counts(" 1: 2 [3: 4]"), Some([3, 4, 1, 2]));
+        assert_eq!(parse_counts("1: 2"), None);
+        let mut b = ProfileBuilder::new(Format::JemallocHeap, heap_types());
+        let maps = Maps::parse(
+            [
+                "10-20 r-xp 0 0 1 /a",
+                "20-30 r-xp 0 0 1 /b c",
+                "30-40 r--p 0 0 1 /d",
+            ]
+            .into_iter(),
+            &mut b,
+        );
+        assert!(maps.find(0xf).is_none());
+        assert_eq!(maps.find(0x10), Some(MappingId::from_index(0)));
+        assert_eq!(maps.find(0x2f), Some(MappingId::from_index(1)));
+        assert!(maps.find(0x30).is_none(), "not executable");
+        let p = b.finish();
+        assert_eq!(p.str(p.mappings()[1].path), "/b c");
+    }
+}
