@@ -36,6 +36,9 @@ const PATTERNS: &[&str] = &[
     r"(__rustc::)?__rust_(alloc|alloc_zeroed|realloc)|__rdl_(alloc|alloc_zeroed|realloc)|__rg_(alloc|alloc_zeroed|realloc)",
     r"alloc::alloc::.*|std::alloc::.*|<.* as core::alloc::global::GlobalAlloc>::(alloc|alloc_zeroed|realloc)",
     r"<alloc::alloc::Global(?: as core::alloc::Allocator)?>::.*",
+    // Frames the symbolizer could only name by address, in an allocator's
+    // own library (a stripped libjemalloc's internals).
+    r"0x[0-9a-f]+ \((?:libjemalloc|libtcmalloc|libmimalloc|libhoard|libsnmalloc)[\w.+-]*\)",
     // Go runtime allocation entry points (the runtime hides most of them from
     // heap profiles already; they appear in all-runtime stacks).
     r"runtime\.(mallocgc|newobject|newarray|makeslice|makeslicecopy|growslice|makemap|makemap_small|makechan|rawstring|rawstringtmp|rawbyteslice|rawruneslice|stringtoslicebyte|stringtoslicerune|slicebytetostring|slicerunetostring|concatstrings|concatstring[2-5]|convT|convT16|convT32|convT64|convTstring|convTslice|convTnoptr|intstring|mProf_Malloc|profilealloc)",
@@ -52,6 +55,20 @@ static ALLOCATOR: LazyLock<Regex> = LazyLock::new(|| {
 /// Whether a function name is an allocator frame.
 pub fn is_allocator_frame(function: &str) -> bool {
     !function.is_empty() && ALLOCATOR.is_match(function)
+}
+
+/// Whether an unsymbolized frame lies in an allocator's own library.
+pub fn is_allocator_library(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    [
+        "libjemalloc",
+        "libtcmalloc",
+        "libmimalloc",
+        "libhoard",
+        "libsnmalloc",
+    ]
+    .iter()
+    .any(|lib| name.starts_with(lib))
 }
 
 #[cfg(test)]
@@ -87,6 +104,8 @@ mod tests {
             "runtime.newobject",
             "runtime.growslice",
             "runtime.concatstring3",
+            "0x22044 (libjemalloc.so.2)",
+            "0x1f00 (libtcmalloc_minimal.so.4.5.10)",
         ] {
             assert!(
                 is_allocator_frame(name),
@@ -111,6 +130,7 @@ mod tests {
             "net/http.Header.Clone",
             "strdup",
             "std::vector<int>::push_back(int const&)",
+            "0x1234 (libc.so.6)",
         ] {
             assert!(
                 !is_allocator_frame(name),

@@ -44,7 +44,7 @@ impl fmt::Display for Granularity {
 /// granularity drops, or the profile does not know, are `None`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
-    /// Function name (for a frame without one, its address: `0x4b3c30 in app`).
+    /// Function name (for a frame without one, its address: `0x4b3c30 (app)`).
     pub function: Option<String>,
     /// Source file.
     pub file: Option<String>,

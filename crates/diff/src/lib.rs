@@ -52,7 +52,7 @@ use std::fmt;
 
 use heapdiff_profile::{Profile, ValueType};
 
-pub use allocator::is_allocator_frame;
+pub use allocator::{is_allocator_frame, is_allocator_library};
 pub use error::Error;
 pub use key::{Granularity, Key, KeyId};
 pub use select::{SampleTypeChoice, Selection, count_partner, default_name, select};
@@ -71,6 +71,10 @@ pub enum Side {
 }
 
 /// A quantity and its object count on both sides.
+///
+/// Values are summed in floating point (sampled formats are scaled as they
+/// are summed) and truncated toward zero, each sum and each difference on its
+/// own, as `jeprof` prints them; for integer inputs this is exact.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Values {
     /// Value in the before profile.
@@ -81,17 +85,43 @@ pub struct Values {
     pub count_before: i64,
     /// Object count in the after profile (0 without a count type).
     pub count_after: i64,
+    delta: i64,
+    count_delta: i64,
 }
 
 impl Values {
+    /// Values from integer sums.
+    pub fn new(before: i64, after: i64, count_before: i64, count_after: i64) -> Self {
+        Values {
+            before,
+            after,
+            count_before,
+            count_after,
+            delta: after.saturating_sub(before),
+            count_delta: count_after.saturating_sub(count_before),
+        }
+    }
+
+    /// Values from `(value, count)` sums of each side.
+    fn from_sums(before: (f64, f64), after: (f64, f64)) -> Self {
+        Values {
+            before: before.0 as i64,
+            after: after.0 as i64,
+            count_before: before.1 as i64,
+            count_after: after.1 as i64,
+            delta: (after.0 - before.0) as i64,
+            count_delta: (after.1 - before.1) as i64,
+        }
+    }
+
     /// after − before.
     pub fn delta(&self) -> i64 {
-        self.after.saturating_sub(self.before)
+        self.delta
     }
 
     /// Object count after − before.
     pub fn count_delta(&self) -> i64 {
-        self.count_after.saturating_sub(self.count_before)
+        self.count_delta
     }
 
     /// Whether every field is zero.
@@ -327,20 +357,13 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
         let a = aggregate(after, Side::After, side_of(1));
         (b.join().expect("aggregation does not panic"), a)
     });
-    let both = |x: &[(i64, i64)], y: &[(i64, i64)], k: usize| Values {
-        before: x[k].0,
-        count_before: x[k].1,
-        after: y[k].0,
-        count_after: y[k].1,
-    };
-    let flat: Vec<Values> = (0..key_count).map(|k| both(&b.flat, &a.flat, k)).collect();
-    let cum: Vec<Values> = (0..key_count).map(|k| both(&b.cum, &a.cum, k)).collect();
-    let totals = Values {
-        before: b.total.0,
-        count_before: b.total.1,
-        after: a.total.0,
-        count_after: a.total.1,
-    };
+    let flat: Vec<Values> = (0..key_count)
+        .map(|k| Values::from_sums(b.flat[k], a.flat[k]))
+        .collect();
+    let cum: Vec<Values> = (0..key_count)
+        .map(|k| Values::from_sums(b.cum[k], a.cum[k]))
+        .collect();
+    let totals = Values::from_sums(b.total, a.total);
     let (mut b, mut a) = (b, a);
     let tree = tree::build(&mut b.stacks, &mut a.stacks);
     drop((b, a));
@@ -394,21 +417,21 @@ struct SideInput<'a> {
 /// One side's sums: (value, count) per key, flat and cumulative, the total,
 /// and its stacks for the tree.
 struct SideSums {
-    flat: Vec<(i64, i64)>,
-    cum: Vec<(i64, i64)>,
-    total: (i64, i64),
+    flat: Vec<(f64, f64)>,
+    cum: Vec<(f64, f64)>,
+    total: (f64, f64),
     stacks: SideStacks,
 }
 
 fn aggregate(profile: &Profile, side: Side, input: SideInput<'_>) -> SideSums {
-    let add = |slot: &mut (i64, i64), value: i64, count: i64| {
-        slot.0 = slot.0.saturating_add(value);
-        slot.1 = slot.1.saturating_add(count);
+    let add = |slot: &mut (f64, f64), value: f64, count: f64| {
+        slot.0 += value;
+        slot.1 += count;
     };
     let mut sums = SideSums {
-        flat: vec![(0, 0); input.key_count],
-        cum: vec![(0, 0); input.key_count],
-        total: (0, 0),
+        flat: vec![(0.0, 0.0); input.key_count],
+        cum: vec![(0.0, 0.0); input.key_count],
+        total: (0.0, 0.0),
         stacks: SideStacks::new(side),
     };
     let allocator: Vec<bool> = if input.keep_allocator_frames {
@@ -417,27 +440,44 @@ fn aggregate(profile: &Profile, side: Side, input: SideInput<'_>) -> SideSums {
         profile
             .frames()
             .iter()
-            .map(|f| f.is_symbolized() && is_allocator_frame(profile.str(f.function)))
+            .map(|f| {
+                if f.is_symbolized() {
+                    is_allocator_frame(profile.str(f.function))
+                } else {
+                    f.mapping
+                        .is_some_and(|m| is_allocator_library(profile.str(profile.mapping(m).path)))
+                }
+            })
             .collect()
     };
+    let sampling = profile.header.sampling.as_ref();
     // stamp[k] == serial when key k was already counted for the current
     // stack (recursion counts once).
     let mut stamp = vec![0u64; input.key_count];
     let mut serial = 0u64;
     let mut stack = Vec::new();
     for sample in profile.samples() {
-        let value = sample.values[input.value_index];
-        let count = input.count_index.map_or(0, |c| sample.values[c]);
-        add(&mut sums.total, value, count);
-        if value == 0 && count == 0 {
+        let raw_value = sample.values[input.value_index];
+        let raw_count = input.count_index.map_or(0, |c| sample.values[c]);
+        if raw_value == 0 && raw_count == 0 {
             continue;
         }
-        let mut frames = sample.stack;
-        if !allocator.is_empty() {
-            while frames.len() > 1 && allocator[frames[0].index()] {
-                frames = &frames[1..];
-            }
-        }
+        // Sampled formats keep raw values; scale them as they are summed.
+        let (value, count) = match sampling {
+            None => (raw_value as f64, raw_count as f64),
+            Some(s) => (
+                raw_value as f64 * s.scale(sample.values, input.value_index),
+                input
+                    .count_index
+                    .map_or(0.0, |c| raw_count as f64 * s.scale(sample.values, c)),
+            ),
+        };
+        add(&mut sums.total, value, count);
+        let frames = if allocator.is_empty() {
+            sample.stack
+        } else {
+            strip_allocator_frames(sample.stack, |f| allocator[f.index()])
+        };
         stack.clear();
         stack.extend(frames.iter().map(|f| input.keys_of[f.index()]));
         if let Some(&leaf) = stack.first() {
@@ -453,6 +493,16 @@ fn aggregate(profile: &Profile, side: Side, input: SideInput<'_>) -> SideSums {
         sums.stacks.add(&stack, value);
     }
     sums
+}
+
+/// Drops the leaf end of a stack up to and including its outermost
+/// allocator frame (jeprof's rule: frames below an allocator function are
+/// the allocator's own, named or not), keeping at least the last frame.
+fn strip_allocator_frames<T>(stack: &[T], is_allocator: impl Fn(&T) -> bool) -> &[T] {
+    match stack.iter().rposition(is_allocator) {
+        Some(i) => &stack[(i + 1).min(stack.len() - 1)..],
+        None => stack,
+    }
 }
 
 fn period(before: &Profile, after: &Profile, warnings: &mut Vec<String>) -> Option<Period> {
@@ -634,6 +684,58 @@ mod tests {
             rows(&d),
             [("je_malloc_default".into(), 64), ("malloc".into(), 8)]
         );
+    }
+
+    #[test]
+    fn allocator_cut_is_at_the_outermost_allocator_frame() {
+        fn cut(s: &[&'static str]) -> Vec<&'static str> {
+            strip_allocator_frames(s, |f| is_allocator_frame(f)).to_vec()
+        }
+        // jemalloc's internal frames are unnamed below malloc: all go.
+        assert_eq!(
+            cut(&[
+                "0x1 (libjemalloc.so.2)",
+                "0x2 (libjemalloc.so.2)",
+                "malloc",
+                "user",
+                "main"
+            ]),
+            ["user", "main"]
+        );
+        assert_eq!(cut(&["user", "main"]), ["user", "main"]);
+        assert_eq!(cut(&["je_malloc_default", "malloc"]), ["malloc"]);
+        assert_eq!(cut(&[] as &[&str]), [] as [&str; 0]);
+    }
+
+    #[test]
+    fn sampled_profiles_are_scaled_as_they_are_summed() {
+        let mut before = profile(&[("main;a", 1, 4096)]);
+        let mut after = profile(&[("main;a", 2, 8192), ("main;b", 1, 1024)]);
+        for p in [&mut before, &mut after] {
+            p.header.sampling = Some(heapdiff_profile::Sampling {
+                rate: 4096,
+                pairs: vec![(0, 1)],
+            });
+        }
+        let d = diff(&before, &after, &Options::default()).unwrap();
+        let s = |n: f64, b: f64| 1.0 / (1.0 - (-(b / n) / 4096.0).exp());
+        let a_after = 8192.0 * s(2.0, 8192.0);
+        let a_before = 4096.0 * s(1.0, 4096.0);
+        let row_a = d
+            .rows
+            .iter()
+            .find(|r| d.key(r.key).function.as_deref() == Some("a"))
+            .unwrap();
+        assert_eq!(row_a.flat.after, a_after as i64);
+        assert_eq!(row_a.flat.before, a_before as i64);
+        assert_eq!(
+            row_a.flat.delta(),
+            (a_after - a_before) as i64,
+            "the difference is truncated, not the parts"
+        );
+        assert_eq!(row_a.flat.count_after, (2.0 * s(2.0, 8192.0)) as i64);
+        let b_after = 1024.0 * s(1.0, 1024.0);
+        assert_eq!(d.totals.after, (a_after + b_after) as i64);
     }
 
     #[test]

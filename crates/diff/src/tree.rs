@@ -39,14 +39,6 @@ impl TreeValues {
     pub fn delta(&self) -> i64 {
         self.after.saturating_sub(self.before)
     }
-
-    fn add(&mut self, side: Side, value: i64) {
-        let v = match side {
-            Side::Before => &mut self.before,
-            Side::After => &mut self.after,
-        };
-        *v = v.saturating_add(value);
-    }
 }
 
 /// One call-tree node.
@@ -123,7 +115,7 @@ pub(crate) struct SideStacks {
 struct Stack {
     start: usize,
     len: usize,
-    value: i64,
+    value: f64,
 }
 
 impl SideStacks {
@@ -136,7 +128,7 @@ impl SideStacks {
     }
 
     /// Adds one stack, given leaf first.
-    pub(crate) fn add(&mut self, leaf_first: &[KeyId], value: i64) {
+    pub(crate) fn add(&mut self, leaf_first: &[KeyId], value: f64) {
         let start = self.bytes.len();
         for key in leaf_first.iter().rev() {
             self.bytes.extend_from_slice(&key.0.to_be_bytes());
@@ -208,6 +200,9 @@ pub(crate) fn build(before: &mut SideStacks, after: &mut SideStacks) -> Tree {
 
     // At least one node per distinct stack; usually a few.
     let mut nodes = Vec::with_capacity(stacks.saturating_mul(4).min(frames) + 1);
+    // Each node's own (before, after) sums, in floating point until the end.
+    let mut sums: Vec<[f64; 2]> = Vec::with_capacity(nodes.capacity());
+    sums.push([0.0; 2]);
     nodes.push(Node {
         key: None,
         parent: Tree::ROOT,
@@ -244,12 +239,17 @@ pub(crate) fn build(before: &mut SideStacks, after: &mut SideStacks) -> Tree {
                 self_values: TreeValues::default(),
                 total: TreeValues::default(),
             });
+            sums.push([0.0; 2]);
         }
         let end = open.last().copied().unwrap_or(Tree::ROOT);
-        nodes[end.index()].self_values.add(runs[r].side, s.value);
+        let side = match runs[r].side {
+            Side::Before => 0,
+            Side::After => 1,
+        };
+        sums[end.index()][side] += s.value;
         previous = path;
     }
-    finish(nodes)
+    finish(nodes, sums)
 }
 
 /// Length in bytes of the common prefix of two paths, compared 8 bytes at
@@ -266,15 +266,24 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     i
 }
 
-/// Sums totals and indexes children.
-fn finish(mut nodes: Vec<Node>) -> Tree {
-    for n in &mut nodes {
-        n.total = n.self_values;
-    }
+/// Sums totals (in floating point, truncated at the end) and indexes
+/// children.
+fn finish(mut nodes: Vec<Node>, own: Vec<[f64; 2]>) -> Tree {
+    let mut totals = own.clone();
     for i in (1..nodes.len()).rev() {
-        let (parent, total) = (nodes[i].parent.index(), nodes[i].total);
-        nodes[parent].total.add(Side::Before, total.before);
-        nodes[parent].total.add(Side::After, total.after);
+        let (parent, [b, a]) = (nodes[i].parent.index(), totals[i]);
+        totals[parent][0] += b;
+        totals[parent][1] += a;
+    }
+    for (i, n) in nodes.iter_mut().enumerate() {
+        n.self_values = TreeValues {
+            before: own[i][0] as i64,
+            after: own[i][1] as i64,
+        };
+        n.total = TreeValues {
+            before: totals[i][0] as i64,
+            after: totals[i][1] as i64,
+        };
     }
     let mut counts = vec![0u32; nodes.len() + 1];
     for n in &nodes[1..] {
@@ -308,10 +317,10 @@ mod tests {
         let mut before = SideStacks::new(Side::Before);
         let mut after = SideStacks::new(Side::After);
         // leaf first: c <- b <- a (a is the root caller)
-        before.add(&[c, b, a], 10);
-        after.add(&[c, a], 7);
-        after.add(&[c, b, a], 30);
-        after.add(&[b, a], 5);
+        before.add(&[c, b, a], 10.0);
+        after.add(&[c, a], 7.0);
+        after.add(&[c, b, a], 30.0);
+        after.add(&[b, a], 5.0);
         let t = build(&mut before, &mut after);
         assert_eq!(t.nodes().len(), 5); // root, a, a;b, a;b;c, a;c
         let root = t.node(Tree::ROOT);
@@ -338,8 +347,8 @@ mod tests {
     #[test]
     fn empty_stacks_count_at_the_root() {
         let mut after = SideStacks::new(Side::After);
-        after.add(&[], 9);
-        after.add(&[], 1);
+        after.add(&[], 9.0);
+        after.add(&[], 1.0);
         let t = build(&mut SideStacks::new(Side::Before), &mut after);
         assert_eq!(t.node(Tree::ROOT).self_values.after, 10);
         assert!(t.children(Tree::ROOT).is_empty());

@@ -19,6 +19,9 @@ Examples:
   # by function, ranked by cumulative growth, flame graph elsewhere
   heapdiff --by function --cum --svg leak.svg before.pb.gz after.pb.gz
 
+  # C/C++/Rust: jemalloc dumps of a binary that has moved since
+  heapdiff --binary ./build/server before.heap after.heap
+
 Exit status: 0 success, 2 bad usage or unreadable input.";
 
 /// What grew? Compare two heap profiles: a table of the source lines whose
@@ -71,6 +74,26 @@ pub(crate) struct Cli {
     /// stack leaves instead of charging their caller.
     #[arg(long)]
     pub(crate) keep_allocator_frames: bool,
+
+    /// A binary to symbolize with, for binaries that moved since the
+    /// profile was taken; matched to the profile's mappings by file name or
+    /// build ID (repeatable).
+    #[arg(long = "binary", value_name = "PATH")]
+    pub(crate) binaries: Vec<PathBuf>,
+
+    /// A directory of binaries and debug files (`NAME`, `.build-id/xx/….debug`,
+    /// debug-link names) to search (repeatable; also `HEAPDIFF_SYMBOL_PATH`,
+    /// colon-separated).
+    #[arg(long = "symbol-dir", value_name = "DIR")]
+    pub(crate) symbol_dirs: Vec<PathBuf>,
+
+    /// Do not symbolize: frames without names keep their addresses.
+    #[arg(long)]
+    pub(crate) no_symbolize: bool,
+
+    /// jemalloc dumps: compare this thread's rows instead of the process's.
+    #[arg(long, value_name = "N")]
+    pub(crate) thread: Option<u32>,
 
     /// When to colour the table (auto: on a terminal, unless NO_COLOR is set).
     #[arg(long, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]

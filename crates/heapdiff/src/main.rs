@@ -6,6 +6,7 @@
 
 mod cli;
 mod output;
+mod symbols;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use heapdiff_profile::Profile;
+use heapdiff_profile::{DecodeOptions, Profile};
 use heapdiff_report::{FlameError, Inputs, TableOptions};
 
 use cli::{Cli, Color, OutputFormat};
@@ -38,19 +39,31 @@ fn run(cli: &Cli) -> Result<()> {
         before: display_name(&cli.before),
         after: display_name(&cli.after),
     };
+    let options = DecodeOptions {
+        jemalloc_thread: cli.thread,
+    };
     let (before, after) = std::thread::scope(|s| {
-        let before = s.spawn(|| load(&cli.before, &inputs.before));
-        let after = load(&cli.after, &inputs.after);
+        let before = s.spawn(|| load(&cli.before, &inputs.before, &options));
+        let after = load(&cli.after, &inputs.after, &options);
         (
             before.join().expect("the decoder thread does not panic"),
             after,
         )
     });
-    let (before, after) = (before?, after?);
+    let (mut before, mut after) = (before?, after?);
 
     let mut warnings = Vec::new();
     for (name, p) in [(&inputs.before, &before), (&inputs.after, &after)] {
         warnings.extend(p.warnings.iter().map(|w| format!("{name}: {w}")));
+    }
+    if !cli.no_symbolize {
+        warnings.extend(symbols::symbolize(
+            cli,
+            [
+                (&inputs.before, &cli.before, &mut before),
+                (&inputs.after, &cli.after, &mut after),
+            ],
+        ));
     }
     let diff = heapdiff_diff::diff(&before, &after, &cli.diff_options())?;
     warnings.extend(diff.warnings.iter().cloned());
@@ -110,8 +123,8 @@ fn run(cli: &Cli) -> Result<()> {
     Ok(())
 }
 
-fn load(path: &Path, name: &str) -> Result<Profile> {
-    heapdiff_profile::open(path).with_context(|| name.to_owned())
+fn load(path: &Path, name: &str, options: &DecodeOptions) -> Result<Profile> {
+    heapdiff_profile::open_with(path, options).with_context(|| name.to_owned())
 }
 
 fn display_name(path: &Path) -> String {

@@ -7,11 +7,13 @@
 //! types, `alloc_objects`, `alloc_space`, `inuse_objects`, `inuse_space`
 //! (pprof's order, so that the default rule picks `inuse_space`).
 //!
-//! **Return addresses.** A stack holds the address *after* each call. As
-//! `jeprof` and gperftools' `pprof` do, every address but the first is moved
-//! back by one byte so that it falls inside the call instruction and
-//! symbolizes to the calling line. (The first is left as it is, like those
-//! tools; in jemalloc dumps it lies inside jemalloc.)
+//! **Return addresses.** A stack holds the address *after* each call, the
+//! first one included (jemalloc's stacks start inside jemalloc, gperftools'
+//! at malloc's caller). Every address is moved back by one byte so that it
+//! falls inside the call instruction and symbolizes to the calling line, as
+//! Go's pprof does. (`jeprof` and gperftools' `pprof` leave the first
+//! address alone, which for gperftools names the line *after* the
+//! allocating call when the compiler starts a new line there.)
 //!
 //! **Sampling.** jemalloc and tcmalloc `heap_v2` values are raw samples; the
 //! profile says so with [`Sampling`] and the differ scales them, summing in
@@ -81,9 +83,9 @@ fn parse_addresses(s: &str, line: usize) -> Result<Vec<u64>, Error> {
         .collect()
 }
 
-/// Moves every return address but the first back into its call instruction.
+/// Moves every return address back into its call instruction.
 fn adjust_return_addresses(addrs: &mut [u64]) {
-    for a in addrs.iter_mut().skip(1) {
+    for a in addrs.iter_mut() {
         *a = a.saturating_sub(1);
     }
 }
@@ -377,8 +379,12 @@ pub(crate) fn decode_heap_profile(text: &str) -> Result<Profile, Error> {
                         .map(|&a| b.frame(Frame::unsymbolized(a, None)))
                         .collect();
                 }
-                go_stacks.push(stack);
-                go_values.push(scale_go(values, rate));
+                // Go's protobuf writer leaves out records with nothing in
+                // them; so does this decoder, so that both forms agree.
+                if values != [0; 4] {
+                    go_stacks.push(stack);
+                    go_values.push(scale_go(values, rate));
+                }
             }
             _ => {
                 adjust_return_addresses(&mut addrs);
@@ -475,11 +481,11 @@ MAPPED_LIBRARIES:
         assert_eq!(
             frames(&p, 0),
             [
-                (0x7f00000010, "/usr/lib/libjemalloc.so.2".to_owned()),
+                (0x7f0000000f, "/usr/lib/libjemalloc.so.2".to_owned()),
                 (0x550000009f, "/opt/app/bin/server".to_owned()),
                 (0x55000000af, "/opt/app/bin/server".to_owned()),
             ],
-            "callers moved back one byte, (deleted) stripped"
+            "return addresses moved back one byte, (deleted) stripped"
         );
         let first = p.samples().next().unwrap();
         assert_eq!(first.values, [0, 0, 4, 4096]);

@@ -138,13 +138,31 @@ fn unsupported_format_is_named() {
     let err = fails(
         &[
             ("a.pb.gz", &go_after()),
-            ("x.heap", b"heap_v2/524288\n  t*: 0: 0 [0: 0]\n"),
+            ("x.pickle", b"\x80\x05\x95\x10\x00"),
+        ],
+        &["x.pickle", "a.pb.gz"],
+    );
+    assert_eq!(
+        one_line(&err),
+        "heapdiff: error: x.pickle: tracemalloc snapshot (pickle) is not supported yet"
+    );
+}
+
+#[test]
+fn malformed_native_dump_names_the_line() {
+    let err = fails(
+        &[
+            ("a.pb.gz", &go_after()),
+            (
+                "x.heap",
+                b"heap_v2/524288\n  t*: 0: 0 [0: 0]\n@ 0x1 nothex\n",
+            ),
         ],
         &["x.heap", "a.pb.gz"],
     );
     assert_eq!(
         one_line(&err),
-        "heapdiff: error: x.heap: jemalloc heap_v2 dump is not supported yet"
+        "heapdiff: error: x.heap: line 3: expected a hexadecimal address, found \"nothex\""
     );
 }
 

@@ -8,5 +8,6 @@ mod common;
 mod errors;
 mod fixtures;
 mod golden;
+mod native;
 mod pprof_reference;
 mod pprof_rs;

@@ -1,0 +1,153 @@
+//! Wiring the symbolizer: search paths from the command line and the
+//! environment, one symbolizer for both profiles (so each binary is loaded
+//! once), and a progress bar on stderr when it takes more than a moment.
+
+use std::cell::{Cell, RefCell};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
+
+use heapdiff_profile::{Format, Profile};
+use heapdiff_symbolize::{Progress, SearchPaths, Symbolizer};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::Cli;
+
+/// The search paths: `--binary`, `--symbol-dir`, then `HEAPDIFF_SYMBOL_PATH`.
+pub(crate) fn search_paths(cli: &Cli) -> SearchPaths {
+    let mut symbol_dirs = cli.symbol_dirs.clone();
+    if let Some(env) = std::env::var_os("HEAPDIFF_SYMBOL_PATH") {
+        symbol_dirs.extend(std::env::split_paths(&env).filter(|p| !p.as_os_str().is_empty()));
+    }
+    SearchPaths {
+        binaries: cli.binaries.clone(),
+        symbol_dirs,
+        debuginfod_cache: SearchPaths::debuginfod_cache_from_env(),
+        ..SearchPaths::default()
+    }
+}
+
+/// Symbolizes both profiles; returns the warnings, each naming its input.
+pub(crate) fn symbolize(cli: &Cli, profiles: [(&str, &Path, &mut Profile); 2]) -> Vec<String> {
+    let mut symbolizer = Symbolizer::new(search_paths(cli));
+    let mut warnings = Vec::new();
+    for (name, path, profile) in profiles {
+        let progress = Bar::new(name);
+        let report = symbolizer.symbolize(profile, written_at(path, profile), &progress);
+        warnings.extend(report.warnings.into_iter().map(|w| format!("{name}: {w}")));
+    }
+    // An allocator library's own frames are dropped from stacks unless kept,
+    // so their names do not matter then.
+    let keep = cli.keep_allocator_frames;
+    warnings.extend(symbolizer.summary().into_iter().filter(|w| {
+        keep || !w
+            .split(':')
+            .next()
+            .is_some_and(heapdiff_diff::is_allocator_library)
+    }));
+    warnings
+}
+
+/// When a profile without a timestamp was written: its file's modification
+/// time (legacy dumps record none).
+fn written_at(path: &Path, profile: &Profile) -> Option<SystemTime> {
+    if profile.header.time_nanos > 0 || profile.format == Format::Pprof || path.as_os_str() == "-" {
+        return None;
+    }
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// A progress bar that appears only on a terminal and only once the work
+/// has taken longer than [`Bar::DELAY`].
+struct Bar {
+    label: String,
+    started: Cell<Option<Instant>>,
+    total: Cell<u64>,
+    done: Cell<u64>,
+    bar: RefCell<Option<ProgressBar>>,
+}
+
+impl Bar {
+    const DELAY: Duration = Duration::from_millis(300);
+
+    fn new(label: &str) -> Self {
+        Bar {
+            label: label.to_owned(),
+            started: Cell::new(None),
+            total: Cell::new(0),
+            done: Cell::new(0),
+            bar: RefCell::new(None),
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn begin(&self, addresses: u64) {
+        self.started.set(Some(Instant::now()));
+        self.total.set(addresses);
+    }
+
+    fn advance(&self, n: u64) {
+        self.done.set(self.done.get() + n);
+        let mut bar = self.bar.borrow_mut();
+        if bar.is_none()
+            && std::io::stderr().is_terminal()
+            && self
+                .started
+                .get()
+                .is_some_and(|t| t.elapsed() > Self::DELAY)
+        {
+            let b =
+                ProgressBar::with_draw_target(Some(self.total.get()), ProgressDrawTarget::stderr());
+            if let Ok(style) =
+                ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} frames ({eta})")
+            {
+                b.set_style(style.progress_chars("=> "));
+            }
+            b.set_message(format!("symbolizing {}", self.label));
+            *bar = Some(b);
+        }
+        if let Some(b) = bar.as_ref() {
+            b.set_position(self.done.get());
+        }
+    }
+
+    fn end(&self) {
+        if let Some(b) = self.bar.borrow_mut().take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use std::path::PathBuf;
+
+    #[test]
+    fn symbol_dirs_from_flags_then_environment() {
+        let cli = Cli::parse_from([
+            "heapdiff",
+            "--symbol-dir",
+            "/a",
+            "--binary",
+            "/b/app",
+            "x",
+            "y",
+        ]);
+        let p = search_paths(&cli);
+        assert_eq!(p.binaries, [PathBuf::from("/b/app")]);
+        assert_eq!(p.symbol_dirs[0], PathBuf::from("/a"));
+    }
+
+    #[test]
+    fn the_bar_stays_hidden_for_quick_work() {
+        let bar = Bar::new("x");
+        bar.begin(10);
+        bar.advance(10);
+        bar.end();
+        assert!(bar.bar.borrow().is_none());
+        assert_eq!(bar.done.get(), 10);
+    }
+}

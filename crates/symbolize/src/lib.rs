@@ -1,0 +1,643 @@
+//! heapdiff's symbolizer: raw return addresses and the mappings they fall in
+//! become functions, source files, lines and inlined frames.
+//!
+//! jemalloc, gperftools and tcmalloc dumps, and pprof files written without
+//! symbols (jemalloc_pprof without its `symbolize` feature), name frames only
+//! by address. [`Symbolizer::symbolize`] replaces every such frame of a
+//! [`Profile`] by the frames the binary's DWARF gives for it, innermost
+//! inlined function first, exactly where pprof would put them.
+//!
+//! # Design constraints
+//!
+//! - **In-process and in bulk.** pprof runs `llvm-symbolizer` and jeprof
+//!   runs `addr2line`, a process fed one address at a time. Here each binary
+//!   is opened once (memory-mapped), and every address of it, from both
+//!   profiles, is resolved against the same parsed DWARF; results are cached
+//!   per `(binary, address)`.
+//! - **Addresses as the loader placed them.** A runtime address `A` in a
+//!   mapping `(start, offset)` is at file offset `A - start + offset`; the
+//!   `PT_LOAD` segment holding that offset gives the virtual address DWARF
+//!   speaks of. This is right for PIE executables and shared objects
+//!   whatever their layout (lld often has `p_vaddr != p_offset`), and for
+//!   `ET_EXEC` binaries (the result is `A`). A "fake" mapping (start 0,
+//!   offset 0, limit 0 or `u64::MAX`, as jemalloc_pprof ≥ 0.8.2 writes)
+//!   means the addresses are virtual addresses already.
+//! - **Best effort, never a failure.** A binary that cannot be found, or
+//!   that has no debug info, costs names, not the run: unresolved frames are
+//!   named `0x<virtual address> (<file name>)`, which is stable across runs
+//!   of the same build (ASLR moves runtime addresses, not these), and each
+//!   binary gets one summary warning.
+//! - **Local files only.** Debug info is looked for where a system puts it
+//!   (see [`SearchPaths`]); nothing is fetched from the network. Files are
+//!   checked to be regular files before they are opened.
+//!
+//! # Why addr2line and object
+//!
+//! `addr2line` (gimli-rs) parses DWARF lazily, resolves inlined frames,
+//! demangles Rust and C++ names, and reads split and compressed DWARF;
+//! `object` reads ELF headers, build IDs and `.gnu_debuglink` without
+//! reading whole files. Both are small, pure Rust, and the stack
+//! `std::backtrace` itself uses. `blazesym` also follows debug links, but
+//! heapdiff needs its own search order (user-given binaries by name or
+//! build ID, build-ID checks, the debuginfod cache without the network),
+//! so the added weight would buy nothing.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use heapdiff_symbolize::{NoProgress, SearchPaths, Symbolizer};
+//!
+//! let mut profile = heapdiff_profile::open("after.heap".as_ref()).unwrap();
+//! let mut symbolizer = Symbolizer::new(SearchPaths::default());
+//! let report = symbolizer.symbolize(&mut profile, None, &NoProgress);
+//! for w in &report.warnings {
+//!     eprintln!("warning: {w}");
+//! }
+//! ```
+
+mod elf;
+mod search;
+mod symtab;
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::SystemTime;
+
+use heapdiff_profile::{Frame, Mapping, MappingId, Profile, SymbolFrame};
+use rustc_hash::FxHashMap;
+
+use elf::ElfInfo;
+pub use search::SearchPaths;
+use symtab::SymbolTable;
+
+/// Receives progress while addresses are resolved (a progress bar, say).
+pub trait Progress {
+    /// Symbolizing `addresses` distinct frames starts.
+    fn begin(&self, addresses: u64) {
+        let _ = addresses;
+    }
+    /// `n` more frames are done.
+    fn advance(&self, n: u64) {
+        let _ = n;
+    }
+    /// Done.
+    fn end(&self) {}
+}
+
+/// A [`Progress`] that ignores everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// What one [`Symbolizer::symbolize`] call did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Frames named with a source line (from DWARF).
+    pub with_lines: usize,
+    /// Frames named from a symbol table only (no line).
+    pub symbol_only: usize,
+    /// Frames left as `0x… (file)`.
+    pub unresolved: usize,
+    /// Problems met for the first time in this call (a binary not found,
+    /// a build-ID mismatch, a binary newer than the profile). The per-binary
+    /// counts come from [`Symbolizer::summary`] once every profile is done.
+    pub warnings: Vec<String>,
+}
+
+/// A loaded binary and its debug info.
+struct Object {
+    /// File name, for frame names and messages.
+    name: String,
+    /// The file found for the mapping.
+    path: PathBuf,
+    info: ElfInfo,
+    /// DWARF (the binary itself or its separate debug file).
+    dwarf: Option<addr2line::Loader>,
+    /// Function symbols of the debug file and the binary.
+    symbols: SymbolTable,
+}
+
+/// Why a mapping's binary is unusable.
+#[derive(Clone, Debug)]
+struct Missing {
+    name: String,
+    path: String,
+}
+
+type Resolved = Rc<Vec<SymbolFrame>>;
+
+/// Resolves addresses to frames, caching binaries and results across
+/// profiles (the before and after profiles usually share every binary).
+pub struct Symbolizer {
+    paths: SearchPaths,
+    objects: Vec<Object>,
+    /// Mapping `(path, build id)` -> object index, or why there is none.
+    by_mapping: FxHashMap<(String, String), Result<usize, Missing>>,
+    cache: FxHashMap<(usize, u64), Resolved>,
+    /// Distinct addresses per missing binary (for the summary).
+    missing: FxHashMap<String, rustc_hash::FxHashSet<u64>>,
+    /// Distinct addresses outside every mapping.
+    unmapped: rustc_hash::FxHashSet<u64>,
+}
+
+/// How one frame was named.
+enum Outcome {
+    Lines,
+    Symbol,
+    Unresolved,
+}
+
+impl Symbolizer {
+    /// A symbolizer that looks for binaries and debug info in `paths`.
+    pub fn new(paths: SearchPaths) -> Self {
+        Symbolizer {
+            paths,
+            objects: Vec::new(),
+            by_mapping: FxHashMap::default(),
+            cache: FxHashMap::default(),
+            missing: FxHashMap::default(),
+            unmapped: Default::default(),
+        }
+    }
+
+    /// One warning per binary whose frames could not all be named, counting
+    /// distinct addresses over every profile symbolized so far.
+    pub fn summary(&self) -> Vec<String> {
+        let mut per_object = vec![[0usize; 2]; self.objects.len()];
+        for (&(object, _), frames) in &self.cache {
+            match outcome_of(frames) {
+                Outcome::Lines => {}
+                Outcome::Symbol => per_object[object][0] += 1,
+                Outcome::Unresolved => per_object[object][1] += 1,
+            }
+        }
+        let mut out = Vec::new();
+        for (o, [symbol, unresolved]) in self.objects.iter().zip(per_object) {
+            let who = o.path.display();
+            if o.dwarf.is_none() && symbol > 0 {
+                out.push(format!(
+                    "{who} has no debug info: {symbol} address{} named by symbol without a line \
+                     (install its debug package, or pass --symbol-dir)",
+                    plural(symbol)
+                ));
+            }
+            if unresolved > 0 {
+                out.push(format!(
+                    "{who}: {unresolved} address{} matched no symbol and {} named by address",
+                    plural(unresolved),
+                    if unresolved == 1 { "is" } else { "are" }
+                ));
+            }
+        }
+        let mut missing: Vec<_> = self.missing.iter().collect();
+        missing.sort_by(|a, b| a.0.cmp(b.0));
+        for (path, addrs) in missing {
+            out.push(format!(
+                "{path} was not found: {} address{} left unsymbolized (pass --binary PATH or --symbol-dir DIR)",
+                addrs.len(),
+                plural(addrs.len())
+            ));
+        }
+        if !self.unmapped.is_empty() {
+            out.push(format!(
+                "{} address{} outside every mapping of the profile left unsymbolized",
+                self.unmapped.len(),
+                plural(self.unmapped.len())
+            ));
+        }
+        out
+    }
+
+    /// Names every frame of `profile` that has an address but no function.
+    ///
+    /// `profile_time` is when the profile was written (for formats that do
+    /// not record it, the file's modification time): a binary modified after
+    /// it is reported, as its symbols may not match.
+    pub fn symbolize(
+        &mut self,
+        profile: &mut Profile,
+        profile_time: Option<SystemTime>,
+        progress: &dyn Progress,
+    ) -> Report {
+        let mut report = Report::default();
+        let targets: Vec<usize> = profile
+            .frames()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !f.is_symbolized())
+            .map(|(i, _)| i)
+            .collect();
+        if targets.is_empty() {
+            return report;
+        }
+        progress.begin(targets.len() as u64);
+        let time = profile_time.or_else(|| {
+            (profile.header.time_nanos > 0).then(|| {
+                SystemTime::UNIX_EPOCH
+                    + std::time::Duration::from_nanos(profile.header.time_nanos as u64)
+            })
+        });
+
+        let mut problems: Vec<String> = Vec::new();
+        let mut replacements: Vec<Option<Vec<SymbolFrame>>> = vec![None; profile.frames().len()];
+        for (done, &i) in targets.iter().enumerate() {
+            let frame = profile.frames()[i];
+            let (frames, outcome) = self.resolve(profile, &frame, time, &mut problems);
+            match outcome {
+                Outcome::Lines => report.with_lines += 1,
+                Outcome::Symbol => report.symbol_only += 1,
+                Outcome::Unresolved => report.unresolved += 1,
+            }
+            replacements[i] = Some(frames.as_ref().clone());
+            if done % 256 == 255 {
+                progress.advance(256);
+            }
+        }
+        progress.advance(targets.len() as u64 % 256);
+        progress.end();
+        profile.replace_frames(|id, _| replacements[id.index()].take());
+        report.warnings = problems;
+        report
+    }
+
+    /// Frames for one unsymbolized frame, and how it went.
+    fn resolve(
+        &mut self,
+        profile: &Profile,
+        frame: &Frame,
+        time: Option<SystemTime>,
+        problems: &mut Vec<String>,
+    ) -> (Resolved, Outcome) {
+        let Some(mapping_id) = frame.mapping else {
+            self.unmapped.insert(frame.address);
+            let name = format!("{:#x}", frame.address);
+            return (Rc::new(vec![plain(name)]), Outcome::Unresolved);
+        };
+        let mapping = *profile.mapping(mapping_id);
+        let object = self.object(profile, mapping_id, time, problems);
+        let fake = mapping.start == 0
+            && mapping.offset == 0
+            && (mapping.limit == 0 || mapping.limit == u64::MAX);
+        let file_offset = frame
+            .address
+            .checked_sub(mapping.start)
+            .and_then(|d| d.checked_add(mapping.offset));
+        let object = match object {
+            Ok(o) => o,
+            Err(missing) => {
+                // Without the binary, the file offset is the stable name.
+                let at = if fake {
+                    frame.address
+                } else {
+                    file_offset.unwrap_or(frame.address)
+                };
+                self.missing.entry(missing.path).or_default().insert(at);
+                let frames = vec![plain(format!("{at:#x} ({})", missing.name))];
+                return (Rc::new(frames), Outcome::Unresolved);
+            }
+        };
+        let o = &self.objects[object];
+        let vaddr = if fake {
+            Some(frame.address)
+        } else {
+            file_offset
+                .and_then(|off| o.info.vaddr_of_offset(off))
+                .or_else(|| o.info.fixed.then_some(frame.address))
+        };
+        // Cache key: the virtual address, or for an offset no segment loads
+        // (a corrupt mapping), the offset mirrored into the top half.
+        let key = match vaddr {
+            Some(v) => v,
+            None => u64::MAX - file_offset.unwrap_or(frame.address),
+        };
+        if let Some(hit) = self.cache.get(&(object, key)) {
+            let outcome = outcome_of(hit);
+            return (hit.clone(), outcome);
+        }
+        let frames = Rc::new(match vaddr {
+            Some(v) => lookup(o, v),
+            None => vec![plain(format!(
+                "{:#x} ({})",
+                file_offset.unwrap_or(frame.address),
+                o.name
+            ))],
+        });
+        let outcome = outcome_of(&frames);
+        self.cache.insert((object, key), frames.clone());
+        (frames, outcome)
+    }
+
+    /// The object for a mapping, loading it on first use.
+    fn object(
+        &mut self,
+        profile: &Profile,
+        mapping_id: MappingId,
+        time: Option<SystemTime>,
+        problems: &mut Vec<String>,
+    ) -> Result<usize, Missing> {
+        let mapping: &Mapping = profile.mapping(mapping_id);
+        let path = profile.str(mapping.path).to_owned();
+        let build_id = normalize_build_id(profile.str(mapping.build_id));
+        let key = (path.clone(), build_id.clone());
+        if let Some(known) = self.by_mapping.get(&key) {
+            return known.clone();
+        }
+        let result = self.load(&path, &build_id, time, problems);
+        self.by_mapping.insert(key, result.clone());
+        result
+    }
+
+    fn load(
+        &mut self,
+        mapped: &str,
+        build_id: &str,
+        time: Option<SystemTime>,
+        problems: &mut Vec<String>,
+    ) -> Result<usize, Missing> {
+        let name = Path::new(mapped)
+            .file_name()
+            .map_or_else(|| mapped.to_owned(), |n| n.to_string_lossy().into_owned());
+        let wanted_id = (!build_id.is_empty()).then_some(build_id);
+        let Some((path, info)) = self.paths.find_binary(Path::new(mapped), wanted_id) else {
+            problems.push(format!(
+                "cannot find {} to symbolize its frames; pass --binary PATH or --symbol-dir DIR",
+                if mapped.is_empty() {
+                    "a mapped binary"
+                } else {
+                    mapped
+                }
+            ));
+            return Err(Missing {
+                name,
+                path: mapped.to_owned(),
+            });
+        };
+        if let (Some(wanted), Some(found)) = (wanted_id, info.build_id_hex())
+            && wanted != found
+        {
+            problems.push(format!(
+                "{}: build ID {found} differs from the profile's {wanted}; its symbols may be wrong",
+                path.display()
+            ));
+        }
+        // A minute's grace: a fresh checkout writes binary and dump together.
+        if let Some(time) = time
+            && let Ok(modified) = std::fs::metadata(&path).and_then(|m| m.modified())
+            && modified > time + std::time::Duration::from_secs(60)
+        {
+            problems.push(format!(
+                "{} was modified after the profile was written; its symbols may be wrong",
+                path.display()
+            ));
+        }
+        let debug = self.paths.find_debug(&path, &info);
+        let dwarf = debug.as_ref().and_then(|d| addr2line::Loader::new(d).ok());
+        let symbols = match &debug {
+            Some(d) if d != &path => SymbolTable::read(&[d, &path]),
+            _ => SymbolTable::read(&[&path]),
+        };
+        self.objects.push(Object {
+            name,
+            path,
+            info,
+            dwarf,
+            symbols,
+        });
+        Ok(self.objects.len() - 1)
+    }
+}
+
+/// Frames for a virtual address: DWARF with inlined frames, else the symbol
+/// table, else the address.
+fn lookup(o: &Object, vaddr: u64) -> Vec<SymbolFrame> {
+    if let Some(dwarf) = &o.dwarf {
+        let mut frames = Vec::new();
+        if let Ok(mut iter) = dwarf.find_frames(vaddr) {
+            while let Ok(Some(f)) = iter.next() {
+                let function = f
+                    .function
+                    .as_ref()
+                    .and_then(|n| n.demangle().ok().map(Cow::into_owned));
+                let (file, line) = f.location.as_ref().map_or((String::new(), 0), |l| {
+                    (l.file.unwrap_or("").to_owned(), l.line.unwrap_or(0))
+                });
+                frames.push((function, file, line));
+            }
+        }
+        if !frames.is_empty() {
+            // A frame without a function name (no DW_AT_name) borrows the symbol's.
+            let symbol = symbol_name(o, vaddr);
+            return frames
+                .into_iter()
+                .map(|(function, file, line)| SymbolFrame {
+                    function: function
+                        .or_else(|| symbol.clone())
+                        .unwrap_or_else(|| format!("{vaddr:#x} ({})", o.name)),
+                    file,
+                    line,
+                })
+                .collect();
+        }
+    }
+    match symbol_name(o, vaddr) {
+        Some(function) => vec![SymbolFrame {
+            function,
+            file: String::new(),
+            line: 0,
+        }],
+        None => vec![plain(format!("{vaddr:#x} ({})", o.name))],
+    }
+}
+
+fn symbol_name(o: &Object, vaddr: u64) -> Option<String> {
+    o.symbols.find(vaddr)
+}
+
+fn outcome_of(frames: &[SymbolFrame]) -> Outcome {
+    match frames.first() {
+        Some(f) if f.line > 0 || !f.file.is_empty() => Outcome::Lines,
+        Some(f) if !f.function.starts_with("0x") => Outcome::Symbol,
+        _ => Outcome::Unresolved,
+    }
+}
+
+fn plain(function: String) -> SymbolFrame {
+    SymbolFrame {
+        function,
+        file: String::new(),
+        line: 0,
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "es" }
+}
+
+/// pprof producers write build IDs as hex, some upper-case, some with a
+/// `0x`; anything that is not hex is ignored.
+fn normalize_build_id(raw: &str) -> String {
+    let s = raw.trim().trim_start_matches("0x").to_ascii_lowercase();
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_hexdigit()) {
+        s
+    } else {
+        String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use heapdiff_profile::{Format, ProfileBuilder, StrId, ValueType};
+
+    #[inline(never)]
+    fn a_known_function() -> u64 {
+        std::hint::black_box(42)
+    }
+
+    /// A profile with one frame: `address` in a mapping of this test binary
+    /// as the loader placed it.
+    fn profile_of(address: u64, mapping: Option<Mapping>) -> Profile {
+        let mut b =
+            ProfileBuilder::new(Format::JemallocHeap, vec![ValueType::new("space", "bytes")]);
+        let m = mapping.map(|mut m| {
+            m.path = b.intern(&std::env::current_exe().unwrap().display().to_string());
+            b.add_mapping(m)
+        });
+        let f = b.frame(Frame::unsymbolized(address, m));
+        b.push_sample(&[f], &[1]).unwrap();
+        b.finish()
+    }
+
+    fn fake_mapping() -> Mapping {
+        Mapping {
+            start: 0,
+            limit: u64::MAX,
+            offset: 0,
+            path: StrId::EMPTY,
+            build_id: StrId::EMPTY,
+            has_functions: false,
+            has_filenames: false,
+            has_line_numbers: false,
+            has_inline_frames: false,
+        }
+    }
+
+    /// This test binary's own virtual address for `a_known_function`.
+    fn own_vaddr() -> u64 {
+        let me = std::env::current_exe().unwrap();
+        // Find the function through the symbol table of the file itself.
+        let data = std::fs::read(&me).unwrap();
+        let obj = object::File::parse(&*data).unwrap();
+        use object::{Object as _, ObjectSymbol};
+        let sym = obj
+            .symbols()
+            .find(|s| s.name().is_ok_and(|n| n.contains("a_known_function")))
+            .expect("the symbol is in the test binary");
+        sym.address()
+    }
+
+    #[test]
+    fn fake_mappings_are_virtual_addresses() {
+        let _ = a_known_function();
+        let mut p = profile_of(own_vaddr(), Some(fake_mapping()));
+        let report = Symbolizer::new(SearchPaths::default()).symbolize(&mut p, None, &NoProgress);
+        assert_eq!(report.with_lines, 1, "{report:?}");
+        let f = p.frame(p.samples().next().unwrap().stack[0]);
+        assert!(
+            p.str(f.function).ends_with("a_known_function"),
+            "{}",
+            p.str(f.function)
+        );
+        assert!(p.str(f.file).ends_with("lib.rs"), "{}", p.str(f.file));
+        assert!(f.line > 0);
+    }
+
+    #[test]
+    fn runtime_addresses_go_through_the_load_segments() {
+        let vaddr = own_vaddr();
+        let me = std::env::current_exe().unwrap();
+        let info = ElfInfo::read(&me).unwrap();
+        let seg = info
+            .loads
+            .iter()
+            .find(|l| l.vaddr <= vaddr && vaddr < l.vaddr + l.size)
+            .unwrap();
+        // Pretend the segment was loaded at 0x7f0000000000.
+        let start = 0x7f00_0000_0000;
+        let mapping = Mapping {
+            start,
+            limit: start + seg.size,
+            offset: seg.offset,
+            ..fake_mapping()
+        };
+        let runtime = start + (vaddr - seg.vaddr);
+        let mut p = profile_of(runtime, Some(mapping));
+        let report = Symbolizer::new(SearchPaths::default()).symbolize(&mut p, None, &NoProgress);
+        assert_eq!(report.with_lines, 1, "{report:?}");
+        let f = p.frame(p.samples().next().unwrap().stack[0]);
+        assert!(p.str(f.function).ends_with("a_known_function"));
+    }
+
+    #[test]
+    fn missing_binaries_are_a_warning_and_keep_a_stable_name() {
+        let mut b =
+            ProfileBuilder::new(Format::JemallocHeap, vec![ValueType::new("space", "bytes")]);
+        let path = b.intern("/no/such/dir/libgone.so");
+        let m = b.add_mapping(Mapping {
+            start: 0x7000,
+            limit: 0x9000,
+            offset: 0x1000,
+            path,
+            ..fake_mapping()
+        });
+        let f = b.frame(Frame::unsymbolized(0x7abc, Some(m)));
+        let g = b.frame(Frame::unsymbolized(0x42, None));
+        b.push_sample(&[f, g], &[1]).unwrap();
+        let mut p = b.finish();
+        let mut s = Symbolizer::new(SearchPaths::default());
+        let report = s.symbolize(&mut p, None, &NoProgress);
+        assert_eq!(report.unresolved, 2);
+        let names: Vec<String> = p
+            .samples()
+            .next()
+            .unwrap()
+            .stack
+            .iter()
+            .map(|&f| p.frame_name(p.frame(f)))
+            .collect();
+        assert_eq!(
+            names,
+            ["0x1abc (libgone.so)", "0x42"],
+            "file offsets survive ASLR"
+        );
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("cannot find /no/such/dir/libgone.so")),
+            "{report:?}"
+        );
+    }
+
+    #[test]
+    fn build_ids_are_normalized() {
+        assert_eq!(normalize_build_id("0xABcd01"), "abcd01");
+        assert_eq!(normalize_build_id("not hex"), "");
+        assert_eq!(normalize_build_id(""), "");
+    }
+
+    #[test]
+    fn nothing_to_do_for_symbolized_profiles() {
+        let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new("space", "bytes")]);
+        let f = b.intern("main");
+        let fr = b.frame(Frame::symbolized(f, StrId::EMPTY, 1));
+        b.push_sample(&[fr], &[1]).unwrap();
+        let mut p = b.finish();
+        assert_eq!(
+            Symbolizer::new(SearchPaths::default()).symbolize(&mut p, None, &NoProgress),
+            Report::default()
+        );
+    }
+}
