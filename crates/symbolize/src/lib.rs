@@ -427,14 +427,18 @@ fn lookup(o: &Object, vaddr: u64) -> Vec<SymbolFrame> {
             }
         }
         if !frames.is_empty() {
-            // A frame without a function name (no DW_AT_name) borrows the symbol's.
-            let symbol = symbol_name(o, vaddr);
+            // A frame without a function name (no DW_AT_name) borrows the
+            // symbol's, looked up only then.
+            let mut symbol: Option<Option<String>> = None;
             return frames
                 .into_iter()
                 .map(|(function, file, line)| SymbolFrame {
-                    function: function
-                        .or_else(|| symbol.clone())
-                        .unwrap_or_else(|| format!("{vaddr:#x} ({})", o.name)),
+                    function: function.unwrap_or_else(|| {
+                        symbol
+                            .get_or_insert_with(|| symbol_name(o, vaddr))
+                            .clone()
+                            .unwrap_or_else(|| format!("{vaddr:#x} ({})", o.name))
+                    }),
                     file,
                     line,
                 })
