@@ -274,6 +274,12 @@ pub struct Diff {
     pub growth: i64,
     /// Sum of all negative flat deltas (≤ 0).
     pub shrinkage: i64,
+    /// Sum of the positive deltas of every distinct call path (the diff
+    /// tree's nodes' own values): the whole of growth, before growing and
+    /// shrinking stacks that share a leaf line offset each other.
+    pub path_growth: i64,
+    /// Sum of the negative deltas of every distinct call path (≤ 0).
+    pub path_shrinkage: i64,
     /// Every key with a non-zero value on either side, in ranking order.
     pub rows: Vec<Row>,
     /// Both profiles' stacks as one call tree.
@@ -312,12 +318,19 @@ impl Diff {
 
     /// A row's ranked delta as a fraction of all growth (positive, for a
     /// growing row) or of all shrinkage (negative, for a shrinking row).
-    /// `None` when the row did not change or there is nothing to share.
+    /// Flat rows share [`Diff::growth`]; cumulative rows share
+    /// [`Diff::path_growth`], which bounds every cumulative delta, so that no
+    /// share exceeds 100%. `None` when the row did not change or there is
+    /// nothing to share.
     pub fn share(&self, row: &Row) -> Option<f64> {
         let delta = self.ranked(row).delta();
+        let (growth, shrinkage) = match self.options.rank_by {
+            RankBy::Flat => (self.growth, self.shrinkage),
+            RankBy::Cumulative => (self.path_growth, self.path_shrinkage),
+        };
         let whole = match delta.cmp(&0) {
-            Ordering::Greater => self.growth,
-            Ordering::Less => self.shrinkage.saturating_neg(),
+            Ordering::Greater => growth,
+            Ordering::Less => shrinkage.saturating_neg(),
             Ordering::Equal => return None,
         };
         (whole != 0).then(|| delta as f64 / whole as f64)
@@ -388,6 +401,16 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
     }
     sort_rows(&mut rows, &keys, options);
 
+    let (mut path_growth, mut path_shrinkage) = (0i64, 0i64);
+    for n in tree.nodes() {
+        let d = n.self_values.delta();
+        if d > 0 {
+            path_growth = path_growth.saturating_add(d);
+        } else {
+            path_shrinkage = path_shrinkage.saturating_add(d);
+        }
+    }
+
     let mut warnings = Vec::new();
     let period = period(before, after, &mut warnings);
     Ok(Diff {
@@ -398,6 +421,8 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
         totals,
         growth,
         shrinkage,
+        path_growth,
+        path_shrinkage,
         rows,
         tree,
         warnings,
@@ -654,6 +679,23 @@ mod tests {
         let d = diff(&before, &after, &Options::default()).unwrap();
         let keys: Vec<String> = d.rows.iter().map(|r| d.key(r.key).display()).collect();
         assert_eq!(keys, ["a m.go:1", "b m.go:1", "c m.go:1", "c m.go:2"]);
+    }
+
+    #[test]
+    fn cumulative_shares_never_exceed_the_whole() {
+        // The leak and a freed cache share their leaf line: flat growth is
+        // small, cumulative growth through `leak` is not.
+        let before = profile(&[("main;cache;alloc", 0, 1000)]);
+        let after = profile(&[("main;leak;alloc", 0, 900)]);
+        let d = diff(&before, &after, &opts(|o| o.rank_by = RankBy::Cumulative)).unwrap();
+        assert_eq!((d.growth, d.shrinkage), (0, -100));
+        assert_eq!((d.path_growth, d.path_shrinkage), (900, -1000));
+        let leak = d
+            .rows
+            .iter()
+            .find(|r| d.key(r.key).function.as_deref() == Some("leak"))
+            .unwrap();
+        assert_eq!(d.share(leak), Some(1.0));
     }
 
     #[test]
