@@ -22,13 +22,20 @@ bless:
 ci:
     .ci/run
 
-# Regenerate the Go fixtures and pprof's reference output (needs golang-go, curl).
+# Regenerate the fixtures and the reference tools' output (needs golang-go, curl,
+# gcc, libjemalloc-dev, google-perftools, libgoogle-perftools-dev, binutils).
 fixtures:
     sh fixtures/go/regen.sh
+    sh fixtures/c/regen.sh
+    sh fixtures/rust/regen.sh
 
 # End-to-end timing on a large generated Go heap pair, against zcat (needs golang-go).
 bench *ARGS:
     sh scripts/bench-go.sh {{ARGS}}
+
+# Symbolization of a jemalloc dump with ~40,000 unique addresses, against jeprof.
+bench-symbolize *ARGS:
+    sh scripts/bench-symbolize.sh {{ARGS}}
 
 # Open the example flame graph in headless Chromium: search, zoom, no script errors
 # (needs chromium and `npm install playwright-core` in scripts/).
