@@ -626,6 +626,45 @@ mod tests {
     }
 
     #[test]
+    fn build_id_mismatch_and_newer_binary_are_warnings() {
+        let _ = a_known_function();
+        let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new("space", "bytes")]);
+        let path = b.intern(&std::env::current_exe().unwrap().display().to_string());
+        let id = b.intern("DEADBEEF");
+        let m = b.add_mapping(Mapping {
+            path,
+            build_id: id,
+            ..fake_mapping()
+        });
+        let f = b.frame(Frame::unsymbolized(own_vaddr(), Some(m)));
+        b.push_sample(&[f], &[1]).unwrap();
+        let mut p = b.finish();
+        let long_ago = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        let report =
+            Symbolizer::new(SearchPaths::default()).symbolize(&mut p, Some(long_ago), &NoProgress);
+        let real = ElfInfo::read(&std::env::current_exe().unwrap())
+            .unwrap()
+            .build_id_hex();
+        if let Some(real) = real {
+            assert!(
+                report.warnings.iter().any(|w| w.contains(&format!(
+                    "build ID {real} differs from the profile's deadbeef"
+                ))),
+                "{report:?}"
+            );
+        }
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.contains("was modified after the profile was written")),
+            "{report:?}"
+        );
+        // Still symbolized: a mismatch is a warning, not a refusal.
+        assert_eq!(report.with_lines, 1);
+    }
+
+    #[test]
     fn build_ids_are_normalized() {
         assert_eq!(normalize_build_id("0xABcd01"), "abcd01");
         assert_eq!(normalize_build_id("not hex"), "");

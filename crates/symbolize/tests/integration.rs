@@ -88,3 +88,45 @@ fn unsymbolized_is_left_alone_for_symbolized_pprof() {
     );
     assert_eq!(names(&p), before);
 }
+
+/// Where the system has libc's debug file (Debian's `libc6-dbg`), libc's
+/// frames get files and lines from `/usr/lib/debug/.build-id`. Nothing is
+/// asserted about which functions they are: the dump was taken against
+/// this machine's libc build, the test may run against another.
+#[test]
+fn system_libraries_resolve_through_the_build_id_directory() {
+    let libc = Path::new("/usr/lib/x86_64-linux-gnu/libc.so.6");
+    let Ok(data) = std::fs::read(libc) else {
+        return;
+    };
+    let Some(id) = build_id(&data) else { return };
+    let debug = Path::new("/usr/lib/debug/.build-id")
+        .join(&id[..2])
+        .join(format!("{}.debug", &id[2..]));
+    if !debug.exists() {
+        eprintln!("skipped: {} is not installed (libc6-dbg)", debug.display());
+        return;
+    }
+    let mut p = heapdiff_profile::open(&fixture("c/jemalloc/after.heap")).unwrap();
+    let mut s = Symbolizer::new(SearchPaths {
+        binaries: vec![fixture("c/leak")],
+        ..SearchPaths::default()
+    });
+    s.symbolize(&mut p, None, &NoProgress);
+    let libc_frame_with_line = p.frames().iter().any(|f| {
+        let file = p.str(f.file);
+        f.line > 0 && (file.contains("csu/") || file.contains("libc"))
+    });
+    assert!(
+        libc_frame_with_line,
+        "libc frames named from {}",
+        debug.display()
+    );
+}
+
+fn build_id(elf: &[u8]) -> Option<String> {
+    use object::Object;
+    let file = object::File::parse(elf).ok()?;
+    let id = file.build_id().ok()??;
+    Some(id.iter().map(|b| format!("{b:02x}")).collect())
+}
