@@ -26,7 +26,7 @@ use rustc_hash::FxHashMap;
 use crate::Format;
 use crate::error::Error;
 use crate::model::{
-    Frame, FrameId, Mapping, MappingId, Profile, ProfileBuilder, Sampling, StrId, ValueType,
+    Frame, FrameId, Mapping, MappingId, Profile, ProfileBuilder, Sampling, ValueType,
 };
 
 /// Options for formats that hold more than one view.
@@ -180,17 +180,7 @@ impl Maps {
                 continue; // anonymous, [vdso], [stack], …
             }
             let path = b.intern(path);
-            let id = b.add_mapping(Mapping {
-                start,
-                limit: end,
-                offset,
-                path,
-                build_id: StrId::EMPTY,
-                has_functions: false,
-                has_filenames: false,
-                has_line_numbers: false,
-                has_inline_frames: false,
-            });
+            let id = b.add_mapping(Mapping::new(start, end, offset, path));
             ranges.push((start, end, id));
         }
         ranges.sort_unstable_by_key(|r| r.0);

@@ -206,6 +206,24 @@ impl Sampling {
     }
 }
 
+impl Mapping {
+    /// A mapping of `path` from `start` to `limit`, at file `offset`, with
+    /// no build ID and nothing resolved by the producer.
+    pub fn new(start: u64, limit: u64, offset: u64, path: StrId) -> Self {
+        Mapping {
+            start,
+            limit,
+            offset,
+            path,
+            build_id: StrId::EMPTY,
+            has_functions: false,
+            has_filenames: false,
+            has_line_numbers: false,
+            has_inline_frames: false,
+        }
+    }
+}
+
 /// What a profile says about itself, beside its samples.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Header {
@@ -660,17 +678,7 @@ mod tests {
     fn unsymbolized_frames_are_named_by_address_and_mapping() {
         let mut b = ProfileBuilder::new(Format::Pprof, two_types());
         let path = b.intern("/usr/lib/libfoo.so.1");
-        let m = b.add_mapping(Mapping {
-            start: 0x1000,
-            limit: 0x2000,
-            offset: 0,
-            path,
-            build_id: StrId::EMPTY,
-            has_functions: false,
-            has_filenames: false,
-            has_line_numbers: false,
-            has_inline_frames: false,
-        });
+        let m = b.add_mapping(Mapping::new(0x1000, 0x2000, 0, path));
         let f = b.frame(Frame::unsymbolized(0x1234, Some(m)));
         let bare = b.frame(Frame::unsymbolized(0x99, None));
         let p = b.finish();

@@ -515,17 +515,7 @@ mod tests {
     }
 
     fn fake_mapping() -> Mapping {
-        Mapping {
-            start: 0,
-            limit: u64::MAX,
-            offset: 0,
-            path: StrId::EMPTY,
-            build_id: StrId::EMPTY,
-            has_functions: false,
-            has_filenames: false,
-            has_line_numbers: false,
-            has_inline_frames: false,
-        }
+        Mapping::new(0, u64::MAX, 0, StrId::EMPTY)
     }
 
     /// This test binary's own virtual address for `a_known_function`.
@@ -589,13 +579,7 @@ mod tests {
         let mut b =
             ProfileBuilder::new(Format::JemallocHeap, vec![ValueType::new("space", "bytes")]);
         let path = b.intern("/no/such/dir/libgone.so");
-        let m = b.add_mapping(Mapping {
-            start: 0x7000,
-            limit: 0x9000,
-            offset: 0x1000,
-            path,
-            ..fake_mapping()
-        });
+        let m = b.add_mapping(Mapping::new(0x7000, 0x9000, 0x1000, path));
         let f = b.frame(Frame::unsymbolized(0x7abc, Some(m)));
         let g = b.frame(Frame::unsymbolized(0x42, None));
         b.push_sample(&[f, g], &[1]).unwrap();
