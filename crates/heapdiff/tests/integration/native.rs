@@ -10,6 +10,27 @@ use crate::common::*;
 
 const LEAK: &str = "fixtures/c/leak";
 
+/// The jemalloc pair, with the binary it was taken of.
+const JEMALLOC: [&str; 4] = [
+    "fixtures/c/jemalloc/before.heap",
+    "fixtures/c/jemalloc/after.heap",
+    "--binary",
+    LEAK,
+];
+
+/// The gperftools pair, with the binary it was taken of.
+const GPERFTOOLS: [&str; 4] = [
+    "fixtures/c/gperftools/before.heap",
+    "fixtures/c/gperftools/after.heap",
+    "--binary",
+    LEAK,
+];
+
+/// `JEMALLOC` followed by `extra`.
+fn jemalloc_with(extra: &[&'static str]) -> Vec<&'static str> {
+    JEMALLOC.iter().chain(extra).copied().collect()
+}
+
 /// `function basename:line` -> (flat, cum), from a table in jeprof's,
 /// google-pprof's or go tool pprof's text format, for `leak.c` lines only.
 fn reference(file: &str) -> BTreeMap<String, (i64, i64)> {
@@ -69,13 +90,7 @@ fn ours(args: &[&str]) -> BTreeMap<String, (i64, i64)> {
 
 #[test]
 fn jemalloc_dumps_equal_jeprof_line_by_line() {
-    let args = [
-        "fixtures/c/jemalloc/before.heap",
-        "fixtures/c/jemalloc/after.heap",
-        "--binary",
-        LEAK,
-    ];
-    let ours = ours(&args);
+    let ours = ours(&JEMALLOC);
     let jeprof = reference("jeprof-lines.txt");
     for (key, want) in &jeprof {
         assert_eq!(
@@ -101,15 +116,7 @@ fn jemalloc_dumps_equal_jeprof_line_by_line() {
 }
 
 fn ours_objects() -> BTreeMap<String, i64> {
-    let args = [
-        "fixtures/c/jemalloc/before.heap",
-        "fixtures/c/jemalloc/after.heap",
-        "--binary",
-        LEAK,
-        "-t",
-        "inuse_objects",
-    ];
-    ours(&args)
+    ours(&jemalloc_with(&["-t", "inuse_objects"]))
         .into_iter()
         .map(|(k, (flat, _))| (k, flat))
         .collect()
@@ -127,15 +134,7 @@ fn jemalloc_totals_equal_jeprof() {
         .trim_end_matches(" B")
         .parse()
         .unwrap();
-    let out = stdout_of(&run(&[
-        "fixtures/c/jemalloc/before.heap",
-        "fixtures/c/jemalloc/after.heap",
-        "--binary",
-        LEAK,
-        "--no-svg",
-        "--format",
-        "json",
-    ]));
+    let out = stdout_of(&run(&jemalloc_with(&["--no-svg", "--format", "json"])));
     let json: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["delta_total"].as_i64().unwrap(), total);
     assert_eq!(json["period"]["after"], 4096);
@@ -143,13 +142,7 @@ fn jemalloc_totals_equal_jeprof() {
 
 #[test]
 fn gperftools_leaf_lines_equal_go_pprof_and_callers_equal_google_pprof() {
-    let args = [
-        "fixtures/c/gperftools/before.heap",
-        "fixtures/c/gperftools/after.heap",
-        "--binary",
-        LEAK,
-    ];
-    let ours = ours(&args);
+    let ours = ours(&GPERFTOOLS);
     // go tool pprof moves every return address back into its call, as
     // heapdiff does, so its leaf lines are right (it names them after the
     // physical function, `handle`, not the inlined one).
@@ -200,13 +193,7 @@ fn gperftools_leaf_lines_equal_go_pprof_and_callers_equal_google_pprof() {
 
 #[test]
 fn c_table_names_the_leaking_line_with_its_inlined_callers() {
-    let out = stdout_of(&run(&[
-        "fixtures/c/jemalloc/before.heap",
-        "fixtures/c/jemalloc/after.heap",
-        "--binary",
-        LEAK,
-        "--no-svg",
-    ]));
+    let out = stdout_of(&run(&jemalloc_with(&["--no-svg"])));
     let first = out.lines().nth(6).unwrap();
     assert!(
         first.contains("copy_header") && first.contains("leak.c:16"),
@@ -215,14 +202,9 @@ fn c_table_names_the_leaking_line_with_its_inlined_callers() {
     // The flame graph path goes main -> handle -> remember -> new_header -> copy_header.
     let dir = tempfile::tempdir().unwrap();
     let svg = dir.path().join("c.svg");
-    stdout_of(&run(&[
-        "fixtures/c/jemalloc/before.heap",
-        "fixtures/c/jemalloc/after.heap",
-        "--binary",
-        LEAK,
-        "--svg",
-        svg.to_str().unwrap(),
-    ]));
+    let mut args: Vec<&str> = JEMALLOC.to_vec();
+    args.extend(["--svg", svg.to_str().unwrap()]);
+    stdout_of(&run(&args));
     let svg = std::fs::read_to_string(&svg).unwrap();
     for frame in [
         "remember leak.c:33",
