@@ -130,9 +130,12 @@ fn key_of(profile: &Profile, frame: &Frame, granularity: Granularity) -> Key {
     let function = Some(profile.frame_name(frame));
     let file = non_empty(profile.str(frame.file));
     let line = (frame.line != 0).then_some(frame.line);
+    // A frame with a source location but no function (tracemalloc without
+    // its source) is its location: `file:line`, not `file:line file:line`.
+    let located_only = !frame.is_symbolized() && file.is_some();
     match granularity {
         Granularity::Line => Key {
-            function,
+            function: if located_only { None } else { function },
             file,
             line,
         },

@@ -22,6 +22,9 @@ Examples:
   # C/C++/Rust: jemalloc dumps of a binary that has moved since
   heapdiff --binary ./build/server before.heap after.heap
 
+  # Python: tracemalloc.take_snapshot().dump(path), sources checked out in ./src
+  heapdiff --source-root src before.tm after.tm
+
 Exit status: 0 success, 2 bad usage or unreadable input.";
 
 /// What grew? Compare two heap profiles: a table of the source lines whose
@@ -87,7 +90,19 @@ pub(crate) struct Cli {
     #[arg(long = "symbol-dir", value_name = "DIR")]
     pub(crate) symbol_dirs: Vec<PathBuf>,
 
-    /// Do not symbolize: frames without names keep their addresses.
+    /// A directory holding the Python sources a tracemalloc snapshot names,
+    /// for names like `Headers.copy_from`; a recorded path is looked for with
+    /// its leading directories stripped (repeatable; the recorded path
+    /// itself is tried last).
+    #[arg(long = "source-root", value_name = "DIR")]
+    pub(crate) source_roots: Vec<PathBuf>,
+
+    /// Folded stacks: what the counts are (bytes, count, or any unit name).
+    #[arg(long, value_name = "UNIT", default_value = "bytes")]
+    pub(crate) unit: String,
+
+    /// Do not symbolize: frames without names keep their addresses (and
+    /// Python frames their file:line).
     #[arg(long)]
     pub(crate) no_symbolize: bool,
 

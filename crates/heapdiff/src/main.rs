@@ -41,6 +41,7 @@ fn run(cli: &Cli) -> Result<()> {
     };
     let options = DecodeOptions {
         jemalloc_thread: cli.thread,
+        unit: Some(cli.unit.clone()),
     };
     let (before, after) = std::thread::scope(|s| {
         let before = s.spawn(|| load(&cli.before, &inputs.before, &options));

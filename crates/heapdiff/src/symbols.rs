@@ -23,6 +23,7 @@ pub(crate) fn search_paths(cli: &Cli) -> SearchPaths {
         binaries: cli.binaries.clone(),
         symbol_dirs,
         debuginfod_cache: SearchPaths::debuginfod_cache_from_env(),
+        source_roots: cli.source_roots.clone(),
         ..SearchPaths::default()
     }
 }

@@ -32,7 +32,7 @@ pub enum Error {
     },
 
     /// A format heapdiff recognises but cannot decode (yet, or at all).
-    #[error("{format} is not supported yet{hint}")]
+    #[error("{format} cannot be read{hint}")]
     Unsupported {
         /// The recognised format.
         format: Format,
@@ -105,6 +105,25 @@ pub enum Error {
         /// 1-based line number.
         line: usize,
         /// What was expected and what was found.
+        message: String,
+    },
+
+    /// A pickle that is malformed, truncated, or asks for more than a
+    /// tracemalloc snapshot may.
+    #[error("pickle byte {offset}: {message}")]
+    Pickle {
+        /// Offset of the offending opcode.
+        offset: usize,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A recognised format whose content is not what its producer writes.
+    #[error("{format}: {message}")]
+    Invalid {
+        /// The recognised format.
+        format: Format,
+        /// What is wrong.
         message: String,
     },
 

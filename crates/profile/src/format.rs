@@ -25,6 +25,10 @@ pub enum Format {
     Dhat,
     /// memray binary capture.
     Memray,
+    /// memray `transform csv` output.
+    MemrayCsv,
+    /// Folded stacks (`a;b;c 123` per line).
+    Folded,
 }
 
 impl fmt::Display for Format {
@@ -37,6 +41,8 @@ impl fmt::Display for Format {
             Format::Tracemalloc => "tracemalloc snapshot (pickle)",
             Format::Dhat => "dhat JSON",
             Format::Memray => "memray capture",
+            Format::MemrayCsv => "memray CSV",
+            Format::Folded => "folded stacks",
         })
     }
 }
@@ -72,6 +78,12 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     let trimmed = head.trim_ascii_start();
     if trimmed.starts_with(b"{") && head.windows(15).any(|w| w == b"dhatFileVersion") {
         return Some(Format::Dhat);
+    }
+    if line.starts_with(crate::memray::HEADER) {
+        return Some(Format::MemrayCsv);
+    }
+    if crate::folded::looks_folded(bytes) {
+        return Some(Format::Folded);
     }
     None
 }
@@ -118,7 +130,12 @@ mod tests {
             ),
             (b"memray\0\x01", Some(Format::Memray)),
             (b"\x0a\x04\x08\x01\x10\x02", None),
-            (b"main;leak 100\n", None),
+            (b"main;leak 100\n", Some(Format::Folded)),
+            (
+                b"allocator,num_allocations,size,tid,thread_name,stack_trace\r\n",
+                Some(Format::MemrayCsv),
+            ),
+            (b"allocator,size\n", None),
         ];
         for (bytes, want) in cases {
             assert_eq!(sniff(bytes), *want, "input {:?}", describe_start(bytes));

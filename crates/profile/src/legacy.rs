@@ -35,6 +35,9 @@ pub struct DecodeOptions {
     /// jemalloc dumps: read this thread's rows (`tN:`) instead of the whole
     /// process's (`t*:`).
     pub jemalloc_thread: Option<u32>,
+    /// Folded stacks: the unit of the counts (`bytes` when `None`; `count`,
+    /// `objects` or any other name).
+    pub unit: Option<String>,
 }
 
 /// The four sample types of every heap format, in pprof's order.
@@ -489,6 +492,7 @@ MAPPED_LIBRARIES:
     fn jemalloc_thread_rows_on_request() {
         let opts = DecodeOptions {
             jemalloc_thread: Some(1),
+            ..DecodeOptions::default()
         };
         let p = decode_jemalloc(JEMALLOC, &opts).unwrap();
         assert_eq!(p.sample_count(), 1);

@@ -49,11 +49,15 @@
 //! assert_eq!(sample.values, &[4096]);
 //! ```
 
+mod dhat;
 mod error;
+mod folded;
 mod format;
 mod legacy;
+mod memray;
 mod model;
 pub mod pprof;
+mod python;
 
 use std::io::Read;
 use std::path::Path;
@@ -147,11 +151,16 @@ fn decode_plain(bytes: bytes::Bytes, options: &DecodeOptions) -> Result<Profile,
             },
             other => other,
         }),
+        Some(Format::Tracemalloc) => python::decode(&bytes),
+        Some(Format::Dhat) => dhat::decode(&bytes),
+        Some(Format::MemrayCsv) => memray::decode(&bytes),
+        Some(Format::Folded) => folded::decode(&text(), options.unit.as_deref().unwrap_or("bytes")),
         Some(Format::Memray) => Err(Error::Unsupported {
             format: Format::Memray,
-            hint: "; its capture format is private to memray: run `memray transform csv` and pass the CSV",
+            hint: "; its capture format is private to memray: convert it with \
+                   `memray transform csv --leaks CAPTURE` (or without --leaks for the high-water mark) \
+                   and pass the CSV",
         }),
-        Some(format) => Err(Error::Unsupported { format, hint: "" }),
     }
 }
 
@@ -204,7 +213,7 @@ mod tests {
         let err = decode(&gzip(b"\x80\x05\x95")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "tracemalloc snapshot (pickle) is not supported yet"
+            "pickle byte 2: the pickle ends in the middle of an opcode"
         );
     }
 }

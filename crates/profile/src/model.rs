@@ -332,11 +332,15 @@ impl Profile {
         self.header.sample_types.iter().position(|t| t.name == name)
     }
 
-    /// A human-readable name for a frame: its function, or for an
+    /// A human-readable name for a frame: its function; for a frame with a
+    /// source location but no function (tracemalloc), `file:line`; for an
     /// unsymbolized frame its address and mapping (`0x4b3c30 (leaky)`).
     pub fn frame_name(&self, frame: &Frame) -> String {
         if frame.is_symbolized() {
             return self.str(frame.function).to_owned();
+        }
+        if !frame.file.is_empty() {
+            return format!("{}:{}", self.str(frame.file), frame.line);
         }
         match frame.mapping.map(|m| self.str(self.mapping(m).path)) {
             Some(path) if !path.is_empty() => {

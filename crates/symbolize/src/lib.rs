@@ -56,6 +56,7 @@
 //! ```
 
 mod elf;
+mod python;
 mod search;
 mod symtab;
 
@@ -100,6 +101,10 @@ pub struct Report {
     pub symbol_only: usize,
     /// Frames left as `0x… (file)`.
     pub unresolved: usize,
+    /// Python frames (a file and line, no function) named from their source.
+    pub from_source: usize,
+    /// Python frames whose source could not be read, left as `file:line`.
+    pub without_source: usize,
     /// Problems met for the first time in this call (a binary not found,
     /// a build-ID mismatch, a binary newer than the profile). The per-binary
     /// counts come from [`Symbolizer::summary`] once every profile is done.
@@ -140,6 +145,8 @@ pub struct Symbolizer {
     missing: FxHashMap<String, rustc_hash::FxHashSet<u64>>,
     /// Distinct addresses outside every mapping.
     unmapped: rustc_hash::FxHashSet<u64>,
+    /// Python source files, read once.
+    sources: python::Sources,
 }
 
 /// How one frame was named.
@@ -152,6 +159,7 @@ enum Outcome {
 impl Symbolizer {
     /// A symbolizer that looks for binaries and debug info in `paths`.
     pub fn new(paths: SearchPaths) -> Self {
+        let paths_source_roots = paths.source_roots.clone();
         Symbolizer {
             paths,
             objects: Vec::new(),
@@ -159,6 +167,7 @@ impl Symbolizer {
             cache: FxHashMap::default(),
             missing: FxHashMap::default(),
             unmapped: Default::default(),
+            sources: python::Sources::new(paths_source_roots),
         }
     }
 
@@ -200,6 +209,16 @@ impl Symbolizer {
                 plural(addrs.len())
             ));
         }
+        let missing = self.sources.missing();
+        if let Some(first) = missing.first() {
+            out.push(format!(
+                "{} Python source file{} not found (such as {first}): {} frames are named file:line \
+                 (pass --source-root DIR)",
+                missing.len(),
+                plural_s(missing.len()),
+                if missing.len() == 1 { "its" } else { "their" }
+            ));
+        }
         if !self.unmapped.is_empty() {
             out.push(format!(
                 "{} address{} outside every mapping of the profile left unsymbolized",
@@ -208,6 +227,36 @@ impl Symbolizer {
             ));
         }
         out
+    }
+
+    /// Names Python frames (a file and a line but no function, as
+    /// tracemalloc records them) by the `def`/`class` enclosing their line.
+    fn name_from_source(&mut self, profile: &mut Profile, report: &mut Report) {
+        let mut names: Vec<Option<Vec<SymbolFrame>>> = vec![None; profile.frames().len()];
+        for (i, frame) in profile.frames().iter().enumerate() {
+            if frame.is_symbolized() || frame.file.is_empty() {
+                continue;
+            }
+            let file = profile.str(frame.file);
+            let name = self
+                .sources
+                .scopes(file)
+                .and_then(|s| s.name_of(frame.line).map(str::to_owned));
+            match name {
+                Some(function) => {
+                    report.from_source += 1;
+                    names[i] = Some(vec![SymbolFrame {
+                        function,
+                        file: file.to_owned(),
+                        line: frame.line,
+                    }]);
+                }
+                None => report.without_source += 1,
+            }
+        }
+        if report.from_source > 0 {
+            profile.replace_frames(|id, _| names[id.index()].take());
+        }
     }
 
     /// Names every frame of `profile` that has an address but no function.
@@ -222,11 +271,12 @@ impl Symbolizer {
         progress: &dyn Progress,
     ) -> Report {
         let mut report = Report::default();
+        self.name_from_source(profile, &mut report);
         let targets: Vec<usize> = profile
             .frames()
             .iter()
             .enumerate()
-            .filter(|(_, f)| !f.is_symbolized())
+            .filter(|(_, f)| !f.is_symbolized() && f.file.is_empty())
             .map(|(i, _)| i)
             .collect();
         if targets.is_empty() {
@@ -477,6 +527,10 @@ fn plain(function: String) -> SymbolFrame {
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "es" }
+}
+
+fn plural_s(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 /// pprof producers write build IDs as hex, some upper-case, some with a

@@ -32,6 +32,9 @@ pub struct SearchPaths {
     pub debug_root: PathBuf,
     /// The debuginfod client cache, if there is one.
     pub debuginfod_cache: Option<PathBuf>,
+    /// Directories holding Python sources (`--source-root`), tried before
+    /// the path a profile recorded.
+    pub source_roots: Vec<PathBuf>,
 }
 
 impl Default for SearchPaths {
@@ -41,6 +44,7 @@ impl Default for SearchPaths {
             symbol_dirs: Vec::new(),
             debug_root: PathBuf::from("/usr/lib/debug"),
             debuginfod_cache: None,
+            source_roots: Vec::new(),
         }
     }
 }

@@ -134,17 +134,36 @@ fn unknown_sample_type_lists_both_sides() {
 }
 
 #[test]
-fn unsupported_format_is_named() {
+fn memray_capture_says_how_to_convert_it() {
     let err = fails(
         &[
             ("a.pb.gz", &go_after()),
-            ("x.pickle", b"\x80\x05\x95\x10\x00"),
+            ("x.bin", b"memray\0\x0b\x00\x00\x00"),
         ],
-        &["x.pickle", "a.pb.gz"],
+        &["x.bin", "a.pb.gz"],
     );
     assert_eq!(
         one_line(&err),
-        "heapdiff: error: x.pickle: tracemalloc snapshot (pickle) is not supported yet"
+        "heapdiff: error: x.bin: memray capture cannot be read; its capture format is private to memray: \
+         convert it with `memray transform csv --leaks CAPTURE` (or without --leaks for the high-water mark) \
+         and pass the CSV"
+    );
+}
+
+#[test]
+fn hostile_pickle_is_refused_without_running_it() {
+    // cos.system('touch …') with REDUCE, as a malicious "snapshot" would be.
+    let err = fails(
+        &[
+            ("a.pb.gz", &go_after()),
+            ("x.tm", b"\x80\x04\x95\x20\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x8c\x06system\x93\x8c\x04true\x85R."),
+        ],
+        &["x.tm", "a.pb.gz"],
+    );
+    assert_eq!(
+        one_line(&err),
+        "heapdiff: error: x.tm: pickle byte 23: the pickle names os.system; a tracemalloc snapshot names \
+         only tracemalloc.Snapshot and tracemalloc._Traces, and heapdiff never loads anything else"
     );
 }
 

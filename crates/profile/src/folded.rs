@@ -1,0 +1,219 @@
+//! Folded stacks: one line per stack, frames root first and separated by
+//! `;`, then whitespace and a count (`main;serve;copy_headers 4096`).
+//!
+//! Written by `jeprof --collapsed`, `heaptrack_print -F`, async-profiler's
+//! collapsed output, inferno's and FlameGraph's collapsers. The format has
+//! no header and no unit: `--unit` says what the counts are (bytes unless
+//! told otherwise). A frame is kept as written, except that a trailing
+//! `file:line` token (`copy_header leak.c:16`) is read as the frame's file and
+//! line, so that `--by line` and `--by file` work on files that carry them.
+
+use crate::Format;
+use crate::error::Error;
+use crate::model::{Frame, FrameId, Profile, ProfileBuilder, StrId, ValueType};
+
+/// The sample type for a `--unit`: bytes and counts get pprof's heap names,
+/// so that the default selection rule and the count partner apply.
+pub(crate) fn sample_type(unit: &str) -> ValueType {
+    match unit {
+        "bytes" | "byte" | "B" => ValueType::new("inuse_space", "bytes"),
+        "count" | "objects" | "blocks" | "allocations" => ValueType::new("inuse_objects", "count"),
+        other => ValueType::new(other, other),
+    }
+}
+
+/// Whether a line has the shape `STACK COUNT`.
+fn count_of(line: &str) -> Option<(&str, i64)> {
+    let line = line.trim_end();
+    let split = line.rfind([' ', '\t'])?;
+    let (stack, count) = (line[..split].trim_end(), &line[split + 1..]);
+    if stack.is_empty() {
+        return None;
+    }
+    Some((stack, count.parse().ok()?))
+}
+
+/// Whether the start of `bytes` looks like folded stacks: text whose first
+/// lines (up to 4 KiB) all have the shape `STACK COUNT`.
+pub(crate) fn looks_folded(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(4096)];
+    // Only whole lines: the last one may be cut by the 4 KiB window.
+    let head = match head.len() < bytes.len() {
+        true => match head.iter().rposition(|&b| b == b'\n') {
+            Some(end) => &head[..end],
+            None => return false,
+        },
+        false => head,
+    };
+    let Ok(text) = std::str::from_utf8(head) else {
+        return false;
+    };
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return false;
+    }
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty()).peekable();
+    lines.peek().is_some() && lines.all(|l| count_of(l).is_some())
+}
+
+/// Splits `name file:line` into its parts when the last token is a
+/// `file:line`; otherwise the whole frame is the name.
+fn split_frame(frame: &str) -> (&str, &str, u32) {
+    if let Some((name, location)) = frame.rsplit_once(' ')
+        && let Some((file, line)) = location.rsplit_once(':')
+        && !name.trim().is_empty()
+        && !file.is_empty()
+        && let Ok(line) = line.parse::<u32>()
+    {
+        return (name.trim_end(), file, line);
+    }
+    (frame, "", 0)
+}
+
+/// Decodes folded stacks whose counts are in `unit`.
+pub(crate) fn decode(text: &str, unit: &str) -> Result<Profile, Error> {
+    let mut b = ProfileBuilder::new(Format::Folded, vec![sample_type(unit)]);
+    let mut frames: rustc_hash::FxHashMap<&str, FrameId> = Default::default();
+    let mut stack: Vec<FrameId> = Vec::new();
+    let mut samples = 0usize;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Some((folded, count)) = count_of(line) else {
+            let shown: String = line.chars().take(60).collect();
+            return Err(Error::Text {
+                line: i + 1,
+                message: format!("expected `frame;frame;… COUNT`, found {shown:?}"),
+            });
+        };
+        stack.clear();
+        for name in folded.split(';').rev() {
+            let id = match frames.get(name) {
+                Some(&id) => id,
+                None => {
+                    let (function, file, line) = split_frame(name);
+                    let function = if function.is_empty() {
+                        "[empty]"
+                    } else {
+                        function
+                    };
+                    let function = b.intern(function);
+                    let file: StrId = b.intern(file);
+                    let id = b.frame(Frame::symbolized(function, file, line));
+                    frames.insert(name, id);
+                    id
+                }
+            };
+            stack.push(id);
+        }
+        b.push_sample(&stack, &[count])?;
+        samples += 1;
+    }
+    if samples == 0 {
+        return Err(Error::Invalid {
+            format: Format::Folded,
+            message: "no stacks".into(),
+        });
+    }
+    Ok(b.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(p: &Profile) -> Vec<(String, i64)> {
+        p.samples()
+            .map(|s| {
+                let names: Vec<String> = s
+                    .stack
+                    .iter()
+                    .map(|&f| {
+                        let f = p.frame(f);
+                        match f.line {
+                            0 => p.str(f.function).to_owned(),
+                            n => format!("{}@{}:{n}", p.str(f.function), p.str(f.file)),
+                        }
+                    })
+                    .collect();
+                (names.join(","), s.values[0])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn stacks_are_root_first_and_come_back_leaf_first() {
+        let p = decode(
+            "main;serve;copy 4096\nmain;idle 10\n\nmain;serve;copy 1\n",
+            "bytes",
+        )
+        .unwrap();
+        assert_eq!(
+            names(&p),
+            [
+                ("copy,serve,main".to_owned(), 4096),
+                ("idle,main".to_owned(), 10),
+                ("copy,serve,main".to_owned(), 1)
+            ]
+        );
+        assert_eq!(
+            p.header.sample_types[0],
+            ValueType::new("inuse_space", "bytes")
+        );
+        assert_eq!(p.frames().len(), 4, "frames are interned");
+    }
+
+    #[test]
+    fn file_and_line_are_read_from_a_trailing_token() {
+        let p = decode(
+            "main leak.c:40;copy_header leak.c:16 64\nstd::vector<int>::push_back(int const&) 3\nns::f a:b 1\n",
+            "count",
+        )
+        .unwrap();
+        assert_eq!(
+            names(&p),
+            [
+                ("copy_header@leak.c:16,main@leak.c:40".to_owned(), 64),
+                ("std::vector<int>::push_back(int const&)".to_owned(), 3),
+                ("ns::f a:b".to_owned(), 1)
+            ]
+        );
+        assert_eq!(p.header.sample_types[0].name, "inuse_objects");
+    }
+
+    #[test]
+    fn units_name_the_sample_type() {
+        assert_eq!(sample_type("objects").unit, "count");
+        assert_eq!(sample_type("samples"), ValueType::new("samples", "samples"));
+    }
+
+    #[test]
+    fn recognised_by_shape() {
+        assert!(looks_folded(b"main;leak 100\n"));
+        assert!(looks_folded(b"a 1\r\n\r\nb;c\t-2\n"));
+        assert!(looks_folded(b"java.lang.Thread.run_[j];Foo.bar_[i] 7"));
+        assert!(!looks_folded(b"main;leak\n"));
+        assert!(!looks_folded(b"hello world\n"));
+        assert!(!looks_folded(b" 100\n"));
+        assert!(!looks_folded(b"\n\n"));
+        assert!(!looks_folded(b"\x0a\x04a 1\x12\n"));
+        // A long file is judged by its whole first lines.
+        let mut long = b"main;f 1\n".repeat(1000);
+        long.extend(b"oops\n");
+        assert!(looks_folded(&long), "only the first 4 KiB are looked at");
+    }
+
+    #[test]
+    fn a_line_without_a_count_says_where() {
+        let err = decode("main;a 1\nmain;b\n", "bytes").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 2: expected `frame;frame;… COUNT`, found \"main;b\""
+        );
+        let err = decode("\n\n", "bytes").unwrap_err();
+        assert_eq!(err.to_string(), "folded stacks: no stacks");
+    }
+}

@@ -1,0 +1,191 @@
+//! memray's `transform csv` output.
+//!
+//! One row per distinct (allocator, stack, thread): columns
+//! `allocator,num_allocations,size,tid,thread_name,stack_trace`, where
+//! `stack_trace` is `function;file;line` frames joined by `|`, most recent
+//! first. Rows become samples with `inuse_objects` = `num_allocations` and
+//! `inuse_space` = `size`: memray writes the allocations live at the moment it
+//! reports (the high-water mark, or the end with `--leaks`).
+//!
+//! memray's own binary capture cannot be read (its layout is private to
+//! memray and changes between versions); [`crate::decode`] says how to
+//! convert it.
+
+use rustc_hash::FxHashMap;
+
+use crate::Format;
+use crate::error::Error;
+use crate::model::{Frame, FrameId, Profile, ProfileBuilder, ValueType};
+
+/// The header memray writes, which is also how the format is recognised.
+pub(crate) const HEADER: &str = "allocator,num_allocations,size,tid,thread_name,stack_trace";
+
+fn text_error(line: u64, message: impl Into<String>) -> Error {
+    Error::Text {
+        line: usize::try_from(line).unwrap_or(usize::MAX),
+        message: message.into(),
+    }
+}
+
+/// Decodes a memray CSV file.
+pub(crate) fn decode(bytes: &[u8]) -> Result<Profile, Error> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(bytes);
+    let header = reader
+        .byte_headers()
+        .map_err(|e| text_error(1, e.to_string()))?;
+    let columns: Vec<&[u8]> = header.iter().collect();
+    let want: Vec<&[u8]> = HEADER.split(',').map(str::as_bytes).collect();
+    if columns != want {
+        return Err(text_error(1, format!("expected the header `{HEADER}`")));
+    }
+    let mut b = ProfileBuilder::new(
+        Format::MemrayCsv,
+        vec![
+            ValueType::new("inuse_objects", "count"),
+            ValueType::new("inuse_space", "bytes"),
+        ],
+    );
+    let mut frames: FxHashMap<Vec<u8>, FrameId> = FxHashMap::default();
+    let mut stack = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                return Err(text_error(line, format!("not a valid CSV row: {e}")));
+            }
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        let number = |column: usize, name: &str| -> Result<i64, Error> {
+            let raw = &record[column];
+            std::str::from_utf8(raw)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .ok_or_else(|| {
+                    text_error(
+                        line,
+                        format!(
+                            "{name} is {:?}, expected an integer",
+                            String::from_utf8_lossy(raw)
+                        ),
+                    )
+                })
+        };
+        let count = number(1, "num_allocations")?;
+        let size = number(2, "size")?;
+        stack.clear();
+        let trace = &record[5];
+        if !trace.is_empty() {
+            for frame in trace.split(|&c| c == b'|') {
+                let id = match frames.get(frame) {
+                    Some(&id) => id,
+                    None => {
+                        let id = parse_frame(frame, &mut b).ok_or_else(|| {
+                            text_error(
+                                line,
+                                format!(
+                                    "stack frame {:?} is not `function;file;line`",
+                                    String::from_utf8_lossy(frame)
+                                ),
+                            )
+                        })?;
+                        frames.insert(frame.to_vec(), id);
+                        id
+                    }
+                };
+                stack.push(id);
+            }
+        }
+        b.push_sample(&stack, &[count, size])?;
+    }
+    Ok(b.finish())
+}
+
+/// `function;file;line`; the function may itself contain `;`, the file and
+/// line may not.
+fn parse_frame(frame: &[u8], b: &mut ProfileBuilder) -> Option<FrameId> {
+    let frame = String::from_utf8_lossy(frame);
+    let mut parts = frame.rsplitn(3, ';');
+    let line = parts.next()?;
+    let file = parts.next()?;
+    let function = parts.next()?;
+    let line: u32 = line.trim().parse().ok()?;
+    let function = b.intern(if function.is_empty() { "???" } else { function });
+    let file = b.intern(file);
+    Some(b.frame(Frame::symbolized(function, file, line)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(p: &Profile) -> Vec<(Vec<String>, Vec<i64>)> {
+        p.samples()
+            .map(|s| {
+                let frames = s
+                    .stack
+                    .iter()
+                    .map(|&f| {
+                        let f = p.frame(f);
+                        format!("{} {}:{}", p.str(f.function), p.str(f.file), f.line)
+                    })
+                    .collect();
+                (frames, s.values.to_vec())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rows_become_samples_most_recent_frame_first() {
+        let csv = format!(
+            "{HEADER}\n\
+             pymalloc_malloc,12,4096,1,MainThread,copy_from;/srv/shop/headerlib/multidict.py;41|handle;/srv/shop/app.py;30\n\
+             malloc,1,100,2,\"worker, 2\",<module>;/srv/shop/app.py;3\n\
+             malloc,2,8,1,MainThread,\n"
+        );
+        let p = decode(csv.as_bytes()).unwrap();
+        assert_eq!(
+            rows(&p),
+            vec![
+                (
+                    vec![
+                        "copy_from /srv/shop/headerlib/multidict.py:41".to_owned(),
+                        "handle /srv/shop/app.py:30".to_owned()
+                    ],
+                    vec![12, 4096]
+                ),
+                (vec!["<module> /srv/shop/app.py:3".to_owned()], vec![1, 100]),
+                (vec![], vec![2, 8]),
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_rows_say_which_line() {
+        let err = decode(format!("{HEADER}\nmalloc,x,1,1,t,\n").as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 2: num_allocations is \"x\", expected an integer"
+        );
+        let err = decode(format!("{HEADER}\nmalloc,1,1,1,t,f;a.py\n").as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 2: stack frame \"f;a.py\" is not `function;file;line`"
+        );
+        let err = decode(format!("{HEADER}\nmalloc,1,1\n").as_bytes()).unwrap_err();
+        assert!(
+            err.to_string().starts_with("line 2: not a valid CSV row"),
+            "{err}"
+        );
+        let err = decode(b"allocator,size\n").unwrap_err();
+        assert!(
+            err.to_string().starts_with("line 1: expected the header"),
+            "{err}"
+        );
+    }
+}

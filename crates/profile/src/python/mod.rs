@@ -1,0 +1,6 @@
+//! Python's `tracemalloc` snapshots.
+
+mod pickle;
+mod tracemalloc;
+
+pub(crate) use tracemalloc::decode;
