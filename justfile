@@ -23,11 +23,16 @@ ci:
     .ci/run
 
 # Regenerate the fixtures and the reference tools' output (needs golang-go, curl,
-# gcc, libjemalloc-dev, google-perftools, libgoogle-perftools-dev, binutils).
+# gcc, libjemalloc-dev, google-perftools, libgoogle-perftools-dev, binutils, python3 with
+# memray from PyPI, valgrind, heaptrack).
 fixtures:
     sh fixtures/go/regen.sh
     sh fixtures/c/regen.sh
     sh fixtures/rust/regen.sh
+    sh fixtures/python/regen.sh
+    sh fixtures/memray/regen.sh
+    sh fixtures/dhat/regen.sh
+    sh fixtures/folded/regen.sh
 
 # End-to-end timing on a large generated Go heap pair, against zcat (needs golang-go).
 bench *ARGS:

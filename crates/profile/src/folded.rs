@@ -90,16 +90,12 @@ pub(crate) fn decode(text: &str, unit: &str) -> Result<Profile, Error> {
             });
         };
         stack.clear();
-        for name in folded.split(';').rev() {
+        // heaptrack ends every stack with `;`: empty frames are skipped.
+        for name in folded.split(';').rev().filter(|f| !f.is_empty()) {
             let id = match frames.get(name) {
                 Some(&id) => id,
                 None => {
                     let (function, file, line) = split_frame(name);
-                    let function = if function.is_empty() {
-                        "[empty]"
-                    } else {
-                        function
-                    };
                     let function = b.intern(function);
                     let file: StrId = b.intern(file);
                     let id = b.frame(Frame::symbolized(function, file, line));

@@ -58,6 +58,10 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     if bytes.starts_with(b"memray\0") || bytes.starts_with(b"memray") {
         return Some(Format::Memray);
     }
+    // An LZ4 frame: memray's default (compressed) capture.
+    if bytes.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
+        return Some(Format::Memray);
+    }
     if bytes.starts_with(&[0x80, 0x04]) || bytes.starts_with(&[0x80, 0x05]) {
         return Some(Format::Tracemalloc);
     }
@@ -129,6 +133,7 @@ mod tests {
                 Some(Format::Dhat),
             ),
             (b"memray\0\x01", Some(Format::Memray)),
+            (b"\x04\x22\x4d\x18\x40\x40", Some(Format::Memray)),
             (b"\x0a\x04\x08\x01\x10\x02", None),
             (b"main;leak 100\n", Some(Format::Folded)),
             (

@@ -1,6 +1,7 @@
 //! The decoder on real producers' files: the Go fixtures and the team's
 //! shared samples.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use heapdiff_profile::{Format, open};
@@ -101,4 +102,85 @@ fn raw_protobuf_and_gzip_decode_alike() {
     let b = heapdiff_profile::decode(&raw).unwrap();
     assert_eq!(a.sample_count(), b.sample_count());
     assert_eq!(a.total(3), b.total(3));
+}
+
+/// `(file, line)` -> `(size, count)` of the leaf frames, as tracemalloc's
+/// `Snapshot.statistics('lineno')` groups them.
+fn by_leaf_line(p: &heapdiff_profile::Profile) -> BTreeMap<(String, u32), (i64, i64)> {
+    let objects = p.sample_type_index("inuse_objects").unwrap();
+    let space = p.sample_type_index("inuse_space").unwrap();
+    let mut out = BTreeMap::new();
+    for s in p.samples() {
+        let leaf = p.frame(s.stack[0]);
+        let e: &mut (i64, i64) = out
+            .entry((p.str(leaf.file).to_owned(), leaf.line))
+            .or_default();
+        e.0 += s.values[space];
+        e.1 += s.values[objects];
+    }
+    out
+}
+
+/// Both snapshots of a tracemalloc pair against every line of
+/// `compare_to(old, 'lineno')`: size and count after, and before (size minus
+/// size_diff), changed or not.
+fn tracemalloc_pair_equals_compare_to(dir: &str, reference: &str) {
+    let before = open(&fixture(&format!("{dir}/before.tm"))).unwrap();
+    let after = open(&fixture(&format!("{dir}/after.tm"))).unwrap();
+    assert_eq!(after.format, Format::Tracemalloc);
+    let (b, a) = (by_leaf_line(&before), by_leaf_line(&after));
+    let text = std::fs::read_to_string(fixture(reference)).unwrap();
+    let mut lines = 0;
+    for row in text.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = row.split('\t').collect();
+        let key = (f[0].to_owned(), f[1].parse::<u32>().unwrap());
+        let n = |i: usize| f[i].parse::<i64>().unwrap();
+        let (size, size_diff, count, count_diff) = (n(2), n(3), n(4), n(5));
+        let got_after = a.get(&key).copied().unwrap_or((0, 0));
+        let got_before = b.get(&key).copied().unwrap_or((0, 0));
+        assert_eq!(got_after, (size, count), "after: {key:?}");
+        assert_eq!(
+            got_before,
+            (size - size_diff, count - count_diff),
+            "before: {key:?}"
+        );
+        lines += 1;
+    }
+    let keys: std::collections::BTreeSet<_> = a.keys().chain(b.keys()).collect();
+    assert_eq!(lines, keys.len(), "compare_to lists every line we have");
+}
+
+#[test]
+fn tracemalloc_snapshots_equal_compare_to_on_every_line() {
+    tracemalloc_pair_equals_compare_to("python", "python/reference/compare_to-lineno.txt");
+    let after = open(&fixture("python/after.tm")).unwrap();
+    assert!(after.warnings.is_empty(), "{:?}", after.warnings);
+    assert!(
+        after
+            .header
+            .comments
+            .contains(&"traceback_limit 25".to_owned())
+    );
+    let deepest = after.samples().map(|s| s.stack.len()).max().unwrap();
+    assert!(deepest > 3, "call paths are kept ({deepest} frames)");
+}
+
+#[test]
+fn tracemalloc_one_frame_snapshots_warn() {
+    tracemalloc_pair_equals_compare_to(
+        "python/one-frame",
+        "python/reference/compare_to-lineno-one-frame.txt",
+    );
+    let after = open(&fixture("python/one-frame/after.tm")).unwrap();
+    assert!(after.samples().all(|s| s.stack.len() <= 1));
+    assert_eq!(after.warnings.len(), 1);
+    assert!(after.warnings[0].contains("tracemalloc.start(25)"));
+}
+
+#[test]
+fn tracemalloc_sample_from_shared_samples() {
+    let p = open(&fixture("samples/sample_tracemalloc_py3.11.pickle")).unwrap();
+    assert_eq!(p.format, Format::Tracemalloc);
+    assert_eq!(type_names(&p), ["inuse_objects/count", "inuse_space/bytes"]);
+    assert!(p.sample_count() > 0);
 }

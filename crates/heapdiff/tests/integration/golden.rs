@@ -162,3 +162,65 @@ fn stdin_is_read_for_dash() {
     .unwrap();
     assert_eq!(json["rows"], from_file["rows"]);
 }
+
+/// A table of another input format, byte for byte.
+fn golden_table_of(name: &str, args: &[&str]) {
+    let mut all = vec!["--no-svg", "--top", "10"];
+    all.extend_from_slice(args);
+    check_golden(name, stdout_of(&run(&all)).as_bytes());
+}
+
+#[test]
+fn table_of_tracemalloc_snapshots() {
+    // Without source naming: the pyenv stdlib the snapshot names may or may
+    // not exist where the tests run.
+    golden_table_of(
+        "python-table.txt",
+        &[
+            "fixtures/python/before.tm",
+            "fixtures/python/after.tm",
+            "--no-symbolize",
+        ],
+    );
+}
+
+#[test]
+fn table_of_dhat_profiles() {
+    golden_table_of(
+        "dhat-table.txt",
+        &["fixtures/dhat/before.json", "fixtures/dhat/after.json"],
+    );
+}
+
+#[test]
+fn table_of_memray_csv() {
+    golden_table_of(
+        "memray-table.txt",
+        &["fixtures/memray/before.csv", "fixtures/memray/after.csv"],
+    );
+}
+
+#[test]
+fn table_of_folded_stacks() {
+    golden_table_of(
+        "folded-table.txt",
+        &[
+            "fixtures/folded/jeprof/before.folded",
+            "fixtures/folded/jeprof/after.folded",
+        ],
+    );
+}
+
+#[test]
+fn svg_of_tracemalloc_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("py.svg");
+    stdout_of(&run(&[
+        "fixtures/python/before.tm",
+        "fixtures/python/after.tm",
+        "--no-symbolize",
+        "--svg",
+        path.to_str().unwrap(),
+    ]));
+    check_golden("python.svg", &std::fs::read(&path).unwrap());
+}

@@ -8,6 +8,8 @@ mod common;
 mod errors;
 mod fixtures;
 mod golden;
+mod interchange;
 mod native;
 mod pprof_reference;
 mod pprof_rs;
+mod python;
