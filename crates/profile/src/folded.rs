@@ -89,6 +89,16 @@ pub(crate) fn decode(text: &str, unit: &str) -> Result<Profile, Error> {
                 message: format!("expected `frame;frame;… COUNT`, found {shown:?}"),
             });
         };
+        if let Some((_, last)) = folded.rsplit_once([' ', '\t'])
+            && last.parse::<i64>().is_ok()
+        {
+            return Err(Error::Text {
+                line: i + 1,
+                message: "two counts on one line: a differential folded file (difffolded.pl)? \
+                          give heapdiff each side's own folded file"
+                    .into(),
+            });
+        }
         stack.clear();
         // heaptrack ends every stack with `;`: empty frames are skipped.
         for name in folded.split(';').rev().filter(|f| !f.is_empty()) {
@@ -208,6 +218,12 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "line 2: expected `frame;frame;… COUNT`, found \"main;b\""
+        );
+        let err = decode("main;a 10 12\n", "bytes").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("line 1: two counts on one line: a differential folded file"),
+            "{err}"
         );
         let err = decode("\n\n", "bytes").unwrap_err();
         assert_eq!(err.to_string(), "folded stacks: no stacks");
