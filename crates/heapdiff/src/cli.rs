@@ -69,6 +69,26 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "PATH", default_value = "heapdiff.svg")]
     pub(crate) svg: PathBuf,
 
+    /// The flame graph: heapdiff's (frames as wide as the larger side, every
+    /// frame coloured by its change, legend in the image) or Gregg's
+    /// differential graph as inferno draws it.
+    #[arg(long, value_enum, default_value_t = FlameStyle::Heap, value_name = "STYLE")]
+    pub(crate) flame_style: FlameStyle,
+
+    /// Roots at the top (icicle) or at the bottom (flame) [default: icicle
+    /// for the heap style, flame for the classic one].
+    #[arg(long, value_enum, value_name = "ORIENT")]
+    pub(crate) flame_orient: Option<FlameOrient>,
+
+    /// Flame graph width in pixels.
+    #[arg(long, default_value_t = 1200, value_name = "PX", value_parser = clap::value_parser!(u32).range(200..=100_000))]
+    pub(crate) svg_width: u32,
+
+    /// Frames narrower than this many pixels are left out of the flame graph
+    /// (and counted in its subtitle).
+    #[arg(long, default_value_t = 1.0, value_name = "PX", value_parser = parse_min_width)]
+    pub(crate) min_width: f64,
+
     /// Do not write a flame graph.
     #[arg(long)]
     pub(crate) no_svg: bool,
@@ -142,6 +162,24 @@ pub(crate) enum Sort {
     Abs,
 }
 
+/// `--flame-style`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FlameStyle {
+    /// heapdiff's: growth and shrinkage both visible, readable as an image
+    Heap,
+    /// Gregg's differential flame graph (inferno): sized by after, leaves coloured
+    Classic,
+}
+
+/// `--flame-orient`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FlameOrient {
+    /// roots at the top
+    Icicle,
+    /// roots at the bottom
+    Flame,
+}
+
 /// `--format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum OutputFormat {
@@ -160,6 +198,16 @@ pub(crate) enum Color {
     Always,
     /// never
     Never,
+}
+
+/// `--min-width`: a finite, non-negative number of pixels.
+fn parse_min_width(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a width in pixels (a number, 0 or more)"
+        )),
+    }
 }
 
 impl Cli {

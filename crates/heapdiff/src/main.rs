@@ -15,9 +15,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use heapdiff_profile::{DecodeOptions, Profile};
-use heapdiff_report::{FlameError, Inputs, TableOptions};
+use heapdiff_report::{FlameError, HeapFlameOptions, Inputs, Orientation, TableOptions};
 
-use cli::{Cli, Color, OutputFormat};
+use cli::{Cli, Color, FlameOrient, FlameStyle, OutputFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -76,14 +76,36 @@ fn run(cli: &Cli) -> Result<()> {
     // to write it stops the run cleanly; where it went is said last.
     let mut written = None;
     if !cli.no_svg {
-        match heapdiff_report::render_flamegraph(&diff, &inputs) {
+        let rendered = match cli.flame_style {
+            FlameStyle::Heap => heapdiff_report::render_heap_flamegraph(
+                &diff,
+                &inputs,
+                &HeapFlameOptions {
+                    width: cli.svg_width,
+                    min_width: cli.min_width,
+                    orientation: match cli.flame_orient {
+                        Some(FlameOrient::Flame) => Orientation::Flame,
+                        Some(FlameOrient::Icicle) | None => Orientation::Icicle,
+                    },
+                },
+            ),
+            FlameStyle::Classic => heapdiff_report::render_classic_flamegraph(
+                &diff,
+                &inputs,
+                cli.svg_width,
+                cli.flame_orient == Some(FlameOrient::Icicle),
+            ),
+        };
+        match rendered {
             Ok(svg) => {
                 output::write_atomic(&cli.svg, &svg).with_context(|| {
                     format!("cannot write the flame graph to {}", cli.svg.display())
                 })?;
                 written = Some(&cli.svg);
             }
-            Err(e @ FlameError::Empty) => output::warn(&format!("no flame graph written: {e}")),
+            Err(e @ (FlameError::Empty | FlameError::Blank)) => {
+                output::warn(&format!("no flame graph written: {e}"))
+            }
             Err(e) => return Err(e.into()),
         }
     }

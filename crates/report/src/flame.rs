@@ -1,4 +1,5 @@
-//! The differential flame graph, drawn by inferno (Gregg's semantics).
+//! The classic differential flame graph (`--flame-style classic`), drawn by
+//! inferno with Gregg's semantics.
 //!
 //! inferno reads folded lines `root;…;leaf before after` and sizes frames by
 //! *after*, colouring each line's leaf by its delta (red grew, blue shrank).
@@ -20,6 +21,9 @@ pub enum FlameError {
     /// Nothing is live in the after profile: every frame would be zero wide.
     #[error("nothing is live in the after profile, so a flame graph sized by it would be empty")]
     Empty,
+    /// Neither profile holds anything: there is nothing to draw.
+    #[error("neither profile holds anything to draw")]
+    Blank,
     /// inferno failed to write.
     #[error("cannot render the flame graph: {0}")]
     Render(std::io::Error),
@@ -102,8 +106,14 @@ pub fn folded_lines(diff: &Diff) -> Vec<String> {
     lines
 }
 
-/// Renders the differential flame graph as SVG bytes.
-pub fn render_flamegraph(diff: &Diff, inputs: &Inputs) -> Result<Vec<u8>, FlameError> {
+/// Renders Gregg's differential flame graph with inferno, as SVG bytes:
+/// `width` pixels wide, roots at the bottom unless `icicle`.
+pub fn render_classic_flamegraph(
+    diff: &Diff,
+    inputs: &Inputs,
+    width: u32,
+    icicle: bool,
+) -> Result<Vec<u8>, FlameError> {
     let lines = folded_lines(diff);
     if !lines.iter().any(|l| !l.ends_with(" 0")) {
         return Err(FlameError::Empty);
@@ -132,6 +142,10 @@ pub fn render_flamegraph(diff: &Diff, inputs: &Inputs) -> Result<Vec<u8>, FlameE
         _ => "Function:".to_owned(),
     };
     opt.deterministic = true;
+    opt.image_width = Some(width as usize);
+    if icicle {
+        opt.direction = inferno::flamegraph::Direction::Inverted;
+    }
     opt.no_sort = true; // folded_lines sorted them
     let mut svg = Vec::new();
     inferno::flamegraph::from_lines(&mut opt, lines.iter().map(String::as_str), &mut svg)
@@ -141,7 +155,7 @@ pub fn render_flamegraph(diff: &Diff, inputs: &Inputs) -> Result<Vec<u8>, FlameE
 
 /// A frame's name in the graph: `function file.go:line` at line
 /// granularity (the file's base name), the function or the file otherwise.
-fn frame_label(diff: &Diff, key: &Key) -> String {
+pub(crate) fn frame_label(diff: &Diff, key: &Key) -> String {
     let base = |f: &str| f.rsplit('/').next().unwrap_or(f).to_owned();
     let label = match (diff.options.granularity, &key.function, &key.file, key.line) {
         (Granularity::Line, Some(f), Some(file), Some(l)) => format!("{f} {}:{l}", base(file)),
@@ -158,17 +172,11 @@ fn frame_label(diff: &Diff, key: &Key) -> String {
     }
 }
 
-/// Replaces characters XML 1.0 forbids (and other control characters) with
-/// U+FFFD, so that the SVG stays well-formed whatever the profile says.
+/// Removes the characters XML 1.0 forbids (and every other control
+/// character), so that the SVG stays well-formed whatever the profile says.
 pub fn sanitize(s: &str) -> String {
     s.chars()
-        .map(|c| {
-            if c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}') {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
+        .filter(|&c| !(c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}')))
         .collect()
 }
 
@@ -261,9 +269,10 @@ mod tests {
         let lines = folded_lines(&d);
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].matches(';').count(), 3, "{lines:?}");
-        assert!(lines[0].contains("x\u{fffd}[31m m.go:7"), "{lines:?}");
+        assert!(lines[0].contains("x[31m m.go:7"), "{lines:?}");
         assert!(lines[0].contains("[u8, 8] m.go:7"), "{lines:?}");
-        let svg = String::from_utf8(render_flamegraph(&d, &inputs()).unwrap()).unwrap();
+        let svg = String::from_utf8(render_classic_flamegraph(&d, &inputs(), 1200, false).unwrap())
+            .unwrap();
         assert!(!svg.contains("<script>alert"), "names are escaped");
         assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(!svg.contains('\u{1b}'));
@@ -273,7 +282,7 @@ mod tests {
     fn nothing_live_after_is_an_error() {
         let d = diff(&profile(&[("main", 5)]), &profile(&[]), &Options::default()).unwrap();
         assert!(matches!(
-            render_flamegraph(&d, &inputs()),
+            render_classic_flamegraph(&d, &inputs(), 1200, false),
             Err(FlameError::Empty)
         ));
     }
@@ -287,17 +296,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            render_flamegraph(&d, &inputs()).unwrap(),
-            render_flamegraph(&d, &inputs()).unwrap()
+            render_classic_flamegraph(&d, &inputs(), 1200, false).unwrap(),
+            render_classic_flamegraph(&d, &inputs(), 1200, false).unwrap()
         );
     }
 
     #[test]
-    fn sanitize_replaces_control_characters() {
-        assert_eq!(
-            sanitize("a\u{0}b\tc\u{fffe}"),
-            "a\u{fffd}b\u{fffd}c\u{fffd}"
-        );
+    fn sanitize_removes_control_characters() {
+        assert_eq!(sanitize("a\u{0}b\tc\u{fffe}\u{85}d"), "abcd");
         assert_eq!(sanitize("plain → text"), "plain → text");
     }
 }

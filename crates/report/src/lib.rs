@@ -3,7 +3,11 @@
 //! - [`render_table`]: the terminal table (header with totals, top rows,
 //!   footer counting the rest), optionally coloured and fitted to a width;
 //! - [`render_json`]: one JSON object with stable field order;
-//! - [`render_flamegraph`]: a differential flame graph (SVG) via inferno.
+//! - [`render_heap_flamegraph`]: heapdiff's differential flame graph (SVG):
+//!   frames as wide as the larger side, every frame coloured by its change,
+//!   legend and totals in the image, zoom and search in a browser;
+//! - [`render_classic_flamegraph`]: Gregg's differential flame graph via
+//!   inferno.
 //!
 //! Rendering only: every number was computed by the differ, and nothing here
 //! writes to files or stdout — the binary does. All output is deterministic:
@@ -31,11 +35,13 @@
 //! ```
 
 mod flame;
+mod heap_flame;
 mod json;
 mod table;
 pub mod units;
 
-pub use flame::{FlameError, folded_lines, render_flamegraph, sanitize};
+pub use flame::{FlameError, folded_lines, render_classic_flamegraph, sanitize};
+pub use heap_flame::{HeapFlameOptions, Orientation, render_heap_flamegraph};
 pub use json::{SCHEMA as JSON_SCHEMA, render_json};
 pub use table::{TableOptions, render_table};
 

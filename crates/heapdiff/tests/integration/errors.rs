@@ -294,22 +294,41 @@ fn closed_stdout_pipe_is_not_an_error() {
 }
 
 #[test]
-fn empty_after_profile_warns_and_skips_the_graph() {
+fn empty_after_profile_draws_what_vanished_or_warns_in_classic_style() {
     let dir = tempfile::tempdir().unwrap();
     let mut pb = proto::Profile::decode(&wide_profile(3)[..]).unwrap();
     std::fs::write(dir.path().join("b.pb"), pb.encode_to_vec()).unwrap();
     pb.sample.clear();
     std::fs::write(dir.path().join("a.pb"), pb.encode_to_vec()).unwrap();
-    let out = heapdiff()
-        .current_dir(dir.path())
-        .args(["b.pb", "a.pb"])
-        .output()
-        .unwrap();
+    let in_dir = |args: &[&str]| {
+        heapdiff()
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // The heap graph is sized by the larger side: everything that vanished.
+    let out = in_dir(&["b.pb", "a.pb"]);
     let table = stdout_of(&out);
     assert!(table.contains("gone"), "{table}");
+    let svg = std::fs::read_to_string(dir.path().join("heapdiff.svg")).unwrap();
+    assert!(svg.contains("fill=\"url(#gone)\""));
+    std::fs::remove_file(dir.path().join("heapdiff.svg")).unwrap();
+    // Gregg's graph is sized by after: nothing to draw.
+    let out = in_dir(&["b.pb", "a.pb", "--flame-style", "classic"]);
+    stdout_of(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("warning: no flame graph written: nothing is live in the after profile"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("heapdiff.svg").exists());
+    // Nothing on either side: nothing to draw in any style.
+    let out = in_dir(&["a.pb", "a.pb"]);
+    stdout_of(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: no flame graph written: neither profile holds anything to draw"),
         "{stderr}"
     );
     assert!(!dir.path().join("heapdiff.svg").exists());

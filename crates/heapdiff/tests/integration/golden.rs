@@ -100,6 +100,29 @@ fn svg_by_function() {
 }
 
 #[test]
+fn svg_flame_orientation_narrow() {
+    check_golden(
+        "go-flame-800.svg",
+        &svg_of(&[
+            "--flame-orient",
+            "flame",
+            "--svg-width",
+            "800",
+            "--min-width",
+            "2",
+        ]),
+    );
+}
+
+#[test]
+fn svg_classic_inferno() {
+    let svg = svg_of(&["--flame-style", "classic"]);
+    let text = std::str::from_utf8(&svg).unwrap();
+    assert!(text.contains("colour: red grew, blue shrank (leaf frames)"));
+    check_golden("go-classic.svg", &svg);
+}
+
+#[test]
 fn outputs_are_deterministic() {
     let a = svg_of(&["--format", "json"]);
     let b = svg_of(&["--format", "json"]);
@@ -223,4 +246,52 @@ fn svg_of_tracemalloc_snapshots() {
         path.to_str().unwrap(),
     ]));
     check_golden("python.svg", &std::fs::read(&path).unwrap());
+}
+
+#[test]
+fn every_fixture_pair_draws_well_formed_svg_in_both_styles() {
+    let pairs: &[&[&str]] = &[
+        &[GO_BEFORE, GO_AFTER],
+        &[
+            "fixtures/c/jemalloc/before.heap",
+            "fixtures/c/jemalloc/after.heap",
+            "--binary",
+            "fixtures/c/leak",
+        ],
+        &[
+            "fixtures/c/gperftools/before.heap",
+            "fixtures/c/gperftools/after.heap",
+            "--binary",
+            "fixtures/c/leak",
+        ],
+        &[
+            "fixtures/rust/before.pb.gz",
+            "fixtures/rust/after.pb.gz",
+            "--binary",
+            "fixtures/rust/leaky-rs.bin",
+        ],
+        &["fixtures/python/before.tm", "fixtures/python/after.tm"],
+        &["fixtures/dhat/before.json", "fixtures/dhat/after.json"],
+        &["fixtures/memray/before.csv", "fixtures/memray/after.csv"],
+        &[
+            "fixtures/folded/heaptrack/before.folded",
+            "fixtures/folded/heaptrack/after.folded",
+        ],
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.svg");
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..Default::default()
+    };
+    for pair in pairs {
+        for style in ["heap", "classic"] {
+            let mut args = pair.to_vec();
+            args.extend(["--flame-style", style, "--svg", path.to_str().unwrap()]);
+            stdout_of(&run(&args));
+            let svg = std::fs::read_to_string(&path).unwrap();
+            roxmltree::Document::parse_with_options(&svg, opts)
+                .unwrap_or_else(|e| panic!("{pair:?} {style}: {e}"));
+        }
+    }
 }

@@ -126,7 +126,7 @@ fn frames_are_named_from_the_source_tree() {
     );
     let svg = std::fs::read_to_string(&svg).unwrap();
     assert!(
-        svg.contains("<title>Headers.copy_from multidict.py:53 ("),
+        svg.contains("data-l=\"Headers.copy_from multidict.py:53\""),
         "names in the flame graph"
     );
     assert!(svg.contains("make_session_store.&lt;locals&gt;.open_session"));
