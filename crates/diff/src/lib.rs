@@ -192,6 +192,124 @@ pub struct Options {
     pub rank_by: RankBy,
     /// Keep allocator frames at stack leaves instead of dropping them.
     pub keep_allocator_frames: bool,
+    /// Which stacks and frames take part (pprof's focus, ignore, hide,
+    /// show_from).
+    pub filters: Filters,
+    /// Scale the before profile so that its total equals the after
+    /// profile's (pprof's `-normalize`).
+    pub normalize: bool,
+    /// Keep the whole profiles' totals when filters drop stacks (the header's
+    /// totals and `--normalize` then speak of the whole program); by
+    /// default totals are those of what the filters kept.
+    pub relative: bool,
+    /// Rows whose ranked delta is smaller than this (in absolute value) are
+    /// left out of [`Diff::rows`].
+    pub min_delta: i64,
+}
+
+/// Stack filters, matched against each frame's `function file:line` (what
+/// the table shows at line granularity). Applied after allocator frames are
+/// dropped, in pprof's order: focus and ignore select stacks, then hide
+/// removes frames, then show-from cuts the callers above the outermost match.
+#[derive(Clone, Debug, Default)]
+pub struct Filters {
+    /// Keep only stacks with a matching frame.
+    pub focus: Option<regex::Regex>,
+    /// Drop stacks with a matching frame.
+    pub ignore: Option<regex::Regex>,
+    /// Remove matching frames from every stack.
+    pub hide: Option<regex::Regex>,
+    /// Drop the frames above (callers of) the outermost matching frame;
+    /// stacks without a match are dropped.
+    pub show_from: Option<regex::Regex>,
+}
+
+impl Filters {
+    /// Whether no filter is set.
+    pub fn is_empty(&self) -> bool {
+        self.focus.is_none()
+            && self.ignore.is_none()
+            && self.hide.is_none()
+            && self.show_from.is_none()
+    }
+
+    /// The filters as `name=regex` pairs, for headers and JSON.
+    pub fn describe(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("focus", &self.focus),
+            ("ignore", &self.ignore),
+            ("hide", &self.hide),
+            ("show_from", &self.show_from),
+        ]
+        .into_iter()
+        .filter_map(|(name, re)| re.as_ref().map(|r| (name, r.as_str())))
+        .collect()
+    }
+}
+
+impl PartialEq for Filters {
+    fn eq(&self, other: &Self) -> bool {
+        self.describe() == other.describe()
+    }
+}
+
+impl Eq for Filters {}
+
+/// How far a profile's values can be trusted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    /// Every allocation was recorded (tracemalloc, gperftools' heap
+    /// profiler, dhat, memray): values are exact.
+    Exact,
+    /// Allocations were sampled (Go, jemalloc, tcmalloc): values are
+    /// estimates, and each row carries the standard error of its delta.
+    Sampled,
+    /// The format does not say (folded stacks, pprof from other producers).
+    Unknown,
+}
+
+impl Precision {
+    /// `exact`, `sampled` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::Exact => "exact",
+            Precision::Sampled => "sampled",
+            Precision::Unknown => "unknown",
+        }
+    }
+
+    /// The precision of one profile's values.
+    pub fn of(profile: &Profile) -> Precision {
+        use heapdiff_profile::Format;
+        if profile.header.sampling.is_some() {
+            return Precision::Sampled;
+        }
+        match profile.format {
+            Format::Tracemalloc | Format::Dhat | Format::MemrayCsv | Format::GperftoolsHeap => {
+                Precision::Exact
+            }
+            Format::Pprof | Format::GoHeapText
+                if profile.header.period > 0
+                    && profile
+                        .header
+                        .period_type
+                        .as_ref()
+                        .is_some_and(|t| t.unit == "bytes") =>
+            {
+                Precision::Sampled
+            }
+            _ => Precision::Unknown,
+        }
+    }
+
+    /// The weaker of two.
+    fn min(self, other: Precision) -> Precision {
+        match (self, other) {
+            (Precision::Sampled, _) | (_, Precision::Sampled) => Precision::Sampled,
+            (Precision::Unknown, _) | (_, Precision::Unknown) => Precision::Unknown,
+            _ => Precision::Exact,
+        }
+    }
 }
 
 /// The sampling period of both profiles, where the format has one.
@@ -255,6 +373,23 @@ pub struct Row {
     pub flat: Values,
     /// Values of the stacks that contain this key.
     pub cum: Values,
+    /// Standard error of the flat delta from sampling, when the profiles
+    /// are sampled ([`Precision::Sampled`]); see `docs/diff-semantics.md`.
+    pub flat_error: Option<i64>,
+    /// Standard error of the cumulative delta from sampling.
+    pub cum_error: Option<i64>,
+}
+
+impl Row {
+    /// Whether the ranked delta is within sampling noise: no larger than two
+    /// standard errors. Always false for exact profiles.
+    pub fn within_noise(&self, rank_by: RankBy) -> bool {
+        let (v, e) = match rank_by {
+            RankBy::Flat => (&self.flat, self.flat_error),
+            RankBy::Cumulative => (&self.cum, self.cum_error),
+        };
+        e.is_some_and(|e| v.delta().unsigned_abs() <= 2 * e.unsigned_abs())
+    }
 }
 
 /// The result of comparing two profiles. See the crate documentation.
@@ -286,6 +421,15 @@ pub struct Diff {
     pub tree: Tree,
     /// Things the user should know (e.g. different sampling periods).
     pub warnings: Vec<String>,
+    /// Whether the values are exact or sampled estimates.
+    pub precision: Precision,
+    /// The factor the before profile was scaled by (`--normalize`).
+    pub normalized: Option<f64>,
+    /// The whole profiles' totals, when filters dropped stacks and
+    /// [`Diff::totals`] are those of what was kept.
+    pub unfiltered_totals: Option<Values>,
+    /// Rows left out because their delta is below [`Options::min_delta`].
+    pub below_min_delta: usize,
     keys: Vec<Key>,
 }
 
@@ -357,18 +501,34 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
     ];
 
     let key_count = keys.len();
+    let precision = Precision::of(before).min(Precision::of(after));
+    let pairs = [
+        sampled_pair(before, &sel.value.name),
+        sampled_pair(after, &sel.value.name),
+    ];
     let side_of = |i: usize| SideInput {
         value_index: sel.value_index[i],
         count_index: sel.count_index.map(|c| c[i]),
         keys_of: &frame_keys[i],
         key_count,
         keep_allocator_frames: options.keep_allocator_frames,
+        filters: &options.filters,
+        relative: options.relative,
+        errors: precision == Precision::Sampled,
+        pair: pairs[i],
     };
     // The two sides are independent until the merge: one thread each.
     let (b, a) = std::thread::scope(|s| {
         let b = s.spawn(|| aggregate(before, Side::Before, side_of(0)));
         let a = aggregate(after, Side::After, side_of(1));
         (b.join().expect("aggregation does not panic"), a)
+    });
+    let (mut b, mut a) = (b, a);
+    let normalized = options.normalize.then(|| {
+        let ratio = |after: f64, before: f64| if before != 0.0 { after / before } else { 1.0 };
+        let factor = ratio(a.total.0, b.total.0);
+        b.scale(factor, ratio(a.total.1, b.total.1));
+        factor
     });
     let flat: Vec<Values> = (0..key_count)
         .map(|k| Values::from_sums(b.flat[k], a.flat[k]))
@@ -377,7 +537,26 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
         .map(|k| Values::from_sums(b.cum[k], a.cum[k]))
         .collect();
     let totals = Values::from_sums(b.total, a.total);
-    let (mut b, mut a) = (b, a);
+    let unfiltered_totals = (!options.filters.is_empty() && !options.relative)
+        .then(|| Values::from_sums(b.unfiltered, a.unfiltered));
+    let flat_error: Vec<Option<i64>> = (0..key_count)
+        .map(|k| {
+            (precision == Precision::Sampled).then(|| {
+                (b.flat_var.get(k).copied().unwrap_or(0.0)
+                    + a.flat_var.get(k).copied().unwrap_or(0.0))
+                .sqrt() as i64
+            })
+        })
+        .collect();
+    let cum_error: Vec<Option<i64>> = (0..key_count)
+        .map(|k| {
+            (precision == Precision::Sampled).then(|| {
+                (b.cum_var.get(k).copied().unwrap_or(0.0)
+                    + a.cum_var.get(k).copied().unwrap_or(0.0))
+                .sqrt() as i64
+            })
+        })
+        .collect();
     let tree = tree::build(&mut b.stacks, &mut a.stacks);
     drop((b, a));
 
@@ -388,6 +567,8 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
             key: KeyId(k as u32),
             flat: flat[k],
             cum: cum[k],
+            flat_error: flat_error[k],
+            cum_error: cum_error[k],
         })
         .collect();
     let (mut growth, mut shrinkage) = (0i64, 0i64);
@@ -400,6 +581,18 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
         }
     }
     sort_rows(&mut rows, &keys, options);
+    let before_filter = rows.len();
+    if options.min_delta > 0 {
+        let min = options.min_delta.unsigned_abs();
+        rows.retain(|r| {
+            let v = match options.rank_by {
+                RankBy::Flat => &r.flat,
+                RankBy::Cumulative => &r.cum,
+            };
+            v.delta().unsigned_abs() >= min
+        });
+    }
+    let below_min_delta = before_filter - rows.len();
 
     let (mut path_growth, mut path_shrinkage) = (0i64, 0i64);
     for n in tree.nodes() {
@@ -426,6 +619,10 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
         rows,
         tree,
         warnings,
+        precision,
+        normalized,
+        unfiltered_totals,
+        below_min_delta,
         keys,
     })
 }
@@ -437,6 +634,12 @@ struct SideInput<'a> {
     keys_of: &'a [KeyId],
     key_count: usize,
     keep_allocator_frames: bool,
+    filters: &'a Filters,
+    relative: bool,
+    /// Accumulate sampling variances.
+    errors: bool,
+    /// `(objects, bytes)` sample-type indices for the sampling model.
+    pair: Option<(usize, usize)>,
 }
 
 /// One side's sums: (value, count) per key, flat and cumulative, the total,
@@ -445,7 +648,107 @@ struct SideSums {
     flat: Vec<(f64, f64)>,
     cum: Vec<(f64, f64)>,
     total: (f64, f64),
+    /// The total of every sample, filtered or not.
+    unfiltered: (f64, f64),
+    /// Sampling variance of each key's flat and cumulative value (empty for
+    /// exact profiles).
+    flat_var: Vec<f64>,
+    cum_var: Vec<f64>,
     stacks: SideStacks,
+}
+
+impl SideSums {
+    /// Scales every value by `value` and every count by `count`
+    /// (`--normalize`, each sample type by its own ratio, as pprof does);
+    /// variances scale by the square. The unfiltered total is left alone.
+    fn scale(&mut self, value: f64, count: f64) {
+        for v in self
+            .flat
+            .iter_mut()
+            .chain(self.cum.iter_mut())
+            .chain([&mut self.total])
+        {
+            v.0 *= value;
+            v.1 *= count;
+        }
+        for v in self.flat_var.iter_mut().chain(self.cum_var.iter_mut()) {
+            *v *= value * value;
+        }
+        self.stacks.scale(value);
+    }
+}
+
+/// Which filters each frame of a profile matches.
+#[derive(Clone, Copy, Default)]
+struct FrameMatch {
+    focus: bool,
+    ignore: bool,
+    hide: bool,
+    show_from: bool,
+}
+
+fn frame_matches(profile: &Profile, filters: &Filters) -> Vec<FrameMatch> {
+    if filters.is_empty() {
+        return Vec::new();
+    }
+    let test = |re: &Option<regex::Regex>, s: &str| re.as_ref().is_some_and(|r| r.is_match(s));
+    profile
+        .frames()
+        .iter()
+        .map(|f| {
+            let mut name = profile.frame_name(f);
+            let file = profile.str(f.file);
+            if f.is_symbolized() && !file.is_empty() {
+                name.push(' ');
+                name.push_str(file);
+                if f.line != 0 {
+                    name.push_str(&format!(":{}", f.line));
+                }
+            }
+            FrameMatch {
+                focus: test(&filters.focus, &name),
+                ignore: test(&filters.ignore, &name),
+                hide: test(&filters.hide, &name),
+                show_from: test(&filters.show_from, &name),
+            }
+        })
+        .collect()
+}
+
+/// The `(objects, bytes)` sample types that go with the compared one
+/// (`inuse_objects`, `inuse_space` for either), for the sampling model.
+fn sampled_pair(profile: &Profile, name: &str) -> Option<(usize, usize)> {
+    let index = |n: &str| profile.sample_type_index(n);
+    if let Some(objects) = count_partner(name) {
+        return Some((index(&objects)?, index(name)?));
+    }
+    let stem = name.strip_suffix("objects")?;
+    Some((index(name)?, index(&format!("{stem}space"))?))
+}
+
+/// The sampling variance of one sample's value `v`: an estimate made of `k`
+/// sampled allocations, each recorded with probability `p`, has variance
+/// `v² (1 − p) / k` (Poisson). Raw legacy dumps give `k` (the raw object
+/// count) and `p` (the inverse of the scale) directly; Go's pprof values are
+/// already scaled, so `p = 1 − exp(−(bytes / objects) / period)` comes from
+/// the mean block size and `k` = objects × `p`.
+fn sample_variance(profile: &Profile, values: &[i64], v: f64, pair: (usize, usize)) -> f64 {
+    let (objects, bytes) = (values[pair.0] as f64, values[pair.1] as f64);
+    let (k, p) = match profile.header.sampling.as_ref() {
+        Some(s) => (objects, 1.0 / s.scale(values, pair.1)),
+        None => {
+            if objects <= 0.0 || bytes <= 0.0 {
+                return 0.0;
+            }
+            let rate = profile.header.period.max(1) as f64;
+            let p = 1.0 - (-(bytes / objects) / rate).exp();
+            (objects * p, p)
+        }
+    };
+    if k <= 0.0 || !p.is_finite() {
+        return 0.0;
+    }
+    v * v * (1.0 - p).max(0.0) / k
 }
 
 fn aggregate(profile: &Profile, side: Side, input: SideInput<'_>) -> SideSums {
@@ -457,8 +760,14 @@ fn aggregate(profile: &Profile, side: Side, input: SideInput<'_>) -> SideSums {
         flat: vec![(0.0, 0.0); input.key_count],
         cum: vec![(0.0, 0.0); input.key_count],
         total: (0.0, 0.0),
+        unfiltered: (0.0, 0.0),
+        flat_var: vec![0.0; if input.errors { input.key_count } else { 0 }],
+        cum_var: vec![0.0; if input.errors { input.key_count } else { 0 }],
         stacks: SideStacks::new(side),
     };
+    let matches = frame_matches(profile, input.filters);
+    let filters = input.filters;
+    let mut kept: Vec<heapdiff_profile::FrameId> = Vec::new();
     let allocator: Vec<bool> = if input.keep_allocator_frames {
         Vec::new()
     } else {
@@ -497,22 +806,58 @@ fn aggregate(profile: &Profile, side: Side, input: SideInput<'_>) -> SideSums {
                     .map_or(0.0, |c| raw_count as f64 * s.scale(sample.values, c)),
             ),
         };
-        add(&mut sums.total, value, count);
-        let frames = if allocator.is_empty() {
+        add(&mut sums.unfiltered, value, count);
+        if input.relative {
+            add(&mut sums.total, value, count);
+        }
+        let mut frames = if allocator.is_empty() {
             sample.stack
         } else {
             strip_allocator_frames(sample.stack, |f| allocator[f.index()])
         };
+        if !matches.is_empty() {
+            let m = |f: &heapdiff_profile::FrameId| matches[f.index()];
+            if filters.focus.is_some() && !frames.iter().any(|f| m(f).focus) {
+                continue;
+            }
+            if filters.ignore.is_some() && frames.iter().any(|f| m(f).ignore) {
+                continue;
+            }
+            if filters.hide.is_some() {
+                kept.clear();
+                kept.extend(frames.iter().filter(|f| !m(f).hide));
+                frames = &kept;
+            }
+            if filters.show_from.is_some() {
+                match frames.iter().rposition(|f| m(f).show_from) {
+                    Some(i) => frames = &frames[..=i],
+                    None => continue,
+                }
+            }
+        }
+        if !input.relative {
+            add(&mut sums.total, value, count);
+        }
         stack.clear();
         stack.extend(frames.iter().map(|f| input.keys_of[f.index()]));
+        let variance = match input.pair {
+            Some(pair) if input.errors => sample_variance(profile, sample.values, value, pair),
+            _ => 0.0,
+        };
         if let Some(&leaf) = stack.first() {
             add(&mut sums.flat[leaf.index()], value, count);
+            if input.errors {
+                sums.flat_var[leaf.index()] += variance;
+            }
         }
         serial += 1;
         for &k in &stack {
             if stamp[k.index()] != serial {
                 stamp[k.index()] = serial;
                 add(&mut sums.cum[k.index()], value, count);
+                if input.errors {
+                    sums.cum_var[k.index()] += variance;
+                }
             }
         }
         sums.stacks.add(&stack, value);
@@ -845,5 +1190,133 @@ mod tests {
         let d = diff(&before, &after, &Options::default()).unwrap();
         assert_eq!(rows(&d), [("b".into(), 30), ("a".into(), -100)]);
         assert_eq!(d.totals.after, -70);
+    }
+
+    fn go_like(stacks: &[(&str, i64, i64)], period: i64) -> Profile {
+        let mut p = profile(stacks);
+        p.header.period = period;
+        p.header.period_type = Some(ValueType::new("space", "bytes"));
+        p
+    }
+
+    #[test]
+    fn sampling_error_follows_the_poisson_model() {
+        // One sampled 100-byte block at Go's default rate: reported as
+        // 1/p objects and 100/p bytes; k = 1 sample, so the error is about
+        // the whole value.
+        let rate = 524_288i64;
+        let p = 1.0 - (-(100.0 / rate as f64)).exp();
+        let (objects, bytes) = ((1.0 / p) as i64, (100.0 / p) as i64);
+        let before = go_like(&[("main;a", 0, 0)], rate);
+        let after = go_like(&[("main;a", objects, bytes)], rate);
+        let d = diff(&before, &after, &Options::default()).unwrap();
+        assert_eq!(d.precision, Precision::Sampled);
+        let row = d
+            .rows
+            .iter()
+            .find(|r| d.key(r.key).display().starts_with("a "))
+            .unwrap();
+        let e = row.flat_error.unwrap() as f64;
+        assert!(
+            (e / bytes as f64 - (1.0 - p).sqrt()).abs() < 0.01,
+            "{e} vs {bytes}"
+        );
+        assert!(row.within_noise(RankBy::Flat));
+        // A thousand times the samples: the relative error falls by about 31.6.
+        let after = go_like(&[("main;a", objects * 1000, bytes * 1000)], rate);
+        let d = diff(&before, &after, &Options::default()).unwrap();
+        let row = d
+            .rows
+            .iter()
+            .find(|r| d.key(r.key).display().starts_with("a "))
+            .unwrap();
+        let rel = row.flat_error.unwrap() as f64 / (bytes * 1000) as f64;
+        assert!(
+            (rel - (1.0 - p).sqrt() / 1000f64.sqrt()).abs() < 0.001,
+            "{rel}"
+        );
+        assert!(!row.within_noise(RankBy::Flat));
+    }
+
+    #[test]
+    fn exact_and_unknown_profiles_carry_no_error() {
+        let d = diff(
+            &profile(&[("a", 1, 10)]),
+            &profile(&[("a", 2, 20)]),
+            &Options::default(),
+        )
+        .unwrap();
+        assert_eq!(d.precision, Precision::Unknown, "pprof without a period");
+        assert!(
+            d.rows
+                .iter()
+                .all(|r| r.flat_error.is_none() && !r.within_noise(RankBy::Flat))
+        );
+    }
+
+    #[test]
+    fn filters_select_stacks_and_frames_in_pprof_order() {
+        let before = profile(&[]);
+        let after = profile(&[
+            ("main;serve;leak", 1, 100),
+            ("main;idle", 1, 10),
+            ("main;serve;parse;leak", 1, 1),
+        ]);
+        let with = |f: Filters| {
+            let d = diff(
+                &before,
+                &after,
+                &Options {
+                    filters: f,
+                    ..Options::default()
+                },
+            )
+            .unwrap();
+            (rows(&d), d.totals.after)
+        };
+        let re = |s: &str| Some(regex::Regex::new(s).unwrap());
+        let (r, total) = with(Filters {
+            focus: re("^serve "),
+            ..Default::default()
+        });
+        assert_eq!(total, 101);
+        assert_eq!(r, [("leak".to_owned(), 101)]);
+        let (_, total) = with(Filters {
+            ignore: re("^parse "),
+            ..Default::default()
+        });
+        assert_eq!(total, 110);
+        let (r, _) = with(Filters {
+            hide: re("^leak "),
+            ..Default::default()
+        });
+        assert_eq!(
+            r,
+            [
+                ("serve".to_owned(), 100),
+                ("idle".to_owned(), 10),
+                ("parse".to_owned(), 1)
+            ]
+        );
+        let d = diff(
+            &before,
+            &after,
+            &Options {
+                filters: Filters {
+                    show_from: re("^serve "),
+                    ..Default::default()
+                },
+                rank_by: RankBy::Cumulative,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(d.totals.after, 101, "stacks without serve are dropped");
+        assert!(
+            d.rows
+                .iter()
+                .all(|r| d.key(r.key).display() != "main m.go:1"),
+            "callers above serve are cut"
+        );
     }
 }

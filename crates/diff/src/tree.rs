@@ -127,6 +127,13 @@ impl SideStacks {
         }
     }
 
+    /// Multiplies every stack's value by `factor`.
+    pub(crate) fn scale(&mut self, factor: f64) {
+        for s in &mut self.stacks {
+            s.value *= factor;
+        }
+    }
+
     /// Adds one stack, given leaf first.
     pub(crate) fn add(&mut self, leaf_first: &[KeyId], value: f64) {
         let start = self.bytes.len();

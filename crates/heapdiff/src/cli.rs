@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use heapdiff_diff::{Granularity, Options, RankBy, SampleTypeChoice, SortOrder};
+use heapdiff_diff::{Filters, Granularity, Options, RankBy, SampleTypeChoice, SortOrder};
+use regex::Regex;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -92,6 +93,38 @@ pub(crate) struct Cli {
     /// Do not write a flame graph.
     #[arg(long)]
     pub(crate) no_svg: bool,
+
+    /// Keep only stacks with a frame matching REGEX (matched against
+    /// `function file:line`).
+    #[arg(long, value_name = "REGEX", help_heading = "Filters")]
+    pub(crate) focus: Option<Regex>,
+
+    /// Drop stacks with a frame matching REGEX.
+    #[arg(long, value_name = "REGEX", help_heading = "Filters")]
+    pub(crate) ignore: Option<Regex>,
+
+    /// Remove frames matching REGEX from every stack.
+    #[arg(long, value_name = "REGEX", help_heading = "Filters")]
+    pub(crate) hide: Option<Regex>,
+
+    /// Cut every stack above (the callers of) its outermost frame matching
+    /// REGEX; stacks without a match are dropped.
+    #[arg(long, value_name = "REGEX", help_heading = "Filters")]
+    pub(crate) show_from: Option<Regex>,
+
+    /// Keep the whole profiles' totals when filters drop stacks (by default
+    /// the totals are those of what the filters kept).
+    #[arg(long, help_heading = "Filters")]
+    pub(crate) relative: bool,
+
+    /// Scale the before profile to the after profile's total.
+    #[arg(long, help_heading = "Filters")]
+    pub(crate) normalize: bool,
+
+    /// Leave out rows whose change is smaller than SIZE (in the sample
+    /// type's unit; bytes take KiB, MiB, GiB, kB, MB, GB suffixes).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Filters")]
+    pub(crate) min_delta: Option<i64>,
 
     /// Keep allocator frames (malloc, operator new, runtime.mallocgc, …) at
     /// stack leaves instead of charging their caller.
@@ -200,6 +233,37 @@ pub(crate) enum Color {
     Never,
 }
 
+/// `--min-delta`: a count, or a size with a binary or decimal unit.
+pub(crate) fn parse_size(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => 1024.0,
+        "m" | "mib" => 1024.0 * 1024.0,
+        "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        _ => {
+            return Err(format!(
+                "{s:?}: unknown unit (use B, KiB, MiB, GiB, kB, MB or GB)"
+            ));
+        }
+    };
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 4096, 64KiB, 1.5MiB)"))?;
+    let v = n * scale;
+    if !v.is_finite() || v < 0.0 || v > i64::MAX as f64 {
+        return Err(format!("{s:?} is out of range"));
+    }
+    Ok(v.round() as i64)
+}
+
 /// `--min-width`: a finite, non-negative number of pixels.
 fn parse_min_width(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -231,6 +295,15 @@ impl Cli {
                 RankBy::Flat
             },
             keep_allocator_frames: self.keep_allocator_frames,
+            filters: Filters {
+                focus: self.focus.clone(),
+                ignore: self.ignore.clone(),
+                hide: self.hide.clone(),
+                show_from: self.show_from.clone(),
+            },
+            normalize: self.normalize,
+            relative: self.relative,
+            min_delta: self.min_delta.unwrap_or(0),
         }
     }
 }
@@ -259,5 +332,40 @@ mod tests {
         let cli = Cli::parse_from(["heapdiff", "a", "b"]);
         assert_eq!(cli.diff_options(), Options::default());
         assert_eq!(cli.svg, PathBuf::from("heapdiff.svg"));
+    }
+
+    #[test]
+    fn sizes_take_units() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("1.5 MiB"), Ok(1_572_864));
+        assert_eq!(parse_size("2MB"), Ok(2_000_000));
+        assert_eq!(parse_size("1k"), Ok(1024));
+        assert!(
+            parse_size("12 parsecs")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
+        assert!(parse_size("MiB").unwrap_err().contains("not a size"));
+        assert!(parse_size("-5").is_err());
+    }
+
+    #[test]
+    fn filters_are_regexes() {
+        let cli = Cli::parse_from([
+            "heapdiff",
+            "--focus",
+            "remember",
+            "--hide",
+            "^runtime\\.",
+            "a",
+            "b",
+        ]);
+        let o = cli.diff_options();
+        assert_eq!(
+            o.filters.describe(),
+            [("focus", "remember"), ("hide", "^runtime\\.")]
+        );
+        assert!(Cli::try_parse_from(["heapdiff", "--focus", "(", "a", "b"]).is_err());
     }
 }

@@ -35,6 +35,14 @@ struct Report<'a> {
     shrinkage_total: i64,
     path_growth_total: i64,
     path_shrinkage_total: i64,
+    precision: &'static str,
+    normalized: Option<f64>,
+    filters: std::collections::BTreeMap<&'static str, &'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unfiltered_before_total: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unfiltered_after_total: Option<i64>,
+    rows_below_min_delta: usize,
     rows_changed: usize,
     rows_shown: usize,
     rows: Vec<JsonRow<'a>>,
@@ -68,6 +76,12 @@ struct JsonRow<'a> {
     cum_before: i64,
     cum_after: i64,
     cum_delta: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cum_error: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    within_noise: Option<bool>,
 }
 
 /// Renders the top `top` changed rows (0 = all) as pretty-printed JSON,
@@ -108,6 +122,12 @@ pub fn render_json(diff: &Diff, inputs: &Inputs, top: usize, warnings: &[String]
         shrinkage_total: diff.shrinkage,
         path_growth_total: diff.path_growth,
         path_shrinkage_total: diff.path_shrinkage,
+        precision: diff.precision.as_str(),
+        normalized: diff.normalized,
+        filters: diff.options.filters.describe().into_iter().collect(),
+        unfiltered_before_total: diff.unfiltered_totals.map(|u| u.before),
+        unfiltered_after_total: diff.unfiltered_totals.map(|u| u.after),
+        rows_below_min_delta: diff.below_min_delta,
         rows_changed: changed.len(),
         rows_shown: shown.len(),
         rows: shown.iter().map(|r| row(diff, r, counts)).collect(),
@@ -136,6 +156,9 @@ fn row<'a>(diff: &'a Diff, r: &Row, counts: bool) -> JsonRow<'a> {
         cum_before: r.cum.before,
         cum_after: r.cum.after,
         cum_delta: r.cum.delta(),
+        error: r.flat_error,
+        cum_error: r.cum_error,
+        within_noise: r.flat_error.map(|_| r.within_noise(diff.options.rank_by)),
     }
 }
 
@@ -211,6 +234,10 @@ mod tests {
                 "shrinkage_total",
                 "path_growth_total",
                 "path_shrinkage_total",
+                "precision",
+                "normalized",
+                "filters",
+                "rows_below_min_delta",
                 "rows_changed",
                 "rows_shown",
                 "rows",

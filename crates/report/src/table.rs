@@ -1,7 +1,7 @@
 //! The terminal table: a header with the totals, the top rows, and a footer
 //! counting what was left out.
 
-use heapdiff_diff::{Diff, Granularity, RankBy, Row, Status};
+use heapdiff_diff::{Diff, Granularity, Precision, RankBy, Row, Status};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::Inputs;
@@ -79,6 +79,10 @@ fn header(out: &mut String, diff: &Diff, inputs: &Inputs, paint: &Paint) {
     }
     out.push_str(&paint.bold(&format!("heapdiff: {title}")));
     out.push('\n');
+    for note in notes(diff) {
+        out.push_str(&paint.dim(&format!("  {note}")));
+        out.push('\n');
+    }
 
     let t = &diff.totals;
     let counts = diff.count_type.is_some();
@@ -128,6 +132,55 @@ fn header(out: &mut String, diff: &Diff, inputs: &Inputs, paint: &Paint) {
     }
 }
 
+/// What the reader must know about the numbers: precision, filters,
+/// normalization.
+pub(crate) fn notes(diff: &Diff) -> Vec<String> {
+    let unit = &diff.sample_type.unit;
+    let mut notes = Vec::new();
+    match diff.precision {
+        Precision::Exact => notes.push("exact values: every allocation was recorded".to_owned()),
+        Precision::Sampled => notes.push(
+            "sampled values: ~ marks a change within sampling noise (at most twice its standard error)"
+                .to_owned(),
+        ),
+        Precision::Unknown => {}
+    }
+    let filters = diff.options.filters.describe();
+    if !filters.is_empty() {
+        let list: Vec<String> = filters
+            .iter()
+            .map(|(k, v)| format!("--{} {v:?}", k.replace('_', "-")))
+            .collect();
+        let mut note = format!("filtered: {}", list.join(" "));
+        match &diff.unfiltered_totals {
+            Some(u) => note.push_str(&format!(
+                "; totals are what the filters kept (whole profiles: {} → {})",
+                format_value(u.before, unit, false),
+                format_value(u.after, unit, false)
+            )),
+            None => note.push_str("; totals are the whole profiles' (--relative)"),
+        }
+        notes.push(note);
+    }
+    if let Some(f) = diff.normalized {
+        notes.push(format!(
+            "normalized: before scaled by {f:.4} to after's total"
+        ));
+    }
+    if diff.below_min_delta > 0 {
+        notes.push(format!(
+            "{} {} below --min-delta left out",
+            diff.below_min_delta,
+            if diff.below_min_delta == 1 {
+                "row"
+            } else {
+                "rows"
+            }
+        ));
+    }
+    notes
+}
+
 fn rows(out: &mut String, diff: &Diff, shown: &[Row], opts: &TableOptions, paint: &Paint) {
     let unit = &diff.sample_type.unit;
     let counts = diff.count_type.is_some();
@@ -144,8 +197,13 @@ fn rows(out: &mut String, diff: &Diff, shown: &[Row], opts: &TableOptions, paint
         .iter()
         .map(|row| {
             let v = diff.ranked(row);
+            let noise = if row.within_noise(diff.options.rank_by) {
+                "~"
+            } else {
+                ""
+            };
             let mut c = vec![
-                format_value(v.delta(), unit, true),
+                format!("{noise}{}", format_value(v.delta(), unit, true)),
                 diff.share(row)
                     .map_or_else(String::new, |s| format_percent(s, false)),
                 format_value(v.before, unit, false),
@@ -184,6 +242,7 @@ fn rows(out: &mut String, diff: &Diff, shown: &[Row], opts: &TableOptions, paint
         for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
             let padded = pad_left(cell, *w);
             line.push_str(&match i {
+                0 if row.within_noise(diff.options.rank_by) => paint.dim(&padded),
                 0 if delta > 0 => paint.red(&padded),
                 0 => paint.green(&padded),
                 _ => padded,

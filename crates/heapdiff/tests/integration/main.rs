@@ -4,6 +4,7 @@
 //! when an intended change alters output, re-bless them with
 //! `HEAPDIFF_BLESS=1 cargo test --workspace` and review the diff.
 
+mod analysis;
 mod browser;
 mod common;
 mod errors;
