@@ -36,7 +36,8 @@ fn table_top_and_footer() {
     );
     let lines: Vec<&str> = t.lines().collect();
     assert!(lines[0].starts_with("heapdiff: inuse_space (bytes) by line"));
-    assert!(lines[6].contains("+3.8 MiB") && lines[6].contains("net/textproto.readMIMEHeader"));
+    assert!(lines[1].contains("sampled values"), "{t}");
+    assert!(lines[7].contains("+3.8 MiB") && lines[7].contains("net/textproto.readMIMEHeader"));
     assert!(t.ends_with("(--top 0 shows all).\n"), "{t}");
 }
 
