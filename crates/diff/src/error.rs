@@ -37,4 +37,20 @@ pub enum Error {
         /// Its unit in the after profile.
         after: String,
     },
+
+    /// A trend needs snapshots.
+    #[error("a trend needs at least 2 snapshots, got {count}")]
+    TooFewSnapshots {
+        /// How many were given.
+        count: usize,
+    },
+
+    /// A trend snapshot lacks the compared sample type.
+    #[error("snapshot {snapshot} has no sample type {name:?}")]
+    SnapshotSampleType {
+        /// 1-based position of the snapshot.
+        snapshot: usize,
+        /// The sample type looked for.
+        name: String,
+    },
 }

@@ -46,6 +46,7 @@ mod error;
 mod key;
 mod select;
 mod tree;
+mod trend;
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -57,6 +58,7 @@ pub use error::Error;
 pub use key::{Granularity, Key, KeyId};
 pub use select::{SampleTypeChoice, Selection, count_partner, default_name, select};
 pub use tree::{Node, NodeId, Tree, TreeValues};
+pub use trend::{Trend, TrendRow, leak_score, slope, trend};
 
 use key::KeyTable;
 use tree::SideStacks;

@@ -20,6 +20,12 @@ Examples:
   # by function, ranked by cumulative growth, flame graph elsewhere
   heapdiff --by function --cum --svg leak.svg before.pb.gz after.pb.gz
 
+  # a trend over five snapshots: what grows every time
+  heapdiff snap-1.pb.gz snap-2.pb.gz snap-3.pb.gz snap-4.pb.gz snap-5.pb.gz
+
+  # one profile per pod on each side, merged
+  heapdiff --before 'before/pod-*.pb.gz' --after 'after/pod-*.pb.gz'
+
   # C/C++/Rust: jemalloc dumps of a binary that has moved since
   heapdiff --binary ./build/server before.heap after.heap
 
@@ -33,11 +39,34 @@ Exit status: 0 success, 2 bad usage or unreadable input.";
 #[derive(Debug, Parser)]
 #[command(name = "heapdiff", version, after_help = EXAMPLES, max_term_width = 100)]
 pub(crate) struct Cli {
-    /// The earlier profile (the base); `-` reads standard input.
-    pub(crate) before: PathBuf,
+    /// Two profiles, before and after; or three or more snapshots, oldest
+    /// first, for a trend. `-` reads one of them from standard input.
+    #[arg(value_name = "PROFILE")]
+    pub(crate) profiles: Vec<PathBuf>,
 
-    /// The later profile; `-` reads standard input.
-    pub(crate) after: PathBuf,
+    /// A before profile; repeat it (or give a quoted glob) to merge several,
+    /// one per process or pod. Needs --after.
+    #[arg(
+        long = "before",
+        value_name = "PATH",
+        requires = "afters",
+        conflicts_with = "profiles"
+    )]
+    pub(crate) befores: Vec<PathBuf>,
+
+    /// An after profile; repeat it (or give a quoted glob) to merge several.
+    /// Needs --before.
+    #[arg(
+        long = "after",
+        value_name = "PATH",
+        requires = "befores",
+        conflicts_with = "profiles"
+    )]
+    pub(crate) afters: Vec<PathBuf>,
+
+    /// Trend snapshots: in the order given, or by file modification time.
+    #[arg(long, value_enum, default_value_t = Order::Given)]
+    pub(crate) order: Order,
 
     /// How many rows to show (0 shows all).
     #[arg(short = 'n', long, default_value_t = 20, value_name = "N")]
@@ -195,6 +224,90 @@ pub(crate) enum Sort {
     Abs,
 }
 
+/// `--order`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Order {
+    /// as given on the command line
+    Given,
+    /// oldest file first
+    Mtime,
+}
+
+/// What to compare, from the positional arguments and --before/--after.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Plan {
+    /// Two sides, each one or more profiles merged.
+    Pair {
+        before: Vec<PathBuf>,
+        after: Vec<PathBuf>,
+    },
+    /// Three or more snapshots in time order.
+    Trend(Vec<PathBuf>),
+}
+
+/// Expands a `--before`/`--after` argument that is a glob pattern (and not
+/// an existing file) into the files it matches, sorted.
+fn expand(path: &std::path::Path) -> Result<Vec<PathBuf>, String> {
+    let text = path.to_string_lossy();
+    if path.exists() || !text.contains(['*', '?', '[']) {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let matches: Vec<PathBuf> = glob::glob(&text)
+        .map_err(|e| format!("{text}: not a valid glob pattern: {e}"))?
+        .filter_map(Result::ok)
+        .filter(|p| p.is_file())
+        .collect();
+    if matches.is_empty() {
+        return Err(format!("{text}: no file matches this pattern"));
+    }
+    Ok(matches)
+}
+
+impl Cli {
+    /// What to compare.
+    pub(crate) fn plan(&self) -> Result<Plan, String> {
+        if !self.befores.is_empty() || !self.afters.is_empty() {
+            let side = |paths: &[PathBuf]| -> Result<Vec<PathBuf>, String> {
+                let mut all = Vec::new();
+                for p in paths {
+                    all.extend(expand(p)?);
+                }
+                Ok(all)
+            };
+            return Ok(Plan::Pair {
+                before: side(&self.befores)?,
+                after: side(&self.afters)?,
+            });
+        }
+        match self.profiles.len() {
+            0 | 1 => Err(
+                "give two profiles (before and after), three or more snapshots for a trend, \
+                 or --before and --after"
+                    .to_owned(),
+            ),
+            2 => Ok(Plan::Pair {
+                before: vec![self.profiles[0].clone()],
+                after: vec![self.profiles[1].clone()],
+            }),
+            _ => {
+                let mut snapshots = self.profiles.clone();
+                if self.order == Order::Mtime {
+                    let mut timed = Vec::new();
+                    for p in snapshots {
+                        let t = std::fs::metadata(&p)
+                            .and_then(|m| m.modified())
+                            .map_err(|e| format!("{}: cannot read: {e}", p.display()))?;
+                        timed.push((t, p));
+                    }
+                    timed.sort();
+                    snapshots = timed.into_iter().map(|(_, p)| p).collect();
+                }
+                Ok(Plan::Trend(snapshots))
+            }
+        }
+    }
+}
+
 /// `--flame-style`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum FlameStyle {
@@ -331,7 +444,68 @@ mod tests {
         assert!(!o.keep_allocator_frames);
         let cli = Cli::parse_from(["heapdiff", "a", "b"]);
         assert_eq!(cli.diff_options(), Options::default());
+        assert_eq!(
+            cli.plan(),
+            Ok(Plan::Pair {
+                before: vec!["a".into()],
+                after: vec!["b".into()]
+            })
+        );
         assert_eq!(cli.svg, PathBuf::from("heapdiff.svg"));
+    }
+
+    #[test]
+    fn plans_from_arguments() {
+        let plan = |args: &[&str]| {
+            let mut all = vec!["heapdiff"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all)
+                .map_err(|e| e.kind())
+                .map(|c| c.plan())
+        };
+        assert_eq!(
+            plan(&["a", "b", "c"]),
+            Ok(Ok(Plan::Trend(vec!["a".into(), "b".into(), "c".into()])))
+        );
+        assert!(
+            plan(&["a"])
+                .unwrap()
+                .unwrap_err()
+                .contains("give two profiles")
+        );
+        assert_eq!(
+            plan(&["--before", "x", "--before", "y", "--after", "z"]),
+            Ok(Ok(Plan::Pair {
+                before: vec!["x".into(), "y".into()],
+                after: vec!["z".into()]
+            }))
+        );
+        assert!(plan(&["--before", "x"]).is_err(), "--before needs --after");
+        assert!(plan(&["--before", "x", "--after", "y", "z"]).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["pod-1.pb.gz", "pod-2.pb.gz", "other.txt"] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let pattern = dir.path().join("pod-*.pb.gz");
+        let Ok(Ok(Plan::Pair { before, .. })) =
+            plan(&["--before", pattern.to_str().unwrap(), "--after", "z"])
+        else {
+            panic!()
+        };
+        assert_eq!(
+            before,
+            [
+                dir.path().join("pod-1.pb.gz"),
+                dir.path().join("pod-2.pb.gz")
+            ]
+        );
+        let none = dir.path().join("nope-*.pb.gz");
+        assert!(
+            plan(&["--before", none.to_str().unwrap(), "--after", "z"])
+                .unwrap()
+                .unwrap_err()
+                .contains("no file matches")
+        );
     }
 
     #[test]

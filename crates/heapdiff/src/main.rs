@@ -9,7 +9,7 @@ mod output;
 mod symbols;
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -17,7 +17,7 @@ use clap::Parser;
 use heapdiff_profile::{DecodeOptions, Profile};
 use heapdiff_report::{FlameError, HeapFlameOptions, Inputs, Orientation, TableOptions};
 
-use cli::{Cli, Color, FlameOrient, FlameStyle, OutputFormat};
+use cli::{Cli, Color, FlameOrient, FlameStyle, OutputFormat, Plan};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -32,41 +32,207 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<()> {
-    if cli.before.as_os_str() == "-" && cli.after.as_os_str() == "-" {
-        bail!("only one of the two profiles can be read from standard input");
-    }
-    let inputs = Inputs {
-        before: display_name(&cli.before),
-        after: display_name(&cli.after),
+    let plan = cli.plan().map_err(anyhow::Error::msg)?;
+    let paths: Vec<PathBuf> = match &plan {
+        Plan::Pair { before, after } => before.iter().chain(after).cloned().collect(),
+        Plan::Trend(snapshots) => snapshots.clone(),
     };
+    if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        bail!("only one profile can be read from standard input");
+    }
+    let names: Vec<String> = paths.iter().map(|p| display_name(p)).collect();
     let options = DecodeOptions {
         jemalloc_thread: cli.thread,
         unit: Some(cli.unit.clone()),
     };
-    let (before, after) = std::thread::scope(|s| {
-        let before = s.spawn(|| load(&cli.before, &inputs.before, &options));
-        let after = load(&cli.after, &inputs.after, &options);
-        (
-            before.join().expect("the decoder thread does not panic"),
-            after,
-        )
-    });
-    let (mut before, mut after) = (before?, after?);
+    let mut profiles = load_all(&paths, &names, &options)?;
 
     let mut warnings = Vec::new();
-    for (name, p) in [(&inputs.before, &before), (&inputs.after, &after)] {
+    for (name, p) in names.iter().zip(&profiles) {
         warnings.extend(p.warnings.iter().map(|w| format!("{name}: {w}")));
     }
     if !cli.no_symbolize {
         warnings.extend(symbols::symbolize(
             cli,
-            [
-                (&inputs.before, &cli.before, &mut before),
-                (&inputs.after, &cli.after, &mut after),
-            ],
+            names
+                .iter()
+                .map(String::as_str)
+                .zip(paths.iter().map(PathBuf::as_path))
+                .zip(profiles.iter_mut())
+                .map(|((n, p), profile)| (n, p, profile)),
         ));
     }
-    let diff = heapdiff_diff::diff(&before, &after, &cli.diff_options())?;
+    match plan {
+        Plan::Pair { before, .. } => {
+            let after = profiles.split_off(before.len());
+            let inputs = Inputs {
+                before: side_name(&names[..before.len()]),
+                after: side_name(&names[before.len()..]),
+            };
+            let before = Profile::merge(profiles).with_context(|| inputs.before.clone())?;
+            let after = Profile::merge(after).with_context(|| inputs.after.clone())?;
+            pair(cli, &before, &after, &inputs, warnings)
+        }
+        Plan::Trend(_) => trend(cli, &profiles, &names, warnings),
+    }
+}
+
+/// Names a side: its file, or its first file and how many more.
+fn side_name(names: &[String]) -> String {
+    match names {
+        [one] => one.clone(),
+        [first, rest @ ..] => format!("{first} (+{} more)", rest.len()),
+        [] => String::new(),
+    }
+}
+
+/// Decodes every input, on as many threads as there are cores.
+fn load_all(paths: &[PathBuf], names: &[String], options: &DecodeOptions) -> Result<Vec<Profile>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .clamp(1, paths.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<Result<Profile>>> = (0..paths.len()).map(|_| None).collect();
+    let done: Vec<Vec<(usize, Result<Profile>)>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= paths.len() {
+                            return mine;
+                        }
+                        mine.push((i, load(&paths[i], &names[i], options)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("the decoder threads do not panic"))
+            .collect()
+    });
+    for (i, r) in done.into_iter().flatten() {
+        results[i] = Some(r);
+    }
+    // The first failing input, in command-line order, is the one reported.
+    results
+        .into_iter()
+        .map(|r| r.expect("every input was decoded"))
+        .collect()
+}
+
+/// A trend: table or JSON of every snapshot, the flame graph first vs last.
+fn trend(
+    cli: &Cli,
+    profiles: &[Profile],
+    names: &[String],
+    mut warnings: Vec<String>,
+) -> Result<()> {
+    let trend = heapdiff_diff::trend(profiles, &cli.diff_options())?;
+    let (first, last) = (&profiles[0], &profiles[profiles.len() - 1]);
+    let diff = heapdiff_diff::diff(first, last, &cli.diff_options())?;
+    warnings.extend(diff.warnings.iter().cloned());
+    for w in &warnings {
+        output::warn(w);
+    }
+    let inputs = Inputs {
+        before: names[0].clone(),
+        after: names[names.len() - 1].clone(),
+    };
+    let written = write_graph(cli, &diff, &inputs)?;
+    let stdout = std::io::stdout();
+    let text = match cli.format {
+        OutputFormat::Json => heapdiff_report::render_trend_json(&trend, names, cli.top, &warnings),
+        OutputFormat::Table => {
+            heapdiff_report::render_trend_table(&trend, names, &table_options(cli, &stdout))
+        }
+    };
+    output::write_stdout(&stdout, text.as_bytes())?;
+    if let Some(path) = written {
+        output::note(&format!(
+            "flame graph (first → last) written to {}",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Colour and width of the table, from the flags and the terminal.
+fn table_options(cli: &Cli, stdout: &std::io::Stdout) -> TableOptions {
+    let terminal = stdout.is_terminal();
+    let color = match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    let width = cli.width.or_else(|| {
+        terminal
+            .then(|| terminal_size::terminal_size_of(stdout))
+            .flatten()
+            .map(|(w, _)| w.0 as usize)
+    });
+    TableOptions {
+        top: cli.top,
+        width,
+        color,
+    }
+}
+
+/// Writes the flame graph unless `--no-svg`; returns where it went.
+fn write_graph<'a>(
+    cli: &'a Cli,
+    diff: &heapdiff_diff::Diff,
+    inputs: &Inputs,
+) -> Result<Option<&'a PathBuf>> {
+    if cli.no_svg {
+        return Ok(None);
+    }
+    let rendered = match cli.flame_style {
+        FlameStyle::Heap => heapdiff_report::render_heap_flamegraph(
+            diff,
+            inputs,
+            &HeapFlameOptions {
+                width: cli.svg_width,
+                min_width: cli.min_width,
+                orientation: match cli.flame_orient {
+                    Some(FlameOrient::Flame) => Orientation::Flame,
+                    Some(FlameOrient::Icicle) | None => Orientation::Icicle,
+                },
+            },
+        ),
+        FlameStyle::Classic => heapdiff_report::render_classic_flamegraph(
+            diff,
+            inputs,
+            cli.svg_width,
+            cli.flame_orient == Some(FlameOrient::Icicle),
+        ),
+    };
+    match rendered {
+        Ok(svg) => {
+            output::write_atomic(&cli.svg, &svg).with_context(|| {
+                format!("cannot write the flame graph to {}", cli.svg.display())
+            })?;
+            Ok(Some(&cli.svg))
+        }
+        Err(e @ (FlameError::Empty | FlameError::Blank)) => {
+            output::warn(&format!("no flame graph written: {e}"));
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A pair: table or JSON, and the flame graph.
+fn pair(
+    cli: &Cli,
+    before: &Profile,
+    after: &Profile,
+    inputs: &Inputs,
+    mut warnings: Vec<String>,
+) -> Result<()> {
+    let diff = heapdiff_diff::diff(before, after, &cli.diff_options())?;
     warnings.extend(diff.warnings.iter().cloned());
     for w in &warnings {
         output::warn(w);
@@ -74,69 +240,12 @@ fn run(cli: &Cli) -> Result<()> {
 
     // The graph is written before anything reaches stdout, so that a failure
     // to write it stops the run cleanly; where it went is said last.
-    let mut written = None;
-    if !cli.no_svg {
-        let rendered = match cli.flame_style {
-            FlameStyle::Heap => heapdiff_report::render_heap_flamegraph(
-                &diff,
-                &inputs,
-                &HeapFlameOptions {
-                    width: cli.svg_width,
-                    min_width: cli.min_width,
-                    orientation: match cli.flame_orient {
-                        Some(FlameOrient::Flame) => Orientation::Flame,
-                        Some(FlameOrient::Icicle) | None => Orientation::Icicle,
-                    },
-                },
-            ),
-            FlameStyle::Classic => heapdiff_report::render_classic_flamegraph(
-                &diff,
-                &inputs,
-                cli.svg_width,
-                cli.flame_orient == Some(FlameOrient::Icicle),
-            ),
-        };
-        match rendered {
-            Ok(svg) => {
-                output::write_atomic(&cli.svg, &svg).with_context(|| {
-                    format!("cannot write the flame graph to {}", cli.svg.display())
-                })?;
-                written = Some(&cli.svg);
-            }
-            Err(e @ (FlameError::Empty | FlameError::Blank)) => {
-                output::warn(&format!("no flame graph written: {e}"))
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-
+    let written = write_graph(cli, &diff, inputs)?;
     let stdout = std::io::stdout();
     let text = match cli.format {
-        OutputFormat::Json => heapdiff_report::render_json(&diff, &inputs, cli.top, &warnings),
+        OutputFormat::Json => heapdiff_report::render_json(&diff, inputs, cli.top, &warnings),
         OutputFormat::Table => {
-            let terminal = stdout.is_terminal();
-            let color = match cli.color {
-                Color::Always => true,
-                Color::Never => false,
-                Color::Auto => {
-                    terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                }
-            };
-            let width = cli.width.or_else(|| {
-                terminal
-                    .then(|| terminal_size::terminal_size_of(&stdout))
-                    .flatten()
-                    .map(|(w, _)| w.0 as usize)
-            });
-            heapdiff_report::render_table(
-                &diff,
-                &inputs,
-                &TableOptions {
-                    top: cli.top,
-                    width,
-                    color,
-                },
-            )
+            heapdiff_report::render_table(&diff, inputs, &table_options(cli, &stdout))
         }
     };
     output::write_stdout(&stdout, text.as_bytes())?;

@@ -28,8 +28,11 @@ pub(crate) fn search_paths(cli: &Cli) -> SearchPaths {
     }
 }
 
-/// Symbolizes both profiles; returns the warnings, each naming its input.
-pub(crate) fn symbolize(cli: &Cli, profiles: [(&str, &Path, &mut Profile); 2]) -> Vec<String> {
+/// Symbolizes every profile; returns the warnings, each naming its input.
+pub(crate) fn symbolize<'a>(
+    cli: &Cli,
+    profiles: impl IntoIterator<Item = (&'a str, &'a Path, &'a mut Profile)>,
+) -> Vec<String> {
     let mut symbolizer = Symbolizer::new(search_paths(cli));
     let mut warnings = Vec::new();
     for (name, path, profile) in profiles {

@@ -127,6 +127,10 @@ pub enum Error {
         message: String,
     },
 
+    /// Profiles that cannot be merged into one side.
+    #[error("cannot merge: {0}")]
+    Merge(String),
+
     /// A profile with samples but no sample types, or nothing at all.
     #[error("the profile declares no sample types")]
     NoSampleTypes,

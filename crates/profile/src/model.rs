@@ -417,6 +417,84 @@ impl Profile {
     }
 }
 
+impl Profile {
+    /// Merges profiles of the same kind (one per process, pod or thread)
+    /// into one: every sample of each, strings, frames and mappings
+    /// re-interned. They must have the same sample types and the same
+    /// sampling; the header (period, comments, time) is the first's, the
+    /// warnings are everyone's.
+    pub fn merge(mut profiles: Vec<Profile>) -> Result<Profile, Error> {
+        if profiles.len() <= 1 {
+            return profiles.pop().ok_or(Error::NoSampleTypes);
+        }
+        let first = &profiles[0];
+        for (i, p) in profiles.iter().enumerate().skip(1) {
+            let types = |p: &Profile| {
+                p.header
+                    .sample_types
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            if p.header.sample_types != first.header.sample_types {
+                return Err(Error::Merge(format!(
+                    "profile {} has sample types {} but profile 1 has {}",
+                    i + 1,
+                    types(p),
+                    types(first)
+                )));
+            }
+            if p.header.sampling != first.header.sampling {
+                return Err(Error::Merge(format!(
+                    "profile {} is sampled differently from profile 1 (rates {} and {})",
+                    i + 1,
+                    p.header.sampling.as_ref().map_or(0, |s| s.rate),
+                    first.header.sampling.as_ref().map_or(0, |s| s.rate)
+                )));
+            }
+        }
+        let mut b = ProfileBuilder::new(first.format, Vec::new());
+        b.profile.header = first.header.clone();
+        let samples: usize = profiles.iter().map(Profile::sample_count).sum();
+        let frames: usize = profiles.iter().map(|p| p.stack_frames.len()).sum();
+        b.reserve(samples, frames);
+        for p in &profiles {
+            b.profile.warnings.extend(p.warnings.iter().cloned());
+            let strings: Vec<StrId> = p.strings.iter().map(|s| b.intern(s)).collect();
+            let mappings: Vec<MappingId> = p
+                .mappings
+                .iter()
+                .map(|m| {
+                    b.add_mapping(Mapping {
+                        path: strings[m.path.0 as usize],
+                        build_id: strings[m.build_id.0 as usize],
+                        ..*m
+                    })
+                })
+                .collect();
+            let frame_ids: Vec<FrameId> = p
+                .frames
+                .iter()
+                .map(|f| {
+                    b.frame(Frame {
+                        function: strings[f.function.0 as usize],
+                        file: strings[f.file.0 as usize],
+                        mapping: f.mapping.map(|m| mappings[m.index()]),
+                        ..*f
+                    })
+                })
+                .collect();
+            for sample in p.samples() {
+                b.push_sample_with(sample.values, |out| {
+                    out.extend(sample.stack.iter().map(|f| frame_ids[f.index()]));
+                })?;
+            }
+        }
+        Ok(b.finish())
+    }
+}
+
 /// A frame found by a symbolizer, for [`Profile::replace_frames`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SymbolFrame {
@@ -688,5 +766,43 @@ mod tests {
         let p = b.finish();
         assert_eq!(p.frame_name(p.frame(f)), "0x1234 (libfoo.so.1)");
         assert_eq!(p.frame_name(p.frame(bare)), "0x99");
+    }
+
+    #[test]
+    fn merging_reinterns_and_keeps_every_sample() {
+        let one = |name: &str, bytes: i64| {
+            let mut b = ProfileBuilder::new(Format::JemallocHeap, two_types());
+            let f = b.intern(name);
+            let path = b.intern("/bin/app");
+            let m = b.add_mapping(Mapping::new(0x1000, 0x2000, 0, path));
+            let leaf = b.frame(Frame::symbolized(f, StrId::EMPTY, 3));
+            let raw = b.frame(Frame::unsymbolized(0x1234, Some(m)));
+            b.push_sample(&[leaf, raw], &[1, bytes]).unwrap();
+            b.warn(format!("{name} warns"));
+            b.finish()
+        };
+        let p = Profile::merge(vec![one("a", 10), one("b", 20), one("a", 5)]).unwrap();
+        assert_eq!(p.sample_count(), 3);
+        assert_eq!(p.total(1), 35);
+        let names: Vec<String> = p
+            .samples()
+            .map(|s| p.frame_name(p.frame(s.stack[0])))
+            .collect();
+        assert_eq!(names, ["a", "b", "a"]);
+        let raw = p.frame(p.samples().nth(1).unwrap().stack[1]);
+        assert_eq!(
+            p.frame_name(raw),
+            "0x1234 (app)",
+            "mappings follow their frames"
+        );
+        assert_eq!(p.warnings.len(), 3);
+
+        let other =
+            ProfileBuilder::new(Format::Pprof, vec![ValueType::new("cpu", "nanoseconds")]).finish();
+        let err = Profile::merge(vec![one("a", 1), other]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot merge: profile 2 has sample types cpu/nanoseconds but profile 1 has inuse_objects/count, inuse_space/bytes"
+        );
     }
 }

@@ -3,6 +3,8 @@
 //! - [`render_table`]: the terminal table (header with totals, top rows,
 //!   footer counting the rest), optionally coloured and fitted to a width;
 //! - [`render_json`]: one JSON object with stable field order;
+//! - [`render_trend_table`], [`render_trend_json`]: the same for a trend over
+//!   N snapshots, with a sparkline per row;
 //! - [`render_heap_flamegraph`]: heapdiff's differential flame graph (SVG):
 //!   frames as wide as the larger side, every frame coloured by its change,
 //!   legend and totals in the image, zoom and search in a browser;
@@ -38,12 +40,14 @@ mod flame;
 mod heap_flame;
 mod json;
 mod table;
+mod trend;
 pub mod units;
 
 pub use flame::{FlameError, folded_lines, render_classic_flamegraph, sanitize};
 pub use heap_flame::{HeapFlameOptions, Orientation, render_heap_flamegraph};
 pub use json::{SCHEMA as JSON_SCHEMA, render_json};
 pub use table::{TableOptions, render_table};
+pub use trend::{render_trend_json, render_trend_table, sparkline};
 
 /// How the two inputs are named in every output (as the user gave them).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

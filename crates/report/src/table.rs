@@ -29,7 +29,7 @@ impl Default for TableOptions {
 }
 
 /// Every line of the table starts with this.
-const INDENT: &str = "  ";
+pub(crate) const INDENT: &str = "  ";
 
 /// Shortest a shortened function or path gets.
 const MIN_PART: usize = 12;
@@ -283,7 +283,7 @@ const MIN_LOCATION: usize = 24;
 /// on the row when it fits; otherwise the function on the row and the path
 /// on a continuation line under it; when even the function has no room, the
 /// whole location on a continuation line. Each piece fits `width`.
-fn layout(
+pub(crate) fn layout(
     function: &str,
     place: &str,
     prefix: usize,
@@ -357,7 +357,7 @@ fn footer(out: &mut String, diff: &Diff, hidden: &[Row], noun: &str) {
 }
 
 /// `(function, file:line)` as shown for a key at a granularity.
-fn location(key: &heapdiff_diff::Key) -> (String, String) {
+pub(crate) fn location(key: &heapdiff_diff::Key) -> (String, String) {
     let function = key.function.clone().unwrap_or_default();
     let place = match (&key.file, key.line) {
         (Some(f), Some(l)) => format!("{f}:{l}"),
@@ -406,15 +406,15 @@ fn shorten_left(s: &str, width: usize) -> String {
     std::iter::once('…').chain(kept.into_iter().rev()).collect()
 }
 
-fn pad_left(s: &str, width: usize) -> String {
+pub(crate) fn pad_left(s: &str, width: usize) -> String {
     format!("{}{s}", " ".repeat(width.saturating_sub(s.width())))
 }
 
-fn pad_right(s: &str, width: usize) -> String {
+pub(crate) fn pad_right(s: &str, width: usize) -> String {
     format!("{s}{}", " ".repeat(width.saturating_sub(s.width())))
 }
 
-fn noun(g: Granularity) -> &'static str {
+pub(crate) fn noun(g: Granularity) -> &'static str {
     match g {
         Granularity::Line => "line",
         Granularity::Function => "function",
@@ -422,7 +422,7 @@ fn noun(g: Granularity) -> &'static str {
     }
 }
 
-fn plural(noun: &str, n: usize) -> String {
+pub(crate) fn plural(noun: &str, n: usize) -> String {
     if n == 1 {
         noun.to_owned()
     } else {
@@ -431,8 +431,8 @@ fn plural(noun: &str, n: usize) -> String {
 }
 
 /// ANSI styling that is a no-op when colour is off.
-struct Paint {
-    on: bool,
+pub(crate) struct Paint {
+    pub(crate) on: bool,
 }
 
 impl Paint {
@@ -443,19 +443,19 @@ impl Paint {
             s.to_owned()
         }
     }
-    fn bold(&self, s: &str) -> String {
+    pub(crate) fn bold(&self, s: &str) -> String {
         self.wrap("1", s)
     }
-    fn dim(&self, s: &str) -> String {
+    pub(crate) fn dim(&self, s: &str) -> String {
         self.wrap("2", s)
     }
-    fn red(&self, s: &str) -> String {
+    pub(crate) fn red(&self, s: &str) -> String {
         self.wrap("31", s)
     }
-    fn green(&self, s: &str) -> String {
+    pub(crate) fn green(&self, s: &str) -> String {
         self.wrap("32", s)
     }
-    fn yellow(&self, s: &str) -> String {
+    pub(crate) fn yellow(&self, s: &str) -> String {
         self.wrap("33", s)
     }
 }

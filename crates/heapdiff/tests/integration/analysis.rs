@@ -172,3 +172,144 @@ fn sampled_rows_carry_their_error_and_exact_ones_say_exact() {
     assert_eq!(exact["precision"], "exact");
     assert!(exact["rows"][0].get("error").is_none());
 }
+
+const SNAPSHOTS: [&str; 5] = [
+    "fixtures/go-trend/snap-1.pb.gz",
+    "fixtures/go-trend/snap-2.pb.gz",
+    "fixtures/go-trend/snap-3.pb.gz",
+    "fixtures/go-trend/snap-4.pb.gz",
+    "fixtures/go-trend/snap-5.pb.gz",
+];
+
+fn trend_json(extra: &[&str]) -> Value {
+    let mut args = SNAPSHOTS.to_vec();
+    args.extend(["--no-svg", "--format", "json", "--top", "0"]);
+    args.extend_from_slice(extra);
+    serde_json::from_str(&stdout_of(&run(&args))).unwrap()
+}
+
+#[test]
+fn trend_ranks_the_steady_leak_above_the_one_time_jump() {
+    let j = trend_json(&["--by", "function"]);
+    assert_eq!(j["kind"], "trend");
+    assert_eq!(j["files"].as_array().unwrap().len(), 5);
+    let rows = j["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["function"], "main.remember", "{}", rows[0]);
+    assert_eq!(rows[0]["steps_up"], 4);
+    let series: Vec<i64> = rows[0]["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert!(series.windows(2).all(|w| w[1] > w[0]), "{series:?}");
+    assert_eq!(rows[0]["growth"], series[4] - series[0]);
+    // The index built once and kept grew most, but only once: score 0.
+    let index = rows
+        .iter()
+        .find(|r| r["function"] == "main.buildIndex")
+        .unwrap();
+    assert_eq!(index["score"], 0);
+    assert!(index["growth"].as_i64().unwrap() > rows[0]["growth"].as_i64().unwrap());
+    // The scratch buffer lived for one snapshot only: not a row at all.
+    assert!(!rows.iter().any(|r| r["function"] == "main.export"));
+    // Totals per snapshot, and the export buffer is in the third.
+    let totals: Vec<i64> = j["totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert!(totals[2] > totals[1] + 8_000_000, "{totals:?}");
+
+    // The pair view of the same first and last snapshots ranks the jump first.
+    let pair: Value = serde_json::from_str(&stdout_of(&run(&[
+        SNAPSHOTS[0],
+        SNAPSHOTS[4],
+        "--no-svg",
+        "--format",
+        "json",
+        "--by",
+        "function",
+    ])))
+    .unwrap();
+    assert_eq!(pair["rows"][0]["function"], "main.buildIndex");
+}
+
+#[test]
+fn trend_table_has_sparklines_and_the_graph_compares_first_and_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("t.svg");
+    let mut args = SNAPSHOTS.to_vec();
+    args.extend([
+        "--svg",
+        svg.to_str().unwrap(),
+        "--by",
+        "function",
+        "--top",
+        "3",
+    ]);
+    let out = run(&args);
+    let table = stdout_of(&out);
+    let leak = table.lines().find(|l| l.contains("main.remember")).unwrap();
+    assert!(leak.contains("4/4") && leak.contains("▁▃▄▆█"), "{table}");
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg.contains("fixtures/go-trend/snap-1.pb.gz → fixtures/go-trend/snap-5.pb.gz"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("flame graph (first → last) written to"));
+    // --order mtime sorts by modification time (here: the order written).
+    let mut args = vec![SNAPSHOTS[4], SNAPSHOTS[0], SNAPSHOTS[2]];
+    args.extend(["--no-svg", "--order", "given", "--format", "json"]);
+    let given: Value = serde_json::from_str(&stdout_of(&run(&args))).unwrap();
+    assert_eq!(given["files"][0], SNAPSHOTS[4]);
+}
+
+#[test]
+fn several_profiles_per_side_are_merged() {
+    let merged: Value = serde_json::from_str(&stdout_of(&run(&[
+        "--before",
+        SNAPSHOTS[0],
+        "--before",
+        SNAPSHOTS[1],
+        "--after",
+        "fixtures/go-trend/snap-[45].pb.gz",
+        "--no-svg",
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    let total = |a: &str, b: &str| -> i64 {
+        let j: Value =
+            serde_json::from_str(&stdout_of(&run(&[a, b, "--no-svg", "--format", "json"])))
+                .unwrap();
+        j["before_total"].as_i64().unwrap() + j["after_total"].as_i64().unwrap()
+    };
+    assert_eq!(
+        merged["before_total"].as_i64().unwrap(),
+        total(SNAPSHOTS[0], SNAPSHOTS[1])
+    );
+    assert_eq!(
+        merged["after_total"].as_i64().unwrap(),
+        total(SNAPSHOTS[3], SNAPSHOTS[4])
+    );
+    assert_eq!(
+        merged["before_file"],
+        "fixtures/go-trend/snap-1.pb.gz (+1 more)"
+    );
+
+    // Sides whose sample types differ cannot be merged.
+    let out = run(&[
+        "--before",
+        SNAPSHOTS[0],
+        "--before",
+        "fixtures/python/before.tm",
+        "--after",
+        SNAPSHOTS[4],
+        "--no-svg",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot merge: profile 2 has sample types"),
+        "{err}"
+    );
+}

@@ -207,7 +207,7 @@ fn usage_errors_exit_2() {
     let err = fails(&[], &["-", "-"]);
     assert_eq!(
         one_line(&err),
-        "heapdiff: error: only one of the two profiles can be read from standard input"
+        "heapdiff: error: only one profile can be read from standard input"
     );
 }
 

@@ -295,3 +295,19 @@ fn every_fixture_pair_draws_well_formed_svg_in_both_styles() {
         }
     }
 }
+
+#[test]
+fn trend_table_and_json() {
+    let snaps = [
+        "fixtures/go-trend/snap-1.pb.gz",
+        "fixtures/go-trend/snap-2.pb.gz",
+        "fixtures/go-trend/snap-3.pb.gz",
+        "fixtures/go-trend/snap-4.pb.gz",
+        "fixtures/go-trend/snap-5.pb.gz",
+    ];
+    let mut args = snaps.to_vec();
+    args.extend(["--no-svg", "--top", "6"]);
+    check_golden("trend-table.txt", stdout_of(&run(&args)).as_bytes());
+    args.extend(["--format", "json"]);
+    check_golden("trend.json", stdout_of(&run(&args)).as_bytes());
+}
