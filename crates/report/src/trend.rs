@@ -178,7 +178,7 @@ pub fn render_trend_table(trend: &Trend, files: &[String], opts: &TableOptions) 
     let hidden = rows.len() - shown.len();
     if hidden > 0 {
         out.push_str(&format!(
-            "\n{} more (--top 0 shows all).\n",
+            "\n{hidden} more {} (--top 0 shows all).\n",
             plural(noun_s, hidden)
         ));
     }
