@@ -27,6 +27,7 @@ ci:
 # memray from PyPI, valgrind, heaptrack).
 fixtures:
     sh fixtures/go/regen.sh
+    sh fixtures/go-trend/regen.sh
     sh fixtures/c/regen.sh
     sh fixtures/rust/regen.sh
     sh fixtures/python/regen.sh
