@@ -26,19 +26,37 @@ Examples:
   # one profile per pod on each side, merged
   heapdiff --before 'before/pod-*.pb.gz' --after 'after/pod-*.pb.gz'
 
+  # a CI gate: fail (exit 1) when the heap grew by more than 5%
+  heapdiff --fail-on-growth 5% --format markdown before.pb.gz after.pb.gz > report.md
+
+  # live: two profiles of a running Go service, 30 seconds apart
+  heapdiff http://127.0.0.1:6060/debug/pprof/heap --interval 30s
+
   # C/C++/Rust: jemalloc dumps of a binary that has moved since
   heapdiff --binary ./build/server before.heap after.heap
 
   # Python: tracemalloc.take_snapshot().dump(path), sources checked out in ./src
   heapdiff --source-root src before.tm after.tm
 
-Exit status: 0 success, 2 bad usage or unreadable input.";
+Shell integration: `heapdiff completions bash|zsh|fish`, `heapdiff man`.
+
+Exit status: 0 success, 1 a --fail-on-* gate tripped, 2 bad usage or unreadable input.";
 
 /// What grew? Compare two heap profiles: a table of the source lines whose
 /// live memory grew most, and a differential flame graph (SVG).
 #[derive(Debug, Parser)]
-#[command(name = "heapdiff", version, after_help = EXAMPLES, max_term_width = 100)]
+#[command(
+    name = "heapdiff",
+    version,
+    after_help = EXAMPLES,
+    max_term_width = 100,
+    args_conflicts_with_subcommands = true
+)]
 pub(crate) struct Cli {
+    /// Shell integration instead of a comparison.
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+
     /// Two profiles, before and after; or three or more snapshots, oldest
     /// first, for a trend. `-` reads one of them from standard input.
     #[arg(value_name = "PROFILE")]
@@ -63,6 +81,21 @@ pub(crate) struct Cli {
         conflicts_with = "profiles"
     )]
     pub(crate) afters: Vec<PathBuf>,
+
+    /// Live capture (PROFILE is an http:// URL): time between fetches, e.g.
+    /// 30s, 5m, 500ms.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s", help_heading = "Live capture")]
+    pub(crate) interval: std::time::Duration,
+
+    /// Live capture: how many profiles to fetch (2 compares them, 3 or more
+    /// gives a trend).
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(2..=1000), help_heading = "Live capture")]
+    pub(crate) count: u32,
+
+    /// Live capture: keep what was fetched in DIR (heap-1.pb.gz, …) so the
+    /// comparison can be rerun from the files.
+    #[arg(long, value_name = "DIR", help_heading = "Live capture")]
+    pub(crate) save_dir: Option<PathBuf>,
 
     /// Trend snapshots: in the order given, or by file modification time.
     #[arg(long, value_enum, default_value_t = Order::Given)]
@@ -172,12 +205,26 @@ pub(crate) struct Cli {
     #[arg(long = "symbol-dir", value_name = "DIR")]
     pub(crate) symbol_dirs: Vec<PathBuf>,
 
-    /// A directory holding the Python sources a tracemalloc snapshot names,
-    /// for names like `Headers.copy_from`; a recorded path is looked for with
-    /// its leading directories stripped (repeatable; the recorded path
-    /// itself is tried last).
+    /// A directory holding the sources the profiles name: for the source
+    /// line under each row, and for Python function names
+    /// (`Headers.copy_from`). A recorded path is looked for with its leading
+    /// directories stripped (repeatable; the recorded path itself is tried
+    /// last).
     #[arg(long = "source-root", value_name = "DIR")]
     pub(crate) source_roots: Vec<PathBuf>,
+
+    /// Do not show source lines under the rows of the table and markdown.
+    #[arg(long)]
+    pub(crate) no_source: bool,
+
+    /// CI gate: exit with status 1 when the total grew by more than SIZE
+    /// (e.g. 10MiB) or PCT of the before total (e.g. 5%).
+    #[arg(long, value_name = "SIZE|PCT", value_parser = parse_limit, help_heading = "CI gates")]
+    pub(crate) fail_on_growth: Option<Limit>,
+
+    /// CI gate: exit with status 1 when any one row grew by more than SIZE.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "CI gates")]
+    pub(crate) fail_on_line_growth: Option<i64>,
 
     /// Folded stacks: what the counts are (bytes, count, or any unit name).
     #[arg(long, value_name = "UNIT", default_value = "bytes")]
@@ -224,6 +271,35 @@ pub(crate) enum Sort {
     Abs,
 }
 
+/// Subcommands: shell integration.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// bash: `heapdiff completions bash > ~/.local/share/bash-completion/completions/heapdiff`;
+    /// zsh: `heapdiff completions zsh > ~/.zfunc/_heapdiff`;
+    /// fish: `heapdiff completions fish > ~/.config/fish/completions/heapdiff.fish`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `heapdiff man > heapdiff.1; man ./heapdiff.1`.
+    Man,
+}
+
+/// Writes what a subcommand asks for to `out`.
+pub(crate) fn run_command(command: &Command, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    match command {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut cmd, "heapdiff", out);
+            Ok(())
+        }
+        Command::Man => clap_mangen::Man::new(cmd).render(out),
+    }
+}
+
 /// `--order`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Order {
@@ -243,6 +319,38 @@ pub(crate) enum Plan {
     },
     /// Three or more snapshots in time order.
     Trend(Vec<PathBuf>),
+    /// Profiles fetched from a live endpoint.
+    Live {
+        url: String,
+        count: u32,
+        interval: std::time::Duration,
+    },
+}
+
+/// `--interval`: a number with `ms`, `s`, `m` or `h`.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: f64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (e.g. 30s, 5m, 500ms)"))?;
+    let seconds = match unit {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("{s:?}: unknown unit (use ms, s, m or h)")),
+    };
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|_| format!("{s:?} is out of range"))
+}
+
+/// Whether a profile argument is a URL to fetch.
+pub(crate) fn is_url(p: &std::path::Path) -> bool {
+    let s = p.to_string_lossy();
+    s.starts_with("http://") || s.starts_with("https://")
 }
 
 /// Expands a `--before`/`--after` argument that is a glob pattern (and not
@@ -277,6 +385,20 @@ impl Cli {
             return Ok(Plan::Pair {
                 before: side(&self.befores)?,
                 after: side(&self.afters)?,
+            });
+        }
+        if let Some(url) = self.profiles.iter().find(|p| is_url(p)) {
+            if self.profiles.len() > 1 {
+                return Err(format!(
+                    "{}: a URL is fetched {} times (--count); give it alone",
+                    url.display(),
+                    self.count
+                ));
+            }
+            return Ok(Plan::Live {
+                url: url.to_string_lossy().into_owned(),
+                count: self.count,
+                interval: self.interval,
             });
         }
         match self.profiles.len() {
@@ -333,6 +455,46 @@ pub(crate) enum OutputFormat {
     Table,
     /// one JSON object for machines
     Json,
+    /// GitHub-flavoured markdown, for an issue or a pull request
+    Markdown,
+    /// comma-separated values, one line per row
+    Csv,
+}
+
+/// `--fail-on-growth`: an amount in the sample type's unit, or a percentage
+/// of the before total.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Limit {
+    /// An amount.
+    Size(i64),
+    /// A percentage.
+    Percent(f64),
+}
+
+impl Limit {
+    /// Whether `growth` from `before` exceeds the limit.
+    pub(crate) fn exceeded(self, before: i64, growth: i64) -> bool {
+        match self {
+            Limit::Size(max) => growth > max,
+            Limit::Percent(p) => {
+                if before <= 0 {
+                    growth > 0
+                } else {
+                    growth as f64 > before as f64 * p / 100.0
+                }
+            }
+        }
+    }
+}
+
+fn parse_limit(s: &str) -> Result<Limit, String> {
+    match s.trim().strip_suffix('%') {
+        Some(p) => match p.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= 0.0 => Ok(Limit::Percent(v)),
+            _ => Err(format!("{s:?} is not a percentage (e.g. 5%)")),
+        },
+        None => parse_size(s).map(Limit::Size),
+    }
 }
 
 /// `--color`.
@@ -506,6 +668,45 @@ mod tests {
                 .unwrap_err()
                 .contains("no file matches")
         );
+    }
+
+    #[test]
+    fn limits_are_sizes_or_percentages() {
+        assert_eq!(parse_limit("10MiB"), Ok(Limit::Size(10 << 20)));
+        assert_eq!(parse_limit("5%"), Ok(Limit::Percent(5.0)));
+        assert!(parse_limit("x%").is_err());
+        assert!(Limit::Percent(5.0).exceeded(1000, 51));
+        assert!(!Limit::Percent(5.0).exceeded(1000, 50));
+        assert!(Limit::Percent(5.0).exceeded(0, 1));
+        assert!(Limit::Size(100).exceeded(0, 101));
+        assert!(!Limit::Size(100).exceeded(0, 100));
+    }
+
+    #[test]
+    fn durations_and_urls() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3 fortnights").is_err());
+        let cli = Cli::parse_from([
+            "heapdiff",
+            "http://127.0.0.1:6060/debug/pprof/heap",
+            "--count",
+            "3",
+        ]);
+        assert_eq!(
+            cli.plan(),
+            Ok(Plan::Live {
+                url: "http://127.0.0.1:6060/debug/pprof/heap".into(),
+                count: 3,
+                interval: Duration::from_secs(30)
+            })
+        );
+        let cli = Cli::parse_from(["heapdiff", "http://x/heap", "after.pb.gz"]);
+        assert!(cli.plan().unwrap_err().contains("give it alone"));
     }
 
     #[test]

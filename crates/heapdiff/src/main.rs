@@ -5,6 +5,7 @@
 //! (`heapdiff … | head`) is not an error.
 
 mod cli;
+mod live;
 mod output;
 mod symbols;
 
@@ -19,10 +20,33 @@ use heapdiff_report::{FlameError, HeapFlameOptions, Inputs, Orientation, TableOp
 
 use cli::{Cli, Color, FlameOrient, FlameStyle, OutputFormat, Plan};
 
+/// What a run that did not fail found.
+enum Verdict {
+    /// Nothing to report.
+    Pass,
+    /// A CI gate (`--fail-on-growth`, `--fail-on-line-growth`) tripped.
+    Fail(String),
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(command) = &cli.command {
+        let stdout = std::io::stdout();
+        return match cli::run_command(command, &mut stdout.lock()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                output::error(&format!("cannot write: {e}"));
+                ExitCode::from(2)
+            }
+        };
+    }
     match run(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Verdict::Pass) => ExitCode::SUCCESS,
+        Ok(Verdict::Fail(reason)) => {
+            output::fail(&reason);
+            ExitCode::from(1)
+        }
         Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             output::error(&format!("{e:#}"));
@@ -31,16 +55,59 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &Cli) -> Result<()> {
-    let plan = cli.plan().map_err(anyhow::Error::msg)?;
+fn run(cli: &Cli) -> Result<Verdict> {
+    let mut plan = cli.plan().map_err(anyhow::Error::msg)?;
+    // Live capture: fetch into files, then compare them like any others.
+    let _scratch;
+    let mut live_names = None;
+    if let Plan::Live {
+        url,
+        count,
+        interval,
+    } = &plan
+    {
+        let dir = match &cli.save_dir {
+            Some(d) => {
+                std::fs::create_dir_all(d)
+                    .with_context(|| format!("cannot create {}", d.display()))?;
+                d.clone()
+            }
+            None => {
+                let t = tempfile::Builder::new()
+                    .prefix("heapdiff-live-")
+                    .tempdir()?;
+                let p = t.path().to_path_buf();
+                _scratch = t;
+                p
+            }
+        };
+        let files = live::capture(url, *count, *interval, &dir)?;
+        if cli.save_dir.is_none() {
+            live_names = Some(
+                (1..=files.len())
+                    .map(|i| format!("{url} #{i}"))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        plan = if files.len() == 2 {
+            Plan::Pair {
+                before: vec![files[0].clone()],
+                after: vec![files[1].clone()],
+            }
+        } else {
+            Plan::Trend(files)
+        };
+    }
     let paths: Vec<PathBuf> = match &plan {
         Plan::Pair { before, after } => before.iter().chain(after).cloned().collect(),
         Plan::Trend(snapshots) => snapshots.clone(),
+        Plan::Live { .. } => unreachable!("live plans were fetched above"),
     };
     if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
         bail!("only one profile can be read from standard input");
     }
-    let names: Vec<String> = paths.iter().map(|p| display_name(p)).collect();
+    let names: Vec<String> =
+        live_names.unwrap_or_else(|| paths.iter().map(|p| display_name(p)).collect());
     let options = DecodeOptions {
         jemalloc_thread: cli.thread,
         unit: Some(cli.unit.clone()),
@@ -74,6 +141,7 @@ fn run(cli: &Cli) -> Result<()> {
             pair(cli, &before, &after, &inputs, warnings)
         }
         Plan::Trend(_) => trend(cli, &profiles, &names, warnings),
+        Plan::Live { .. } => unreachable!("live plans were fetched above"),
     }
 }
 
@@ -129,7 +197,7 @@ fn trend(
     profiles: &[Profile],
     names: &[String],
     mut warnings: Vec<String>,
-) -> Result<()> {
+) -> Result<Verdict> {
     let trend = heapdiff_diff::trend(profiles, &cli.diff_options())?;
     let (first, last) = (&profiles[0], &profiles[profiles.len() - 1]);
     let diff = heapdiff_diff::diff(first, last, &cli.diff_options())?;
@@ -148,6 +216,14 @@ fn trend(
         OutputFormat::Table => {
             heapdiff_report::render_trend_table(&trend, names, &table_options(cli, &stdout))
         }
+        OutputFormat::Markdown | OutputFormat::Csv => bail!(
+            "--format {} compares two profiles; for a trend use table or json",
+            if cli.format == OutputFormat::Csv {
+                "csv"
+            } else {
+                "markdown"
+            }
+        ),
     };
     output::write_stdout(&stdout, text.as_bytes())?;
     if let Some(path) = written {
@@ -156,7 +232,65 @@ fn trend(
             path.display()
         ));
     }
-    Ok(())
+    let first = trend.totals.first().copied().unwrap_or(0);
+    let growth = trend.totals.last().copied().unwrap_or(0) - first;
+    let rows = trend.rows.iter().map(|r| (trend.key(r.key), r.growth()));
+    Ok(gates(cli, &trend.sample_type.unit, first, growth, rows))
+}
+
+/// Checks the CI gates: the total's growth, then every row's.
+fn gates<'a>(
+    cli: &Cli,
+    unit: &str,
+    before: i64,
+    growth: i64,
+    rows: impl Iterator<Item = (&'a heapdiff_diff::Key, i64)>,
+) -> Verdict {
+    use heapdiff_report::units::format_value;
+    if let Some(limit) = cli.fail_on_growth
+        && limit.exceeded(before, growth)
+    {
+        let limit = match limit {
+            cli::Limit::Size(v) => format_value(v, unit, false),
+            cli::Limit::Percent(p) => format!("{p}% of {}", format_value(before, unit, false)),
+        };
+        return Verdict::Fail(format!(
+            "the total grew by {}, more than --fail-on-growth {limit}",
+            format_value(growth, unit, true)
+        ));
+    }
+    if let Some(max) = cli.fail_on_line_growth {
+        let worst = rows.filter(|(_, g)| *g > max).max_by_key(|(_, g)| *g);
+        if let Some((key, g)) = worst {
+            return Verdict::Fail(format!(
+                "{} grew by {}, more than --fail-on-line-growth {}",
+                key.display(),
+                format_value(g, unit, true),
+                format_value(max, unit, false)
+            ));
+        }
+    }
+    Verdict::Pass
+}
+
+/// The source line of every row that will be shown, unless `--no-source`.
+fn source_lines<'a>(
+    cli: &Cli,
+    keys: impl Iterator<Item = &'a heapdiff_diff::Key>,
+) -> heapdiff_report::SourceText {
+    let mut text = heapdiff_report::SourceText::new();
+    if cli.no_source || !matches!(cli.format, OutputFormat::Table | OutputFormat::Markdown) {
+        return text;
+    }
+    let mut files = heapdiff_symbolize::SourceFiles::new(cli.source_roots.clone());
+    for key in keys {
+        if let (Some(file), Some(line)) = (&key.file, key.line)
+            && let Some(t) = files.line(file, line)
+        {
+            text.insert((file.clone(), line), t.to_owned());
+        }
+    }
+    text
 }
 
 /// Colour and width of the table, from the flags and the terminal.
@@ -177,6 +311,7 @@ fn table_options(cli: &Cli, stdout: &std::io::Stdout) -> TableOptions {
         top: cli.top,
         width,
         color,
+        source: heapdiff_report::SourceText::new(),
     }
 }
 
@@ -231,7 +366,7 @@ fn pair(
     after: &Profile,
     inputs: &Inputs,
     mut warnings: Vec<String>,
-) -> Result<()> {
+) -> Result<Verdict> {
     let diff = heapdiff_diff::diff(before, after, &cli.diff_options())?;
     warnings.extend(diff.warnings.iter().cloned());
     for w in &warnings {
@@ -242,17 +377,45 @@ fn pair(
     // to write it stops the run cleanly; where it went is said last.
     let written = write_graph(cli, &diff, inputs)?;
     let stdout = std::io::stdout();
+    let shown = match cli.top {
+        0 => diff.changed_rows(),
+        n => &diff.changed_rows()[..diff.changed_rows().len().min(n)],
+    };
+    let source = source_lines(cli, shown.iter().map(|r| diff.key(r.key)));
     let text = match cli.format {
         OutputFormat::Json => heapdiff_report::render_json(&diff, inputs, cli.top, &warnings),
-        OutputFormat::Table => {
-            heapdiff_report::render_table(&diff, inputs, &table_options(cli, &stdout))
-        }
+        OutputFormat::Table => heapdiff_report::render_table(
+            &diff,
+            inputs,
+            &TableOptions {
+                source,
+                ..table_options(cli, &stdout)
+            },
+        ),
+        OutputFormat::Markdown => heapdiff_report::render_markdown(
+            &diff,
+            inputs,
+            cli.top,
+            written.map(|p| p.to_string_lossy()).as_deref(),
+            &source,
+        ),
+        OutputFormat::Csv => heapdiff_report::render_csv(&diff, cli.top),
     };
     output::write_stdout(&stdout, text.as_bytes())?;
     if let Some(path) = written {
         output::note(&format!("flame graph written to {}", path.display()));
     }
-    Ok(())
+    let rows = diff
+        .rows
+        .iter()
+        .map(|r| (diff.key(r.key), diff.ranked(r).delta()));
+    Ok(gates(
+        cli,
+        &diff.sample_type.unit,
+        diff.totals.before,
+        diff.totals.delta(),
+        rows,
+    ))
 }
 
 fn load(path: &Path, name: &str, options: &DecodeOptions) -> Result<Profile> {

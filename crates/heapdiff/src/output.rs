@@ -51,6 +51,11 @@ pub(crate) fn error(message: &str) {
     stderr_line("error: ", message);
 }
 
+/// The one-line reason a CI gate failed, on stderr.
+pub(crate) fn fail(reason: &str) {
+    stderr_line("fail: ", reason);
+}
+
 /// `heapdiff: warning: …` on stderr.
 pub(crate) fn warn(message: &str) {
     stderr_line("warning: ", message);

@@ -3,6 +3,8 @@
 //! - [`render_table`]: the terminal table (header with totals, top rows,
 //!   footer counting the rest), optionally coloured and fitted to a width;
 //! - [`render_json`]: one JSON object with stable field order;
+//! - [`render_markdown`], [`render_csv`]: reports to paste into an issue or a
+//!   spreadsheet;
 //! - [`render_trend_table`], [`render_trend_json`]: the same for a trend over
 //!   N snapshots, with a sparkline per row;
 //! - [`render_heap_flamegraph`]: heapdiff's differential flame graph (SVG):
@@ -39,6 +41,7 @@
 mod flame;
 mod heap_flame;
 mod json;
+mod share;
 mod table;
 mod trend;
 pub mod units;
@@ -46,7 +49,8 @@ pub mod units;
 pub use flame::{FlameError, folded_lines, render_classic_flamegraph, sanitize};
 pub use heap_flame::{HeapFlameOptions, Orientation, render_heap_flamegraph};
 pub use json::{SCHEMA as JSON_SCHEMA, render_json};
-pub use table::{TableOptions, render_table};
+pub use share::{render_csv, render_markdown};
+pub use table::{SourceText, TableOptions, render_table};
 pub use trend::{render_trend_json, render_trend_table, sparkline};
 
 /// How the two inputs are named in every output (as the user gave them).

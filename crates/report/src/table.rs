@@ -16,7 +16,13 @@ pub struct TableOptions {
     pub width: Option<usize>,
     /// Use ANSI colours.
     pub color: bool,
+    /// Source text of lines, by `(file, line)` as the rows name them; each
+    /// shown row whose line is here gets it printed under its location.
+    pub source: SourceText,
 }
+
+/// Source lines to show under rows, by `(file, line)`.
+pub type SourceText = std::collections::BTreeMap<(String, u32), String>;
 
 impl Default for TableOptions {
     fn default() -> Self {
@@ -24,8 +30,18 @@ impl Default for TableOptions {
             top: 20,
             width: None,
             color: false,
+            source: SourceText::new(),
         }
     }
+}
+
+/// The source line of a row's key, trimmed, when the options carry it.
+pub(crate) fn source_of<'a>(source: &'a SourceText, key: &heapdiff_diff::Key) -> Option<&'a str> {
+    let (file, line) = (key.file.as_ref()?, key.line?);
+    source
+        .get(&(file.clone(), line))
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
 }
 
 /// Every line of the table starts with this.
@@ -273,6 +289,29 @@ fn rows(out: &mut String, diff: &Diff, shown: &[Row], opts: &TableOptions, paint
         }
         out.push_str(line.trim_end());
         out.push('\n');
+        if let Some(text) = source_of(&opts.source, diff.key(row.key)) {
+            let room = opts
+                .width
+                .map_or(usize::MAX, |w| w.saturating_sub(prefix + 2));
+            let text: String = if text.width() > room {
+                let mut cut = String::new();
+                for c in text.chars() {
+                    if cut.width() + c.width().unwrap_or(0) + 1 > room {
+                        break;
+                    }
+                    cut.push(c);
+                }
+                cut.push('…');
+                cut
+            } else {
+                text.to_owned()
+            };
+            if room >= 8 {
+                out.push_str(&" ".repeat(prefix + 2));
+                out.push_str(&paint.dim(&text));
+                out.push('\n');
+            }
+        }
     }
 }
 
@@ -311,6 +350,13 @@ pub(crate) fn layout(
     let indent = INDENT.len() * 3;
     let (f, p) = fit(function, place, Some(width.saturating_sub(indent)));
     vec![(prefix, String::new(), String::new()), (indent, f, p)]
+}
+
+pub(crate) fn footer_text(diff: &Diff, hidden: &[Row], noun: &str) -> Option<String> {
+    let mut out = String::new();
+    footer(&mut out, diff, hidden, noun);
+    let text = out.trim().to_owned();
+    (!text.is_empty()).then_some(text)
 }
 
 fn footer(out: &mut String, diff: &Diff, hidden: &[Row], noun: &str) {

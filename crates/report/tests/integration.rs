@@ -30,8 +30,7 @@ fn table_top_and_footer() {
         &inputs(),
         &TableOptions {
             top: 3,
-            width: None,
-            color: false,
+            ..TableOptions::default()
         },
     );
     let lines: Vec<&str> = t.lines().collect();

@@ -58,6 +58,7 @@
 mod elf;
 mod python;
 mod search;
+mod source;
 mod symtab;
 
 use std::borrow::Cow;
@@ -70,6 +71,7 @@ use rustc_hash::FxHashMap;
 
 use elf::ElfInfo;
 pub use search::SearchPaths;
+pub use source::SourceFiles;
 use symtab::SymbolTable;
 
 /// Receives progress while addresses are resolved (a progress bar, say).

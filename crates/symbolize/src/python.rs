@@ -19,7 +19,7 @@
 //! its decorators and default arguments run there; the body to the new one.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::rc::Rc;
 
 /// The scope of every line of one source file.
@@ -266,26 +266,6 @@ impl Sources {
         }
     }
 
-    /// Where the source of `recorded` is on this machine.
-    fn locate(&self, recorded: &str) -> Option<PathBuf> {
-        let path = Path::new(recorded);
-        let parts: Vec<_> = path
-            .components()
-            .filter(|c| matches!(c, std::path::Component::Normal(_)))
-            .collect();
-        for root in &self.roots {
-            for skip in 0..parts.len() {
-                let candidate: PathBuf = std::iter::once(root.as_os_str())
-                    .chain(parts[skip..].iter().map(|c| c.as_os_str()))
-                    .collect();
-                if candidate.is_file() {
-                    return Some(candidate);
-                }
-            }
-        }
-        path.is_file().then(|| path.to_path_buf())
-    }
-
     /// The scopes of a recorded file, or `None` when it cannot be read.
     /// Pseudo-files (`<frozen importlib._bootstrap>`, `<string>`) have none.
     pub(crate) fn scopes(&mut self, recorded: &str) -> Option<Rc<Scopes>> {
@@ -295,7 +275,7 @@ impl Sources {
         let found = if recorded.starts_with('<') {
             None
         } else {
-            self.locate(recorded)
+            crate::source::locate(&self.roots, recorded)
                 .and_then(|p| std::fs::read(p).ok())
                 .map(|bytes| Rc::new(Scopes::scan(&String::from_utf8_lossy(&bytes))))
         };

@@ -3,7 +3,9 @@
 use crate::common::*;
 
 fn golden_stdout(name: &str, args: &[&str]) {
-    let mut all = vec![GO_BEFORE, GO_AFTER, "--no-svg"];
+    // Source lines depend on what is installed where the tests run (Go's
+    // standard library): they have their own golden test.
+    let mut all = vec![GO_BEFORE, GO_AFTER, "--no-svg", "--no-source"];
     all.extend_from_slice(args);
     let out = run(&all);
     check_golden(name, stdout_of(&out).as_bytes());
@@ -188,7 +190,7 @@ fn stdin_is_read_for_dash() {
 
 /// A table of another input format, byte for byte.
 fn golden_table_of(name: &str, args: &[&str]) {
-    let mut all = vec!["--no-svg", "--top", "10"];
+    let mut all = vec!["--no-svg", "--no-source", "--top", "10"];
     all.extend_from_slice(args);
     check_golden(name, stdout_of(&run(&all)).as_bytes());
 }
@@ -306,8 +308,42 @@ fn trend_table_and_json() {
         "fixtures/go-trend/snap-5.pb.gz",
     ];
     let mut args = snaps.to_vec();
-    args.extend(["--no-svg", "--top", "6"]);
+    args.extend(["--no-svg", "--no-source", "--top", "6"]);
     check_golden("trend-table.txt", stdout_of(&run(&args)).as_bytes());
     args.extend(["--format", "json"]);
     check_golden("trend.json", stdout_of(&run(&args)).as_bytes());
+}
+
+#[test]
+fn markdown_and_csv() {
+    golden_stdout("go.md", &["--format", "markdown", "--top", "5"]);
+    golden_stdout("go.csv", &["--format", "csv", "--top", "5"]);
+}
+
+#[test]
+fn source_lines_under_rows_in_table_and_markdown() {
+    // Every shown row is in the app's own files, found under --source-root.
+    let args = [
+        "fixtures/python/before.tm",
+        "fixtures/python/after.tm",
+        "--source-root",
+        "fixtures/python/src",
+        "--no-svg",
+        "--top",
+        "4",
+    ];
+    let table = stdout_of(&run(&args));
+    assert!(
+        table.contains(
+            "raw = b\"%s: %s\\r\\n\" % (key.encode(\"latin-1\"), value.encode(\"latin-1\"))"
+        ),
+        "{table}"
+    );
+    check_golden("python-source-table.txt", table.as_bytes());
+    let mut md = args.to_vec();
+    md.extend(["--format", "markdown"]);
+    check_golden("python-source.md", stdout_of(&run(&md)).as_bytes());
+    let mut none = args.to_vec();
+    none.push("--no-source");
+    assert!(!stdout_of(&run(&none)).contains("latin-1"));
 }

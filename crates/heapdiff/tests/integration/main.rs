@@ -14,4 +14,5 @@ mod interchange;
 mod native;
 mod pprof_reference;
 mod pprof_rs;
+mod practice;
 mod python;

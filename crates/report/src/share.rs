@@ -1,0 +1,264 @@
+//! Reports to share: GitHub-flavoured markdown for a bug report or a pull
+//! request comment, and CSV for spreadsheets.
+
+use heapdiff_diff::{Diff, Status};
+
+use crate::Inputs;
+use crate::table::{SourceText, footer_text, notes, noun, source_of};
+use crate::units::{format_count, format_percent, format_value, relative_change};
+
+/// Text inside a markdown code span: backticks cannot be escaped there, so
+/// a span that contains them is fenced with more; pipes are escaped so that
+/// table cells stay cells.
+fn code(s: &str) -> String {
+    let s = s.replace('|', "\\|");
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    if longest > 0 {
+        format!("{fence} {s} {fence}")
+    } else {
+        format!("`{s}`")
+    }
+}
+
+/// Plain text in a markdown table cell.
+fn cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '|' | '*' | '_' | '[' | ']' | '<' | '>' | '\\' | '`') {
+            out.push('\\');
+        }
+        if !c.is_control() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Renders the diff as markdown: a title, the totals, the top `top` rows
+/// (0 = all) with their source lines where `source` has them, and, when
+/// `svg` names the flame graph, a line embedding it.
+pub fn render_markdown(
+    diff: &Diff,
+    inputs: &Inputs,
+    top: usize,
+    svg: Option<&str>,
+    source: &SourceText,
+) -> String {
+    let unit = &diff.sample_type.unit;
+    let t = &diff.totals;
+    let mut out = format!(
+        "### heapdiff: {} → {}\n\n",
+        code(&inputs.before),
+        code(&inputs.after)
+    );
+    let ranking = match diff.options.rank_by {
+        heapdiff_diff::RankBy::Flat => "flat",
+        heapdiff_diff::RankBy::Cumulative => "cumulative",
+    };
+    out.push_str(&format!(
+        "**{}** ({unit}) by {}, {ranking}, sorted by {}",
+        cell(&diff.sample_type.name),
+        diff.options.granularity,
+        diff.options.sort
+    ));
+    if let Some(p) = &diff.period {
+        let punit = p.period_type.as_ref().map_or("", |t| t.unit.as_str());
+        out.push_str(&format!(
+            "; sampling period {}",
+            format_value(p.after.max(p.before), punit, false)
+        ));
+    }
+    out.push_str("\n\n");
+    let notes = notes(diff);
+    for n in &notes {
+        out.push_str(&format!("> {}\n", cell(n)));
+    }
+    if !notes.is_empty() {
+        out.push('\n');
+    }
+    let percent = relative_change(t.before, t.after)
+        .map(|r| format!(" ({})", format_percent(r, true)))
+        .unwrap_or_default();
+    out.push_str("| | before | after | change |\n|---|---:|---:|---:|\n");
+    out.push_str(&format!(
+        "| {} | {} | {} | **{}**{percent} |\n",
+        cell(unit),
+        format_value(t.before, unit, false),
+        format_value(t.after, unit, false),
+        format_value(t.delta(), unit, true)
+    ));
+    if diff.count_type.is_some() {
+        out.push_str(&format!(
+            "| objects | {} | {} | {} |\n",
+            format_count(t.count_before, false),
+            format_count(t.count_after, false),
+            format_count(t.count_delta(), true)
+        ));
+    }
+    out.push('\n');
+
+    let changed = diff.changed_rows();
+    let shown = if top == 0 {
+        changed
+    } else {
+        &changed[..changed.len().min(top)]
+    };
+    if changed.is_empty() {
+        out.push_str(&format!("No {} changed.\n", noun(diff.options.granularity)));
+    } else {
+        let counts = diff.count_type.is_some();
+        out.push_str(&format!("| Δ {} | share | before | after |", cell(unit)));
+        if counts {
+            out.push_str(" Δ objects |");
+        }
+        out.push_str(" | location |\n|---:|---:|---:|---:|");
+        if counts {
+            out.push_str("---:|");
+        }
+        out.push_str("---|---|\n");
+        for row in shown {
+            let v = diff.ranked(row);
+            let noise = if row.within_noise(diff.options.rank_by) {
+                "~"
+            } else {
+                ""
+            };
+            let delta = format!("{noise}{}", format_value(v.delta(), unit, true));
+            let delta = if v.delta() > 0 && noise.is_empty() {
+                format!("**{delta}**")
+            } else {
+                delta
+            };
+            out.push_str(&format!(
+                "| {delta} | {} | {} | {} |",
+                diff.share(row)
+                    .map_or_else(String::new, |s| format_percent(s, false)),
+                format_value(v.before, unit, false),
+                format_value(v.after, unit, false)
+            ));
+            if counts {
+                out.push_str(&format!(" {} |", format_count(v.count_delta(), true)));
+            }
+            let status = match diff.status(row) {
+                Status::New => "new",
+                Status::Gone => "gone",
+                _ => "",
+            };
+            let key = diff.key(row.key);
+            let mut location = String::new();
+            if let Some(f) = &key.function {
+                location.push_str(&code(f));
+            }
+            let place = match (&key.file, key.line) {
+                (Some(f), Some(l)) => Some(format!("{f}:{l}")),
+                (Some(f), None) => Some(f.clone()),
+                _ => None,
+            };
+            if let Some(p) = place {
+                if !location.is_empty() {
+                    location.push(' ');
+                }
+                location.push_str(&code(&p));
+            }
+            if let Some(text) = source_of(source, key) {
+                location.push_str("<br>");
+                location.push_str(&code(text));
+            }
+            out.push_str(&format!(" {status} | {location} |\n"));
+        }
+        if let Some(f) = footer_text(
+            diff,
+            &changed[shown.len()..],
+            noun(diff.options.granularity),
+        ) {
+            out.push_str(&format!("\n{}\n", cell(&f)));
+        }
+    }
+    if let Some(svg) = svg {
+        out.push_str(&format!(
+            "\n![differential flame graph: red grew, blue shrank]({})\n",
+            svg.replace(' ', "%20")
+                .replace(')', "%29")
+                .replace('(', "%28")
+        ));
+    }
+    out
+}
+
+/// Renders the top `top` changed rows (0 = all) as CSV, one header line.
+pub fn render_csv(diff: &Diff, top: usize) -> String {
+    let changed = diff.changed_rows();
+    let shown = if top == 0 {
+        changed
+    } else {
+        &changed[..changed.len().min(top)]
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "function",
+        "file",
+        "line",
+        "status",
+        "before",
+        "after",
+        "delta",
+        "share",
+        "count_before",
+        "count_after",
+        "count_delta",
+        "cum_before",
+        "cum_after",
+        "cum_delta",
+        "error",
+        "within_noise",
+    ];
+    w.write_record(header).expect("writing to memory");
+    let counts = diff.count_type.is_some();
+    for row in shown {
+        let key = diff.key(row.key);
+        let f = &row.flat;
+        let opt = |v: Option<i64>| v.map_or_else(String::new, |v| v.to_string());
+        let record = [
+            key.function.clone().unwrap_or_default(),
+            key.file.clone().unwrap_or_default(),
+            opt(key.line.map(i64::from)),
+            diff.status(row).as_str().to_owned(),
+            f.before.to_string(),
+            f.after.to_string(),
+            f.delta().to_string(),
+            diff.share(row)
+                .map_or_else(String::new, |s| format!("{s:.6}")),
+            opt(counts.then_some(f.count_before)),
+            opt(counts.then_some(f.count_after)),
+            opt(counts.then_some(f.count_delta())),
+            row.cum.before.to_string(),
+            row.cum.after.to_string(),
+            row.cum.delta().to_string(),
+            opt(row.flat_error),
+            row.flat_error.map_or_else(String::new, |_| {
+                row.within_noise(diff.options.rank_by).to_string()
+            }),
+        ];
+        w.write_record(&record).expect("writing to memory");
+    }
+    String::from_utf8(w.into_inner().expect("flushing to memory")).expect("CSV of UTF-8 is UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_survive_backticks_and_pipes() {
+        assert_eq!(code("main.go:12"), "`main.go:12`");
+        assert_eq!(code("a|b"), "`a\\|b`");
+        assert_eq!(code("x `y` z"), "`` x `y` z ``");
+    }
+
+    #[test]
+    fn cells_escape_markdown() {
+        assert_eq!(cell("a_b*c|d<e>"), "a\\_b\\*c\\|d\\<e\\>");
+        assert_eq!(cell("x\u{1b}y"), "xy");
+    }
+}
