@@ -37,6 +37,14 @@ fixtures:
 
 # End-to-end timing on a large generated Go heap pair, against zcat (needs golang-go).
 bench *ARGS:
+    sh scripts/bench.sh {{ARGS}}
+
+# Per-stage criterion benchmarks (decode each format, diff, render, symbolize).
+bench-stages:
+    cargo bench -p heapdiff-benchgen
+
+# End-to-end timing on a real Go program's big heap pair, against zcat and pprof (needs golang-go).
+bench-go *ARGS:
     sh scripts/bench-go.sh {{ARGS}}
 
 # Symbolization of a jemalloc dump with ~40,000 unique addresses, against jeprof.

@@ -275,23 +275,29 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
 
 /// Sums totals (in floating point, truncated at the end) and indexes
 /// children.
-fn finish(mut nodes: Vec<Node>, own: Vec<[f64; 2]>) -> Tree {
-    let mut totals = own.clone();
-    for i in (1..nodes.len()).rev() {
-        let (parent, [b, a]) = (nodes[i].parent.index(), totals[i]);
-        totals[parent][0] += b;
-        totals[parent][1] += a;
-    }
-    for (i, n) in nodes.iter_mut().enumerate() {
+fn finish(mut nodes: Vec<Node>, mut sums: Vec<[f64; 2]>) -> Tree {
+    // Own values first; then, children before parents (reverse pre-order),
+    // each node's sum becomes its total and is added to its parent's. One
+    // buffer serves both, so nothing per node is copied.
+    for (n, own) in nodes.iter_mut().zip(&sums) {
         n.self_values = TreeValues {
-            before: own[i][0] as i64,
-            after: own[i][1] as i64,
-        };
-        n.total = TreeValues {
-            before: totals[i][0] as i64,
-            after: totals[i][1] as i64,
+            before: own[0] as i64,
+            after: own[1] as i64,
         };
     }
+    for i in (0..nodes.len()).rev() {
+        let [b, a] = sums[i];
+        nodes[i].total = TreeValues {
+            before: b as i64,
+            after: a as i64,
+        };
+        if i > 0 {
+            let parent = nodes[i].parent.index();
+            sums[parent][0] += b;
+            sums[parent][1] += a;
+        }
+    }
+    drop(sums);
     let mut counts = vec![0u32; nodes.len() + 1];
     for n in &nodes[1..] {
         counts[n.parent.index() + 1] += 1;

@@ -120,6 +120,9 @@ mod tests {
     #[test]
     fn https_is_refused_before_connecting() {
         let err = fetch("https://127.0.0.1:9/heap").unwrap_err().to_string();
-        assert!(err.starts_with("https://127.0.0.1:9/heap: https is not supported"), "{err}");
+        assert!(
+            err.starts_with("https://127.0.0.1:9/heap: https is not supported"),
+            "{err}"
+        );
     }
 }

@@ -151,23 +151,27 @@ fn fit_label(label: &str, px: f64) -> String {
     cut
 }
 
-/// Where every frame goes, in value units (before the pixel scale).
+/// Where every frame goes, in value units (before the pixel scale). Widths
+/// are computed for every node (one bottom-up pass); positions, depths and
+/// child order only for the frames that are drawn, so a tree of millions of
+/// nodes costs little more than its visible part.
 struct Layout {
     /// Width of each node: max(before, after), widened to hold its children.
     width: Vec<f64>,
-    /// Left edge of each node.
-    x: Vec<f64>,
-    depth: Vec<u32>,
-    /// Children in drawing order (by label).
-    order: Vec<Vec<NodeId>>,
+    /// Drawn frames in pre-order: (node, left edge, depth).
+    drawn: Vec<(NodeId, f64, u32)>,
+    /// Frames not drawn (narrower than the minimum; a pruned subtree counts
+    /// once) and their summed change.
+    pruned: (usize, i64),
 }
 
-fn layout(diff: &Diff, labels: &[String]) -> Layout {
+/// Lays the tree out; frames narrower than `min_fraction` of the root are
+/// not drawn.
+fn layout(diff: &Diff, labels: &[String], min_fraction: f64) -> Layout {
     let tree = &diff.tree;
     let nodes = tree.nodes();
-    let n = nodes.len();
-    let mut width = vec![0.0f64; n];
-    let mut child_sum = vec![0.0f64; n];
+    let mut width = vec![0.0f64; nodes.len()];
+    let mut child_sum = vec![0.0f64; nodes.len()];
     for id in tree.node_ids().rev() {
         let i = id.index();
         let node = &nodes[i];
@@ -177,31 +181,43 @@ fn layout(diff: &Diff, labels: &[String]) -> Layout {
             child_sum[node.parent.index()] += width[i];
         }
     }
+    drop(child_sum);
+    let min_units = width[0] * min_fraction;
     let label_of = |id: NodeId| {
         nodes[id.index()]
             .key
             .map_or("", |k| labels[k.index()].as_str())
     };
-    let mut order = vec![Vec::new(); n];
-    let mut x = vec![0.0f64; n];
-    let mut depth = vec![0u32; n];
-    for id in tree.node_ids() {
-        let i = id.index();
-        let mut children = tree.children(id).to_vec();
+    let mut drawn = Vec::new();
+    let mut pruned = (0usize, 0i64);
+    let mut stack = vec![(Tree::ROOT, 0.0f64, 0u32)];
+    let mut children = Vec::new();
+    while let Some((id, x, depth)) = stack.pop() {
+        drawn.push((id, x, depth));
+        children.clear();
+        children.extend_from_slice(tree.children(id));
         children.sort_by(|a, b| label_of(*a).cmp(label_of(*b)).then(a.cmp(b)));
-        let mut at = x[i];
+        let first = stack.len();
+        let mut at = x;
         for &c in &children {
-            x[c.index()] = at;
-            depth[c.index()] = depth[i] + 1;
-            at += width[c.index()];
+            let w = width[c.index()];
+            if w < min_units || w <= 0.0 {
+                if w > 0.0 || nodes[c.index()].total.delta() != 0 {
+                    pruned.0 += 1;
+                    pruned.1 = pruned.1.saturating_add(nodes[c.index()].total.delta());
+                }
+            } else {
+                stack.push((c, at, depth + 1));
+            }
+            at += w;
         }
-        order[i] = children;
+        // Children are visited left to right.
+        stack[first..].reverse();
     }
     Layout {
         width,
-        x,
-        depth,
-        order,
+        drawn,
+        pruned,
     }
 }
 
@@ -214,39 +230,21 @@ pub fn render_heap_flamegraph(
     let tree = &diff.tree;
     let nodes = tree.nodes();
     let labels: Vec<String> = diff.keys().map(|(_, key)| frame_label(diff, key)).collect();
-    let lay = layout(diff, &labels);
+    let image_width = f64::from(options.width.max(200));
+    let frames_width = image_width - 2.0 * PAD;
+    let lay = layout(diff, &labels, options.min_width / frames_width);
     let total = lay.width[0];
     if total <= 0.0 {
         return Err(FlameError::Blank);
     }
-    let image_width = f64::from(options.width.max(200));
-    let frames_width = image_width - 2.0 * PAD;
     let scale = frames_width / total;
     let unit = diff.sample_type.unit.as_str();
-
-    // What is drawn: pre-order, skipping narrow frames and their subtrees.
-    let mut drawn: Vec<NodeId> = Vec::new();
-    let mut pruned_frames = 0usize;
-    let mut pruned_delta = 0i64;
-    let mut stack = vec![Tree::ROOT];
-    while let Some(id) = stack.pop() {
-        let i = id.index();
-        if i != 0 && lay.width[i] * scale < options.min_width {
-            pruned_frames += 1;
-            pruned_delta = pruned_delta.saturating_add(nodes[i].total.delta());
-            continue;
-        }
-        drawn.push(id);
-        stack.extend(lay.order[i].iter().rev());
-    }
-    let max_depth = drawn
-        .iter()
-        .map(|id| lay.depth[id.index()])
-        .max()
-        .unwrap_or(0);
+    let (pruned_frames, pruned_delta) = lay.pruned;
+    let drawn = &lay.drawn;
+    let max_depth = drawn.iter().map(|d| d.2).max().unwrap_or(0);
     let max_abs = drawn
         .iter()
-        .map(|id| nodes[id.index()].total.delta().unsigned_abs())
+        .map(|(id, _, _)| nodes[id.index()].total.delta().unsigned_abs())
         .max()
         .unwrap_or(0)
         .min(i64::MAX as u64) as i64;
@@ -341,7 +339,7 @@ text {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 
     );
 
     let _ = writeln!(svg, r#"<g id="frames">"#);
-    for &id in &drawn {
+    for &(id, left, depth) in drawn {
         let i = id.index();
         let node = &nodes[i];
         let (b, a) = (node.total.before.max(0), node.total.after.max(0));
@@ -350,9 +348,9 @@ text {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 
             Some(k) => labels[k.index()].as_str(),
             None => "all",
         };
-        let x = PAD + lay.x[i] * scale;
+        let x = PAD + left * scale;
         let w = lay.width[i] * scale;
-        let y = y_of(lay.depth[i]);
+        let y = y_of(depth);
         let rgb = fill(delta, max_abs);
         let suffix = if delta == 0 {
             String::new()
@@ -362,9 +360,9 @@ text {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 
         let _ = write!(
             svg,
             r#"<g class="f" data-x="{:.6}" data-w="{:.6}" data-d="{}" data-b="{b}" data-a="{a}" data-l="{}" data-s="{}"{}><title>{}</title>"#,
-            lay.x[i] / total,
+            left / total,
             lay.width[i] / total,
-            lay.depth[i],
+            depth,
             xml_escape(name),
             xml_escape(&suffix),
             if text_colour(rgb) == "#fff" {
