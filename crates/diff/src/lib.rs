@@ -42,6 +42,7 @@
 //! ```
 
 mod allocator;
+mod attribution;
 mod error;
 mod key;
 mod select;
@@ -52,8 +53,10 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use heapdiff_profile::{Profile, ValueType};
+use rustc_hash::FxHashMap;
 
 pub use allocator::{is_allocator_frame, is_allocator_library};
+pub use attribution::Classifier;
 pub use error::Error;
 pub use key::{Granularity, Key, KeyId};
 pub use select::{SampleTypeChoice, Selection, count_partner, default_name, select};
@@ -207,6 +210,42 @@ pub struct Options {
     /// Rows whose ranked delta is smaller than this (in absolute value) are
     /// left out of [`Diff::rows`].
     pub min_delta: i64,
+    /// Charge each stack to its leaf (pprof's and tracemalloc's way) or to
+    /// its innermost user frame.
+    pub attribute: Attribute,
+    /// Which frames are library code and which the user's.
+    pub classifier: Classifier,
+}
+
+/// Which frame of a stack a flat row charges ([`Options::attribute`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Attribute {
+    /// The leaf (after allocator frames are dropped).
+    #[default]
+    Leaf,
+    /// The innermost frame in the user's own code (the leaf when the stack
+    /// has none).
+    User,
+}
+
+impl Attribute {
+    /// `leaf` or `user`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Attribute::Leaf => "leaf",
+            Attribute::User => "user",
+        }
+    }
+}
+
+/// Where in the user's code a library row's change comes from: the user
+/// frame that carries most of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Via {
+    /// The user frame's key.
+    pub key: KeyId,
+    /// The change of the row's stacks whose user frame this is.
+    pub delta: i64,
 }
 
 /// Stack filters, matched against each frame's `function file:line` (what
@@ -380,9 +419,19 @@ pub struct Row {
     pub flat_error: Option<i64>,
     /// Standard error of the cumulative delta from sampling.
     pub cum_error: Option<i64>,
+    /// For a row whose key is library code: the user frame its flat change
+    /// mostly goes through.
+    pub via: Option<Via>,
 }
 
 impl Row {
+    /// The share of the row's flat change that goes through [`Row::via`].
+    pub fn via_share(&self) -> Option<f64> {
+        let via = self.via?;
+        let delta = self.flat.delta();
+        (delta != 0).then(|| via.delta as f64 / delta as f64)
+    }
+
     /// Whether the ranked delta is within sampling noise: no larger than two
     /// standard errors. Always false for exact profiles.
     pub fn within_noise(&self, rank_by: RankBy) -> bool {
@@ -433,12 +482,19 @@ pub struct Diff {
     /// Rows left out because their delta is below [`Options::min_delta`].
     pub below_min_delta: usize,
     keys: Vec<Key>,
+    /// Per key: whether it is library code.
+    library: Vec<bool>,
 }
 
 impl Diff {
     /// A row's identity.
     pub fn key(&self, id: KeyId) -> &Key {
         &self.keys[id.index()]
+    }
+
+    /// Whether a key is library code (see [`Classifier`]).
+    pub fn is_library(&self, id: KeyId) -> bool {
+        self.library.get(id.index()).copied().unwrap_or(false)
     }
 
     /// Every key, in id order.
@@ -518,6 +574,8 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
         relative: options.relative,
         errors: precision == Precision::Sampled,
         pair: pairs[i],
+        attribute: options.attribute,
+        classifier: &options.classifier,
     };
     // The two sides are independent until the merge: one thread each.
     let (b, a) = std::thread::scope(|s| {
@@ -559,6 +617,38 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
             })
         })
         .collect();
+    // For each library leaf: the user frame carrying most of its change.
+    let mut via_deltas: FxHashMap<KeyId, Vec<(KeyId, f64)>> = FxHashMap::default();
+    for (&(leaf, user), &v) in &a.via {
+        via_deltas.entry(leaf).or_default().push((user, v));
+    }
+    for (&(leaf, user), &v) in &b.via {
+        via_deltas.entry(leaf).or_default().push((user, -v));
+    }
+    let via_of = |leaf: usize, delta: i64| -> Option<Via> {
+        let entries = via_deltas.get(&KeyId(leaf as u32))?;
+        let mut per_user: FxHashMap<KeyId, f64> = FxHashMap::default();
+        for &(u, v) in entries {
+            *per_user.entry(u).or_insert(0.0) += v;
+        }
+        let mut best: Option<(KeyId, f64)> = None;
+        for (u, v) in per_user {
+            let better = match best {
+                None => true,
+                Some((bu, bv)) => {
+                    let (x, y) = if delta >= 0 { (v, bv) } else { (-v, -bv) };
+                    x > y || (x == y && u < bu)
+                }
+            };
+            if better {
+                best = Some((u, v));
+            }
+        }
+        let (key, v) = best?;
+        let v = v as i64;
+        (delta != 0 && v != 0 && (v > 0) == (delta > 0)).then_some(Via { key, delta: v })
+    };
+    let via: Vec<Option<Via>> = (0..key_count).map(|k| via_of(k, flat[k].delta())).collect();
     let tree = tree::build(&mut b.stacks, &mut a.stacks);
     drop((b, a));
 
@@ -571,6 +661,7 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
             cum: cum[k],
             flat_error: flat_error[k],
             cum_error: cum_error[k],
+            via: via[k],
         })
         .collect();
     let (mut growth, mut shrinkage) = (0i64, 0i64);
@@ -625,6 +716,10 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
         normalized,
         unfiltered_totals,
         below_min_delta,
+        library: keys
+            .iter()
+            .map(|k| options.classifier.is_library(k))
+            .collect(),
         keys,
     })
 }
@@ -642,6 +737,8 @@ struct SideInput<'a> {
     errors: bool,
     /// `(objects, bytes)` sample-type indices for the sampling model.
     pair: Option<(usize, usize)>,
+    attribute: Attribute,
+    classifier: &'a Classifier,
 }
 
 /// One side's sums: (value, count) per key, flat and cumulative, the total,
@@ -656,6 +753,9 @@ struct SideSums {
     /// exact profiles).
     flat_var: Vec<f64>,
     cum_var: Vec<f64>,
+    /// (library leaf, user frame) -> value, for stacks whose leaf is library
+    /// code and that have a user frame.
+    via: rustc_hash::FxHashMap<(KeyId, KeyId), f64>,
     stacks: SideStacks,
 }
 
@@ -765,8 +865,25 @@ fn aggregate(profile: &Profile, side: Side, input: SideInput<'_>) -> SideSums {
         unfiltered: (0.0, 0.0),
         flat_var: vec![0.0; if input.errors { input.key_count } else { 0 }],
         cum_var: vec![0.0; if input.errors { input.key_count } else { 0 }],
+        via: rustc_hash::FxHashMap::default(),
         stacks: SideStacks::new(side),
     };
+    // Which frames are library code, by `function file:line`.
+    let library: Vec<bool> = profile
+        .frames()
+        .iter()
+        .map(|f| {
+            let mut name = profile.frame_name(f);
+            let file = profile.str(f.file);
+            if !file.is_empty() && f.is_symbolized() {
+                name.push(' ');
+                name.push_str(file);
+            } else if !file.is_empty() {
+                name = format!("{name} {file}");
+            }
+            input.classifier.is_library_name(&name)
+        })
+        .collect();
     let matches = frame_matches(profile, input.filters);
     let filters = input.filters;
     let mut kept: Vec<heapdiff_profile::FrameId> = Vec::new();
@@ -846,7 +963,22 @@ fn aggregate(profile: &Profile, side: Side, input: SideInput<'_>) -> SideSums {
             Some(pair) if input.errors => sample_variance(profile, sample.values, value, pair),
             _ => 0.0,
         };
-        if let Some(&leaf) = stack.first() {
+        // The innermost user frame, and the key the flat value goes to.
+        let user = frames
+            .iter()
+            .position(|f| !library[f.index()])
+            .map(|i| stack[i]);
+        let charged = match (input.attribute, user) {
+            (Attribute::User, Some(u)) => Some(u),
+            _ => stack.first().copied(),
+        };
+        if input.attribute == Attribute::Leaf
+            && let (Some(&leaf_frame), Some(u)) = (frames.first(), user)
+            && library[leaf_frame.index()]
+        {
+            *sums.via.entry((stack[0], u)).or_insert(0.0) += value;
+        }
+        if let Some(leaf) = charged {
             add(&mut sums.flat[leaf.index()], value, count);
             if input.errors {
                 sums.flat_var[leaf.index()] += variance;

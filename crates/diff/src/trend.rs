@@ -169,6 +169,8 @@ pub fn trend(profiles: &[Profile], options: &Options) -> Result<Trend, Error> {
             relative: options.relative,
             errors: false,
             pair: None,
+            attribute: options.attribute,
+            classifier: &options.classifier,
         };
         let done = std::thread::scope(|s| {
             let handles: Vec<_> = chunk

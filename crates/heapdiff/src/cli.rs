@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use heapdiff_diff::{Filters, Granularity, Options, RankBy, SampleTypeChoice, SortOrder};
+use heapdiff_diff::{
+    Attribute, Classifier, Filters, Granularity, Options, RankBy, SampleTypeChoice, SortOrder,
+};
 use regex::Regex;
 
 const EXAMPLES: &str = "\
@@ -188,6 +190,21 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Filters")]
     pub(crate) min_delta: Option<i64>,
 
+    /// Charge each stack to its leaf (pprof's and tracemalloc's way) or to its
+    /// innermost frame in your own code (the table a leak hunter reads first).
+    #[arg(long, value_enum, default_value_t = AttributeTo::Leaf, value_name = "FRAME")]
+    pub(crate) attribute: AttributeTo,
+
+    /// Frames matching REGEX (on `function file:line`) are library code, in
+    /// addition to the built-in rules (repeatable).
+    #[arg(long = "library", value_name = "REGEX")]
+    pub(crate) library: Vec<Regex>,
+
+    /// Frames matching REGEX are your code, whatever the built-in rules say
+    /// (repeatable).
+    #[arg(long = "user", value_name = "REGEX")]
+    pub(crate) user: Vec<Regex>,
+
     /// Keep allocator frames (malloc, operator new, runtime.mallocgc, …) at
     /// stack leaves instead of charging their caller.
     #[arg(long)]
@@ -298,6 +315,15 @@ pub(crate) fn run_command(command: &Command, out: &mut dyn std::io::Write) -> st
         }
         Command::Man => clap_mangen::Man::new(cmd).render(out),
     }
+}
+
+/// `--attribute`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AttributeTo {
+    /// the innermost frame of each stack
+    Leaf,
+    /// the innermost frame in your own code
+    User,
 }
 
 /// `--order`.
@@ -579,6 +605,14 @@ impl Cli {
             normalize: self.normalize,
             relative: self.relative,
             min_delta: self.min_delta.unwrap_or(0),
+            attribute: match self.attribute {
+                AttributeTo::Leaf => Attribute::Leaf,
+                AttributeTo::User => Attribute::User,
+            },
+            classifier: Classifier {
+                library: self.library.clone(),
+                user: self.user.clone(),
+            },
         }
     }
 }

@@ -370,7 +370,15 @@ text {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 
             } else {
                 ""
             },
-            xml_escape(&tooltip(diff, node.key, name, b, a, unit)),
+            xml_escape(&format!(
+                "{}\n{}",
+                tooltip(diff, node.key, name, b, a, unit),
+                match node.key {
+                    Some(k) if diff.is_library(k) => "library code",
+                    Some(_) => "your code",
+                    None => "all memory",
+                }
+            )),
         );
         let mut rect = format!(
             r#"<rect class="r" x="{x:.2}" y="{y:.1}" width="{w:.2}" height="{:.1}" fill="{}""#,
@@ -404,12 +412,14 @@ text {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 
             fit_label(name, w)
         };
         if !text.is_empty() {
+            let user = node.key.is_some_and(|k| !diff.is_library(k));
             let _ = write!(
                 svg,
-                r#"<text x="{:.2}" y="{:.1}" fill="{}">{}</text>"#,
+                r#"<text x="{:.2}" y="{:.1}" fill="{}"{}>{}</text>"#,
                 x + 3.0,
                 y + FRAME_HEIGHT - 6.0,
                 text_colour(rgb),
+                if user { r#" font-weight="bold""# } else { "" },
                 xml_escape(&text)
             );
         }
@@ -564,7 +574,7 @@ fn legend(svg: &mut String, max_abs: i64, unit: &str) {
     );
     let _ = write!(
         svg,
-        r#"<text class="legend" x="{:.1}" y="{:.1}">width: larger of before and after · colour: change at and under each frame (log scale, 3 decades)</text></g>"#,
+        r#"<text class="legend" x="{:.1}" y="{:.1}">width: larger of before and after · colour: change at and under each frame (log scale, 3 decades) · bold names: your code</text></g>"#,
         PAD,
         y + 44.0
     );

@@ -21,6 +21,7 @@ struct Report<'a> {
     granularity: &'a str,
     sort: &'a str,
     rank_by: &'a str,
+    attribute: &'static str,
     period: Option<Period<'a>>,
     before_total: i64,
     after_total: i64,
@@ -82,6 +83,16 @@ struct JsonRow<'a> {
     cum_error: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     within_noise: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    via: Option<JsonVia<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonVia<'a> {
+    function: Option<&'a str>,
+    file: Option<&'a str>,
+    line: Option<u32>,
+    share: Option<f64>,
 }
 
 /// Renders the top `top` changed rows (0 = all) as pretty-printed JSON,
@@ -106,6 +117,7 @@ pub fn render_json(diff: &Diff, inputs: &Inputs, top: usize, warnings: &[String]
         granularity: diff.options.granularity.as_str(),
         sort: diff.options.sort.as_str(),
         rank_by: diff.options.rank_by.as_str(),
+        attribute: diff.options.attribute.as_str(),
         period: diff.period.as_ref().map(|p| Period {
             r#type: p.period_type.as_ref().map(|t| t.name.as_str()),
             unit: p.period_type.as_ref().map(|t| t.unit.as_str()),
@@ -159,6 +171,15 @@ fn row<'a>(diff: &'a Diff, r: &Row, counts: bool) -> JsonRow<'a> {
         error: r.flat_error,
         cum_error: r.cum_error,
         within_noise: r.flat_error.map(|_| r.within_noise(diff.options.rank_by)),
+        via: r.via.map(|v| {
+            let k = diff.key(v.key);
+            JsonVia {
+                function: k.function.as_deref(),
+                file: k.file.as_deref(),
+                line: k.line,
+                share: r.via_share(),
+            }
+        }),
     }
 }
 
@@ -223,6 +244,7 @@ mod tests {
                 "granularity",
                 "sort",
                 "rank_by",
+                "attribute",
                 "period",
                 "before_total",
                 "after_total",

@@ -4,7 +4,7 @@
 use heapdiff_diff::{Diff, Status};
 
 use crate::Inputs;
-use crate::table::{SourceText, footer_text, notes, noun, source_of};
+use crate::table::{SourceText, footer_text, notes, noun, source_of, via_text};
 use crate::units::{format_count, format_percent, format_value, relative_change};
 
 /// Text inside a markdown code span: backticks cannot be escaped there, so
@@ -164,6 +164,10 @@ pub fn render_markdown(
             if let Some(text) = source_of(source, key) {
                 location.push_str("<br>");
                 location.push_str(&code(text));
+            }
+            if let Some(via) = via_text(diff, row) {
+                location.push_str("<br>↳ ");
+                location.push_str(&code(&via));
             }
             out.push_str(&format!(" {status} | {location} |\n"));
         }

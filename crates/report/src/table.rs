@@ -83,6 +83,9 @@ fn header(out: &mut String, diff: &Diff, inputs: &Inputs, paint: &Paint) {
         "{} ({unit}) by {}, {ranking}, sorted by {}",
         diff.sample_type.name, diff.options.granularity, diff.options.sort
     );
+    if diff.options.attribute == heapdiff_diff::Attribute::User {
+        title.push_str(", charged to your code");
+    }
     if let Some(p) = &diff.period {
         let unit = p.period_type.as_ref().map_or("", |t| t.unit.as_str());
         let fmt = |v| format_value(v, unit, false);
@@ -289,7 +292,8 @@ fn rows(out: &mut String, diff: &Diff, shown: &[Row], opts: &TableOptions, paint
         }
         out.push_str(line.trim_end());
         out.push('\n');
-        if let Some(text) = source_of(&opts.source, diff.key(row.key)) {
+        let source = source_of(&opts.source, diff.key(row.key));
+        if let Some(text) = source {
             let room = opts
                 .width
                 .map_or(usize::MAX, |w| w.saturating_sub(prefix + 2));
@@ -312,7 +316,35 @@ fn rows(out: &mut String, diff: &Diff, shown: &[Row], opts: &TableOptions, paint
                 out.push('\n');
             }
         }
+        if let Some(via) = via_text(diff, row) {
+            let mut line = " ".repeat(prefix);
+            line.push_str(&paint.yellow("↳ "));
+            let room = opts.width.map(|w| w.saturating_sub(prefix + 2));
+            let via = match room {
+                Some(r) if via.width() > r && r > 12 => shorten_left(&via, r),
+                _ => via,
+            };
+            line.push_str(&via);
+            out.push_str(&line);
+            out.push('\n');
+        }
     }
+}
+
+/// `function file:line` of the user frame a library row goes through, with
+/// its share of the row's change when other user frames carry some too.
+pub(crate) fn via_text(diff: &Diff, row: &Row) -> Option<String> {
+    if diff.options.attribute != heapdiff_diff::Attribute::Leaf {
+        return None;
+    }
+    let via = row.via?;
+    let mut text = diff.key(via.key).display();
+    if let Some(share) = row.via_share()
+        && share < 0.995
+    {
+        text.push_str(&format!(" ({})", format_percent(share, false)));
+    }
+    Some(text)
 }
 
 /// Narrowest location column worth using on the row itself.
@@ -435,7 +467,7 @@ fn fit(function: &str, place: &str, avail: Option<usize>) -> (String, String) {
 }
 
 /// Keeps the end of `s`, replacing the start with `…`, to fit `width` columns.
-fn shorten_left(s: &str, width: usize) -> String {
+pub(crate) fn shorten_left(s: &str, width: usize) -> String {
     if s.width() <= width {
         return s.to_owned();
     }

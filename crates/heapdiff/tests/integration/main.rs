@@ -5,6 +5,7 @@
 //! `HEAPDIFF_BLESS=1 cargo test --workspace` and review the diff.
 
 mod analysis;
+mod attribution;
 mod browser;
 mod common;
 mod errors;

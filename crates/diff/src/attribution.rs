@@ -1,0 +1,208 @@
+//! Library or user code: which frames belong to the program being debugged.
+//!
+//! The innermost frame of a heap sample is usually library code (Rust's
+//! `alloc::raw_vec`, Go's `net/http.Header.Clone`, libc's `strdup`), while
+//! the fix goes in the caller in the user's own code. A frame is *library*
+//! when its file lies in a toolchain or dependency tree, or its function
+//! belongs to one; everything else is *user*. Each stack's **user frame** is
+//! its innermost user frame (after allocator frames are dropped).
+//!
+//! The rules match the frame's `function file:line` (see
+//! `docs/diff-semantics.md`, "Library and user frames"); `--library` adds
+//! patterns, `--user` marks matches as user code whatever else they match.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::Key;
+
+/// Built-in library patterns, one alternative per line, matched against
+/// `function file:line` (function, then the file, as the table shows them).
+const LIBRARY: &[&str] = &[
+    // Rust: the toolchain's std/core/alloc (remapped to /rustc/<hash>/ or
+    // library/), the cargo registry and git checkouts, rustc's vendored
+    // dependencies, and the standard crates by name (for frames without
+    // paths, or with cut ones as dhat writes them).
+    r"/rustc/[0-9a-f]+/",
+    r"(^| )library/(std|core|alloc|proc_macro)/",
+    r"[ /](std|core|alloc)/src/",
+    r"/\.cargo/(registry|git)/",
+    r"/rust/deps/",
+    r"^<?(std|core|alloc|hashbrown)::",
+    r"^<[^ ]+ as (std|core|alloc)::",
+    r"^<\[[^\]]+\]>::|^<str>::",
+    // Go: GOROOT (distribution packages, /usr/local/go, Debian's
+    // /usr/lib/go-1.NN) and the module cache.
+    r" (/usr/local/go|/usr/lib/go-[0-9.]+|/usr/lib/go|[^ ]*/go/pkg/mod|[^ ]*/sdk/go[0-9.]+)/",
+    r" [^ ]*/go/src/(runtime|net|internal|sync|fmt|bytes|strings|encoding|reflect|io|os|bufio|compress|crypto|math|sort|strconv|time|unicode|context|errors|hash|mime|path|regexp|syscall|text|vendor)/",
+    r" [^ ]*/pkg/mod/",
+    // C and C++: system headers, glibc's build-relative sources, and
+    // frames named only by a system library.
+    r" /usr/include/",
+    r" /usr/(lib|local/lib)/gcc/",
+    r" \.\.?/(malloc|string|stdlib|libio|stdio-common|elf|nptl|misc|posix|sysdeps|iconv|locale|dlfcn|csu)/",
+    r"^0x[0-9a-f]+ \((lib[^ )]*\.so[^ )]*|ld-linux[^ )]*)\)",
+    // Python: the standard library, installed packages, frozen modules.
+    r"/lib/python[0-9.]+/",
+    r"/(site|dist)-packages/",
+    r"<frozen ",
+];
+
+static BUILTIN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&LIBRARY.join("|")).expect("the library patterns are valid"));
+
+/// Tells library frames from user frames.
+#[derive(Clone, Debug, Default)]
+pub struct Classifier {
+    /// More library patterns (`--library`).
+    pub library: Vec<Regex>,
+    /// Patterns of user code, which win over every library pattern
+    /// (`--user`).
+    pub user: Vec<Regex>,
+}
+
+impl PartialEq for Classifier {
+    fn eq(&self, other: &Self) -> bool {
+        let s = |v: &[Regex]| v.iter().map(|r| r.as_str().to_owned()).collect::<Vec<_>>();
+        s(&self.library) == s(&other.library) && s(&self.user) == s(&other.user)
+    }
+}
+
+impl Eq for Classifier {}
+
+impl Classifier {
+    /// Whether a frame, as `function file:line`, is library code.
+    pub fn is_library_name(&self, name: &str) -> bool {
+        if self.user.iter().any(|r| r.is_match(name)) {
+            return false;
+        }
+        BUILTIN.is_match(name) || self.library.iter().any(|r| r.is_match(name))
+    }
+
+    /// Whether a row's key is library code.
+    pub fn is_library(&self, key: &Key) -> bool {
+        self.is_library_name(&match (&key.function, &key.file) {
+            (Some(f), Some(file)) => format!("{f} {file}"),
+            (Some(f), None) => f.clone(),
+            (None, Some(file)) => format!(" {file}"),
+            (None, None) => String::new(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(function: &str, file: &str) -> Key {
+        Key {
+            function: (!function.is_empty()).then(|| function.to_owned()),
+            file: (!file.is_empty()).then(|| file.to_owned()),
+            line: Some(1),
+        }
+    }
+
+    #[test]
+    fn real_paths_of_each_runtime() {
+        let c = Classifier::default();
+        let library = [
+            // Rust (jemalloc_pprof, dhat-rs)
+            (
+                "alloc::raw_vec::RawVecInner<A>::try_allocate_in",
+                "/rustc/17067e9ac6d7e98f18d4f2a5ac1d8d3b2c8d2e8b/library/alloc/src/raw_vec/mod.rs",
+            ),
+            (
+                "hashbrown::raw::alloc::inner::do_alloc",
+                "/rust/deps/hashbrown-0.16.1/src/raw/alloc.rs",
+            ),
+            (
+                "<alloc::alloc::Global as core::alloc::Allocator>::allocate",
+                "alloc/src/alloc.rs",
+            ),
+            ("<str as alloc::borrow::ToOwned>::to_owned", ""),
+            (
+                "<u8 as <[_]>::to_vec_in::ConvertVec>::to_vec::<alloc::alloc::Global>",
+                "alloc/src/slice.rs",
+            ),
+            (
+                "tokio::runtime::task::raw::poll",
+                "/home/u/.cargo/registry/src/index.crates.io-6f17d22bba15001f/tokio-1.38.0/src/runtime/task/raw.rs",
+            ),
+            (
+                "std::collections::hash::map::HashMap<K,V,S,A>::insert",
+                "library/std/src/collections/hash/map.rs",
+            ),
+            // Go
+            (
+                "net/http.Header.Clone",
+                "/usr/lib/go-1.19/src/net/http/header.go",
+            ),
+            ("runtime.malg", "/usr/local/go/src/runtime/proc.go"),
+            (
+                "github.com/gin-gonic/gin.(*Context).Next",
+                "/root/go/pkg/mod/github.com/gin-gonic/gin@v1.9.1/context.go",
+            ),
+            // C, C++
+            ("__GI___strdup", "./string/strdup.c"),
+            (
+                "std::vector<int>::_M_realloc_insert",
+                "/usr/include/c++/12/bits/vector.tcc",
+            ),
+            ("0x7f3a12345678 (libc.so.6)", ""),
+            // Python
+            (
+                "JSONEncoder.encode",
+                "/root/.pyenv/versions/3.11.7/lib/python3.11/json/encoder.py",
+            ),
+            (
+                "_compile_bytecode",
+                "<frozen importlib._bootstrap_external>",
+            ),
+            (
+                "ClientSession._request",
+                "/srv/venv/lib/python3.11/site-packages/aiohttp/client.py",
+            ),
+        ];
+        for (f, file) in library {
+            assert!(c.is_library(&key(f, file)), "{f} {file} is library");
+        }
+        let user = [
+            (
+                "main.(*headerCache).remember",
+                "/work/main/fixtures/go/leaky/main.go",
+            ),
+            (
+                "leaky_rs::Sessions::remember",
+                "/work/main/fixtures/rust/leaky-rs/src/main.rs",
+            ),
+            ("leaky_dhat::Headers::copy_from", "leaky-dhat/src/main.rs"),
+            ("copy_header", "/work/main/fixtures/c/leak.c"),
+            ("Headers.copy_from", "/srv/shop/headerlib/multidict.py"),
+            (
+                "make_session_store.<locals>.open_session",
+                "/srv/shop/app.py",
+            ),
+            ("handle (leak.c)", ""),
+        ];
+        for (f, file) in user {
+            assert!(!c.is_library(&key(f, file)), "{f} {file} is user code");
+        }
+    }
+
+    #[test]
+    fn flags_extend_and_override() {
+        let c = Classifier {
+            library: vec![Regex::new("^headerlib|/headerlib/").unwrap()],
+            user: vec![Regex::new("^net/http\\.").unwrap()],
+        };
+        assert!(c.is_library(&key(
+            "Headers.copy_from",
+            "/srv/shop/headerlib/multidict.py"
+        )));
+        assert!(!c.is_library(&key(
+            "net/http.Header.Clone",
+            "/usr/lib/go-1.19/src/net/http/header.go"
+        )));
+    }
+}
