@@ -185,7 +185,7 @@ impl RankBy {
 }
 
 /// What to compare and how.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
     /// The sample type; `None` applies the default rule.
     pub sample_type: Option<SampleTypeChoice>,
@@ -215,6 +215,30 @@ pub struct Options {
     pub attribute: Attribute,
     /// Which frames are library code and which the user's.
     pub classifier: Classifier,
+    /// Subtrees of the call tree whose before and after values are both
+    /// below this many millionths of the larger total are folded into their
+    /// caller: no flame graph can draw them (10, the default, is 0.012 px of
+    /// a 1,200 px graph). 0 keeps every node.
+    pub tree_fold_ppm: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            sample_type: None,
+            granularity: Granularity::default(),
+            sort: SortOrder::default(),
+            rank_by: RankBy::default(),
+            keep_allocator_frames: false,
+            filters: Filters::default(),
+            normalize: false,
+            relative: false,
+            min_delta: 0,
+            attribute: Attribute::default(),
+            classifier: Classifier::default(),
+            tree_fold_ppm: 10,
+        }
+    }
 }
 
 /// Which frame of a stack a flat row charges ([`Options::attribute`]).
@@ -649,7 +673,8 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
         (delta != 0 && v != 0 && (v > 0) == (delta > 0)).then_some(Via { key, delta: v })
     };
     let via: Vec<Option<Via>> = (0..key_count).map(|k| via_of(k, flat[k].delta())).collect();
-    let tree = tree::build(&mut b.stacks, &mut a.stacks);
+    let fold_below = f64::from(options.tree_fold_ppm) * 1e-6 * b.total.0.abs().max(a.total.0.abs());
+    let tree = tree::build(&mut b.stacks, &mut a.stacks, fold_below);
     drop((b, a));
 
     let keys = keys.into_keys();
@@ -687,15 +712,7 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
     }
     let below_min_delta = before_filter - rows.len();
 
-    let (mut path_growth, mut path_shrinkage) = (0i64, 0i64);
-    for n in tree.nodes() {
-        let d = n.self_values.delta();
-        if d > 0 {
-            path_growth = path_growth.saturating_add(d);
-        } else {
-            path_shrinkage = path_shrinkage.saturating_add(d);
-        }
-    }
+    let (path_growth, path_shrinkage) = (tree.path_growth, tree.path_shrinkage);
 
     let mut warnings = Vec::new();
     let period = period(before, after, &mut warnings);

@@ -57,6 +57,11 @@ pub struct Node {
 /// A call tree of both profiles. See the module documentation.
 #[derive(Clone, Debug)]
 pub struct Tree {
+    /// Sum of the positive changes of every distinct call path (each node's
+    /// own stacks), counted before small subtrees were folded.
+    pub path_growth: i64,
+    /// Sum of the negative changes of every distinct call path (≤ 0).
+    pub path_shrinkage: i64,
     nodes: Vec<Node>,
     /// Children of node i: `child_list[child_start[i]..child_start[i + 1]]`.
     child_start: Vec<u32>,
@@ -170,7 +175,11 @@ fn sort_stacks(bytes: &[u8], stacks: &mut [Stack]) {
 /// Builds the tree from both sides' stacks: sorts them (on two threads, in
 /// runs of about equal size), then merges the sorted runs, creating nodes
 /// only for the part of each stack that differs from the previous one.
-pub(crate) fn build(before: &mut SideStacks, after: &mut SideStacks) -> Tree {
+/// Subtrees whose before and after values are both below `min` are folded
+/// into their parent (their values become the parent's own), which bounds
+/// the tree by what a flame graph can show; [`Tree::path_growth`] is summed
+/// before folding, over every call path.
+pub(crate) fn build(before: &mut SideStacks, after: &mut SideStacks, min: f64) -> Tree {
     let stacks = before.stacks.len() + after.stacks.len();
     let frames = (before.bytes.len() + after.bytes.len()) / 4;
     let (big, small) = if after.stacks.len() >= before.stacks.len() {
@@ -207,7 +216,8 @@ pub(crate) fn build(before: &mut SideStacks, after: &mut SideStacks) -> Tree {
 
     // At least one node per distinct stack; usually a few.
     let mut nodes = Vec::with_capacity(stacks.saturating_mul(4).min(frames) + 1);
-    // Each node's own (before, after) sums, in floating point until the end.
+    // Each node's own (before, after) sums, in floating point until the end:
+    // the stacks that end at it, plus the subtrees folded into it.
     let mut sums: Vec<[f64; 2]> = Vec::with_capacity(nodes.capacity());
     sums.push([0.0; 2]);
     nodes.push(Node {
@@ -216,8 +226,13 @@ pub(crate) fn build(before: &mut SideStacks, after: &mut SideStacks) -> Tree {
         self_values: TreeValues::default(),
         total: TreeValues::default(),
     });
-    // The node of each key of the previous stack, root first.
-    let mut open: Vec<NodeId> = Vec::new();
+    let mut fold = Fold {
+        min,
+        open: Vec::new(),
+        path_growth: 0,
+        path_shrinkage: 0,
+    };
+    let mut root_own = [0.0f64; 2];
     let mut previous: &[u8] = &[];
     let mut heads = [0usize; 3];
     loop {
@@ -235,11 +250,15 @@ pub(crate) fn build(before: &mut SideStacks, after: &mut SideStacks) -> Tree {
         let s = &runs[r].stacks[heads[r]];
         heads[r] += 1;
         let shared = common_prefix(path, previous) / 4;
-        open.truncate(shared);
+        fold.close_to(shared, &mut nodes, &mut sums);
         for chunk in path[4 * shared..].chunks_exact(4) {
             let key = KeyId(u32::from_be_bytes(chunk.try_into().expect("4 bytes")));
-            let parent = open.last().copied().unwrap_or(Tree::ROOT);
-            open.push(NodeId(nodes.len() as u32));
+            let parent = fold.open.last().map_or(Tree::ROOT, |o| o.node);
+            fold.open.push(Open {
+                node: NodeId(nodes.len() as u32),
+                own: [0.0; 2],
+                below: [0.0; 2],
+            });
             nodes.push(Node {
                 key: Some(key),
                 parent,
@@ -248,15 +267,88 @@ pub(crate) fn build(before: &mut SideStacks, after: &mut SideStacks) -> Tree {
             });
             sums.push([0.0; 2]);
         }
-        let end = open.last().copied().unwrap_or(Tree::ROOT);
         let side = match runs[r].side {
             Side::Before => 0,
             Side::After => 1,
         };
-        sums[end.index()][side] += s.value;
+        match fold.open.last_mut() {
+            Some(o) => {
+                o.own[side] += s.value;
+                sums[o.node.index()][side] += s.value;
+            }
+            None => {
+                // An empty stack: its value belongs to the root itself.
+                sums[0][side] += s.value;
+                root_own[side] += s.value;
+            }
+        }
         previous = path;
     }
-    finish(nodes, sums)
+    fold.close_to(0, &mut nodes, &mut sums);
+    fold.count_path(root_own, 0, 0.0);
+    let mut tree = finish(nodes, sums);
+    tree.path_growth = fold.path_growth;
+    tree.path_shrinkage = fold.path_shrinkage;
+    tree
+}
+
+/// An open node of the path being built: its own stacks' values and the
+/// totals of its closed children.
+struct Open {
+    node: NodeId,
+    own: [f64; 2],
+    below: [f64; 2],
+}
+
+/// Closes nodes as the sorted stacks leave them, folding subtrees smaller
+/// than `min` into their parents, and sums every call path's change.
+struct Fold {
+    /// Subtrees whose before and after totals are both below this are
+    /// folded into their parent.
+    min: f64,
+    open: Vec<Open>,
+    path_growth: i64,
+    path_shrinkage: i64,
+}
+
+impl Fold {
+    /// Adds one call path's own change (truncated per side, as node values
+    /// are) to the growth or shrinkage.
+    fn count_path(&mut self, own: [f64; 2], side: usize, extra: f64) {
+        let mut v = own;
+        v[side] += extra;
+        let d = (v[1] as i64).saturating_sub(v[0] as i64);
+        if d > 0 {
+            self.path_growth = self.path_growth.saturating_add(d);
+        } else {
+            self.path_shrinkage = self.path_shrinkage.saturating_add(d);
+        }
+    }
+
+    /// Closes open nodes until `depth` remain.
+    fn close_to(&mut self, depth: usize, nodes: &mut Vec<Node>, sums: &mut Vec<[f64; 2]>) {
+        while self.open.len() > depth {
+            let o = self.open.pop().expect("more open nodes than depth");
+            self.count_path(o.own, 0, 0.0);
+            let total = [o.own[0] + o.below[0], o.own[1] + o.below[1]];
+            let parent_sums = match self.open.last_mut() {
+                Some(p) => {
+                    p.below[0] += total[0];
+                    p.below[1] += total[1];
+                    p.node.index()
+                }
+                None => 0,
+            };
+            if total[0].abs().max(total[1].abs()) < self.min {
+                // Too small to ever be drawn: the subtree becomes part of
+                // its parent's own value, and its nodes are reused.
+                nodes.truncate(o.node.index());
+                sums.truncate(o.node.index());
+                sums[parent_sums][0] += total[0];
+                sums[parent_sums][1] += total[1];
+            }
+        }
+    }
 }
 
 /// Length in bytes of the common prefix of two paths, compared 8 bytes at
@@ -314,6 +406,8 @@ fn finish(mut nodes: Vec<Node>, mut sums: Vec<[f64; 2]>) -> Tree {
         *slot += 1;
     }
     Tree {
+        path_growth: 0,
+        path_shrinkage: 0,
         nodes,
         child_start,
         child_list,
@@ -334,7 +428,7 @@ mod tests {
         after.add(&[c, a], 7.0);
         after.add(&[c, b, a], 30.0);
         after.add(&[b, a], 5.0);
-        let t = build(&mut before, &mut after);
+        let t = build(&mut before, &mut after, 0.0);
         assert_eq!(t.nodes().len(), 5); // root, a, a;b, a;b;c, a;c
         let root = t.node(Tree::ROOT);
         assert_eq!((root.total.before, root.total.after), (10, 42));
@@ -362,8 +456,44 @@ mod tests {
         let mut after = SideStacks::new(Side::After);
         after.add(&[], 9.0);
         after.add(&[], 1.0);
-        let t = build(&mut SideStacks::new(Side::Before), &mut after);
+        let t = build(&mut SideStacks::new(Side::Before), &mut after, 0.0);
         assert_eq!(t.node(Tree::ROOT).self_values.after, 10);
         assert!(t.children(Tree::ROOT).is_empty());
+    }
+
+    #[test]
+    fn small_subtrees_fold_into_their_parent_and_path_growth_is_kept() {
+        let (a, b, c, d) = (KeyId(0), KeyId(1), KeyId(2), KeyId(3));
+        let sides = || {
+            let mut before = SideStacks::new(Side::Before);
+            let mut after = SideStacks::new(Side::After);
+            // a;b big, a;c tiny growing, a;c;d tiny shrinking (leaf first).
+            before.add(&[b, a], 1000.0);
+            after.add(&[b, a], 3000.0);
+            before.add(&[d, c, a], 4.0);
+            after.add(&[c, a], 3.0);
+            (before, after)
+        };
+        let (mut before, mut after) = sides();
+        let full = build(&mut before, &mut after, 0.0);
+        let (mut before, mut after) = sides();
+        let folded = build(&mut before, &mut after, 10.0);
+        assert_eq!(full.nodes().len(), 5);
+        assert_eq!(folded.nodes().len(), 3, "c and d are folded into a");
+        assert_eq!(
+            (folded.path_growth, folded.path_shrinkage),
+            (full.path_growth, full.path_shrinkage)
+        );
+        assert_eq!((full.path_growth, full.path_shrinkage), (2003, -4));
+        let root = folded.node(Tree::ROOT).total;
+        assert_eq!((root.before, root.after), (1004, 3003));
+        let a_node = folded.children(Tree::ROOT)[0];
+        assert_eq!(
+            folded.node(a_node).self_values,
+            TreeValues {
+                before: 4,
+                after: 3
+            }
+        );
     }
 }

@@ -613,6 +613,10 @@ impl Cli {
                 library: self.library.clone(),
                 user: self.user.clone(),
             },
+            // Fold only what the graph could not draw: a tenth of
+            // --min-width, at most 10 millionths of the total.
+            tree_fold_ppm: ((self.min_width / f64::from(self.svg_width) * 1e5).floor() as u32)
+                .min(10),
         }
     }
 }
