@@ -729,7 +729,12 @@ mod tests {
     }
 
     fn render(before: &[(&str, i64)], after: &[(&str, i64)], options: &HeapFlameOptions) -> String {
-        let d = diff(&profile(before), &profile(after), &Options::default()).unwrap();
+        // As the command line does: no folding when every frame is wanted.
+        let fold = Options {
+            tree_fold_ppm: if options.min_width == 0.0 { 0 } else { 10 },
+            ..Options::default()
+        };
+        let d = diff(&profile(before), &profile(after), &fold).unwrap();
         String::from_utf8(render_heap_flamegraph(&d, &inputs(), options).unwrap()).unwrap()
     }
 
