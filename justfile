@@ -55,3 +55,9 @@ bench-symbolize *ARGS:
 # (needs chromium and `npm install playwright-core` in scripts/).
 svg-check SVG="crates/heapdiff/tests/golden/go.svg":
     node scripts/svg-check.js {{SVG}}
+
+# Fuzz one decoder (pprof, gzip, jemalloc, heap_text, tracemalloc, folded, memray_csv, dhat,
+# pipeline, roundtrip) for SECONDS; needs `cargo install cargo-fuzz` and a nightly toolchain.
+fuzz TARGET SECONDS="600":
+    sh fuzz/seed.sh
+    cd fuzz && cargo +nightly fuzz run -O {{TARGET}} corpus/{{TARGET}} -- -max_total_time={{SECONDS}} -max_len=262144 -rss_limit_mb=2048 -timeout=10

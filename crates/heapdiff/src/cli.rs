@@ -243,6 +243,10 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "CI gates")]
     pub(crate) fail_on_line_growth: Option<i64>,
 
+    /// The largest input accepted, decompressed (a gzip bomb stops there).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "2GiB")]
+    pub(crate) max_input: i64,
+
     /// Folded stacks: what the counts are (bytes, count, or any unit name).
     #[arg(long, value_name = "UNIT", default_value = "bytes")]
     pub(crate) unit: String,

@@ -111,6 +111,7 @@ fn run(cli: &Cli) -> Result<Verdict> {
     let options = DecodeOptions {
         jemalloc_thread: cli.thread,
         unit: Some(cli.unit.clone()),
+        max_input: Some(cli.max_input.unsigned_abs()),
     };
     let mut profiles = load_all(&paths, &names, &options)?;
 

@@ -127,6 +127,15 @@ pub enum Error {
         message: String,
     },
 
+    /// More input than the limit allows.
+    #[error(
+        "the input is larger than {limit} bytes decompressed (a gzip bomb?); raise the limit with --max-input"
+    )]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+
     /// Profiles that cannot be merged into one side.
     #[error("cannot merge: {0}")]
     Merge(String),

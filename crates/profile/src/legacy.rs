@@ -38,6 +38,9 @@ pub struct DecodeOptions {
     /// Folded stacks: the unit of the counts (`bytes` when `None`; `count`,
     /// `objects` or any other name).
     pub unit: Option<String>,
+    /// The largest input accepted, in bytes after decompression
+    /// ([`crate::DEFAULT_MAX_INPUT`] when `None`).
+    pub max_input: Option<u64>,
 }
 
 /// The four sample types of every heap format, in pprof's order.

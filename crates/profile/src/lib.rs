@@ -70,15 +70,40 @@ pub use model::{
     SymbolFrame, ValueType,
 };
 
-/// Reads a whole input: a file, or standard input when `path` is `-`.
-pub fn read_input(path: &Path) -> Result<Vec<u8>, Error> {
+/// The largest input read, decompressed, unless [`DecodeOptions::max_input`]
+/// says otherwise: 2 GiB.
+pub const DEFAULT_MAX_INPUT: u64 = 2 << 30;
+
+/// Reads a whole input: a file, or standard input when `path` is `-`, of at
+/// most `limit` bytes.
+pub fn read_input_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
     let mut bytes = Vec::new();
     if path.as_os_str() == "-" {
-        std::io::stdin().lock().read_to_end(&mut bytes)?;
+        std::io::stdin()
+            .lock()
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut bytes)?;
     } else {
-        bytes = std::fs::read(path)?;
+        let file = std::fs::File::open(path)?;
+        let meta = file.metadata()?;
+        if meta.is_dir() {
+            return Err(Error::Io(std::io::Error::other("it is a directory")));
+        }
+        if meta.is_file() && meta.len() > limit {
+            return Err(Error::TooLarge { limit });
+        }
+        // A FIFO or device is read up to the limit, never further.
+        file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    }
+    if bytes.len() as u64 > limit {
+        return Err(Error::TooLarge { limit });
     }
     Ok(bytes)
+}
+
+/// Reads a whole input (at most [`DEFAULT_MAX_INPUT`] bytes).
+pub fn read_input(path: &Path) -> Result<Vec<u8>, Error> {
+    read_input_limited(path, DEFAULT_MAX_INPUT)
 }
 
 /// Reads and decodes a profile file (`-` for standard input).
@@ -88,7 +113,8 @@ pub fn open(path: &Path) -> Result<Profile, Error> {
 
 /// Like [`open`], with options for formats that hold several views.
 pub fn open_with(path: &Path, options: &DecodeOptions) -> Result<Profile, Error> {
-    decode_owned(read_input(path)?, options)
+    let limit = options.max_input.unwrap_or(DEFAULT_MAX_INPUT);
+    decode_owned(read_input_limited(path, limit)?, options)
 }
 
 /// Decodes a profile from its bytes, gzip-compressed or not, in any format
@@ -104,7 +130,7 @@ pub fn decode(bytes: &[u8]) -> Result<Profile, Error> {
 /// Like [`decode`], taking ownership so that nothing is copied.
 pub fn decode_owned(bytes: Vec<u8>, options: &DecodeOptions) -> Result<Profile, Error> {
     let bytes = if is_gzip(&bytes) {
-        gunzip(&bytes)?
+        gunzip_limited(&bytes, options.max_input.unwrap_or(DEFAULT_MAX_INPUT))?
     } else {
         bytes
     };
@@ -119,8 +145,15 @@ fn decode_inflated(bytes: Vec<u8>, options: &DecodeOptions) -> Result<Profile, E
     decode_plain(bytes::Bytes::from(bytes), options)
 }
 
-/// Decompresses a gzip stream (all members, as `zcat` does).
+/// Decompresses a gzip stream (all members, as `zcat` does), of at most
+/// [`DEFAULT_MAX_INPUT`] bytes.
 pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, Error> {
+    gunzip_limited(bytes, DEFAULT_MAX_INPUT)
+}
+
+/// Decompresses a gzip stream of at most `limit` bytes decompressed: a
+/// gzip bomb stops at the limit, having used no more memory than that.
+pub fn gunzip_limited(bytes: &[u8], limit: u64) -> Result<Vec<u8>, Error> {
     // The trailer's ISIZE is the decompressed size modulo 2^32: a good
     // capacity hint, bounded so that a lying trailer cannot reserve much.
     let hint = bytes
@@ -129,11 +162,16 @@ pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, Error> {
         .and_then(|at| bytes.get(at..))
         .and_then(|t| t.try_into().ok())
         .map_or(0, |t: [u8; 4]| u32::from_le_bytes(t) as usize)
-        .min(bytes.len().saturating_mul(64));
+        .min(bytes.len().saturating_mul(64))
+        .min(usize::try_from(limit).unwrap_or(usize::MAX));
     let mut out = Vec::with_capacity(hint);
     flate2::read::MultiGzDecoder::new(bytes)
+        .take(limit.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(Error::Gzip)?;
+    if out.len() as u64 > limit {
+        return Err(Error::TooLarge { limit });
+    }
     Ok(out)
 }
 
@@ -187,6 +225,30 @@ mod tests {
         let err = decode(&z[..z.len() / 2]).unwrap_err();
         assert!(matches!(err, Error::Gzip(_)), "{err}");
         assert!(err.to_string().starts_with("corrupt gzip data"), "{err}");
+    }
+
+    #[test]
+    fn gzip_bombs_stop_at_the_limit() {
+        let bomb = gzip(&vec![0u8; 10 << 20]);
+        assert!(
+            bomb.len() < 200_000,
+            "10 MiB of zeros compress to {}",
+            bomb.len()
+        );
+        let err = gunzip_limited(&bomb, 1 << 20).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the input is larger than 1048576 bytes decompressed (a gzip bomb?); raise the limit with --max-input"
+        );
+        assert_eq!(gunzip_limited(&bomb, 10 << 20).unwrap().len(), 10 << 20);
+        let opts = DecodeOptions {
+            max_input: Some(1000),
+            ..DecodeOptions::default()
+        };
+        assert!(matches!(
+            decode_owned(bomb, &opts),
+            Err(Error::TooLarge { limit: 1000 })
+        ));
     }
 
     #[test]

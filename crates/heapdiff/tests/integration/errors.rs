@@ -333,3 +333,68 @@ fn empty_after_profile_draws_what_vanished_or_warns_in_classic_style() {
     );
     assert!(!dir.path().join("heapdiff.svg").exists());
 }
+
+#[test]
+fn gzip_bomb_stops_at_the_limit() {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(&vec![0u8; 8 << 20]).unwrap();
+    let bomb = enc.finish().unwrap();
+    let err = fails(
+        &[("a.pb.gz", &go_after()), ("bomb.gz", &bomb)],
+        &["bomb.gz", "a.pb.gz", "--max-input", "1MiB"],
+    );
+    assert_eq!(
+        one_line(&err),
+        "heapdiff: error: bomb.gz: the input is larger than 1048576 bytes decompressed (a gzip bomb?); raise the limit with --max-input"
+    );
+}
+
+#[test]
+fn directories_and_symlink_loops_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("adir")).unwrap();
+    std::os::unix::fs::symlink("loop2", dir.path().join("loop1")).unwrap();
+    std::os::unix::fs::symlink("loop1", dir.path().join("loop2")).unwrap();
+    std::fs::write(dir.path().join("a.pb.gz"), go_after()).unwrap();
+    for (input, want) in [
+        (
+            "adir",
+            "heapdiff: error: adir: cannot read: it is a directory",
+        ),
+        (
+            "loop1",
+            "heapdiff: error: loop1: cannot read: Too many levels of symbolic links",
+        ),
+    ] {
+        let out = heapdiff()
+            .current_dir(dir.path())
+            .args([input, "a.pb.gz", "--no-svg"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(one_line(&err).starts_with(want), "{err}");
+    }
+}
+
+#[test]
+fn empty_profiles_give_an_empty_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = proto::Profile {
+        sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
+        string_table: ["", "inuse_space", "bytes"]
+            .map(|s| s.as_bytes().to_vec())
+            .to_vec(),
+        ..Default::default()
+    };
+    std::fs::write(dir.path().join("e.pb"), empty.encode_to_vec()).unwrap();
+    let out = heapdiff()
+        .current_dir(dir.path())
+        .args(["e.pb", "e.pb", "--format", "json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(json["rows"], serde_json::json!([]));
+    assert_eq!(json["delta_total"], 0);
+}
