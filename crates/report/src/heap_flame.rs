@@ -163,7 +163,13 @@ struct Layout {
     /// Frames not drawn (narrower than the minimum; a pruned subtree counts
     /// once) and their summed change.
     pruned: (usize, i64),
+    /// Whether stacks deeper than [`MAX_DEPTH`] were cut.
+    cut: bool,
 }
+
+/// The deepest level drawn: deeper frames (a runaway recursion) are left
+/// out, and the subtitle says so.
+const MAX_DEPTH: u32 = 1000;
 
 /// Lays the tree out; frames narrower than `min_fraction` of the root are
 /// not drawn.
@@ -190,10 +196,15 @@ fn layout(diff: &Diff, labels: &[String], min_fraction: f64) -> Layout {
     };
     let mut drawn = Vec::new();
     let mut pruned = (0usize, 0i64);
+    let mut cut = false;
     let mut stack = vec![(Tree::ROOT, 0.0f64, 0u32)];
     let mut children = Vec::new();
     while let Some((id, x, depth)) = stack.pop() {
         drawn.push((id, x, depth));
+        if depth >= MAX_DEPTH {
+            cut |= !tree.children(id).is_empty();
+            continue;
+        }
         children.clear();
         children.extend_from_slice(tree.children(id));
         children.sort_by(|a, b| label_of(*a).cmp(label_of(*b)).then(a.cmp(b)));
@@ -218,6 +229,7 @@ fn layout(diff: &Diff, labels: &[String], min_fraction: f64) -> Layout {
         width,
         drawn,
         pruned,
+        cut,
     }
 }
 
@@ -276,6 +288,9 @@ pub fn render_heap_flamegraph(
         format_value(t.before, unit, false),
         format_value(t.after, unit, false),
     );
+    if lay.cut {
+        let _ = write!(subtitle, " · stacks cut at {MAX_DEPTH} frames");
+    }
     if pruned_frames > 0 {
         let _ = write!(
             subtitle,

@@ -398,3 +398,46 @@ fn empty_profiles_give_an_empty_diff() {
     assert_eq!(json["rows"], serde_json::json!([]));
     assert_eq!(json["delta_total"], 0);
 }
+
+#[test]
+fn a_hundred_thousand_frame_recursion_works_and_the_graph_is_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = proto::Profile {
+        sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
+        sample: vec![proto::Sample {
+            location_id: vec![1; 100_000],
+            value: vec![4096],
+            label: vec![],
+        }],
+        location: vec![proto::Location {
+            id: 1,
+            line: vec![proto::Line {
+                function_id: 1,
+                line: 7,
+                column: 0,
+            }],
+            ..Default::default()
+        }],
+        function: vec![proto::Function {
+            id: 1,
+            name: 3,
+            filename: 4,
+            ..Default::default()
+        }],
+        string_table: ["", "inuse_space", "bytes", "recurse", "r.go"]
+            .map(|s| s.as_bytes().to_vec())
+            .to_vec(),
+        ..Default::default()
+    };
+    std::fs::write(dir.path().join("d.pb"), deep.encode_to_vec()).unwrap();
+    let out = heapdiff()
+        .current_dir(dir.path())
+        .args(["d.pb", "d.pb", "--format", "json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(json["after_total"], 4096);
+    let svg = std::fs::read_to_string(dir.path().join("heapdiff.svg")).unwrap();
+    assert!(svg.contains("stacks cut at 1000 frames"));
+    assert!(svg.len() < 2_000_000, "{} bytes", svg.len());
+}
