@@ -164,9 +164,12 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Profile, Error> {
     let mut other: Vec<_> = domains.into_iter().filter(|&(d, _)| d != 0).collect();
     other.sort_unstable();
     for (domain, (count, size)) in other {
-        b.header_mut().comments.push(format!(
+        let note = format!(
             "tracemalloc domain {domain}: {count} blocks, {size} bytes (memory traced by an extension, not by Python's allocator)"
-        ));
+        );
+        b.header_mut().comments.push(note.clone());
+        // Said where the user sees it, too: it is part of every total.
+        b.warn(note);
     }
     if let Some(limit) = limit {
         b.header_mut()
@@ -318,6 +321,7 @@ mod tests {
         );
         let p = decode(&bytes).unwrap();
         assert_eq!(rows(&p).len(), 2, "domains are not merged");
+        assert_eq!(p.warnings.len(), 1, "the user is told: {:?}", p.warnings);
         assert_eq!(p.total(1), 8202);
         assert!(
             p.header.comments[0].starts_with("tracemalloc domain 389047: 2 blocks, 8192 bytes"),
