@@ -247,6 +247,19 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "2GiB")]
     pub(crate) max_input: i64,
 
+    /// The most samples one profile may hold.
+    #[arg(long, value_name = "N", default_value_t = heapdiff_profile::Limits::default().max_samples)]
+    pub(crate) max_samples: usize,
+
+    /// The most frames all stacks of one profile may hold, inlined frames
+    /// expanded.
+    #[arg(long, value_name = "N", default_value_t = heapdiff_profile::Limits::default().max_frames)]
+    pub(crate) max_frames: usize,
+
+    /// Deeper stacks lose their outermost callers (with a warning).
+    #[arg(long, value_name = "N", default_value_t = heapdiff_profile::Limits::default().max_depth)]
+    pub(crate) max_depth: usize,
+
     /// Folded stacks: what the counts are (bytes, count, or any unit name).
     #[arg(long, value_name = "UNIT", default_value = "bytes")]
     pub(crate) unit: String,

@@ -112,6 +112,12 @@ fn run(cli: &Cli) -> Result<Verdict> {
         jemalloc_thread: cli.thread,
         unit: Some(cli.unit.clone()),
         max_input: Some(cli.max_input.unsigned_abs()),
+        limits: heapdiff_profile::Limits {
+            max_samples: cli.max_samples,
+            max_frames: cli.max_frames,
+            max_depth: cli.max_depth,
+            ..heapdiff_profile::Limits::default()
+        },
     };
     let mut profiles = load_all(&paths, &names, &options)?;
 

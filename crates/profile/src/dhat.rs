@@ -85,7 +85,7 @@ pub(crate) fn parse_frame(entry: &str) -> (&str, &str, u32) {
 }
 
 /// Decodes a DHAT JSON file.
-pub(crate) fn decode(bytes: &[u8]) -> Result<Profile, Error> {
+pub(crate) fn decode(bytes: &[u8], limits: &crate::Limits) -> Result<Profile, Error> {
     let file: File = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
     if file.version != 2 {
         return Err(invalid(format!(
@@ -111,6 +111,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Profile, Error> {
             ValueType::new("peak_space", "bytes"),
         ],
     );
+    b.set_limits(*limits);
     b.header_mut().default_sample_type = Some("inuse_space".into());
     if let Some(cmd) = &file.cmd {
         b.header_mut().comments.push(format!("command: {cmd}"));
@@ -152,6 +153,11 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Profile, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The decoder with the default limits.
+    fn decode(bytes: &[u8]) -> Result<Profile, Error> {
+        super::decode(bytes, &crate::Limits::default())
+    }
 
     #[test]
     fn frames_of_dhat_rs_and_valgrind() {

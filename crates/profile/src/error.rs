@@ -136,6 +136,17 @@ pub enum Error {
         limit: u64,
     },
 
+    /// A profile beyond one of the [`crate::Limits`].
+    #[error("more than {limit} {what}; raise the limit with {flag}")]
+    Limit {
+        /// What is counted.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+        /// The command-line flag that raises it.
+        flag: &'static str,
+    },
+
     /// Profiles that cannot be merged into one side.
     #[error("cannot merge: {0}")]
     Merge(String),

@@ -73,8 +73,9 @@ fn split_frame(frame: &str) -> (&str, &str, u32) {
 }
 
 /// Decodes folded stacks whose counts are in `unit`.
-pub(crate) fn decode(text: &str, unit: &str) -> Result<Profile, Error> {
+pub(crate) fn decode(text: &str, unit: &str, limits: &crate::Limits) -> Result<Profile, Error> {
     let mut b = ProfileBuilder::new(Format::Folded, vec![sample_type(unit)]);
+    b.set_limits(*limits);
     let mut frames: rustc_hash::FxHashMap<&str, FrameId> = Default::default();
     let mut stack: Vec<FrameId> = Vec::new();
     let mut samples = 0usize;
@@ -130,6 +131,11 @@ pub(crate) fn decode(text: &str, unit: &str) -> Result<Profile, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The decoder with the default limits.
+    fn decode(text: &str, unit: &str) -> Result<Profile, Error> {
+        super::decode(text, unit, &crate::Limits::default())
+    }
 
     fn names(p: &Profile) -> Vec<(String, i64)> {
         p.samples()

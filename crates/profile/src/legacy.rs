@@ -41,6 +41,8 @@ pub struct DecodeOptions {
     /// The largest input accepted, in bytes after decompression
     /// ([`crate::DEFAULT_MAX_INPUT`] when `None`).
     pub max_input: Option<u64>,
+    /// Bounds on samples, frames, stack depth and names.
+    pub limits: crate::Limits,
 }
 
 /// The four sample types of every heap format, in pprof's order.
@@ -219,6 +221,7 @@ pub(crate) fn decode_jemalloc(text: &str, opts: &DecodeOptions) -> Result<Profil
             )
         })?;
     let mut b = ProfileBuilder::new(Format::JemallocHeap, heap_types());
+    b.set_limits(opts.limits);
     set_heap_header(&mut b, rate, true);
 
     let wanted = match opts.jemalloc_thread {
@@ -293,7 +296,7 @@ enum HeapKind {
 
 /// Decodes a `heap profile:` dump: gperftools `heapprofile`, tcmalloc
 /// `heap_v2/N`, or Go `heap/N` text.
-pub(crate) fn decode_heap_profile(text: &str) -> Result<Profile, Error> {
+pub(crate) fn decode_heap_profile(text: &str, limits: &crate::Limits) -> Result<Profile, Error> {
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l)).peekable();
     let (_, header) = lines.next().ok_or(Error::Empty)?;
     let kind = header
@@ -325,6 +328,7 @@ pub(crate) fn decode_heap_profile(text: &str) -> Result<Profile, Error> {
         _ => Format::GperftoolsHeap,
     };
     let mut b = ProfileBuilder::new(format, heap_types());
+    b.set_limits(*limits);
     match kind {
         HeapKind::Exact => set_heap_header(&mut b, 0, false),
         HeapKind::Sampled(rate) => set_heap_header(&mut b, rate, true),
@@ -538,7 +542,7 @@ MAPPED_LIBRARIES:
 MAPPED_LIBRARIES:
 5500000000-5500001000 r-xp 00000000 00:00 7      /opt/app
 ";
-        let p = decode_heap_profile(text).unwrap();
+        let p = decode_heap_profile(text, &crate::Limits::default()).unwrap();
         assert_eq!(p.format, Format::GperftoolsHeap);
         assert!(p.header.sampling.is_none());
         assert_eq!(p.header.period, 0);
@@ -549,7 +553,7 @@ MAPPED_LIBRARIES:
     #[test]
     fn tcmalloc_sampled_profile_keeps_raw_values() {
         let text = "heap profile: 1: 1024 [1: 1024] @ heap_v2/524288\n 1: 1024 [ 1: 1024] @ 0x10\n";
-        let p = decode_heap_profile(text).unwrap();
+        let p = decode_heap_profile(text, &crate::Limits::default()).unwrap();
         assert_eq!(p.header.sampling.as_ref().unwrap().rate, 524288);
         assert_eq!(p.samples().next().unwrap().values, [1, 1024, 1, 1024]);
         assert!(
@@ -569,7 +573,7 @@ MAPPED_LIBRARIES:
 # runtime.MemStats
 # Alloc = 9541776
 ";
-        let p = decode_heap_profile(text).unwrap();
+        let p = decode_heap_profile(text, &crate::Limits::default()).unwrap();
         assert_eq!(p.format, Format::GoHeapText);
         assert_eq!(p.header.period, 524288);
         assert!(p.header.sampling.is_none(), "Go text is scaled on decoding");
@@ -588,14 +592,21 @@ MAPPED_LIBRARIES:
 
     #[test]
     fn heap_profile_header_errors() {
-        let err = decode_heap_profile("heap profile: 1: 2 [3: 4] @ growthz\n").unwrap_err();
+        let err = decode_heap_profile(
+            "heap profile: 1: 2 [3: 4] @ growthz\n",
+            &crate::Limits::default(),
+        )
+        .unwrap_err();
         assert!(
             err.to_string()
                 .starts_with("line 1: expected `heap profile:"),
             "{err}"
         );
-        let err = decode_heap_profile("heap profile: 1: 2 [3: 4] @ heapprofile\n1: 2 @ 0x1\n")
-            .unwrap_err();
+        let err = decode_heap_profile(
+            "heap profile: 1: 2 [3: 4] @ heapprofile\n1: 2 @ 0x1\n",
+            &crate::Limits::default(),
+        )
+        .unwrap_err();
         assert!(
             err.to_string()
                 .starts_with("line 2: expected `<objects>: <bytes> [<objects>: <bytes>]`"),

@@ -66,8 +66,8 @@ pub use error::Error;
 pub use format::{Format, is_gzip, sniff};
 pub use legacy::DecodeOptions;
 pub use model::{
-    Frame, FrameId, Header, Mapping, MappingId, Profile, ProfileBuilder, Sample, Sampling, StrId,
-    SymbolFrame, ValueType,
+    Frame, FrameId, Header, Limits, Mapping, MappingId, Profile, ProfileBuilder, Sample, Sampling,
+    StrId, SymbolFrame, ValueType,
 };
 
 /// The largest input read, decompressed, unless [`DecodeOptions::max_input`]
@@ -179,20 +179,27 @@ fn decode_plain(bytes: bytes::Bytes, options: &DecodeOptions) -> Result<Profile,
     let text = || String::from_utf8_lossy(&bytes).into_owned();
     match sniff(&bytes) {
         Some(Format::JemallocHeap) => legacy::decode_jemalloc(&text(), options),
-        Some(Format::GperftoolsHeap | Format::GoHeapText) => legacy::decode_heap_profile(&text()),
-        Some(Format::Pprof) | None => pprof::decode_bytes(bytes.clone()).map_err(|e| match e {
-            // Raw protobuf has no signature: if it does not even parse, say
-            // what the bytes looked like rather than only what prost said.
-            Error::Protobuf(msg) => Error::Unrecognized {
-                first_bytes: format::describe_start(&bytes),
-                pprof: msg,
-            },
-            other => other,
-        }),
-        Some(Format::Tracemalloc) => python::decode(&bytes),
-        Some(Format::Dhat) => dhat::decode(&bytes),
-        Some(Format::MemrayCsv) => memray::decode(&bytes),
-        Some(Format::Folded) => folded::decode(&text(), options.unit.as_deref().unwrap_or("bytes")),
+        Some(Format::GperftoolsHeap | Format::GoHeapText) => {
+            legacy::decode_heap_profile(&text(), &options.limits)
+        }
+        Some(Format::Pprof) | None => pprof::decode_bytes_with(bytes.clone(), &options.limits)
+            .map_err(|e| match e {
+                // Raw protobuf has no signature: if it does not even parse, say
+                // what the bytes looked like rather than only what prost said.
+                Error::Protobuf(msg) => Error::Unrecognized {
+                    first_bytes: format::describe_start(&bytes),
+                    pprof: msg,
+                },
+                other => other,
+            }),
+        Some(Format::Tracemalloc) => python::decode(&bytes, &options.limits),
+        Some(Format::Dhat) => dhat::decode(&bytes, &options.limits),
+        Some(Format::MemrayCsv) => memray::decode(&bytes, &options.limits),
+        Some(Format::Folded) => folded::decode(
+            &text(),
+            options.unit.as_deref().unwrap_or("bytes"),
+            &options.limits,
+        ),
         Some(Format::Memray) => Err(Error::Unsupported {
             format: Format::Memray,
             hint: "; its capture format is private to memray: convert it with \

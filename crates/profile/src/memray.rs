@@ -28,7 +28,7 @@ fn text_error(line: u64, message: impl Into<String>) -> Error {
 }
 
 /// Decodes a memray CSV file.
-pub(crate) fn decode(bytes: &[u8]) -> Result<Profile, Error> {
+pub(crate) fn decode(bytes: &[u8], limits: &crate::Limits) -> Result<Profile, Error> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -48,6 +48,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Profile, Error> {
             ValueType::new("inuse_space", "bytes"),
         ],
     );
+    b.set_limits(*limits);
     let mut frames: FxHashMap<Vec<u8>, FrameId> = FxHashMap::default();
     let mut stack = Vec::new();
     let mut record = csv::ByteRecord::new();
@@ -123,6 +124,11 @@ fn parse_frame(frame: &[u8], b: &mut ProfileBuilder) -> Option<FrameId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The decoder with the default limits.
+    fn decode(bytes: &[u8]) -> Result<Profile, Error> {
+        super::decode(bytes, &crate::Limits::default())
+    }
 
     fn rows(p: &Profile) -> Vec<(Vec<String>, Vec<i64>)> {
         p.samples()

@@ -506,6 +506,34 @@ pub struct SymbolFrame {
     pub line: u32,
 }
 
+/// Bounds on what a decoded profile may hold, so that no input (however
+/// small and however crafted) makes heapdiff use unbounded memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Samples in one profile; more is an error (`--max-samples`).
+    pub max_samples: usize,
+    /// Frames in all stacks of one profile, inlined frames expanded; more
+    /// is an error (`--max-frames`).
+    pub max_frames: usize,
+    /// Frames in one stack; deeper stacks lose their outermost frames, with
+    /// a warning (`--max-depth`).
+    pub max_depth: usize,
+    /// Bytes in one string (a function or file name); longer ones are cut,
+    /// with a warning.
+    pub max_string: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_samples: 100_000_000,
+            max_frames: 1_000_000_000,
+            max_depth: 1_000_000,
+            max_string: 1 << 20,
+        }
+    }
+}
+
 /// Builds a [`Profile`]: interns strings and frames, appends samples.
 ///
 /// ```
@@ -525,6 +553,9 @@ pub struct ProfileBuilder {
     profile: Profile,
     string_ids: FxHashMap<Box<str>, StrId>,
     frame_ids: FxHashMap<Frame, FrameId>,
+    limits: Limits,
+    /// Stacks cut at `max_depth`, strings cut at `max_string`.
+    cut: (usize, usize),
 }
 
 impl ProfileBuilder {
@@ -549,7 +580,19 @@ impl ProfileBuilder {
             },
             string_ids,
             frame_ids: FxHashMap::default(),
+            limits: Limits::default(),
+            cut: (0, 0),
         }
+    }
+
+    /// Applies `limits` to what is built from now on.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The header, to set the period, comments and other metadata.
@@ -570,8 +613,21 @@ impl ProfileBuilder {
         self.profile.stack_frames.reserve(frames);
     }
 
-    /// Interns a string.
+    /// Interns a string (cut at [`Limits::max_string`] bytes).
     pub fn intern(&mut self, s: &str) -> StrId {
+        if s.len() > self.limits.max_string {
+            let mut end = self.limits.max_string;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.cut.1 += 1;
+            let cut = format!("{}…", &s[..end]);
+            return self.intern_whole(&cut);
+        }
+        self.intern_whole(s)
+    }
+
+    fn intern_whole(&mut self, s: &str) -> StrId {
         if let Some(&id) = self.string_ids.get(s) {
             return id;
         }
@@ -630,7 +686,29 @@ impl ProfileBuilder {
                 want,
             });
         }
+        if self.profile.stack_ends.len() >= self.limits.max_samples {
+            return Err(Error::Limit {
+                what: "samples",
+                limit: self.limits.max_samples,
+                flag: "--max-samples",
+            });
+        }
+        let start = self.profile.stack_frames.len();
         fill(&mut self.profile.stack_frames);
+        if self.profile.stack_frames.len() - start > self.limits.max_depth {
+            // Leaf first: the outermost callers go.
+            self.profile
+                .stack_frames
+                .truncate(start + self.limits.max_depth);
+            self.cut.0 += 1;
+        }
+        if self.profile.stack_frames.len() > self.limits.max_frames {
+            return Err(Error::Limit {
+                what: "frames in all stacks",
+                limit: self.limits.max_frames,
+                flag: "--max-frames",
+            });
+        }
         self.profile
             .stack_ends
             .push(self.profile.stack_frames.len());
@@ -639,7 +717,23 @@ impl ProfileBuilder {
     }
 
     /// The finished profile.
-    pub fn finish(self) -> Profile {
+    pub fn finish(mut self) -> Profile {
+        let (stacks, strings) = self.cut;
+        if stacks > 0 {
+            self.profile.warnings.push(format!(
+                "{stacks} stack{} deeper than {} frames lost {} outermost callers (--max-depth)",
+                if stacks == 1 { "" } else { "s" },
+                self.limits.max_depth,
+                if stacks == 1 { "its" } else { "their" }
+            ));
+        }
+        if strings > 0 {
+            self.profile.warnings.push(format!(
+                "{strings} name{} longer than {} bytes cut",
+                if strings == 1 { "" } else { "s" },
+                self.limits.max_string
+            ));
+        }
         self.profile
     }
 }
@@ -803,6 +897,60 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "cannot merge: profile 2 has sample types cpu/nanoseconds but profile 1 has inuse_objects/count, inuse_space/bytes"
+        );
+    }
+
+    #[test]
+    fn limits_bound_samples_frames_depth_and_names() {
+        let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new("x", "count")]);
+        b.set_limits(Limits {
+            max_samples: 3,
+            max_frames: 10,
+            max_depth: 4,
+            max_string: 8,
+        });
+        let long = b.intern("a_function_name_longer_than_eight");
+        assert_eq!(b.str(long), "a_functi…");
+        let f = b.frame(Frame::symbolized(long, StrId::EMPTY, 1));
+        b.push_sample(&[f; 6], &[1]).unwrap();
+        b.push_sample(&[f; 4], &[1]).unwrap();
+        let err = b.push_sample(&[f; 4], &[1]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "more than 10 frames in all stacks; raise the limit with --max-frames"
+        );
+        let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new("x", "count")]);
+        b.set_limits(Limits {
+            max_samples: 1,
+            ..Limits::default()
+        });
+        b.push_sample(&[], &[1]).unwrap();
+        assert!(
+            b.push_sample(&[], &[1])
+                .unwrap_err()
+                .to_string()
+                .contains("--max-samples")
+        );
+        let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new("x", "count")]);
+        b.set_limits(Limits {
+            max_depth: 2,
+            ..Limits::default()
+        });
+        let (g, h) = (b.intern("g"), b.intern("h"));
+        let (g, h) = (
+            b.frame(Frame::symbolized(g, StrId::EMPTY, 1)),
+            b.frame(Frame::symbolized(h, StrId::EMPTY, 1)),
+        );
+        b.push_sample(&[g, h, h, h], &[1]).unwrap();
+        let p = b.finish();
+        assert_eq!(
+            p.samples().next().unwrap().stack,
+            &[g, h],
+            "the leaf end is kept"
+        );
+        assert_eq!(
+            p.warnings,
+            ["1 stack deeper than 2 frames lost its outermost callers (--max-depth)"]
         );
     }
 }

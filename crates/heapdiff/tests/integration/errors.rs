@@ -441,3 +441,63 @@ fn a_hundred_thousand_frame_recursion_works_and_the_graph_is_cut() {
     assert!(svg.contains("stacks cut at 1000 frames"));
     assert!(svg.len() < 2_000_000, "{} bytes", svg.len());
 }
+
+#[test]
+fn inlined_frame_amplification_is_bounded() {
+    // One location with 1,000 inlined lines, used 10,000 times by one
+    // sample: 10 million frames from a 20 KB file.
+    let dir = tempfile::tempdir().unwrap();
+    let p = proto::Profile {
+        sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
+        sample: vec![proto::Sample {
+            location_id: vec![1; 10_000],
+            value: vec![64],
+            label: vec![],
+        }],
+        location: vec![proto::Location {
+            id: 1,
+            line: (0..1000)
+                .map(|l| proto::Line {
+                    function_id: 1,
+                    line: l,
+                    column: 0,
+                })
+                .collect(),
+            ..Default::default()
+        }],
+        function: vec![proto::Function {
+            id: 1,
+            name: 3,
+            filename: 4,
+            ..Default::default()
+        }],
+        string_table: ["", "inuse_space", "bytes", "f", "f.go"]
+            .map(|s| s.as_bytes().to_vec())
+            .to_vec(),
+        ..Default::default()
+    };
+    let bytes = p.encode_to_vec();
+    assert!(bytes.len() < 30_000);
+    std::fs::write(dir.path().join("amp.pb"), &bytes).unwrap();
+    let out = heapdiff()
+        .current_dir(dir.path())
+        .args(["amp.pb", "amp.pb", "--no-svg", "--max-depth", "5000"])
+        .output()
+        .unwrap();
+    stdout_of(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("1 stack deeper than 5000 frames lost its outermost callers (--max-depth)"),
+        "{err}"
+    );
+    let out = heapdiff()
+        .current_dir(dir.path())
+        .args(["amp.pb", "amp.pb", "--no-svg", "--max-frames", "1000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "heapdiff: error: amp.pb: more than 1000 frames in all stacks; raise the limit with --max-frames"
+    );
+}

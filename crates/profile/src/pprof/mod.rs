@@ -27,8 +27,13 @@ pub fn decode(bytes: &[u8]) -> Result<Profile, Error> {
 
 /// Decodes an uncompressed `profile.proto` message it may keep slices of.
 pub fn decode_bytes(bytes: bytes::Bytes) -> Result<Profile, Error> {
+    decode_bytes_with(bytes, &crate::Limits::default())
+}
+
+/// Like [`decode_bytes`], within `limits`.
+pub fn decode_bytes_with(bytes: bytes::Bytes, limits: &crate::Limits) -> Result<Profile, Error> {
     let pb = proto::LazyProfile::decode(bytes).map_err(protobuf_error)?;
-    convert(&pb)
+    convert(&pb, limits)
 }
 
 fn protobuf_error(e: prost::DecodeError) -> Error {
@@ -36,7 +41,7 @@ fn protobuf_error(e: prost::DecodeError) -> Error {
 }
 
 /// Converts a (lazily) decoded protobuf message into the model, validating it.
-fn convert(pb: &proto::LazyProfile) -> Result<Profile, Error> {
+fn convert(pb: &proto::LazyProfile, limits: &crate::Limits) -> Result<Profile, Error> {
     let strings = Strings::new(&pb.string_table)?;
     if pb.sample_type.is_empty() {
         return Err(Error::NoSampleTypes);
@@ -55,6 +60,7 @@ fn convert(pb: &proto::LazyProfile) -> Result<Profile, Error> {
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut b = ProfileBuilder::new(Format::Pprof, sample_types);
+    b.set_limits(*limits);
     {
         let h = b.header_mut();
         h.period_type = pb
@@ -188,10 +194,19 @@ fn convert(pb: &proto::LazyProfile) -> Result<Profile, Error> {
             Some(p) => p.kept_locations(&locs),
             None => &locs[..],
         };
+        // Inlined frames expand each location: never write more than the
+        // depth limit for one sample (the builder cuts the rest and warns).
+        let room = limits.max_depth.saturating_add(1);
         b.push_sample_with(&sample.value, |frames| {
+            let start = frames.len();
             for &li in kept {
-                let (start, end) = loc_ranges[li];
-                frames.extend_from_slice(&loc_frames[start as usize..end as usize]);
+                let (from, to) = loc_ranges[li];
+                let lines = &loc_frames[from as usize..to as usize];
+                let left = room - (frames.len() - start);
+                frames.extend_from_slice(&lines[..lines.len().min(left)]);
+                if frames.len() - start >= room {
+                    break;
+                }
             }
         })?;
     }

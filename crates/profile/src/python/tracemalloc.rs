@@ -71,7 +71,7 @@ struct Group {
 }
 
 /// Decodes a `Snapshot.dump()` pickle.
-pub(crate) fn decode(bytes: &[u8]) -> Result<Profile, Error> {
+pub(crate) fn decode(bytes: &[u8], limits: &crate::Limits) -> Result<Profile, Error> {
     let (arena, root) = pickle::load(bytes)?;
     let snapshot = state(&arena, root, Class::Snapshot, "the pickled object")?;
     let traces = arena
@@ -145,6 +145,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Profile, Error> {
             ValueType::new("inuse_space", "bytes"),
         ],
     );
+    b.set_limits(*limits);
     let mut stacks: FxHashMap<u32, Vec<FrameId>> = FxHashMap::default();
     let mut files: FxHashMap<u32, StrId> = FxHashMap::default();
     let mut domains: FxHashMap<i64, (i64, i64)> = FxHashMap::default();
@@ -223,6 +224,11 @@ fn frames_of(
 mod tests {
     use super::super::pickle::tests::Writer;
     use super::*;
+
+    /// The decoder with the default limits.
+    fn decode(bytes: &[u8]) -> Result<Profile, Error> {
+        super::decode(bytes, &crate::Limits::default())
+    }
 
     /// A snapshot pickle as CPython 3.11 writes it, for `traces`: each
     /// `(domain, size, frames index)`; `frames[i]` a list of
