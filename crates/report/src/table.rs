@@ -274,24 +274,7 @@ fn rows(out: &mut String, diff: &Diff, shown: &[Row], opts: &TableOptions, paint
             _ => "    ".to_owned(),
         });
         line.push_str("  ");
-        let (function, place) = location(diff.key(row.key));
-        for (i, (indent, function, place)) in layout(&function, &place, prefix, opts.width)
-            .into_iter()
-            .enumerate()
-        {
-            if i > 0 {
-                out.push_str(line.trim_end());
-                out.push('\n');
-                line = " ".repeat(indent);
-            }
-            line.push_str(&paint.bold(&function));
-            if !function.is_empty() && !place.is_empty() {
-                line.push_str("  ");
-            }
-            line.push_str(&paint.dim(&place));
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
+        finish_row(out, line, diff.key(row.key), prefix, opts.width, paint);
         let source = source_of(&opts.source, diff.key(row.key));
         if let Some(text) = source {
             let room = opts
@@ -345,6 +328,36 @@ pub(crate) fn via_text(diff: &Diff, row: &Row) -> Option<String> {
         text.push_str(&format!(" ({})", format_percent(share, false)));
     }
     Some(text)
+}
+
+/// Ends a row started in `line` (its numbers) with the key's location,
+/// laid out by [`layout`], continuation lines included.
+pub(crate) fn finish_row(
+    out: &mut String,
+    mut line: String,
+    key: &heapdiff_diff::Key,
+    prefix: usize,
+    width: Option<usize>,
+    paint: &Paint,
+) {
+    let (function, place) = location(key);
+    for (i, (indent, function, place)) in layout(&function, &place, prefix, width)
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = " ".repeat(indent);
+        }
+        line.push_str(&paint.bold(&function));
+        if !function.is_empty() && !place.is_empty() {
+            line.push_str("  ");
+        }
+        line.push_str(&paint.dim(&place));
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
 }
 
 /// Narrowest location column worth using on the row itself.

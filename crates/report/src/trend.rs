@@ -6,7 +6,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::TableOptions;
 use crate::json::SCHEMA;
-use crate::table::{INDENT, Paint, layout, location, noun, pad_left, pad_right, plural};
+use crate::table::{INDENT, Paint, finish_row, noun, pad_left, pad_right, plural};
 use crate::units::{format_count, format_percent, format_value, relative_change};
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -156,24 +156,14 @@ pub fn render_trend_table(trend: &Trend, files: &[String], opts: &TableOptions) 
             line.push_str("  ");
         }
         line.push_str("  ");
-        let (function, place) = location(trend.key(row.key));
-        for (i, (indent, function, place)) in layout(&function, &place, prefix, opts.width)
-            .into_iter()
-            .enumerate()
-        {
-            if i > 0 {
-                out.push_str(line.trim_end());
-                out.push('\n');
-                line = " ".repeat(indent);
-            }
-            line.push_str(&paint.bold(&function));
-            if !function.is_empty() && !place.is_empty() {
-                line.push_str("  ");
-            }
-            line.push_str(&paint.dim(&place));
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
+        finish_row(
+            &mut out,
+            line,
+            trend.key(row.key),
+            prefix,
+            opts.width,
+            &paint,
+        );
     }
     let hidden = rows.len() - shown.len();
     if hidden > 0 {
