@@ -183,33 +183,12 @@ pub fn sanitize(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{inputs, profile_at};
     use heapdiff_diff::{Options, diff};
-    use heapdiff_profile::{Format, Frame, FrameId, Profile, ProfileBuilder, ValueType};
+    use heapdiff_profile::Profile;
 
-    /// Stacks root first as "a|b|c" with their bytes.
     fn profile(stacks: &[(&str, i64)]) -> Profile {
-        let mut b =
-            ProfileBuilder::new(Format::Pprof, vec![ValueType::new("inuse_space", "bytes")]);
-        for (stack, bytes) in stacks {
-            let frames: Vec<FrameId> = stack
-                .split('|')
-                .rev()
-                .map(|name| {
-                    let f = b.intern(name);
-                    let file = b.intern("src/m.go");
-                    b.frame(Frame::symbolized(f, file, 7))
-                })
-                .collect();
-            b.push_sample(&frames, &[*bytes]).unwrap();
-        }
-        b.finish()
-    }
-
-    fn inputs() -> Inputs {
-        Inputs {
-            before: "b.pb".into(),
-            after: "a.pb".into(),
-        }
+        profile_at(stacks, "src/m.go", 7)
     }
 
     #[test]

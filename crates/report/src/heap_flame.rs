@@ -715,32 +715,12 @@ const SCRIPT: &str = r#"
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{inputs, profile_at};
     use heapdiff_diff::{Options, diff};
-    use heapdiff_profile::{Format, Frame, FrameId, Profile, ProfileBuilder, ValueType};
+    use heapdiff_profile::Profile;
 
-    /// Stacks root first as "a|b|c" with their bytes.
     fn profile(stacks: &[(&str, i64)]) -> Profile {
-        let mut b =
-            ProfileBuilder::new(Format::Pprof, vec![ValueType::new("inuse_space", "bytes")]);
-        for (stack, bytes) in stacks {
-            let frames: Vec<FrameId> = stack
-                .split('|')
-                .rev()
-                .map(|name| {
-                    let f = b.intern(name);
-                    b.frame(Frame::symbolized(f, heapdiff_profile::StrId::EMPTY, 0))
-                })
-                .collect();
-            b.push_sample(&frames, &[*bytes]).unwrap();
-        }
-        b.finish()
-    }
-
-    fn inputs() -> Inputs {
-        Inputs {
-            before: "b.pb".into(),
-            after: "a.pb".into(),
-        }
+        profile_at(stacks, "", 0)
     }
 
     fn render(before: &[(&str, i64)], after: &[(&str, i64)], options: &HeapFlameOptions) -> String {

@@ -43,6 +43,8 @@ mod heap_flame;
 mod json;
 mod share;
 mod table;
+#[cfg(test)]
+mod test_support;
 mod trend;
 pub mod units;
 
