@@ -2,4 +2,7 @@
 //! never a panic, a hang or unbounded memory.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| heapdiff_fuzz::decode_checked(b"allocator,num_allocations,size,tid,thread_name,stack_trace\n", data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| heapdiff_fuzz::decode_checked(
+    b"allocator,num_allocations,size,tid,thread_name,stack_trace\n",
+    data
+));

@@ -3,6 +3,8 @@
 //! the SVG (which must stay well-formed: no raw `<` from a name).
 #![no_main]
 
+use std::sync::OnceLock;
+
 use libfuzzer_sys::fuzz_target;
 
 static FIXTURE: &[u8] = include_bytes!("../../fixtures/go/after.pb.gz");
@@ -11,12 +13,14 @@ fuzz_target!(|data: &[u8]| {
     let Ok(p) = heapdiff_profile::decode(data) else {
         return;
     };
-    let fixture = heapdiff_profile::decode(FIXTURE).expect("the fixture decodes");
+    static DECODED: OnceLock<heapdiff_profile::Profile> = OnceLock::new();
+    let fixture =
+        DECODED.get_or_init(|| heapdiff_profile::decode(FIXTURE).expect("the fixture decodes"));
     let inputs = heapdiff_report::Inputs {
         before: "fuzz".into(),
         after: "fuzz".into(),
     };
-    for other in [&p, &fixture] {
+    for other in [&p, fixture] {
         let Ok(d) = heapdiff_diff::diff(&p, other, &heapdiff_diff::Options::default()) else {
             continue;
         };

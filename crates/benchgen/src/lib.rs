@@ -140,6 +140,12 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// space/bytes`, a `bytes` label on every sample, every fourth location
 /// with an inlined frame.
 pub fn pprof_pair(shape: &Shape) -> (Vec<u8>, Vec<u8>) {
+    let (before, after) = pprof_pair_uncompressed(shape);
+    (gzip(&before), gzip(&after))
+}
+
+/// [`pprof_pair`] before gzip: the serialized protobuf messages.
+pub fn pprof_pair_uncompressed(shape: &Shape) -> (Vec<u8>, Vec<u8>) {
     let stacks = stacks(shape);
     let one = |after: bool| {
         let mut strings: Vec<Vec<u8>> = vec![Vec::new()];
@@ -248,7 +254,7 @@ pub fn pprof_pair(shape: &Shape) -> (Vec<u8>, Vec<u8>) {
             period: 524_288,
             ..Default::default()
         };
-        gzip(&p.encode_to_vec())
+        p.encode_to_vec()
     };
     (one(false), one(true))
 }
