@@ -254,6 +254,8 @@ pub struct Header {
 pub struct Sample<'a> {
     /// The call stack, leaf first.
     pub stack: &'a [FrameId],
+    /// Where `stack` starts in [`Profile::stack_frames`].
+    pub offset: usize,
     /// One value per sample type.
     pub values: &'a [i64],
 }
@@ -294,6 +296,11 @@ impl Profile {
         &self.frames
     }
 
+    /// Every sample's stack (leaf first), back to back, in sample order.
+    pub fn stack_frames(&self) -> &[FrameId] {
+        &self.stack_frames
+    }
+
     /// A mapping by id.
     pub fn mapping(&self, id: MappingId) -> &Mapping {
         &self.mappings[id.index()]
@@ -316,6 +323,7 @@ impl Profile {
             let start = if i == 0 { 0 } else { self.stack_ends[i - 1] };
             Sample {
                 stack: &self.stack_frames[start..self.stack_ends[i]],
+                offset: start,
                 values: &self.values[i * width..(i + 1) * width],
             }
         })

@@ -11,6 +11,7 @@
 //! pruned exactly as `pprof` prunes them on load, so that numbers agree.
 
 pub mod proto;
+mod sample;
 
 use prost::Message as _;
 use regex::Regex;
@@ -170,25 +171,28 @@ fn convert(pb: &proto::LazyProfile, limits: &crate::Limits) -> Result<Profile, E
         loc_ranges.push((start as u32, loc_frames.len() as u32));
     }
 
-    b.reserve(pb.sample.len(), pb.sample.len().saturating_mul(16));
+    // Each location id takes at least a byte: the encoded samples bound the
+    // frames (but for inlining), and reserving them spares the copies of a
+    // growing buffer. Untouched capacity costs address space, not memory.
+    let encoded: usize = pb.sample.iter().map(|s| s.len()).sum();
+    b.reserve(pb.sample.len(), encoded.min(limits.max_frames));
     let mut locs: Vec<usize> = Vec::new();
-    let mut sample = proto::Sample::default();
+    let mut values: Vec<i64> = Vec::new();
+    let mut labels: Vec<sample::LabelStrings> = Vec::new();
     for (si, encoded) in pb.sample.iter().enumerate() {
-        // `clear` keeps the vectors' capacity: no allocation per sample.
-        sample.clear();
-        sample.merge(encoded.as_ref()).map_err(protobuf_error)?;
-        for label in &sample.label {
-            strings.check(label.key, &|| format!("sample {si} label key"))?;
-            strings.check(label.str, &|| format!("sample {si} label value"))?;
-            strings.check(label.num_unit, &|| format!("sample {si} label unit"))?;
-        }
         locs.clear();
-        for &id in &sample.location_id {
+        sample::read(encoded, &mut values, &mut labels, |id| {
             locs.push(location_index.get(id).ok_or_else(|| Error::UnknownId {
                 kind: "location",
                 id,
                 referrer: format!("sample {si}"),
             })?);
+            Ok(())
+        })?;
+        for &[key, str, unit] in &labels {
+            strings.check(key, &|| format!("sample {si} label key"))?;
+            strings.check(str, &|| format!("sample {si} label value"))?;
+            strings.check(unit, &|| format!("sample {si} label unit"))?;
         }
         let kept = match &prune {
             Some(p) => p.kept_locations(&locs),
@@ -197,13 +201,19 @@ fn convert(pb: &proto::LazyProfile, limits: &crate::Limits) -> Result<Profile, E
         // Inlined frames expand each location: never write more than the
         // depth limit for one sample (the builder cuts the rest and warns).
         let room = limits.max_depth.saturating_add(1);
-        b.push_sample_with(&sample.value, |frames| {
+        b.push_sample_with(&values, |frames| {
             let start = frames.len();
+            frames.reserve(kept.len().min(room));
             for &li in kept {
                 let (from, to) = loc_ranges[li];
-                let lines = &loc_frames[from as usize..to as usize];
-                let left = room - (frames.len() - start);
-                frames.extend_from_slice(&lines[..lines.len().min(left)]);
+                if to == from + 1 {
+                    // Most locations are one line: no slice copy.
+                    frames.push(loc_frames[from as usize]);
+                } else {
+                    let lines = &loc_frames[from as usize..to as usize];
+                    let left = room - (frames.len() - start);
+                    frames.extend_from_slice(&lines[..lines.len().min(left)]);
+                }
                 if frames.len() - start >= room {
                     break;
                 }
