@@ -607,7 +607,7 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
         let a = aggregate(after, Side::After, side_of(1));
         (b.join().expect("aggregation does not panic"), a)
     });
-    let (mut b, mut a) = (b, a);
+    let (mut b, a) = (b, a);
     let normalized = options.normalize.then(|| {
         let ratio = |after: f64, before: f64| if before != 0.0 { after / before } else { 1.0 };
         let factor = ratio(a.total.0, b.total.0);
@@ -674,7 +674,7 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
     };
     let via: Vec<Option<Via>> = (0..key_count).map(|k| via_of(k, flat[k].delta())).collect();
     let fold_below = f64::from(options.tree_fold_ppm) * 1e-6 * b.total.0.abs().max(a.total.0.abs());
-    let tree = tree::build(&mut b.stacks, &mut a.stacks, fold_below);
+    let tree = tree::build(&b.stacks, &a.stacks, fold_below);
     drop((b, a));
 
     let keys = keys.into_keys();
@@ -760,7 +760,7 @@ struct SideInput<'a> {
 
 /// One side's sums: (value, count) per key, flat and cumulative, the total,
 /// and its stacks for the tree.
-struct SideSums {
+struct SideSums<'a> {
     flat: Vec<(f64, f64)>,
     cum: Vec<(f64, f64)>,
     total: (f64, f64),
@@ -773,10 +773,10 @@ struct SideSums {
     /// (library leaf, user frame) -> value, for stacks whose leaf is library
     /// code and that have a user frame.
     via: rustc_hash::FxHashMap<(KeyId, KeyId), f64>,
-    stacks: SideStacks,
+    stacks: SideStacks<'a>,
 }
 
-impl SideSums {
+impl SideSums<'_> {
     /// Scales every value by `value` and every count by `count`
     /// (`--normalize`, each sample type by its own ratio, as pprof does);
     /// variances scale by the square. The unfiltered total is left alone.
@@ -870,7 +870,7 @@ fn sample_variance(profile: &Profile, values: &[i64], v: f64, pair: (usize, usiz
     v * v * (1.0 - p).max(0.0) / k
 }
 
-fn aggregate(profile: &Profile, side: Side, input: SideInput<'_>) -> SideSums {
+fn aggregate<'a>(profile: &'a Profile, side: Side, input: SideInput<'a>) -> SideSums<'a> {
     let add = |slot: &mut (f64, f64), value: f64, count: f64| {
         slot.0 += value;
         slot.1 += count;
@@ -883,7 +883,7 @@ fn aggregate(profile: &Profile, side: Side, input: SideInput<'_>) -> SideSums {
         flat_var: vec![0.0; if input.errors { input.key_count } else { 0 }],
         cum_var: vec![0.0; if input.errors { input.key_count } else { 0 }],
         via: rustc_hash::FxHashMap::default(),
-        stacks: SideStacks::new(side),
+        stacks: SideStacks::over(side, profile.stack_frames(), input.keys_of),
     };
     // Which frames are library code, by `function file:line`.
     let library: Vec<bool> = profile
@@ -951,6 +951,10 @@ fn aggregate(profile: &Profile, side: Side, input: SideInput<'_>) -> SideSums {
         } else {
             strip_allocator_frames(sample.stack, |f| allocator[f.index()])
         };
+        // Where `frames` starts in the sample's stack (only its leaf end is
+        // ever cut, but by --hide).
+        let lead = sample.stack.len() - frames.len();
+        let mut hidden = false;
         if !matches.is_empty() {
             let m = |f: &heapdiff_profile::FrameId| matches[f.index()];
             if filters.focus.is_some() && !frames.iter().any(|f| m(f).focus) {
@@ -962,6 +966,7 @@ fn aggregate(profile: &Profile, side: Side, input: SideInput<'_>) -> SideSums {
             if filters.hide.is_some() {
                 kept.clear();
                 kept.extend(frames.iter().filter(|f| !m(f).hide));
+                hidden = kept.len() != frames.len();
                 frames = &kept;
             }
             if filters.show_from.is_some() {
@@ -1011,7 +1016,14 @@ fn aggregate(profile: &Profile, side: Side, input: SideInput<'_>) -> SideSums {
                 }
             }
         }
-        sums.stacks.add(&stack, value);
+        if hidden {
+            sums.stacks.add(&stack, value);
+        } else {
+            // The stack is a run of the profile's own frames: the tree
+            // reads it there, through the key table, instead of a copy.
+            sums.stacks
+                .add_frames(sample.offset + lead, frames.len(), value);
+        }
     }
     sums
 }

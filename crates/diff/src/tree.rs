@@ -5,12 +5,18 @@
 //! Every node has *self* values (stacks that end at it) and *total* values
 //! (stacks that pass through it: self plus all descendants).
 //!
-//! The tree is built by sorting, not hashing: the stacks (root first) are
-//! sorted (on two threads), then one pass creates nodes for the part of each stack that
-//! differs from the previous one. With hundreds of thousands of deep stacks
-//! this touches memory sequentially, where a `(parent, frame) -> child` hash
-//! map misses the cache on nearly every frame. Nodes come out in pre-order:
-//! parents before children, siblings ordered by key id.
+//! The tree is built top down, by grouping, not hashing or sorting whole
+//! paths: the stacks passing through a node are grouped by their next key
+//! (a sort of `(key, stack id)` integers), and a group too small to draw is
+//! folded into the node at once, never looked at again but for its call
+//! paths' growth. With hundreds of thousands of deep stacks this reads each
+//! stack's keys forwards, once per level it survives, where sorting whole
+//! paths compares their long shared prefixes over and over and a
+//! `(parent, frame) -> child` hash map misses the cache on nearly every
+//! frame. Nodes come out in pre-order: parents before children, siblings
+//! ordered by key id.
+
+use heapdiff_profile::FrameId;
 
 use crate::{KeyId, Side};
 
@@ -105,29 +111,41 @@ impl Tree {
     }
 }
 
-/// One profile's stacks, collected, then sorted (on that profile's thread)
-/// so that [`build`] can merge both sides in one pass.
+/// One profile's stacks, collected for [`build`]: most are runs of the
+/// profile's own frames (leaf first), read through the frame-to-key table;
+/// a stack with hidden frames is a copy of its keys (root first).
 #[derive(Debug)]
-pub(crate) struct SideStacks {
+pub(crate) struct SideStacks<'p> {
     side: Side,
-    /// Every stack's keys, root first, back to back, as big-endian bytes so
-    /// that comparing two stacks is one `memcmp` in key order.
-    bytes: Vec<u8>,
+    frames: &'p [FrameId],
+    keys_of: &'p [KeyId],
+    /// Keys of the copied stacks, root first, back to back.
+    copied: Vec<u32>,
     stacks: Vec<Stack>,
 }
 
 #[derive(Debug)]
 struct Stack {
+    /// Start in `frames`, or in `copied`.
     start: usize,
     len: usize,
+    copied: bool,
     value: f64,
 }
 
-impl SideStacks {
+impl<'p> SideStacks<'p> {
+    /// No stacks.
     pub(crate) fn new(side: Side) -> Self {
+        SideStacks::over(side, &[], &[])
+    }
+
+    /// Stacks that are runs of `frames`, keyed by `keys_of`.
+    pub(crate) fn over(side: Side, frames: &'p [FrameId], keys_of: &'p [KeyId]) -> Self {
         SideStacks {
             side,
-            bytes: Vec::new(),
+            frames,
+            keys_of,
+            copied: Vec::new(),
             stacks: Vec::new(),
         }
     }
@@ -139,185 +157,404 @@ impl SideStacks {
         }
     }
 
-    /// Adds one stack, given leaf first.
+    /// Adds one stack given by its keys, leaf first.
     pub(crate) fn add(&mut self, leaf_first: &[KeyId], value: f64) {
-        let start = self.bytes.len();
-        for key in leaf_first.iter().rev() {
-            self.bytes.extend_from_slice(&key.0.to_be_bytes());
-        }
+        let start = self.copied.len();
+        self.copied.extend(leaf_first.iter().rev().map(|k| k.0));
         self.stacks.push(Stack {
             start,
-            len: self.bytes.len() - start,
+            len: leaf_first.len(),
+            copied: true,
             value,
         });
     }
-}
 
-/// A sorted run of stacks from one side.
-struct Run<'a> {
-    side: Side,
-    bytes: &'a [u8],
-    stacks: &'a [Stack],
-}
+    /// Adds the stack `frames[start..start + len]`.
+    pub(crate) fn add_frames(&mut self, start: usize, len: usize, value: f64) {
+        self.stacks.push(Stack {
+            start,
+            len,
+            copied: false,
+            value,
+        });
+    }
 
-impl Run<'_> {
-    fn path(&self, s: &Stack) -> &[u8] {
-        &self.bytes[s.start..s.start + s.len]
+    /// Key `depth` (from the root) of a stack.
+    fn key(&self, start: usize, len: usize, copied: bool, depth: usize) -> u32 {
+        if copied {
+            self.copied[start + depth]
+        } else {
+            self.keys_of[self.frames[start + len - 1 - depth].index()].0
+        }
     }
 }
 
-fn sort_stacks(bytes: &[u8], stacks: &mut [Stack]) {
-    stacks.sort_unstable_by(|a, b| {
-        bytes[a.start..a.start + a.len].cmp(&bytes[b.start..b.start + b.len])
-    });
-}
-
-/// Builds the tree from both sides' stacks: sorts them (on two threads, in
-/// runs of about equal size), then merges the sorted runs, creating nodes
-/// only for the part of each stack that differs from the previous one.
-/// Subtrees whose before and after values are both below `min` are folded
-/// into their parent (their values become the parent's own), which bounds
-/// the tree by what a flame graph can show; [`Tree::path_growth`] is summed
-/// before folding, over every call path.
-pub(crate) fn build(before: &mut SideStacks, after: &mut SideStacks, min: f64) -> Tree {
-    let stacks = before.stacks.len() + after.stacks.len();
-    let frames = (before.bytes.len() + after.bytes.len()) / 4;
-    let (big, small) = if after.stacks.len() >= before.stacks.len() {
-        (after, before)
+/// Builds the tree from both sides' stacks, top down: the stacks passing
+/// through a node are grouped by their next frame (sorting small integer
+/// pairs, not paths), each group becomes a child, and a group whose before
+/// and after sums are both below `min` is folded into the node (its values
+/// become the node's own) without being looked at further, which bounds
+/// both the work and the tree by what a flame graph can show. Where all of a
+/// node's stacks go on through the same frames (Go's deep runtime prefixes),
+/// the whole chain is found in one comparison per stack. Once no subtree
+/// holds more than half of the stacks, the subtrees are built on two
+/// threads; the nodes are then numbered in pre-order, siblings ordered by
+/// key id. [`Tree::path_growth`] is summed over every call path, folded or
+/// not.
+pub(crate) fn build(before: &SideStacks<'_>, after: &SideStacks<'_>, min: f64) -> Tree {
+    let sides = if before.side == Side::Before {
+        [before, after]
     } else {
-        (before, after)
+        [after, before]
     };
-    // Thread one sorts the smaller side and the head of the bigger one, thread
-    // two the rest of the bigger one: half the stacks each.
-    let split = big.stacks.len().saturating_sub(stacks / 2);
-    let (head, tail) = big.stacks.split_at_mut(split);
-    std::thread::scope(|s| {
-        s.spawn(|| sort_stacks(&big.bytes, tail));
-        sort_stacks(&small.bytes, &mut small.stacks);
-        sort_stacks(&big.bytes, head);
-    });
-    let runs = [
-        Run {
-            side: small.side,
-            bytes: &small.bytes,
-            stacks: &small.stacks,
-        },
-        Run {
-            side: big.side,
-            bytes: &big.bytes,
-            stacks: &big.stacks[..split],
-        },
-        Run {
-            side: big.side,
-            bytes: &big.bytes,
-            stacks: &big.stacks[split..],
-        },
-    ];
-
-    // At least one node per distinct stack; usually a few.
-    let mut nodes = Vec::with_capacity(stacks.saturating_mul(4).min(frames) + 1);
-    // Each node's own (before, after) sums, in floating point until the end:
-    // the stacks that end at it, plus the subtrees folded into it.
-    let mut sums: Vec<[f64; 2]> = Vec::with_capacity(nodes.capacity());
-    sums.push([0.0; 2]);
-    nodes.push(Node {
+    let stacks = before.stacks.len() + after.stacks.len();
+    let mut items = Vec::with_capacity(stacks);
+    for (side, s) in sides.iter().enumerate() {
+        items.extend(s.stacks.iter().map(|st| Item {
+            start: st.start,
+            len: st.len,
+            side: side | usize::from(st.copied) << 1,
+            value: st.value,
+        }));
+    }
+    let mut main = Builder::new(sides, min);
+    main.nodes.push(Node {
         key: None,
         parent: Tree::ROOT,
         self_values: TreeValues::default(),
         total: TreeValues::default(),
     });
-    let mut fold = Fold {
-        min,
-        open: Vec::new(),
-        path_growth: 0,
-        path_shrinkage: 0,
-    };
-    let mut root_own = [0.0f64; 2];
-    let mut previous: &[u8] = &[];
-    let mut heads = [0usize; 3];
-    loop {
-        // The run whose next stack sorts first.
-        let mut pick: Option<(usize, &[u8])> = None;
-        for (r, run) in runs.iter().enumerate() {
-            if let Some(s) = run.stacks.get(heads[r]) {
-                let path = run.path(s);
-                if pick.is_none_or(|(_, best)| path < best) {
-                    pick = Some((r, path));
-                }
-            }
+    main.sums.push([0.0; 2]);
+    let mut work = vec![Task {
+        lo: 0,
+        hi: items.len(),
+        depth: 0,
+        key: None,
+        parent: Tree::ROOT,
+        min_len: 0,
+    }];
+    // On this thread, expand the biggest subtree until none holds more than
+    // half of the stacks (small inputs: everything).
+    let serial = (stacks / 2).max(PARALLEL_ABOVE);
+    while let Some((i, _)) = work.iter().enumerate().max_by_key(|(_, t)| t.hi - t.lo) {
+        if work[i].hi - work[i].lo <= serial && stacks > PARALLEL_ABOVE {
+            break;
         }
-        let Some((r, path)) = pick else { break };
-        let s = &runs[r].stacks[heads[r]];
-        heads[r] += 1;
-        let shared = common_prefix(path, previous) / 4;
-        fold.close_to(shared, &mut nodes, &mut sums);
-        for chunk in path[4 * shared..].chunks_exact(4) {
-            let key = KeyId(u32::from_be_bytes(chunk.try_into().expect("4 bytes")));
-            let parent = fold.open.last().map_or(Tree::ROOT, |o| o.node);
-            fold.open.push(Open {
-                node: NodeId(nodes.len() as u32),
-                own: [0.0; 2],
-                below: [0.0; 2],
-            });
-            nodes.push(Node {
-                key: Some(key),
-                parent,
-                self_values: TreeValues::default(),
-                total: TreeValues::default(),
-            });
-            sums.push([0.0; 2]);
-        }
-        let side = match runs[r].side {
-            Side::Before => 0,
-            Side::After => 1,
-        };
-        match fold.open.last_mut() {
-            Some(o) => {
-                o.own[side] += s.value;
-                sums[o.node.index()][side] += s.value;
-            }
-            None => {
-                // An empty stack: its value belongs to the root itself.
-                sums[0][side] += s.value;
-                root_own[side] += s.value;
-            }
-        }
-        previous = path;
+        let task = work.swap_remove(i);
+        main.expand(task, &mut items, &mut work);
     }
-    fold.close_to(0, &mut nodes, &mut sums);
-    fold.count_path(root_own, 0, 0.0);
+    let parts = build_in_parallel(sides, min, work, &mut items);
+    drop(items);
+
+    let mut nodes = main.nodes;
+    let mut sums = main.sums;
+    let (mut path_growth, mut path_shrinkage) = (main.path_growth, main.path_shrinkage);
+    for part in parts {
+        let offset = nodes.len() as u32;
+        let first = nodes.len();
+        nodes.extend(part.nodes.into_iter().map(|mut n| {
+            n.parent = NodeId(n.parent.0.wrapping_add(offset));
+            n
+        }));
+        for (local, parent) in part.tops {
+            nodes[first + local].parent = parent;
+        }
+        sums.extend(part.sums);
+        path_growth = path_growth.saturating_add(part.path_growth);
+        path_shrinkage = path_shrinkage.saturating_add(part.path_shrinkage);
+    }
+    let (nodes, sums) = preorder(nodes, sums);
     let mut tree = finish(nodes, sums);
-    tree.path_growth = fold.path_growth;
-    tree.path_shrinkage = fold.path_shrinkage;
+    tree.path_growth = path_growth;
+    tree.path_shrinkage = path_shrinkage;
     tree
 }
 
-/// An open node of the path being built: its own stacks' values and the
-/// totals of its closed children.
-struct Open {
-    node: NodeId,
-    own: [f64; 2],
-    below: [f64; 2],
-}
+/// Below this many stacks, one thread builds the whole tree.
+const PARALLEL_ABOVE: usize = 20_000;
 
-/// Closes nodes as the sorted stacks leave them, folding subtrees smaller
-/// than `min` into their parents, and sums every call path's change.
-struct Fold {
-    /// Subtrees whose before and after totals are both below this are
-    /// folded into their parent.
-    min: f64,
-    open: Vec<Open>,
+/// The subtrees of some tasks, built on one thread: nodes numbered from 0,
+/// and for each task's top node its position and its parent in the main
+/// builder's numbering.
+struct Part {
+    nodes: Vec<Node>,
+    sums: Vec<[f64; 2]>,
+    tops: Vec<(usize, NodeId)>,
     path_growth: i64,
     path_shrinkage: i64,
 }
 
-impl Fold {
-    /// Adds one call path's own change (truncated per side, as node values
+/// Builds the subtrees of `work` on two threads, shared out by size.
+fn build_in_parallel(
+    sides: [&SideStacks<'_>; 2],
+    min: f64,
+    mut work: Vec<Task>,
+    items: &mut [Item],
+) -> Vec<Part> {
+    if work.is_empty() {
+        return Vec::new();
+    }
+    // Each task's stacks, as a slice of their own.
+    work.sort_unstable_by_key(|t| t.lo);
+    let mut slices = Vec::with_capacity(work.len());
+    let mut rest = items;
+    let mut at = 0;
+    for t in &work {
+        let (_, tail) = rest.split_at_mut(t.lo - at);
+        let (mine, tail) = tail.split_at_mut(t.hi - t.lo);
+        slices.push(Some(mine));
+        rest = tail;
+        at = t.hi;
+    }
+    let mut by_size: Vec<usize> = (0..work.len()).collect();
+    by_size.sort_unstable_by_key(|&i| std::cmp::Reverse(work[i].hi - work[i].lo));
+    let mut jobs: [Vec<(Task, &mut [Item])>; 2] = [Vec::new(), Vec::new()];
+    let mut load = [0usize; 2];
+    let mut tasks: Vec<Option<Task>> = work.into_iter().map(Some).collect();
+    for i in by_size {
+        let t = tasks[i].take().expect("each task once");
+        let slice = slices[i].take().expect("each slice once");
+        let thread = usize::from(load[1] < load[0]);
+        load[thread] += slice.len();
+        jobs[thread].push((t, slice));
+    }
+    let [first, second] = jobs;
+    let run = |jobs: Vec<(Task, &mut [Item])>| {
+        let mut b = Builder::new(sides, min);
+        let mut tops = Vec::with_capacity(jobs.len());
+        let mut local = Vec::new();
+        for (task, slice) in jobs {
+            tops.push((b.nodes.len(), task.parent));
+            local.push(Task {
+                lo: 0,
+                hi: slice.len(),
+                parent: NodeId(u32::MAX),
+                ..task
+            });
+            while let Some(t) = local.pop() {
+                b.expand(t, slice, &mut local);
+            }
+        }
+        Part {
+            nodes: b.nodes,
+            sums: b.sums,
+            tops,
+            path_growth: b.path_growth,
+            path_shrinkage: b.path_shrinkage,
+        }
+    };
+    std::thread::scope(|s| {
+        let other = s.spawn(|| run(second));
+        let mine = run(first);
+        vec![
+            mine,
+            other.join().expect("building a subtree does not panic"),
+        ]
+    })
+}
+
+/// Sorts `(key << 32 | position)` pairs that were made in position order.
+/// With few distinct keys (the usual case: a node has a handful of callees)
+/// a stable counting sort by key gives the same order in two linear passes.
+fn sort_pairs(pairs: &mut [u64], buckets: &mut Vec<(u32, usize)>, out: &mut Vec<u64>) {
+    const FEW: usize = 16;
+    buckets.clear();
+    for &p in pairs.iter() {
+        let key = (p >> 32) as u32;
+        match buckets.iter().position(|&(k, _)| k == key) {
+            Some(i) => buckets[i].1 += 1,
+            None if buckets.len() < FEW => buckets.push((key, 1)),
+            None => {
+                pairs.sort_unstable();
+                return;
+            }
+        }
+    }
+    buckets.sort_unstable();
+    let mut at = 0;
+    for b in buckets.iter_mut() {
+        let n = b.1;
+        b.1 = at;
+        at += n;
+    }
+    out.clear();
+    out.resize(pairs.len(), 0);
+    for &p in pairs.iter() {
+        let key = (p >> 32) as u32;
+        let b = buckets
+            .iter_mut()
+            .find(|(k, _)| *k == key)
+            .expect("every key has a bucket");
+        out[b.1] = p;
+        b.1 += 1;
+    }
+    pairs.copy_from_slice(out);
+}
+
+/// Renumbers the nodes in pre-order, siblings ordered by key id.
+fn preorder(nodes: Vec<Node>, sums: Vec<[f64; 2]>) -> (Vec<Node>, Vec<[f64; 2]>) {
+    let n = nodes.len();
+    let mut start = vec![0u32; n + 1];
+    for node in &nodes[1..] {
+        start[node.parent.index() + 1] += 1;
+    }
+    for i in 1..=n {
+        start[i] += start[i - 1];
+    }
+    let mut fill = start.clone();
+    let mut children = vec![0u32; n.saturating_sub(1)];
+    for (i, node) in nodes.iter().enumerate().skip(1) {
+        let slot = &mut fill[node.parent.index()];
+        children[*slot as usize] = i as u32;
+        *slot += 1;
+    }
+    for p in 0..n {
+        children[start[p] as usize..start[p + 1] as usize]
+            .sort_unstable_by_key(|&c| nodes[c as usize].key);
+    }
+    let mut new_id = vec![0u32; n];
+    let mut order = Vec::with_capacity(n);
+    let mut stack = vec![0u32];
+    while let Some(old) = stack.pop() {
+        new_id[old as usize] = order.len() as u32;
+        order.push(old);
+        let kids = &children[start[old as usize] as usize..start[old as usize + 1] as usize];
+        stack.extend(kids.iter().rev());
+    }
+    let mut out_nodes = Vec::with_capacity(n);
+    let mut out_sums = Vec::with_capacity(n);
+    for &old in &order {
+        let mut node = nodes[old as usize].clone();
+        node.parent = NodeId(new_id[node.parent.index()]);
+        out_nodes.push(node);
+        out_sums.push(sums[old as usize]);
+    }
+    (out_nodes, out_sums)
+}
+
+/// One stack, as the builder moves it around.
+#[derive(Clone, Copy)]
+struct Item {
+    start: usize,
+    len: usize,
+    /// Bit 0: the side (0 before, 1 after); bit 1: a copied stack.
+    side: usize,
+    value: f64,
+}
+
+impl Item {
+    fn side(&self) -> usize {
+        self.side & 1
+    }
+}
+
+/// A node to create and expand: the stacks `items[lo..hi]` share their
+/// first `depth` keys, the last of which is `key` (`None`: the root).
+struct Task {
+    lo: usize,
+    hi: usize,
+    depth: usize,
+    key: Option<u32>,
+    parent: NodeId,
+    /// The shortest of the stacks (until none end, no need to look).
+    min_len: usize,
+}
+
+struct Builder<'a> {
+    /// Before's stacks, after's.
+    sides: [&'a SideStacks<'a>; 2],
+    min: f64,
+    nodes: Vec<Node>,
+    /// Each node's own (before, after) sums, in floating point until the
+    /// end: the stacks that end at it, plus the subtrees folded into it.
+    sums: Vec<[f64; 2]>,
+    path_growth: i64,
+    path_shrinkage: i64,
+    /// Scratch: (key << 32 | position) of the stacks being grouped.
+    pairs: Vec<u64>,
+    scratch: Vec<Item>,
+    buckets: Vec<(u32, usize)>,
+    sorted: Vec<u64>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(sides: [&'a SideStacks<'a>; 2], min: f64) -> Self {
+        Builder {
+            sides,
+            min,
+            nodes: Vec::new(),
+            sums: Vec::new(),
+            path_growth: 0,
+            path_shrinkage: 0,
+            pairs: Vec::new(),
+            scratch: Vec::new(),
+            buckets: Vec::new(),
+            sorted: Vec::new(),
+        }
+    }
+
+    /// A stack's key `depth` (from the root).
+    fn key(&self, item: &Item, depth: usize) -> u32 {
+        self.sides[item.side()].key(item.start, item.len, item.side & 2 != 0, depth)
+    }
+
+    /// How many keys two stacks share from `depth` on, up to `limit` (at
+    /// most the shorter one's length).
+    fn shared(&self, a: &Item, b: &Item, depth: usize, limit: usize) -> usize {
+        if depth >= limit {
+            return 0;
+        }
+        let mut d = depth;
+        if a.side == b.side && a.side & 2 == 0 {
+            // Equal frames have equal keys: compare the frames first, in
+            // bulk (root first is the end of each leaf-first run).
+            let frames = self.sides[a.side()].frames;
+            let n = limit - depth;
+            let (ea, eb) = (a.start + a.len - depth, b.start + b.len - depth);
+            let (fa, fb) = (&frames[ea - n..ea], &frames[eb - n..eb]);
+            d += if fa == fb {
+                n
+            } else {
+                fa.iter()
+                    .rev()
+                    .zip(fb.iter().rev())
+                    .take_while(|(x, y)| x == y)
+                    .count()
+            };
+        }
+        d + (d..limit)
+            .take_while(|&d| self.key(a, d) == self.key(b, d))
+            .count()
+            - depth
+    }
+
+    /// Two stacks' keys from `depth` on, compared.
+    fn compare(&self, a: &Item, b: &Item, depth: usize) -> std::cmp::Ordering {
+        let n = self.shared(a, b, depth, a.len.min(b.len));
+        let d = depth + n;
+        if d < a.len && d < b.len {
+            self.key(a, d).cmp(&self.key(b, d))
+        } else {
+            a.len.cmp(&b.len)
+        }
+    }
+
+    fn push_node(&mut self, key: u32, parent: NodeId) -> NodeId {
+        let id = NodeId(u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes"));
+        self.nodes.push(Node {
+            key: Some(KeyId(key)),
+            parent,
+            self_values: TreeValues::default(),
+            total: TreeValues::default(),
+        });
+        self.sums.push([0.0; 2]);
+        id
+    }
+
+    /// Adds one call path's own values (truncated per side, as node values
     /// are) to the growth or shrinkage.
-    fn count_path(&mut self, own: [f64; 2], side: usize, extra: f64) {
-        let mut v = own;
-        v[side] += extra;
-        let d = (v[1] as i64).saturating_sub(v[0] as i64);
+    fn count_path(&mut self, own: [f64; 2]) {
+        let d = (own[1] as i64).saturating_sub(own[0] as i64);
         if d > 0 {
             self.path_growth = self.path_growth.saturating_add(d);
         } else {
@@ -325,44 +562,165 @@ impl Fold {
         }
     }
 
-    /// Closes open nodes until `depth` remain.
-    fn close_to(&mut self, depth: usize, nodes: &mut Vec<Node>, sums: &mut Vec<[f64; 2]>) {
-        while self.open.len() > depth {
-            let o = self.open.pop().expect("more open nodes than depth");
-            self.count_path(o.own, 0, 0.0);
-            let total = [o.own[0] + o.below[0], o.own[1] + o.below[1]];
-            let parent_sums = match self.open.last_mut() {
-                Some(p) => {
-                    p.below[0] += total[0];
-                    p.below[1] += total[1];
-                    p.node.index()
+    /// Creates a task's node and expands it: the stacks that end at it are
+    /// its own; frames all the others share become a chain of nodes below
+    /// it; then they are grouped by their next key: groups too small to draw
+    /// are folded into the node, the others become tasks.
+    fn expand(&mut self, task: Task, items: &mut [Item], work: &mut Vec<Task>) {
+        let Task {
+            lo,
+            mut hi,
+            mut depth,
+            key,
+            parent,
+            mut min_len,
+        } = task;
+        let mut node = match key {
+            Some(key) => self.push_node(key, parent),
+            None => Tree::ROOT,
+        };
+        let mut pairs = std::mem::take(&mut self.pairs);
+        loop {
+            if min_len <= depth {
+                // The stacks ending here leave the range (the rest keep
+                // their order, so that reading them walks memory forwards).
+                let mut own = [0.0; 2];
+                let mut kept = lo;
+                min_len = usize::MAX;
+                for i in lo..hi {
+                    let it = items[i];
+                    if it.len <= depth {
+                        own[it.side()] += it.value;
+                    } else {
+                        items[kept] = it;
+                        kept += 1;
+                        min_len = min_len.min(it.len);
+                    }
                 }
-                None => 0,
-            };
-            if total[0].abs().max(total[1].abs()) < self.min {
-                // Too small to ever be drawn: the subtree becomes part of
-                // its parent's own value, and its nodes are reused.
-                nodes.truncate(o.node.index());
-                sums.truncate(o.node.index());
-                sums[parent_sums][0] += total[0];
-                sums[parent_sums][1] += total[1];
+                hi = kept;
+                self.sums[node.index()][0] += own[0];
+                self.sums[node.index()][1] += own[1];
+                self.count_path(own);
+                if lo == hi {
+                    break;
+                }
             }
+            // Each stack's next key, with its position.
+            pairs.clear();
+            pairs.extend(
+                items[lo..hi]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, it)| u64::from(self.key(it, depth)) << 32 | i as u64),
+            );
+            let next = (pairs[0] >> 32) as u32;
+            if pairs.iter().any(|p| (p >> 32) as u32 != next) {
+                self.group(node, lo, depth, &mut pairs, items, work);
+                break;
+            }
+            // All go on through `next`, and maybe further: a chain, as long
+            // as the shortest stack, found by comparing each stack with the
+            // first of its side (and those two with each other).
+            node = self.push_node(next, node);
+            depth += 1;
+            let first = items[lo];
+            let mut end = min_len;
+            let mut other: Option<Item> = None;
+            for it in &items[lo + 1..hi] {
+                let rep = if it.side() == first.side() {
+                    &first
+                } else {
+                    other.get_or_insert(*it)
+                };
+                end = depth + self.shared(rep, it, depth, end);
+                if end == depth {
+                    break;
+                }
+            }
+            if let Some(o) = other {
+                end = depth + self.shared(&first, &o, depth, end);
+            }
+            for k in depth..end {
+                node = self.push_node(self.key(&first, k), node);
+            }
+            depth = end;
+        }
+        self.pairs = pairs;
+    }
+
+    /// Groups `items[lo..]` (which pass through `node` and differ at key
+    /// `depth`; `pairs` holds each one's key there and position) by that
+    /// key: groups too small to draw are folded into `node`, the others
+    /// become tasks.
+    fn group(
+        &mut self,
+        node: NodeId,
+        lo: usize,
+        depth: usize,
+        pairs: &mut [u64],
+        items: &mut [Item],
+        work: &mut Vec<Task>,
+    ) {
+        // Sorting (key, position) keeps each group in reading order.
+        sort_pairs(pairs, &mut self.buckets, &mut self.sorted);
+        let hi = lo + pairs.len();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        scratch.extend(pairs.iter().map(|&p| items[lo + (p as u32) as usize]));
+        items[lo..hi].copy_from_slice(&scratch);
+        self.scratch = scratch;
+        let mut a = 0;
+        while a < pairs.len() {
+            let key = pairs[a] >> 32;
+            let mut b = a;
+            let mut total = [0.0; 2];
+            let mut min_len = usize::MAX;
+            while b < pairs.len() && pairs[b] >> 32 == key {
+                let it = &items[lo + b];
+                total[it.side()] += it.value;
+                min_len = min_len.min(it.len);
+                b += 1;
+            }
+            if total[0].abs().max(total[1].abs()) < self.min {
+                self.sums[node.index()][0] += total[0];
+                self.sums[node.index()][1] += total[1];
+                self.count_folded(&mut items[lo + a..lo + b], depth);
+            } else {
+                work.push(Task {
+                    lo: lo + a,
+                    hi: lo + b,
+                    depth: depth + 1,
+                    key: Some(key as u32),
+                    parent: node,
+                    min_len,
+                });
+            }
+            a = b;
         }
     }
-}
 
-/// Length in bytes of the common prefix of two paths, compared 8 bytes at
-/// a time.
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    let n = a.len().min(b.len());
-    let mut i = 0;
-    while i + 8 <= n && a[i..i + 8] == b[i..i + 8] {
-        i += 8;
+    /// Counts the distinct call paths of a folded group (stacks sharing
+    /// their first `depth` keys) into the path growth and shrinkage.
+    fn count_folded(&mut self, items: &mut [Item], depth: usize) {
+        if let [it] = items {
+            let mut own = [0.0; 2];
+            own[it.side()] = it.value;
+            self.count_path(own);
+            return;
+        }
+        items.sort_unstable_by(|x, y| self.compare(x, y, depth));
+        let mut i = 0;
+        while i < items.len() {
+            let mut own = [0.0; 2];
+            let mut j = i;
+            while j < items.len() && self.compare(&items[i], &items[j], depth).is_eq() {
+                own[items[j].side()] += items[j].value;
+                j += 1;
+            }
+            self.count_path(own);
+            i = j;
+        }
     }
-    while i < n && a[i] == b[i] {
-        i += 1;
-    }
-    i
 }
 
 /// Sums totals (in floating point, truncated at the end) and indexes
@@ -428,7 +786,7 @@ mod tests {
         after.add(&[c, a], 7.0);
         after.add(&[c, b, a], 30.0);
         after.add(&[b, a], 5.0);
-        let t = build(&mut before, &mut after, 0.0);
+        let t = build(&before, &after, 0.0);
         assert_eq!(t.nodes().len(), 5); // root, a, a;b, a;b;c, a;c
         let root = t.node(Tree::ROOT);
         assert_eq!((root.total.before, root.total.after), (10, 42));
@@ -444,19 +802,11 @@ mod tests {
     }
 
     #[test]
-    fn common_prefix_lengths() {
-        assert_eq!(common_prefix(b"abcdefghij", b"abcdefghiX"), 9);
-        assert_eq!(common_prefix(b"abcdefgh", b"abcdefgh"), 8);
-        assert_eq!(common_prefix(b"", b"abc"), 0);
-        assert_eq!(common_prefix(b"abc", b"abd"), 2);
-    }
-
-    #[test]
     fn empty_stacks_count_at_the_root() {
         let mut after = SideStacks::new(Side::After);
         after.add(&[], 9.0);
         after.add(&[], 1.0);
-        let t = build(&mut SideStacks::new(Side::Before), &mut after, 0.0);
+        let t = build(&SideStacks::new(Side::Before), &after, 0.0);
         assert_eq!(t.node(Tree::ROOT).self_values.after, 10);
         assert!(t.children(Tree::ROOT).is_empty());
     }
@@ -474,10 +824,10 @@ mod tests {
             after.add(&[c, a], 3.0);
             (before, after)
         };
-        let (mut before, mut after) = sides();
-        let full = build(&mut before, &mut after, 0.0);
-        let (mut before, mut after) = sides();
-        let folded = build(&mut before, &mut after, 10.0);
+        let (before, after) = sides();
+        let full = build(&before, &after, 0.0);
+        let (before, after) = sides();
+        let folded = build(&before, &after, 10.0);
         assert_eq!(full.nodes().len(), 5);
         assert_eq!(folded.nodes().len(), 3, "c and d are folded into a");
         assert_eq!(
@@ -495,5 +845,100 @@ mod tests {
                 after: 3
             }
         );
+    }
+
+    /// Both sides' stacks (random, deep, sharing prefixes; distinct frames
+    /// sharing keys), half of them read from profiles, some copied, enough
+    /// of them to build on two threads: every node's totals equal a plain
+    /// sum over each path prefix, and the numbering is pre-order.
+    #[test]
+    fn parallel_build_over_profile_frames_matches_a_reference() {
+        use heapdiff_profile::{Format, Frame, Profile, ProfileBuilder, ValueType};
+        use std::collections::BTreeMap;
+
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let frames_per_profile = 60u32;
+        // Frames 40.. share keys with frames 0..20: the same line reached
+        // through different addresses.
+        let keys_of: Vec<KeyId> = (0..frames_per_profile)
+            .map(|f| KeyId(if f >= 40 { f - 40 } else { f }))
+            .collect();
+        let mut profile = |samples: usize| -> Profile {
+            let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new("space", "bytes")]);
+            let name = b.intern("f");
+            let file = b.intern("f.go");
+            let ids: Vec<_> = (0..frames_per_profile)
+                .map(|line| b.frame(Frame::symbolized(name, file, line + 1)))
+                .collect();
+            for _ in 0..samples {
+                // A shared root chain, then random frames; leaf first.
+                let depth = 3 + next(12) as usize;
+                let mut stack: Vec<_> = (0..depth).map(|_| ids[next(60) as usize]).collect();
+                stack.extend([ids[2], ids[1], ids[0]]);
+                b.push_sample(&stack, &[1 + next(1000) as i64]).unwrap();
+            }
+            b.finish()
+        };
+        let (pb, pa) = (profile(15_000), profile(15_000));
+        let mut before = SideStacks::over(Side::Before, pb.stack_frames(), &keys_of);
+        let mut after = SideStacks::over(Side::After, pa.stack_frames(), &keys_of);
+        let mut reference: BTreeMap<Vec<u32>, [i64; 2]> = BTreeMap::new();
+        for (side, p, stacks) in [(0, &pb, &mut before), (1, &pa, &mut after)] {
+            for (i, sample) in p.samples().enumerate() {
+                let value = sample.values[0];
+                let keys: Vec<KeyId> = sample.stack.iter().map(|f| keys_of[f.index()]).collect();
+                if i % 3 == 0 {
+                    stacks.add(&keys, value as f64);
+                } else {
+                    stacks.add_frames(sample.offset, sample.stack.len(), value as f64);
+                }
+                let root_first: Vec<u32> = keys.iter().rev().map(|k| k.0).collect();
+                for n in 0..=root_first.len() {
+                    reference.entry(root_first[..n].to_vec()).or_default()[side] += value;
+                }
+            }
+        }
+        assert!(before.stacks.len() + after.stacks.len() > PARALLEL_ABOVE);
+        let t = build(&before, &after, 0.0);
+        assert_eq!(t.nodes().len(), reference.len());
+        for id in t.node_ids() {
+            let path: Vec<u32> = t.path(id).iter().map(|k| k.0).collect();
+            let want = reference[&path];
+            let total = t.node(id).total;
+            assert_eq!([total.before, total.after], want, "{path:?}");
+        }
+        // Pre-order: a depth-first walk, children in key order, visits the
+        // nodes in numbering order.
+        let mut seen = Vec::new();
+        let mut stack = vec![Tree::ROOT];
+        while let Some(n) = stack.pop() {
+            seen.push(n.index());
+            let kids = t.children(n);
+            assert!(kids.windows(2).all(|w| t.node(w[0]).key < t.node(w[1]).key));
+            stack.extend(kids.iter().rev());
+        }
+        assert_eq!(seen, (0..t.nodes().len()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn counting_sort_of_pairs_equals_a_full_sort() {
+        let mut buckets = Vec::new();
+        let mut out = Vec::new();
+        for distinct in [1u64, 3, 16, 17, 200] {
+            let pairs: Vec<u64> = (0..1000u64)
+                .map(|i| ((i * 7919) % distinct) << 32 | i)
+                .collect();
+            let mut want = pairs.clone();
+            want.sort_unstable();
+            let mut got = pairs;
+            sort_pairs(&mut got, &mut buckets, &mut out);
+            assert_eq!(got, want, "{distinct} distinct keys");
+        }
     }
 }
