@@ -119,7 +119,9 @@ fn run(cli: &Cli) -> Result<Verdict> {
             ..heapdiff_profile::Limits::default()
         },
     };
+    output::timing("start");
     let mut profiles = load_all(&paths, &names, &options)?;
+    output::timing("decode");
 
     let mut warnings = Vec::new();
     for (name, p) in names.iter().zip(&profiles) {
@@ -145,9 +147,17 @@ fn run(cli: &Cli) -> Result<Verdict> {
             };
             let before = Profile::merge(profiles).with_context(|| inputs.before.clone())?;
             let after = Profile::merge(after).with_context(|| inputs.after.clone())?;
-            pair(cli, &before, &after, &inputs, warnings)
+            let verdict = pair(cli, &before, &after, &inputs, warnings);
+            // The process ends next: freeing hundreds of megabytes piece by
+            // piece would only delay the exit.
+            std::mem::forget((before, after));
+            verdict
         }
-        Plan::Trend(_) => trend(cli, &profiles, &names, warnings),
+        Plan::Trend(_) => {
+            let verdict = trend(cli, &profiles, &names, warnings);
+            std::mem::forget(profiles);
+            verdict
+        }
         Plan::Live { .. } => unreachable!("live plans were fetched above"),
     }
 }
@@ -233,6 +243,7 @@ fn trend(
         ),
     };
     output::write_stdout(&stdout, text.as_bytes())?;
+    output::timing("table");
     if let Some(path) = written {
         output::note(&format!(
             "flame graph (first → last) written to {}",
@@ -374,7 +385,9 @@ fn pair(
     inputs: &Inputs,
     mut warnings: Vec<String>,
 ) -> Result<Verdict> {
+    output::timing("symbolize");
     let diff = heapdiff_diff::diff(before, after, &cli.diff_options())?;
+    output::timing("diff");
     warnings.extend(diff.warnings.iter().cloned());
     for w in &warnings {
         output::warn(w);
@@ -383,6 +396,7 @@ fn pair(
     // The graph is written before anything reaches stdout, so that a failure
     // to write it stops the run cleanly; where it went is said last.
     let written = write_graph(cli, &diff, inputs)?;
+    output::timing("flame graph");
     let stdout = std::io::stdout();
     let shown = match cli.top {
         0 => diff.changed_rows(),
@@ -409,6 +423,7 @@ fn pair(
         OutputFormat::Csv => heapdiff_report::render_csv(&diff, cli.top),
     };
     output::write_stdout(&stdout, text.as_bytes())?;
+    output::timing("table");
     if let Some(path) = written {
         output::note(&format!("flame graph written to {}", path.display()));
     }
@@ -416,13 +431,16 @@ fn pair(
         .rows
         .iter()
         .map(|r| (diff.key(r.key), diff.ranked(r).delta()));
-    Ok(gates(
+    let verdict = gates(
         cli,
         &diff.sample_type.unit,
         diff.totals.before,
         diff.totals.delta(),
         rows,
-    ))
+    );
+    // Freed by the exit that follows, all at once.
+    std::mem::forget(diff);
+    Ok(verdict)
 }
 
 fn load(path: &Path, name: &str, options: &DecodeOptions) -> Result<Profile> {

@@ -75,6 +75,26 @@ fn stderr_line(kind: &str, message: &str) {
     let _ = writeln!(io::stderr().lock(), "heapdiff: {kind}{one_line}");
 }
 
+/// With `HEAPDIFF_TIMINGS` set, prints the time since the first call and
+/// since the previous one to stderr, labelled: where a run spends its time.
+pub(crate) fn timing(stage: &str) {
+    use std::sync::Mutex;
+    use std::time::Instant;
+    static LAST: Mutex<Option<(Instant, Instant)>> = Mutex::new(None);
+    if std::env::var_os("HEAPDIFF_TIMINGS").is_none() {
+        return;
+    }
+    let now = Instant::now();
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    let (start, previous) = last.unwrap_or((now, now));
+    eprintln!(
+        "heapdiff: timing: {stage}: {:.1} ms (at {:.1} ms)",
+        (now - previous).as_secs_f64() * 1e3,
+        (now - start).as_secs_f64() * 1e3
+    );
+    *last = Some((start, now));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
