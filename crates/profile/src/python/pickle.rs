@@ -15,6 +15,8 @@
 //! are harmless and nothing is dropped recursively, however deep a hostile
 //! pickle nests its tuples.
 
+use rustc_hash::FxHashMap;
+
 use crate::error::Error;
 
 /// A class a snapshot pickle may name.
@@ -142,6 +144,7 @@ pub(crate) fn load(bytes: &[u8]) -> Result<(Arena, Value), Error> {
         stack: Vec::new(),
         marks: Vec::new(),
         memo: Vec::new(),
+        strings: FxHashMap::default(),
     }
     .run()
 }
@@ -153,6 +156,8 @@ struct Machine<'a> {
     stack: Vec<Value>,
     marks: Vec<usize>,
     memo: Vec<Value>,
+    /// Each distinct string's id, by its bytes in the input.
+    strings: FxHashMap<&'a [u8], u32>,
 }
 
 /// The name of an opcode Python's `pickletools` would print, for refusals.
@@ -194,7 +199,7 @@ fn opcode_name(op: u8) -> Option<&'static str> {
     })
 }
 
-impl Machine<'_> {
+impl<'a> Machine<'a> {
     fn fail(&self, at: usize, message: impl Into<String>) -> Error {
         Error::Pickle {
             offset: at,
@@ -202,11 +207,12 @@ impl Machine<'_> {
         }
     }
 
-    fn take(&mut self, n: usize, at: usize) -> Result<&[u8], Error> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.input.len());
+    fn take(&mut self, n: usize, at: usize) -> Result<&'a [u8], Error> {
+        let input = self.input;
+        let end = self.pos.checked_add(n).filter(|&e| e <= input.len());
         match end {
             Some(end) => {
-                let s = &self.input[self.pos..end];
+                let s = &input[self.pos..end];
                 self.pos = end;
                 Ok(s)
             }
@@ -252,21 +258,25 @@ impl Machine<'_> {
         Ok(*self.stack.last().expect("checked non-empty"))
     }
 
-    /// Pops everything above the last mark, and the mark.
-    fn pop_mark(&mut self, at: usize) -> Result<Vec<Value>, Error> {
-        let Some(mark) = self.marks.pop() else {
-            return Err(self.fail(at, "an opcode needs a MARK but there is none"));
-        };
-        Ok(self.stack.split_off(mark))
+    /// Pops the last mark and returns where it was: the values above it
+    /// are `stack[mark..]`, for the caller to use and truncate.
+    fn pop_mark(&mut self, at: usize) -> Result<usize, Error> {
+        self.marks
+            .pop()
+            .ok_or_else(|| self.fail(at, "an opcode needs a MARK but there is none"))
     }
 
     fn push_str(&mut self, bytes_len: usize, at: usize) -> Result<(), Error> {
         let bytes = self.take(bytes_len, at)?;
-        // CPython writes UTF-8 with `surrogatepass`; a lone surrogate in a
-        // file name is replaced rather than refused.
-        let s: Box<str> = String::from_utf8_lossy(bytes).into();
-        let id = index(self.arena.strings.len());
-        self.arena.strings.push(s);
+        // Equal strings are one string: a file name written a million times
+        // is stored, converted and later interned once.
+        let strings = &mut self.arena.strings;
+        let id = *self.strings.entry(bytes).or_insert_with(|| {
+            // CPython writes UTF-8 with `surrogatepass`; a lone surrogate in
+            // a file name is replaced rather than refused.
+            strings.push(String::from_utf8_lossy(bytes).into());
+            index(strings.len() - 1)
+        });
         self.stack.push(Value::Str(id));
         Ok(())
     }
@@ -366,13 +376,15 @@ impl Machine<'_> {
                             self.fail(at, format!("TUPLE{n} needs {n} values on the stack"))
                         );
                     }
-                    let items = self.stack.split_off(self.stack.len() - n);
-                    let v = self.arena.push_tuple(&items);
+                    let from = self.stack.len() - n;
+                    let v = self.arena.push_tuple(&self.stack[from..]);
+                    self.stack.truncate(from);
                     self.stack.push(v);
                 }
                 b't' => {
-                    let items = self.pop_mark(at)?;
-                    let v = self.arena.push_tuple(&items);
+                    let mark = self.pop_mark(at)?;
+                    let v = self.arena.push_tuple(&self.stack[mark..]);
+                    self.stack.truncate(mark);
                     self.stack.push(v);
                 }
                 b']' => {
@@ -388,11 +400,17 @@ impl Machine<'_> {
                     self.arena.lists[id as usize].push(item);
                 }
                 b'e' => {
-                    let items = self.pop_mark(at)?;
-                    let Value::List(id) = self.top(at)? else {
+                    let mark = self.pop_mark(at)?;
+                    let floor = self.marks.last().copied().unwrap_or(0);
+                    let target = match mark.checked_sub(1) {
+                        Some(i) if i >= floor => self.stack[i],
+                        _ => return Err(self.fail(at, "an opcode reads an empty stack")),
+                    };
+                    let Value::List(id) = target else {
                         return Err(self.fail(at, "APPENDS to something that is not a list"));
                     };
-                    self.arena.lists[id as usize].extend(items);
+                    self.arena.lists[id as usize].extend_from_slice(&self.stack[mark..]);
+                    self.stack.truncate(mark);
                 }
                 b'}' => {
                     let id = index(self.arena.dicts.len());
@@ -408,8 +426,9 @@ impl Machine<'_> {
                     self.arena.dicts[id as usize].push((key, value));
                 }
                 b'u' => {
-                    let items = self.pop_mark(at)?;
-                    if items.len() % 2 != 0 {
+                    let mark = self.pop_mark(at)?;
+                    let items = self.stack.split_off(mark);
+                    if !items.len().is_multiple_of(2) {
                         return Err(self.fail(at, "SETITEMS with an odd number of values"));
                     }
                     let Value::Dict(id) = self.top(at)? else {
