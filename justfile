@@ -56,8 +56,9 @@ bench-symbolize *ARGS:
 svg-check SVG="crates/heapdiff/tests/golden/go.svg":
     node scripts/svg-check.js {{SVG}}
 
-# Fuzz one decoder (pprof, gzip, jemalloc, heap_text, tracemalloc, folded, memray_csv, dhat,
-# pipeline, roundtrip) for SECONDS; needs `cargo install cargo-fuzz` and a nightly toolchain.
+# Fuzz one target (pprof, gzip, jemalloc, heap_text, tracemalloc, folded, memray_csv, dhat,
+# pipeline, roundtrip) for SECONDS, or every target in turn with TARGET=all; needs
+# `cargo install cargo-fuzz` and a nightly toolchain. The last libFuzzer line of each run goes to
+# stdout, the whole log to fuzz/artifacts/TARGET.log.
 fuzz TARGET SECONDS="600":
-    sh fuzz/seed.sh
-    cd fuzz && cargo +nightly fuzz run -O {{TARGET}} corpus/{{TARGET}} -- -max_total_time={{SECONDS}} -max_len=262144 -rss_limit_mb=2048 -timeout=10
+    sh fuzz/campaign.sh {{SECONDS}} {{ if TARGET == "all" { "" } else { TARGET } }}

@@ -17,7 +17,7 @@ for t in $targets; do
   log="$here/artifacts/$t.log"
   mkdir -p "$here/artifacts/$t"
   nice -n 19 cargo +nightly fuzz run -O -s none "$t" "corpus/$t" -- \
-    -max_total_time="$secs" -max_len=16384 -rss_limit_mb=2048 -timeout=10 \
+    -max_total_time="$secs" -max_len=16384 -rss_limit_mb=2048 -timeout=30 \
     -print_final_stats=1 >"$log" 2>&1 || { echo "$t: FAILED, see $log"; continue; }
   printf '%s: %s\n' "$t" "$(grep -E '^#[0-9]+.*DONE' "$log" | tail -1)"
 done

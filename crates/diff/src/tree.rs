@@ -218,11 +218,9 @@ pub(crate) fn build(before: &SideStacks<'_>, after: &SideStacks<'_>, min: f64) -
         }));
     }
     let mut main = Builder::new(sides, min);
-    main.nodes.push(Node {
-        key: None,
-        parent: Tree::ROOT,
-        self_values: TreeValues::default(),
-        total: TreeValues::default(),
+    main.nodes.push(Built {
+        key: NO_KEY,
+        parent: 0,
     });
     main.sums.push([0.0; 2]);
     let mut work = vec![Task {
@@ -233,67 +231,80 @@ pub(crate) fn build(before: &SideStacks<'_>, after: &SideStacks<'_>, min: f64) -
         parent: Tree::ROOT,
         min_len: 0,
     }];
-    // On this thread, expand the biggest subtree until none holds more than
-    // half of the stacks (small inputs: everything).
-    let serial = (stacks / 2).max(PARALLEL_ABOVE);
-    while let Some((i, _)) = work.iter().enumerate().max_by_key(|(_, t)| t.hi - t.lo) {
-        if work[i].hi - work[i].lo <= serial && stacks > PARALLEL_ABOVE {
-            break;
+    // On this thread, the root, then the biggest subtree until none holds
+    // more than half of the stacks; the rest are whole subtrees, built on
+    // two threads (small inputs: on this one).
+    let root = work.pop().expect("the root task");
+    main.expand(root, &mut items, &mut work);
+    let parallel = stacks > PARALLEL_ABOVE;
+    if parallel {
+        while let Some((i, _)) = work.iter().enumerate().max_by_key(|(_, t)| t.hi - t.lo) {
+            if work[i].hi - work[i].lo <= stacks / 2 {
+                break;
+            }
+            let task = work.swap_remove(i);
+            main.expand(task, &mut items, &mut work);
         }
-        let task = work.swap_remove(i);
-        main.expand(task, &mut items, &mut work);
     }
-    let parts = build_in_parallel(sides, min, work, &mut items);
+    let (parts, blocks) = build_subtrees(sides, min, work, &mut items, parallel);
     drop(items);
-
-    let mut nodes = main.nodes;
-    let mut sums = main.sums;
-    let (mut path_growth, mut path_shrinkage) = (main.path_growth, main.path_shrinkage);
-    for part in parts {
-        let offset = nodes.len() as u32;
-        let first = nodes.len();
-        nodes.extend(part.nodes.into_iter().map(|mut n| {
-            n.parent = NodeId(n.parent.0.wrapping_add(offset));
-            n
-        }));
-        for (local, parent) in part.tops {
-            nodes[first + local].parent = parent;
-        }
-        sums.extend(part.sums);
-        path_growth = path_growth.saturating_add(part.path_growth);
-        path_shrinkage = path_shrinkage.saturating_add(part.path_shrinkage);
-    }
-    let (nodes, sums) = preorder(nodes, sums);
+    let (nodes, sums) = assemble(main.nodes, main.sums, &parts, &blocks);
+    let path_growth = parts
+        .iter()
+        .fold(main.path_growth, |g, p| g.saturating_add(p.path_growth));
+    let path_shrinkage = parts.iter().fold(main.path_shrinkage, |g, p| {
+        g.saturating_add(p.path_shrinkage)
+    });
+    drop(parts);
     let mut tree = finish(nodes, sums);
     tree.path_growth = path_growth;
     tree.path_shrinkage = path_shrinkage;
     tree
 }
 
-/// Below this many stacks, one thread builds the whole tree.
+/// Above this many stacks, subtrees are built on two threads.
 const PARALLEL_ABOVE: usize = 20_000;
 
-/// The subtrees of some tasks, built on one thread: nodes numbered from 0,
-/// and for each task's top node its position and its parent in the main
-/// builder's numbering.
+/// `Built::key` of the root.
+const NO_KEY: u32 = u32::MAX;
+
+/// A node while the tree is built: its key and its parent (in its
+/// builder's numbering, but for a block's top node: see [`Block`]).
+#[derive(Clone, Copy)]
+struct Built {
+    key: u32,
+    parent: u32,
+}
+
+/// The nodes and own sums a thread built, subtree after subtree, each in
+/// pre-order.
+#[derive(Default)]
 struct Part {
-    nodes: Vec<Node>,
+    nodes: Vec<Built>,
     sums: Vec<[f64; 2]>,
-    tops: Vec<(usize, NodeId)>,
     path_growth: i64,
     path_shrinkage: i64,
 }
 
-/// Builds the subtrees of `work` on two threads, shared out by size.
-fn build_in_parallel(
+/// One task's subtree: `nodes[start..end]` of part `part`, whose first node
+/// hangs below node `parent` of the main builder.
+struct Block {
+    part: usize,
+    start: usize,
+    end: usize,
+    key: u32,
+    parent: NodeId,
+}
+
+/// Builds the subtree of every task, on two threads when there are several
+/// (shared out by size), each subtree in pre-order.
+fn build_subtrees(
     sides: [&SideStacks<'_>; 2],
     min: f64,
     mut work: Vec<Task>,
     items: &mut [Item],
-) -> Vec<Part> {
-    if work.is_empty() {
-        return Vec::new();
-    }
+    parallel: bool,
+) -> (Vec<Part>, Vec<Block>) {
     // Each task's stacks, as a slice of their own.
     work.sort_unstable_by_key(|t| t.lo);
     let mut slices = Vec::with_capacity(work.len());
@@ -314,17 +325,16 @@ fn build_in_parallel(
     for i in by_size {
         let t = tasks[i].take().expect("each task once");
         let slice = slices[i].take().expect("each slice once");
-        let thread = usize::from(load[1] < load[0]);
+        let thread = usize::from(parallel && load[1] < load[0]);
         load[thread] += slice.len();
         jobs[thread].push((t, slice));
     }
-    let [first, second] = jobs;
-    let run = |jobs: Vec<(Task, &mut [Item])>| {
+    let run = |part: usize, jobs: Vec<(Task, &mut [Item])>| {
         let mut b = Builder::new(sides, min);
-        let mut tops = Vec::with_capacity(jobs.len());
+        let mut blocks = Vec::with_capacity(jobs.len());
         let mut local = Vec::new();
         for (task, slice) in jobs {
-            tops.push((b.nodes.len(), task.parent));
+            let start = b.nodes.len();
             local.push(Task {
                 lo: 0,
                 hi: slice.len(),
@@ -334,23 +344,96 @@ fn build_in_parallel(
             while let Some(t) = local.pop() {
                 b.expand(t, slice, &mut local);
             }
+            blocks.push(Block {
+                part,
+                start,
+                end: b.nodes.len(),
+                key: task.key.expect("tasks below the root have a key"),
+                parent: task.parent,
+            });
         }
-        Part {
+        let part = Part {
             nodes: b.nodes,
             sums: b.sums,
-            tops,
             path_growth: b.path_growth,
             path_shrinkage: b.path_shrinkage,
-        }
+        };
+        (part, blocks)
     };
-    std::thread::scope(|s| {
-        let other = s.spawn(|| run(second));
-        let mine = run(first);
-        vec![
-            mine,
-            other.join().expect("building a subtree does not panic"),
-        ]
-    })
+    let [first, second] = jobs;
+    let ((p0, mut b0), (p1, b1)) = if second.is_empty() {
+        (run(0, first), (Part::default(), Vec::new()))
+    } else {
+        std::thread::scope(|s| {
+            let other = s.spawn(|| run(1, second));
+            let mine = run(0, first);
+            (
+                mine,
+                other.join().expect("building a subtree does not panic"),
+            )
+        })
+    };
+    b0.extend(b1);
+    (vec![p0, p1], b0)
+}
+
+/// Lays the main builder's nodes and the subtrees' blocks out in pre-order,
+/// siblings ordered by key id: a walk over the main nodes (a few, or all of
+/// them for a small input) that copies each block whole.
+fn assemble(
+    main: Vec<Built>,
+    main_sums: Vec<[f64; 2]>,
+    parts: &[Part],
+    blocks: &[Block],
+) -> (Vec<Built>, Vec<[f64; 2]>) {
+    #[derive(Clone, Copy)]
+    enum Child {
+        Main(u32),
+        Block(u32),
+    }
+    let total = main.len() + blocks.iter().map(|b| b.end - b.start).sum::<usize>();
+    let mut children: Vec<Vec<(u32, Child)>> = vec![Vec::new(); main.len()];
+    for (i, n) in main.iter().enumerate().skip(1) {
+        children[n.parent as usize].push((n.key, Child::Main(i as u32)));
+    }
+    for (k, b) in blocks.iter().enumerate() {
+        children[b.parent.index()].push((b.key, Child::Block(k as u32)));
+    }
+    let mut nodes = Vec::with_capacity(total);
+    let mut sums = Vec::with_capacity(total);
+    let mut new_id = vec![0u32; main.len()];
+    let mut stack = vec![Child::Main(0)];
+    while let Some(c) = stack.pop() {
+        let id = nodes.len() as u32;
+        match c {
+            Child::Main(i) => {
+                let n = main[i as usize];
+                new_id[i as usize] = id;
+                let parent = if i == 0 { 0 } else { new_id[n.parent as usize] };
+                nodes.push(Built { key: n.key, parent });
+                sums.push(main_sums[i as usize]);
+                let kids = &mut children[i as usize];
+                kids.sort_unstable_by_key(|&(key, _)| key);
+                stack.extend(kids.iter().rev().map(|&(_, c)| c));
+            }
+            Child::Block(k) => {
+                let b = &blocks[k as usize];
+                let part = &parts[b.part];
+                let top_parent = new_id[b.parent.index()];
+                for local in b.start..b.end {
+                    let n = part.nodes[local];
+                    let parent = if local == b.start {
+                        top_parent
+                    } else {
+                        id + (n.parent - b.start as u32)
+                    };
+                    nodes.push(Built { key: n.key, parent });
+                }
+                sums.extend_from_slice(&part.sums[b.start..b.end]);
+            }
+        }
+    }
+    (nodes, sums)
 }
 
 /// Sorts `(key << 32 | position)` pairs that were made in position order.
@@ -391,47 +474,6 @@ fn sort_pairs(pairs: &mut [u64], buckets: &mut Vec<(u32, usize)>, out: &mut Vec<
     pairs.copy_from_slice(out);
 }
 
-/// Renumbers the nodes in pre-order, siblings ordered by key id.
-fn preorder(nodes: Vec<Node>, sums: Vec<[f64; 2]>) -> (Vec<Node>, Vec<[f64; 2]>) {
-    let n = nodes.len();
-    let mut start = vec![0u32; n + 1];
-    for node in &nodes[1..] {
-        start[node.parent.index() + 1] += 1;
-    }
-    for i in 1..=n {
-        start[i] += start[i - 1];
-    }
-    let mut fill = start.clone();
-    let mut children = vec![0u32; n.saturating_sub(1)];
-    for (i, node) in nodes.iter().enumerate().skip(1) {
-        let slot = &mut fill[node.parent.index()];
-        children[*slot as usize] = i as u32;
-        *slot += 1;
-    }
-    for p in 0..n {
-        children[start[p] as usize..start[p + 1] as usize]
-            .sort_unstable_by_key(|&c| nodes[c as usize].key);
-    }
-    let mut new_id = vec![0u32; n];
-    let mut order = Vec::with_capacity(n);
-    let mut stack = vec![0u32];
-    while let Some(old) = stack.pop() {
-        new_id[old as usize] = order.len() as u32;
-        order.push(old);
-        let kids = &children[start[old as usize] as usize..start[old as usize + 1] as usize];
-        stack.extend(kids.iter().rev());
-    }
-    let mut out_nodes = Vec::with_capacity(n);
-    let mut out_sums = Vec::with_capacity(n);
-    for &old in &order {
-        let mut node = nodes[old as usize].clone();
-        node.parent = NodeId(new_id[node.parent.index()]);
-        out_nodes.push(node);
-        out_sums.push(sums[old as usize]);
-    }
-    (out_nodes, out_sums)
-}
-
 /// One stack, as the builder moves it around.
 #[derive(Clone, Copy)]
 struct Item {
@@ -464,7 +506,7 @@ struct Builder<'a> {
     /// Before's stacks, after's.
     sides: [&'a SideStacks<'a>; 2],
     min: f64,
-    nodes: Vec<Node>,
+    nodes: Vec<Built>,
     /// Each node's own (before, after) sums, in floating point until the
     /// end: the stacks that end at it, plus the subtrees folded into it.
     sums: Vec<[f64; 2]>,
@@ -541,11 +583,9 @@ impl<'a> Builder<'a> {
 
     fn push_node(&mut self, key: u32, parent: NodeId) -> NodeId {
         let id = NodeId(u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes"));
-        self.nodes.push(Node {
-            key: Some(KeyId(key)),
-            parent,
-            self_values: TreeValues::default(),
-            total: TreeValues::default(),
+        self.nodes.push(Built {
+            key,
+            parent: parent.0,
         });
         self.sums.push([0.0; 2]);
         id
@@ -669,6 +709,7 @@ impl<'a> Builder<'a> {
         scratch.extend(pairs.iter().map(|&p| items[lo + (p as u32) as usize]));
         items[lo..hi].copy_from_slice(&scratch);
         self.scratch = scratch;
+        let first_task = work.len();
         let mut a = 0;
         while a < pairs.len() {
             let key = pairs[a] >> 32;
@@ -697,6 +738,8 @@ impl<'a> Builder<'a> {
             }
             a = b;
         }
+        // Popped smallest key first: pre-order.
+        work[first_task..].reverse();
     }
 
     /// Counts the distinct call paths of a folded group (stacks sharing
@@ -725,16 +768,24 @@ impl<'a> Builder<'a> {
 
 /// Sums totals (in floating point, truncated at the end) and indexes
 /// children.
-fn finish(mut nodes: Vec<Node>, mut sums: Vec<[f64; 2]>) -> Tree {
+fn finish(built: Vec<Built>, mut sums: Vec<[f64; 2]>) -> Tree {
     // Own values first; then, children before parents (reverse pre-order),
     // each node's sum becomes its total and is added to its parent's. One
     // buffer serves both, so nothing per node is copied.
-    for (n, own) in nodes.iter_mut().zip(&sums) {
-        n.self_values = TreeValues {
-            before: own[0] as i64,
-            after: own[1] as i64,
-        };
-    }
+    let mut nodes: Vec<Node> = built
+        .iter()
+        .zip(&sums)
+        .map(|(b, own)| Node {
+            key: (b.key != NO_KEY).then_some(KeyId(b.key)),
+            parent: NodeId(b.parent),
+            self_values: TreeValues {
+                before: own[0] as i64,
+                after: own[1] as i64,
+            },
+            total: TreeValues::default(),
+        })
+        .collect();
+    drop(built);
     for i in (0..nodes.len()).rev() {
         let [b, a] = sums[i];
         nodes[i].total = TreeValues {
