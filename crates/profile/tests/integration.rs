@@ -184,3 +184,87 @@ fn tracemalloc_sample_from_shared_samples() {
     assert_eq!(type_names(&p), ["inuse_objects/count", "inuse_space/bytes"]);
     assert!(p.sample_count() > 0);
 }
+
+/// Every fixture, cut at every byte (up to 2 KiB) or at ~1,500 evenly spaced
+/// lengths (gzip files and protobufs) or ~400 (the big text files and
+/// pickles), decodes or
+/// fails with an error: never a panic, and a decoded prefix keeps the
+/// model's promises.
+#[test]
+fn every_truncation_of_every_fixture_fails_cleanly() {
+    let mut files = Vec::new();
+    for dir in [
+        "go",
+        "go-trend",
+        "rust",
+        "c/jemalloc",
+        "c/gperftools",
+        "python",
+        "python/one-frame",
+        "memray",
+        "dhat",
+        "dhat/valgrind",
+        "folded/jeprof",
+        "folded/heaptrack",
+    ] {
+        let Ok(entries) = std::fs::read_dir(fixture(dir)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let profile = path
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| ["gz", "heap", "tm", "csv", "json", "folded", "txt"].contains(&x));
+            if path.is_file() && profile {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 20, "fixtures found: {files:?}");
+    let mut decoded = 0usize;
+    let mut refused = 0usize;
+    for path in &files {
+        let whole = std::fs::read(path).unwrap();
+        let mut inputs = vec![whole.clone()];
+        if heapdiff_profile::is_gzip(&whole) {
+            // The protobuf inside, cut at every byte too.
+            inputs.push(heapdiff_profile::gunzip(&whole).unwrap());
+        }
+        for bytes in &inputs {
+            let step = match bytes.len() {
+                0..=2048 => 1,
+                n @ ..=12_288 => n / 1500,
+                n => n / 400,
+            };
+            for cut in (0..bytes.len()).step_by(step) {
+                match heapdiff_profile::decode(&bytes[..cut]) {
+                    Ok(p) => {
+                        decoded += 1;
+                        for s in p.samples() {
+                            assert_eq!(s.values.len(), p.header.sample_types.len());
+                            for &f in s.stack {
+                                let _ = p.frame_name(p.frame(f));
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        refused += 1;
+                        let message = e.to_string();
+                        assert!(
+                            !message.is_empty() && !message.contains('\n'),
+                            "{}: cut at {cut}: {message:?}",
+                            path.display()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // Text formats decode their complete lines; binary ones refuse a cut.
+    assert!(
+        decoded > 0 && refused > decoded,
+        "{decoded} decoded, {refused} refused"
+    );
+}

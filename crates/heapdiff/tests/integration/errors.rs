@@ -501,3 +501,99 @@ fn inlined_frame_amplification_is_bounded() {
         "heapdiff: error: amp.pb: more than 1000 frames in all stacks; raise the limit with --max-frames"
     );
 }
+
+/// Broken pprof profiles, each made from the real Go fixture by one change:
+/// exit 2, nothing written, one line naming the file and what is wrong.
+#[test]
+fn hostile_pprof_profiles_name_the_file_and_the_problem() {
+    let bytes = heapdiff_profile::gunzip(&go_after()).unwrap();
+    let base = proto::Profile::decode(&bytes[..]).unwrap();
+    let good = go_after();
+    let mut cases: Vec<(&str, Vec<u8>, String)> = Vec::new();
+
+    let mut pb = base.clone();
+    pb.sample[0].location_id[0] = 999_999;
+    cases.push((
+        "dangling.pb",
+        pb.encode_to_vec(),
+        "pprof: sample 0 refers to unknown location id 999999".into(),
+    ));
+
+    let mut pb = base.clone();
+    let id = pb.function[0].id;
+    pb.function[1].id = id;
+    cases.push((
+        "duplicate.pb",
+        pb.encode_to_vec(),
+        format!("pprof: two functions have id {id}"),
+    ));
+
+    let mut pb = base.clone();
+    pb.location[0].id = 0;
+    cases.push((
+        "zero.pb",
+        pb.encode_to_vec(),
+        "pprof: a location has id 0".into(),
+    ));
+
+    // One more sample whose location_id is written as fixed32 (wire type
+    // 5): fields append, so the rest of the profile stays valid.
+    let mut wrong = bytes.clone();
+    wrong.extend([0x12, 5, 0x0d, 1, 0, 0, 0]);
+    cases.push((
+        "wire.pb",
+        wrong,
+        "sample: Sample field 1 has wire type 5".into(),
+    ));
+
+    // A sample whose length runs past the end.
+    let mut long = bytes.clone();
+    long.extend([0x12, 100, 0x08]);
+    cases.push(("length.pb", long, "protobuf".into()));
+
+    let mut pb = base.clone();
+    pb.sample[0].value.pop();
+    cases.push(("values.pb", pb.encode_to_vec(), "value".into()));
+
+    for (name, bytes, want) in cases {
+        let err = fails(
+            &[(name, &bytes), ("good.pb.gz", &good)],
+            &[name, "good.pb.gz"],
+        );
+        let line = one_line(&err);
+        assert!(
+            line.starts_with(&format!("heapdiff: error: {name}: ")) && line.contains(&want),
+            "{name}: {line:?} should name the file and say {want:?}"
+        );
+    }
+}
+
+/// Values at the edges of i64 are summed with saturation, never wrapped or
+/// panicked on: the run succeeds.
+#[test]
+fn extreme_values_saturate() {
+    let bytes = heapdiff_profile::gunzip(&go_after()).unwrap();
+    let mut pb = proto::Profile::decode(&bytes[..]).unwrap();
+    for s in &mut pb.sample {
+        for v in &mut s.value {
+            *v = i64::MAX;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("huge.pb"), pb.encode_to_vec()).unwrap();
+    std::fs::write(dir.path().join("a.pb.gz"), go_after()).unwrap();
+    let out = heapdiff()
+        .current_dir(dir.path())
+        .args(["a.pb.gz", "huge.pb", "--no-svg", "--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["after_total"].as_i64(),
+        Some(i64::MAX),
+        "the total saturates"
+    );
+    assert!(json["delta_total"].as_i64().unwrap() > 0);
+}
