@@ -979,35 +979,19 @@ fn aggregate<'a>(profile: &'a Profile, side: Side, input: SideInput<'a>) -> Side
         if !input.relative {
             add(&mut sums.total, value, count);
         }
-        stack.clear();
-        stack.extend(frames.iter().map(|f| input.keys_of[f.index()]));
         let variance = match input.pair {
             Some(pair) if input.errors => sample_variance(profile, sample.values, value, pair),
             _ => 0.0,
         };
-        // The innermost user frame, and the key the flat value goes to.
-        let user = frames
-            .iter()
-            .position(|f| !library[f.index()])
-            .map(|i| stack[i]);
-        let charged = match (input.attribute, user) {
-            (Attribute::User, Some(u)) => Some(u),
-            _ => stack.first().copied(),
-        };
-        if input.attribute == Attribute::Leaf
-            && let (Some(&leaf_frame), Some(u)) = (frames.first(), user)
-            && library[leaf_frame.index()]
-        {
-            *sums.via.entry((stack[0], u)).or_insert(0.0) += value;
-        }
-        if let Some(leaf) = charged {
-            add(&mut sums.flat[leaf.index()], value, count);
-            if input.errors {
-                sums.flat_var[leaf.index()] += variance;
-            }
-        }
+        // One pass over the frames: each key's cumulative value (once per
+        // stack: recursion counts once), and the innermost user frame.
         serial += 1;
-        for &k in &stack {
+        let mut user = None;
+        for f in frames {
+            let k = input.keys_of[f.index()];
+            if user.is_none() && !library[f.index()] {
+                user = Some(k);
+            }
             if stamp[k.index()] != serial {
                 stamp[k.index()] = serial;
                 add(&mut sums.cum[k.index()], value, count);
@@ -1016,7 +1000,27 @@ fn aggregate<'a>(profile: &'a Profile, side: Side, input: SideInput<'a>) -> Side
                 }
             }
         }
+        let leaf = frames.first().map(|f| input.keys_of[f.index()]);
+        // The key the flat value goes to.
+        let charged = match (input.attribute, user) {
+            (Attribute::User, Some(u)) => Some(u),
+            _ => leaf,
+        };
+        if input.attribute == Attribute::Leaf
+            && let (Some(&leaf_frame), Some(leaf), Some(u)) = (frames.first(), leaf, user)
+            && library[leaf_frame.index()]
+        {
+            *sums.via.entry((leaf, u)).or_insert(0.0) += value;
+        }
+        if let Some(leaf) = charged {
+            add(&mut sums.flat[leaf.index()], value, count);
+            if input.errors {
+                sums.flat_var[leaf.index()] += variance;
+            }
+        }
         if hidden {
+            stack.clear();
+            stack.extend(frames.iter().map(|f| input.keys_of[f.index()]));
             sums.stacks.add(&stack, value);
         } else {
             // The stack is a run of the profile's own frames: the tree
