@@ -8,8 +8,11 @@
 //! `file:line` token (`copy_header leak.c:16`) is read as the frame's file and
 //! line, so that `--by line` and `--by file` work on files that carry them.
 
+use std::io::Read;
+
 use crate::Format;
 use crate::error::Error;
+use crate::lines::LineReader;
 use crate::model::{Frame, FrameId, Profile, ProfileBuilder, StrId, ValueType};
 
 /// The sample type for a `--unit`: bytes and counts get pprof's heap names,
@@ -72,21 +75,31 @@ fn split_frame(frame: &str) -> (&str, &str, u32) {
     (frame, "", 0)
 }
 
-/// Decodes folded stacks whose counts are in `unit`.
+/// Decodes folded stacks held in a string, whose counts are in `unit`.
+#[cfg(test)]
 pub(crate) fn decode(text: &str, unit: &str, limits: &crate::Limits) -> Result<Profile, Error> {
+    decode_lines(&mut LineReader::of_str(text), unit, limits)
+}
+
+/// Decodes folded stacks, line by line, whose counts are in `unit`.
+pub(crate) fn decode_lines(
+    lines: &mut LineReader<impl Read>,
+    unit: &str,
+    limits: &crate::Limits,
+) -> Result<Profile, Error> {
     let mut b = ProfileBuilder::new(Format::Folded, vec![sample_type(unit)]);
     b.set_limits(*limits);
-    let mut frames: rustc_hash::FxHashMap<&str, FrameId> = Default::default();
+    let mut frames: rustc_hash::FxHashMap<Box<str>, FrameId> = Default::default();
     let mut stack: Vec<FrameId> = Vec::new();
     let mut samples = 0usize;
-    for (i, line) in text.lines().enumerate() {
+    while let Some((n, line)) = lines.next_line()? {
         if line.trim().is_empty() {
             continue;
         }
-        let Some((folded, count)) = count_of(line) else {
+        let Some((folded, count)) = count_of(&line) else {
             let shown: String = line.chars().take(60).collect();
             return Err(Error::Text {
-                line: i + 1,
+                line: n,
                 message: format!("expected `frame;frame;… COUNT`, found {shown:?}"),
             });
         };
@@ -94,7 +107,7 @@ pub(crate) fn decode(text: &str, unit: &str, limits: &crate::Limits) -> Result<P
             && last.parse::<i64>().is_ok()
         {
             return Err(Error::Text {
-                line: i + 1,
+                line: n,
                 message: "two counts on one line: a differential folded file (difffolded.pl)? \
                           give heapdiff each side's own folded file"
                     .into(),
@@ -110,7 +123,7 @@ pub(crate) fn decode(text: &str, unit: &str, limits: &crate::Limits) -> Result<P
                     let function = b.intern(function);
                     let file: StrId = b.intern(file);
                     let id = b.frame(Frame::symbolized(function, file, line));
-                    frames.insert(name, id);
+                    frames.insert(name.into(), id);
                     id
                 }
             };

@@ -21,10 +21,13 @@
 //! sample truncated to an integer, which is what Go's runtime does when it
 //! writes the same profile as protobuf.
 
+use std::io::Read;
+
 use rustc_hash::FxHashMap;
 
 use crate::Format;
 use crate::error::Error;
+use crate::lines::LineReader;
 use crate::model::{
     Frame, FrameId, Mapping, MappingId, Profile, ProfileBuilder, Sampling, ValueType,
 };
@@ -73,22 +76,96 @@ fn parse_counts(s: &str) -> Option<[i64; 4]> {
 }
 
 fn parse_address(s: &str) -> Option<u64> {
-    let hex = s
-        .strip_prefix("0x")
-        .or_else(|| s.strip_prefix("0X"))
-        .unwrap_or(s);
-    u64::from_str_radix(hex, 16).ok()
+    parse_hex(s.as_bytes())
 }
 
-fn parse_addresses(s: &str, line: usize) -> Result<Vec<u64>, Error> {
-    s.split_ascii_whitespace()
-        .map(|a| {
-            parse_address(a).ok_or_else(|| Error::Text {
-                line,
-                message: format!("expected a hexadecimal address, found {a:?}"),
-            })
-        })
-        .collect()
+/// The value of each hexadecimal digit; `NOT_HEX` for other bytes.
+const HEX: [u8; 256] = {
+    let mut t = [NOT_HEX; 256];
+    let mut c = 0;
+    while c < 10 {
+        t[b'0' as usize + c] = c as u8;
+        c += 1;
+    }
+    let mut c = 0;
+    while c < 6 {
+        t[b'a' as usize + c] = 10 + c as u8;
+        t[b'A' as usize + c] = 10 + c as u8;
+        c += 1;
+    }
+    t
+};
+const NOT_HEX: u8 = 0xff;
+
+/// A hexadecimal number with an optional `0x`: what `u64::from_str_radix`
+/// accepts after the prefix (a leading `+`, any number of leading zeros, at
+/// most 16 significant digits), a table lookup per digit.
+fn parse_hex(s: &[u8]) -> Option<u64> {
+    let s = match s {
+        [b'0', b'x' | b'X', rest @ ..] => rest,
+        _ => s,
+    };
+    let s = s.strip_prefix(b"+").unwrap_or(s);
+    if s.is_empty() {
+        return None;
+    }
+    let mut value = 0u64;
+    let mut significant = 0;
+    for &c in s {
+        let d = HEX[c as usize];
+        if d == NOT_HEX {
+            return None;
+        }
+        significant += usize::from(value != 0 || d != 0);
+        value = value << 4 | u64::from(d);
+    }
+    (significant <= 16).then_some(value)
+}
+
+/// The whitespace-separated hexadecimal addresses of `s`, into `out`
+/// (cleared first).
+fn parse_addresses_into(s: &str, line: usize, out: &mut Vec<u64>) -> Result<(), Error> {
+    out.clear();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        // What every producer writes, `0x` and up to 16 digits, in one pass.
+        if b[i] == b'0' && b.get(i + 1) == Some(&b'x') {
+            let mut j = i + 2;
+            let mut value = 0u64;
+            while let Some(&c) = b.get(j) {
+                let d = HEX[c as usize];
+                if d == NOT_HEX {
+                    break;
+                }
+                value = value << 4 | u64::from(d);
+                j += 1;
+            }
+            if (1..=16).contains(&(j - i - 2)) && b.get(j).is_none_or(u8::is_ascii_whitespace) {
+                out.push(value);
+                i = j;
+                continue;
+            }
+        }
+        let end = b[i..]
+            .iter()
+            .position(u8::is_ascii_whitespace)
+            .map_or(b.len(), |e| i + e);
+        let token = &b[i..end];
+        out.push(parse_hex(token).ok_or_else(|| Error::Text {
+            line,
+            message: format!(
+                "expected a hexadecimal address, found {:?}",
+                String::from_utf8_lossy(token)
+            ),
+        })?);
+        i = end;
+    }
+    Ok(())
 }
 
 /// Moves every return address back into its call instruction.
@@ -148,51 +225,56 @@ pub(crate) struct Maps {
 }
 
 impl Maps {
-    /// Parses maps lines (`start-end perms offset dev inode path`), keeping
-    /// executable mappings of files; ` (deleted)` is stripped from paths.
-    /// Lines that are not maps lines are skipped.
-    pub(crate) fn parse<'a>(lines: impl Iterator<Item = &'a str>, b: &mut ProfileBuilder) -> Maps {
-        let mut ranges = Vec::new();
-        for line in lines {
-            let mut fields = line.split_ascii_whitespace();
-            let (Some(range), Some(perms), Some(offset), Some(_dev), Some(_inode)) = (
-                fields.next(),
-                fields.next(),
-                fields.next(),
-                fields.next(),
-                fields.next(),
-            ) else {
-                continue;
-            };
-            let Some((start, end)) = range.split_once('-') else {
-                continue;
-            };
-            let (Some(start), Some(end), Some(offset)) = (
-                parse_address(start),
-                parse_address(end),
-                parse_address(offset),
-            ) else {
-                continue;
-            };
-            if !perms.contains('x') || start >= end {
-                continue;
-            }
-            // The path is the rest of the line (it may contain spaces).
-            let path = line
-                .splitn(6, |c: char| c.is_ascii_whitespace())
-                .last()
-                .map(str::trim)
-                .unwrap_or("");
-            let path = path.strip_suffix(" (deleted)").unwrap_or(path);
-            if path.is_empty() || path.starts_with('[') {
-                continue; // anonymous, [vdso], [stack], …
-            }
-            let path = b.intern(path);
-            let id = b.add_mapping(Mapping::new(start, end, offset, path));
-            ranges.push((start, end, id));
+    /// Parses the rest of `lines` as maps lines (`start-end perms offset dev
+    /// inode path`), keeping executable mappings of files; ` (deleted)` is
+    /// stripped from paths. Lines that are not maps lines are skipped.
+    fn parse(lines: &mut LineReader<impl Read>, b: &mut ProfileBuilder) -> Result<Maps, Error> {
+        let mut maps = Maps { ranges: Vec::new() };
+        while let Some((_, line)) = lines.next_line()? {
+            maps.add(&line, b);
         }
-        ranges.sort_unstable_by_key(|r| r.0);
-        Maps { ranges }
+        maps.ranges.sort_unstable_by_key(|r| r.0);
+        Ok(maps)
+    }
+
+    /// Adds one maps line, if it is one of an executable file mapping.
+    fn add(&mut self, line: &str, b: &mut ProfileBuilder) {
+        let mut fields = line.split_ascii_whitespace();
+        let (Some(range), Some(perms), Some(offset), Some(_dev), Some(_inode)) = (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        ) else {
+            return;
+        };
+        let Some((start, end)) = range.split_once('-') else {
+            return;
+        };
+        let (Some(start), Some(end), Some(offset)) = (
+            parse_address(start),
+            parse_address(end),
+            parse_address(offset),
+        ) else {
+            return;
+        };
+        if !perms.contains('x') || start >= end {
+            return;
+        }
+        // The path is the rest of the line (it may contain spaces).
+        let path = line
+            .splitn(6, |c: char| c.is_ascii_whitespace())
+            .last()
+            .map(str::trim)
+            .unwrap_or("");
+        let path = path.strip_suffix(" (deleted)").unwrap_or(path);
+        if path.is_empty() || path.starts_with('[') {
+            return; // anonymous, [vdso], [stack], …
+        }
+        let path = b.intern(path);
+        let id = b.add_mapping(Mapping::new(start, end, offset, path));
+        self.ranges.push((start, end, id));
     }
 
     fn find(&self, addr: u64) -> Option<MappingId> {
@@ -206,10 +288,18 @@ fn is_maps_sentinel(line: &str) -> bool {
     line.starts_with("MAPPED_LIBRARIES:") || line.starts_with("--- Memory map:")
 }
 
-/// Decodes a jemalloc `heap_v2/N` dump.
+/// Decodes a jemalloc `heap_v2/N` dump held in a string.
+#[cfg(test)]
 pub(crate) fn decode_jemalloc(text: &str, opts: &DecodeOptions) -> Result<Profile, Error> {
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
-    let (_, header) = lines.next().ok_or(Error::Empty)?;
+    decode_jemalloc_lines(&mut LineReader::of_str(text), opts)
+}
+
+/// Decodes a jemalloc `heap_v2/N` dump, line by line.
+pub(crate) fn decode_jemalloc_lines(
+    lines: &mut LineReader<impl Read>,
+    opts: &DecodeOptions,
+) -> Result<Profile, Error> {
+    let (_, header) = lines.next_line()?.ok_or(Error::Empty)?;
     let rate: i64 = header
         .trim()
         .strip_prefix("heap_v2/")
@@ -229,9 +319,11 @@ pub(crate) fn decode_jemalloc(text: &str, opts: &DecodeOptions) -> Result<Profil
         None => "t*".to_owned(),
     };
     let mut raw = RawSamples::default();
-    // The current stack and whether its wanted row was seen.
-    let mut stack: Option<(Vec<u64>, bool)> = None;
-    for (n, line) in lines.by_ref() {
+    // The current stack's addresses (a buffer reused from stack to stack),
+    // whether there is one, and whether its wanted row was seen.
+    let mut addrs: Vec<u64> = Vec::new();
+    let mut stack: Option<bool> = None;
+    while let Some((n, line)) = lines.next_line()? {
         let t = line.trim();
         if t.is_empty() {
             continue;
@@ -240,9 +332,9 @@ pub(crate) fn decode_jemalloc(text: &str, opts: &DecodeOptions) -> Result<Profil
             break;
         }
         if let Some(rest) = t.strip_prefix('@') {
-            let mut addrs = parse_addresses(rest, n)?;
+            parse_addresses_into(rest, n, &mut addrs)?;
             adjust_return_addresses(&mut addrs);
-            stack = Some((addrs, false));
+            stack = Some(false);
             continue;
         }
         let Some((thread, counts)) = t.split_once(':').filter(|(th, _)| th.starts_with('t')) else {
@@ -260,15 +352,15 @@ pub(crate) fn decode_jemalloc(text: &str, opts: &DecodeOptions) -> Result<Profil
             )
         })?;
         // Rows before the first stack are the process and thread totals.
-        if let Some((addrs, seen)) = &mut stack
+        if let Some(seen) = &mut stack
             && thread == wanted
             && !*seen
         {
             *seen = true;
-            raw.push(addrs, values);
+            raw.push(&addrs, values);
         }
     }
-    let maps = Maps::parse(lines.map(|(_, l)| l), &mut b);
+    let maps = Maps::parse(lines, &mut b)?;
     raw.into_profile(b, &maps)
 }
 
@@ -296,9 +388,17 @@ enum HeapKind {
 
 /// Decodes a `heap profile:` dump: gperftools `heapprofile`, tcmalloc
 /// `heap_v2/N`, or Go `heap/N` text.
+#[cfg(test)]
 pub(crate) fn decode_heap_profile(text: &str, limits: &crate::Limits) -> Result<Profile, Error> {
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l)).peekable();
-    let (_, header) = lines.next().ok_or(Error::Empty)?;
+    decode_heap_profile_lines(&mut LineReader::of_str(text), limits)
+}
+
+/// Decodes a `heap profile:` dump, line by line.
+pub(crate) fn decode_heap_profile_lines(
+    lines: &mut LineReader<impl Read>,
+    limits: &crate::Limits,
+) -> Result<Profile, Error> {
+    let (_, header) = lines.next_line()?.ok_or(Error::Empty)?;
     let kind = header
         .trim()
         .strip_prefix("heap profile:")
@@ -341,7 +441,40 @@ pub(crate) fn decode_heap_profile(text: &str, limits: &crate::Limits) -> Result<
     let mut raw = RawSamples::default();
     let mut go_stacks: Vec<Vec<FrameId>> = Vec::new();
     let mut go_values: Vec<[i64; 4]> = Vec::new();
-    while let Some((n, line)) = lines.next() {
+    // A Go record whose `#` frame lines may follow: its addresses, values
+    // and the frames read so far.
+    let mut pending: Option<([i64; 4], Vec<FrameId>)> = None;
+    let mut addrs: Vec<u64> = Vec::new();
+    let mut finish_go = |pending: Option<([i64; 4], Vec<FrameId>)>,
+                         addrs: &mut Vec<u64>,
+                         b: &mut ProfileBuilder| {
+        let (HeapKind::Go(rate), Some((values, mut stack))) = (&kind, pending) else {
+            return;
+        };
+        if stack.is_empty() {
+            adjust_return_addresses(addrs);
+            stack = addrs
+                .iter()
+                .map(|&a| b.frame(Frame::unsymbolized(a, None)))
+                .collect();
+        }
+        // Go's protobuf writer leaves out records with nothing in them; so
+        // does this decoder, so that both forms agree.
+        if values != [0; 4] {
+            go_stacks.push(stack);
+            go_values.push(scale_go(values, *rate));
+        }
+    };
+    while let Some((n, line)) = lines.next_line()? {
+        // `#\t<pc>\t<function>+<offset>\t<file>:<line>`, one per frame,
+        // right after a Go record.
+        if let Some((_, stack)) = &mut pending
+            && line.starts_with("#\t")
+        {
+            stack.push(go_frame(&line, &mut b));
+            continue;
+        }
+        finish_go(pending.take(), &mut addrs, &mut b);
         let t = line.trim();
         if t.is_empty() || (t.starts_with('#') && !line.starts_with("#\t")) {
             // Go's trailing `# runtime.MemStats` block and other comments.
@@ -350,7 +483,7 @@ pub(crate) fn decode_heap_profile(text: &str, limits: &crate::Limits) -> Result<
         if is_maps_sentinel(t) {
             break;
         }
-        let (counts, addrs) = t.split_once('@').ok_or_else(|| {
+        let (counts, rest) = t.split_once('@').ok_or_else(|| {
             text_error(
                 n,
                 format!(
@@ -364,41 +497,23 @@ pub(crate) fn decode_heap_profile(text: &str, limits: &crate::Limits) -> Result<
                 format!("expected `<objects>: <bytes> [<objects>: <bytes>]`, found {counts:?}"),
             )
         })?;
-        let mut addrs = parse_addresses(addrs, n)?;
+        parse_addresses_into(rest, n, &mut addrs)?;
         match kind {
-            HeapKind::Go(rate) => {
-                // `#\t<pc>\t<function>+<offset>\t<file>:<line>`, one per frame.
-                let mut stack = Vec::new();
-                while let Some((_, frame)) = lines.next_if(|(_, l)| l.starts_with("#\t")) {
-                    stack.push(go_frame(frame, &mut b));
-                }
-                if stack.is_empty() {
-                    adjust_return_addresses(&mut addrs);
-                    stack = addrs
-                        .iter()
-                        .map(|&a| b.frame(Frame::unsymbolized(a, None)))
-                        .collect();
-                }
-                // Go's protobuf writer leaves out records with nothing in
-                // them; so does this decoder, so that both forms agree.
-                if values != [0; 4] {
-                    go_stacks.push(stack);
-                    go_values.push(scale_go(values, rate));
-                }
-            }
+            HeapKind::Go(_) => pending = Some((values, Vec::new())),
             _ => {
                 adjust_return_addresses(&mut addrs);
                 raw.push(&addrs, values);
             }
         }
     }
+    finish_go(pending.take(), &mut addrs, &mut b);
     if let HeapKind::Go(_) = kind {
         for (stack, values) in go_stacks.iter().zip(&go_values) {
             b.push_sample(stack, values)?;
         }
         return Ok(b.finish());
     }
-    let maps = Maps::parse(lines.map(|(_, l)| l), &mut b);
+    let maps = Maps::parse(lines, &mut b)?;
     raw.into_profile(b, &maps)
 }
 
@@ -619,20 +734,61 @@ MAPPED_LIBRARIES:
         assert_eq!(parse_counts(" 1: 2 [3: 4]"), Some([3, 4, 1, 2]));
         assert_eq!(parse_counts("1: 2"), None);
         let mut b = ProfileBuilder::new(Format::JemallocHeap, heap_types());
-        let maps = Maps::parse(
-            [
-                "10-20 r-xp 0 0 1 /a",
-                "20-30 r-xp 0 0 1 /b c",
-                "30-40 r--p 0 0 1 /d",
-            ]
-            .into_iter(),
-            &mut b,
-        );
+        let text = "10-20 r-xp 0 0 1 /a\n20-30 r-xp 0 0 1 /b c\n30-40 r--p 0 0 1 /d\n";
+        let maps = Maps::parse(&mut LineReader::of_str(text), &mut b).unwrap();
         assert!(maps.find(0xf).is_none());
         assert_eq!(maps.find(0x10), Some(MappingId::from_index(0)));
         assert_eq!(maps.find(0x2f), Some(MappingId::from_index(1)));
         assert!(maps.find(0x30).is_none(), "not executable");
         let p = b.finish();
         assert_eq!(p.str(p.mappings()[1].path), "/b c");
+    }
+
+    #[test]
+    fn addresses_parse_as_from_str_radix_does() {
+        let cases = [
+            "0",
+            "0x0",
+            "0X1f",
+            "ff",
+            "FFFFFFFFFFFFFFFF",
+            "0x00000000000000000001",
+            "10000000000000000",
+            "+1",
+            "0x+a",
+            "+",
+            "",
+            "0x",
+            "-1",
+            "0xg",
+            "1 2",
+            "7f3a\u{e9}",
+        ];
+        for c in cases {
+            let hex = c
+                .strip_prefix("0x")
+                .or_else(|| c.strip_prefix("0X"))
+                .unwrap_or(c);
+            let want = u64::from_str_radix(hex, 16).ok();
+            assert_eq!(parse_address(c), want, "{c:?}");
+        }
+        let mut out = vec![9];
+        parse_addresses_into(" 0x10\t0x20  30 ", 3, &mut out).unwrap();
+        assert_eq!(out, [0x10, 0x20, 0x30]);
+        for c in cases.iter().filter(|c| !c.is_empty() && !c.contains(' ')) {
+            let got =
+                parse_addresses_into(&format!("0x1 {c}\t0x2"), 1, &mut out).map(|()| out.clone());
+            let want = parse_address(c).map(|v| vec![1, v, 2]);
+            assert_eq!(got.ok(), want, "{c:?}");
+        }
+        parse_addresses_into("0x12345678901234567 0x0000000000000000001", 1, &mut out).unwrap_err();
+        parse_addresses_into("0x00000000000000000001 0x", 1, &mut out).unwrap_err();
+        parse_addresses_into("0x00000000000000000001 0xffffffffffffffff", 1, &mut out).unwrap();
+        assert_eq!(out, [1, u64::MAX]);
+        let err = parse_addresses_into("0x10 zz", 3, &mut out).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 3: expected a hexadecimal address, found \"zz\""
+        );
     }
 }

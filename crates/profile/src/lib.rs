@@ -54,6 +54,7 @@ mod error;
 mod folded;
 mod format;
 mod legacy;
+mod lines;
 mod memray;
 mod model;
 pub mod pprof;
@@ -77,33 +78,51 @@ pub const DEFAULT_MAX_INPUT: u64 = 2 << 30;
 /// Reads a whole input: a file, or standard input when `path` is `-`, of at
 /// most `limit` bytes.
 pub fn read_input_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
-    let mut bytes = Vec::new();
-    if path.as_os_str() == "-" {
-        std::io::stdin()
-            .lock()
-            .take(limit.saturating_add(1))
-            .read_to_end(&mut bytes)?;
-    } else {
-        let file = std::fs::File::open(path)?;
-        let meta = file.metadata()?;
-        if meta.is_dir() {
-            return Err(Error::Io(std::io::Error::other("it is a directory")));
-        }
-        if meta.is_file() && meta.len() > limit {
-            return Err(Error::TooLarge { limit });
-        }
-        // A FIFO or device is read up to the limit, never further.
-        file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
-    }
-    if bytes.len() as u64 > limit {
-        return Err(Error::TooLarge { limit });
-    }
-    Ok(bytes)
+    let (src, size) = open_source(path, limit)?;
+    read_rest(Vec::new(), src, size, limit)
 }
 
 /// Reads a whole input (at most [`DEFAULT_MAX_INPUT`] bytes).
 pub fn read_input(path: &Path) -> Result<Vec<u8>, Error> {
     read_input_limited(path, DEFAULT_MAX_INPUT)
+}
+
+/// A file (its size, when it is a regular file) or standard input, refusing
+/// directories and regular files larger than `limit`.
+fn open_source(path: &Path, limit: u64) -> Result<(Box<dyn Read>, Option<u64>), Error> {
+    if path.as_os_str() == "-" {
+        return Ok((Box::new(std::io::stdin().lock()), None));
+    }
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(Error::Io(std::io::Error::other("it is a directory")));
+    }
+    if meta.is_file() && meta.len() > limit {
+        return Err(Error::TooLarge { limit });
+    }
+    // A FIFO or device is read up to the limit, never further.
+    Ok((Box::new(file), meta.is_file().then_some(meta.len())))
+}
+
+/// `head` followed by the rest of `src`, refusing more than `limit` bytes.
+/// `size` (the file's, when known) sizes the buffer once.
+fn read_rest(
+    mut head: Vec<u8>,
+    src: impl Read,
+    size: Option<u64>,
+    limit: u64,
+) -> Result<Vec<u8>, Error> {
+    if let Some(size) = size {
+        let more = size.min(limit).saturating_sub(head.len() as u64);
+        head.reserve(usize::try_from(more).unwrap_or(0));
+    }
+    let room = limit.saturating_add(1).saturating_sub(head.len() as u64);
+    src.take(room).read_to_end(&mut head)?;
+    if head.len() as u64 > limit {
+        return Err(Error::TooLarge { limit });
+    }
+    Ok(head)
 }
 
 /// Reads and decodes a profile file (`-` for standard input).
@@ -112,29 +131,109 @@ pub fn open(path: &Path) -> Result<Profile, Error> {
 }
 
 /// Like [`open`], with options for formats that hold several views.
+///
+/// Text formats are decoded as they are read (and inflated), a chunk at a
+/// time; the others are read whole first.
 pub fn open_with(path: &Path, options: &DecodeOptions) -> Result<Profile, Error> {
     let limit = options.max_input.unwrap_or(DEFAULT_MAX_INPUT);
-    decode_owned(read_input_limited(path, limit)?, options)
+    let (src, size) = open_source(path, limit)?;
+    decode_reader(src, size, options)
 }
 
 /// Decodes a profile from its bytes, gzip-compressed or not, in any format
 /// heapdiff reads.
 pub fn decode(bytes: &[u8]) -> Result<Profile, Error> {
-    if is_gzip(bytes) {
-        let inflated = gunzip(bytes)?;
-        return decode_inflated(inflated, &DecodeOptions::default());
-    }
-    decode_inflated(bytes.to_vec(), &DecodeOptions::default())
+    decode_reader(bytes, Some(bytes.len() as u64), &DecodeOptions::default())
 }
 
 /// Like [`decode`], taking ownership so that nothing is copied.
 pub fn decode_owned(bytes: Vec<u8>, options: &DecodeOptions) -> Result<Profile, Error> {
-    let bytes = if is_gzip(&bytes) {
-        gunzip_limited(&bytes, options.max_input.unwrap_or(DEFAULT_MAX_INPUT))?
-    } else {
-        bytes
-    };
+    if is_gzip(&bytes) {
+        return decode_gzip(bytes, options);
+    }
     decode_inflated(bytes, options)
+}
+
+/// How much of an input is read to recognise its format: enough for every
+/// signature [`sniff`] looks for.
+const HEAD: u64 = 64 << 10;
+
+/// The text formats, which are decoded line by line as they are read.
+#[derive(Clone, Copy)]
+enum LineFormat {
+    Jemalloc,
+    HeapProfile,
+    Folded,
+}
+
+impl LineFormat {
+    fn of(head: &[u8]) -> Option<LineFormat> {
+        match sniff(head)? {
+            Format::JemallocHeap => Some(LineFormat::Jemalloc),
+            Format::GperftoolsHeap | Format::GoHeapText => Some(LineFormat::HeapProfile),
+            Format::Folded => Some(LineFormat::Folded),
+            _ => None,
+        }
+    }
+
+    fn decode(
+        self,
+        lines: &mut lines::LineReader<impl Read>,
+        options: &DecodeOptions,
+    ) -> Result<Profile, Error> {
+        match self {
+            LineFormat::Jemalloc => legacy::decode_jemalloc_lines(lines, options),
+            LineFormat::HeapProfile => legacy::decode_heap_profile_lines(lines, &options.limits),
+            LineFormat::Folded => folded::decode_lines(
+                lines,
+                options.unit.as_deref().unwrap_or("bytes"),
+                &options.limits,
+            ),
+        }
+    }
+}
+
+/// Decodes whatever `src` holds: text formats as they are read, the others
+/// (and anything gzip-compressed, whose compressed bytes are small) once
+/// read whole. `size` is the input's size when known.
+fn decode_reader(
+    mut src: impl Read,
+    size: Option<u64>,
+    options: &DecodeOptions,
+) -> Result<Profile, Error> {
+    let limit = options.max_input.unwrap_or(DEFAULT_MAX_INPUT);
+    let mut head = Vec::new();
+    (&mut src)
+        .take(HEAD.min(limit + 1))
+        .read_to_end(&mut head)?;
+    if is_gzip(&head) {
+        return decode_gzip(read_rest(head, src, size, limit)?, options);
+    }
+    if let Some(format) = LineFormat::of(&head) {
+        return format.decode(
+            &mut lines::LineReader::new(head, src, limit, false),
+            options,
+        );
+    }
+    decode_inflated(read_rest(head, src, size, limit)?, options)
+}
+
+/// Decodes a gzip-compressed input: inflated as it is decoded when it holds
+/// text, whole otherwise.
+fn decode_gzip(bytes: Vec<u8>, options: &DecodeOptions) -> Result<Profile, Error> {
+    let limit = options.max_input.unwrap_or(DEFAULT_MAX_INPUT);
+    let mut gz = flate2::read::MultiGzDecoder::new(&bytes[..]);
+    let mut head = Vec::new();
+    // A stream that fails this early is reported by the whole-input path.
+    if (&mut gz)
+        .take(HEAD.min(limit + 1))
+        .read_to_end(&mut head)
+        .is_ok()
+        && let Some(format) = LineFormat::of(&head)
+    {
+        return format.decode(&mut lines::LineReader::new(head, gz, limit, true), options);
+    }
+    decode_inflated(gunzip_limited(&bytes, limit)?, options)
 }
 
 /// Decodes bytes that are not (or no longer) gzip-compressed.
@@ -176,12 +275,16 @@ pub fn gunzip_limited(bytes: &[u8], limit: u64) -> Result<Vec<u8>, Error> {
 }
 
 fn decode_plain(bytes: bytes::Bytes, options: &DecodeOptions) -> Result<Profile, Error> {
-    let text = || String::from_utf8_lossy(&bytes).into_owned();
+    let lines = |format: LineFormat| {
+        format.decode(
+            &mut lines::LineReader::new(Vec::new(), &bytes[..], u64::MAX, false),
+            options,
+        )
+    };
     match sniff(&bytes) {
-        Some(Format::JemallocHeap) => legacy::decode_jemalloc(&text(), options),
-        Some(Format::GperftoolsHeap | Format::GoHeapText) => {
-            legacy::decode_heap_profile(&text(), &options.limits)
-        }
+        Some(Format::JemallocHeap) => lines(LineFormat::Jemalloc),
+        Some(Format::GperftoolsHeap | Format::GoHeapText) => lines(LineFormat::HeapProfile),
+        Some(Format::Folded) => lines(LineFormat::Folded),
         Some(Format::Pprof) | None => pprof::decode_bytes_with(bytes.clone(), &options.limits)
             .map_err(|e| match e {
                 // Raw protobuf has no signature: if it does not even parse, say
@@ -195,11 +298,6 @@ fn decode_plain(bytes: bytes::Bytes, options: &DecodeOptions) -> Result<Profile,
         Some(Format::Tracemalloc) => python::decode(&bytes, &options.limits),
         Some(Format::Dhat) => dhat::decode(&bytes, &options.limits),
         Some(Format::MemrayCsv) => memray::decode(&bytes, &options.limits),
-        Some(Format::Folded) => folded::decode(
-            &text(),
-            options.unit.as_deref().unwrap_or("bytes"),
-            &options.limits,
-        ),
         Some(Format::Memray) => Err(Error::Unsupported {
             format: Format::Memray,
             hint: "; its capture format is private to memray: convert it with \

@@ -268,3 +268,70 @@ fn every_truncation_of_every_fixture_fails_cleanly() {
         "{decoded} decoded, {refused} refused"
     );
 }
+
+/// Every sample as its frames' names and its values.
+fn summary(p: &heapdiff_profile::Profile) -> Vec<(Vec<String>, Vec<i64>)> {
+    p.samples()
+        .map(|s| {
+            let names = s.stack.iter().map(|&f| p.frame_name(p.frame(f))).collect();
+            (names, s.values.to_vec())
+        })
+        .collect()
+}
+
+#[test]
+fn text_profiles_stream_from_files_and_gzip_as_they_decode_in_memory() {
+    use std::io::Write;
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("streamed");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let texts = [
+        "c/jemalloc/after.heap",
+        "c/gperftools/after.heap",
+        "folded/heaptrack/after.folded",
+        "folded/jeprof/after.folded",
+    ];
+    for rel in texts {
+        let path = fixture(rel);
+        let bytes = std::fs::read(&path).unwrap();
+        let in_memory = summary(&heapdiff_profile::decode(&bytes).unwrap());
+        assert!(!in_memory.is_empty(), "{rel}");
+        assert!(
+            summary(&open(&path).unwrap()) == in_memory,
+            "{rel} streamed"
+        );
+
+        let gz = tmp.join(rel.replace('/', "-") + ".gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&bytes).unwrap();
+        let compressed = enc.finish().unwrap();
+        std::fs::write(&gz, &compressed).unwrap();
+        assert!(summary(&open(&gz).unwrap()) == in_memory, "{rel} gzipped");
+
+        // The limit holds on the bytes read (and inflated) so far.
+        let opts = |max| heapdiff_profile::DecodeOptions {
+            max_input: Some(max),
+            ..Default::default()
+        };
+        let n = bytes.len() as u64;
+        assert!(
+            heapdiff_profile::open_with(&path, &opts(n)).is_ok(),
+            "{rel}"
+        );
+        for p in [&path, &gz] {
+            let err = heapdiff_profile::open_with(p, &opts(n - 1)).unwrap_err();
+            assert!(
+                matches!(err, heapdiff_profile::Error::TooLarge { .. }),
+                "{rel}: {err}"
+            );
+        }
+        // A gzip stream cut short fails as corrupt gzip, wherever the cut.
+        for cut in [compressed.len() / 2, compressed.len() - 5] {
+            std::fs::write(&gz, &compressed[..cut]).unwrap();
+            let err = open(&gz).unwrap_err();
+            assert!(
+                err.to_string().starts_with("corrupt gzip data"),
+                "{rel} cut at {cut}: {err}"
+            );
+        }
+    }
+}

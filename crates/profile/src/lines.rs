@@ -1,0 +1,264 @@
+//! Reading a text profile line by line from any reader, a chunk at a time.
+//!
+//! The text formats (jemalloc, gperftools and Go text, folded stacks) are
+//! read through a [`LineReader`] instead of as one string: a profile of
+//! hundreds of megabytes then costs a buffer of about a megabyte (plus its
+//! longest line) instead of a copy of the whole file, whose fresh pages the
+//! kernel would have to clear, and gzip-compressed text is inflated as it is
+//! read. Lines come out as `str`: valid UTF-8 is borrowed from the buffer,
+//! anything else converted lossily (one replacement character per invalid
+//! sequence), line by line.
+
+use std::borrow::Cow;
+use std::io::{ErrorKind, Read};
+
+use crate::error::Error;
+
+/// How much is read at a time, at most (unless a line is longer) and at
+/// first: the buffer doubles from `FIRST` to `CHUNK` while reads fill it, so
+/// that a small input costs a small buffer.
+const CHUNK: usize = 1 << 20;
+const FIRST: usize = 16 << 10;
+
+/// Lines of a reader, numbered from 1, without their `\n` or `\r\n`.
+pub(crate) struct LineReader<R> {
+    src: R,
+    buf: Vec<u8>,
+    /// Start of the bytes not yet returned.
+    pos: usize,
+    /// End of the bytes read into `buf`.
+    len: usize,
+    eof: bool,
+    /// Whether the last read filled the buffer (more is likely to come).
+    filled: bool,
+    /// Bytes read so far, and the most accepted.
+    read: u64,
+    limit: u64,
+    /// Whether `src` inflates gzip: its read errors are then corrupt data.
+    gzip: bool,
+    /// The number of the last line returned.
+    line: usize,
+}
+
+impl<R: Read> LineReader<R> {
+    /// Lines of `src`, which may yield at most `limit` bytes (more is
+    /// [`Error::TooLarge`]). `gzip` says that `src` inflates, so that its
+    /// errors are reported as corrupt gzip data. `head` holds bytes already
+    /// taken from `src`, which come first.
+    pub(crate) fn new(head: Vec<u8>, src: R, limit: u64, gzip: bool) -> Self {
+        let len = head.len();
+        LineReader {
+            src,
+            buf: head,
+            pos: 0,
+            len,
+            eof: false,
+            filled: true,
+            read: len as u64,
+            limit,
+            gzip,
+            line: 0,
+        }
+    }
+
+    /// The next line and its number, or `None` at the end of the input.
+    pub(crate) fn next_line(&mut self) -> Result<Option<(usize, Cow<'_, str>)>, Error> {
+        let mut searched = self.pos;
+        loop {
+            if let Some(i) = find_newline(&self.buf[searched..self.len]) {
+                let (start, end) = (self.pos, searched + i);
+                self.pos = end + 1;
+                return Ok(Some(self.emit(start, end)));
+            }
+            if self.eof {
+                if self.pos == self.len {
+                    return Ok(None);
+                }
+                let start = self.pos;
+                self.pos = self.len;
+                return Ok(Some(self.emit(start, self.len)));
+            }
+            // Whatever lies before `len` holds no newline: search only what
+            // the next read brings.
+            searched = self.len - self.pos;
+            self.fill()?;
+        }
+    }
+
+    fn emit(&mut self, start: usize, end: usize) -> (usize, Cow<'_, str>) {
+        self.line += 1;
+        let mut bytes = &self.buf[start..end];
+        if let [rest @ .., b'\r'] = bytes {
+            bytes = rest;
+        }
+        let text = match std::str::from_utf8(bytes) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(bytes),
+        };
+        (self.line, text)
+    }
+
+    /// Moves the unreturned bytes to the front and reads more after them.
+    fn fill(&mut self) -> Result<(), Error> {
+        // The head given to `new` counts too; no input ends without a fill.
+        if self.read > self.limit {
+            return Err(Error::TooLarge { limit: self.limit });
+        }
+        self.buf.copy_within(self.pos..self.len, 0);
+        self.len -= self.pos;
+        self.pos = 0;
+        // A line longer than half the buffer grows it (the input limit
+        // bounds it), and so does a read that filled it, up to `CHUNK`.
+        let room = self.buf.len() - self.len;
+        if room < self.buf.len() / 2 || room < FIRST || (self.filled && self.buf.len() < CHUNK) {
+            let want = (self.buf.len() * 2).max(self.len + FIRST);
+            self.buf.resize(want, 0);
+        }
+        let n = loop {
+            match self.src.read(&mut self.buf[self.len..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if self.gzip => return Err(Error::Gzip(e)),
+                Err(e) => return Err(Error::Io(e)),
+            }
+        };
+        if n == 0 {
+            self.eof = true;
+            return Ok(());
+        }
+        self.filled = self.len + n == self.buf.len();
+        self.len += n;
+        self.read += n as u64;
+        if self.read > self.limit {
+            return Err(Error::TooLarge { limit: self.limit });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+impl<'a> LineReader<&'a [u8]> {
+    /// Lines of a string already in memory.
+    pub(crate) fn of_str(text: &'a str) -> Self {
+        LineReader::new(Vec::new(), text.as_bytes(), u64::MAX, false)
+    }
+}
+
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    memchr::memchr(b'\n', bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every line of `r`, as owned strings with their numbers.
+    fn all<R: Read>(mut r: LineReader<R>) -> Result<Vec<(usize, String)>, Error> {
+        let mut out = Vec::new();
+        while let Some((n, line)) = r.next_line()? {
+            out.push((n, line.into_owned()));
+        }
+        Ok(out)
+    }
+
+    /// A reader that hands out at most `step` bytes per read.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn lines_match_str_lines_whatever_the_read_sizes() {
+        let long = "x".repeat(3 * CHUNK + 17);
+        let texts = [
+            String::new(),
+            "\n".to_owned(),
+            "a".to_owned(),
+            "a\nb".to_owned(),
+            "a\r\nb\r\n\r\nc\n".to_owned(),
+            "a\n\n\nb\n".to_owned(),
+            format!("first\n{long}\nlast"),
+            format!("{long}\n{long}\n"),
+        ];
+        for text in &texts {
+            let want: Vec<(usize, String)> = text
+                .lines()
+                .enumerate()
+                .map(|(i, l)| (i + 1, l.to_owned()))
+                .collect();
+            // Byte-sized reads only of the short texts (slow in debug builds).
+            let steps: &[usize] = match text.len() < 4096 {
+                true => &[1, 2, 7, 4096, usize::MAX],
+                false => &[4093, 65536, usize::MAX],
+            };
+            for &step in steps {
+                let src = Trickle {
+                    bytes: text.as_bytes(),
+                    step,
+                };
+                let got = all(LineReader::new(Vec::new(), src, u64::MAX, false)).unwrap();
+                assert!(got == want, "step {step}, text of {} bytes", text.len());
+            }
+            // Part of the input already read, as a sniffed head is.
+            let cut = text.len() / 3;
+            let head = text.as_bytes()[..cut].to_vec();
+            let got = all(LineReader::new(
+                head,
+                &text.as_bytes()[cut..],
+                u64::MAX,
+                false,
+            ))
+            .unwrap();
+            assert!(got == want, "head of {cut} bytes");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_line_by_line() {
+        let bytes = b"ok\n\xff\xfeab\ncaf\xc3\n\xc3\xa9\n";
+        let got = all(LineReader::new(Vec::new(), &bytes[..], u64::MAX, false)).unwrap();
+        let want = String::from_utf8_lossy(bytes);
+        let want: Vec<(usize, String)> = want
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.to_owned()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(got[1].1, "\u{fffd}\u{fffd}ab");
+    }
+
+    #[test]
+    fn input_beyond_the_limit_is_refused() {
+        let text = "line\n".repeat(1000);
+        let r = LineReader::new(Vec::new(), text.as_bytes(), 4999, false);
+        assert!(matches!(all(r), Err(Error::TooLarge { limit: 4999 })));
+        let r = LineReader::new(Vec::new(), text.as_bytes(), 5000, false);
+        assert_eq!(all(r).unwrap().len(), 1000);
+        // Bytes already read (a sniffed head) count.
+        let r = LineReader::new(text.as_bytes().to_vec(), &b""[..], 4999, false);
+        assert!(matches!(all(r), Err(Error::TooLarge { limit: 4999 })));
+    }
+
+    #[test]
+    fn read_errors_name_their_cause() {
+        struct Broken;
+        impl Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::new(ErrorKind::InvalidData, "bad block"))
+            }
+        }
+        let gz = all(LineReader::new(b"a\nb".to_vec(), Broken, u64::MAX, true));
+        assert_eq!(gz.unwrap_err().to_string(), "corrupt gzip data: bad block");
+        let io = all(LineReader::new(Vec::new(), Broken, u64::MAX, false));
+        assert_eq!(io.unwrap_err().to_string(), "cannot read: bad block");
+    }
+}
