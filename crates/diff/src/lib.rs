@@ -607,7 +607,7 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
         let a = aggregate(after, Side::After, side_of(1));
         (b.join().expect("aggregation does not panic"), a)
     });
-    let (mut b, a) = (b, a);
+    let (mut b, mut a) = (b, a);
     let normalized = options.normalize.then(|| {
         let ratio = |after: f64, before: f64| if before != 0.0 { after / before } else { 1.0 };
         let factor = ratio(a.total.0, b.total.0);
@@ -674,7 +674,7 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
     };
     let via: Vec<Option<Via>> = (0..key_count).map(|k| via_of(k, flat[k].delta())).collect();
     let fold_below = f64::from(options.tree_fold_ppm) * 1e-6 * b.total.0.abs().max(a.total.0.abs());
-    let tree = tree::build(&b.stacks, &a.stacks, fold_below);
+    let tree = tree::build(&mut b.stacks, &mut a.stacks, fold_below);
     drop((b, a));
 
     let keys = keys.into_keys();
@@ -877,7 +877,7 @@ fn aggregate<'a>(profile: &'a Profile, side: Side, input: SideInput<'a>) -> Side
     };
     let mut sums = SideSums {
         flat: vec![(0.0, 0.0); input.key_count],
-        cum: vec![(0.0, 0.0); input.key_count],
+        cum: Vec::new(),
         total: (0.0, 0.0),
         unfiltered: (0.0, 0.0),
         flat_var: vec![0.0; if input.errors { input.key_count } else { 0 }],
@@ -921,9 +921,10 @@ fn aggregate<'a>(profile: &'a Profile, side: Side, input: SideInput<'a>) -> Side
             .collect()
     };
     let sampling = profile.header.sampling.as_ref();
-    // stamp[k] == serial when key k was already counted for the current
-    // stack (recursion counts once).
-    let mut stamp = vec![0u64; input.key_count];
+    // Each key's cumulative value and count, and the last stack that
+    // counted it (recursion counts once), side by side: one cache line per
+    // key touched instead of two.
+    let mut cum = vec![(0.0f64, 0.0f64, 0u64); input.key_count];
     let mut serial = 0u64;
     let mut stack = Vec::new();
     for sample in profile.samples() {
@@ -992,9 +993,11 @@ fn aggregate<'a>(profile: &'a Profile, side: Side, input: SideInput<'a>) -> Side
             if user.is_none() && !library[f.index()] {
                 user = Some(k);
             }
-            if stamp[k.index()] != serial {
-                stamp[k.index()] = serial;
-                add(&mut sums.cum[k.index()], value, count);
+            let slot = &mut cum[k.index()];
+            if slot.2 != serial {
+                slot.2 = serial;
+                slot.0 += value;
+                slot.1 += count;
                 if input.errors {
                     sums.cum_var[k.index()] += variance;
                 }
@@ -1029,6 +1032,7 @@ fn aggregate<'a>(profile: &'a Profile, side: Side, input: SideInput<'a>) -> Side
                 .add_frames(sample.offset + lead, frames.len(), value);
         }
     }
+    sums.cum = cum.into_iter().map(|(v, c, _)| (v, c)).collect();
     sums
 }
 

@@ -121,16 +121,7 @@ pub(crate) struct SideStacks<'p> {
     keys_of: &'p [KeyId],
     /// Keys of the copied stacks, root first, back to back.
     copied: Vec<u32>,
-    stacks: Vec<Stack>,
-}
-
-#[derive(Debug)]
-struct Stack {
-    /// Start in `frames`, or in `copied`.
-    start: usize,
-    len: usize,
-    copied: bool,
-    value: f64,
+    stacks: Vec<Item>,
 }
 
 impl<'p> SideStacks<'p> {
@@ -161,22 +152,14 @@ impl<'p> SideStacks<'p> {
     pub(crate) fn add(&mut self, leaf_first: &[KeyId], value: f64) {
         let start = self.copied.len();
         self.copied.extend(leaf_first.iter().rev().map(|k| k.0));
-        self.stacks.push(Stack {
-            start,
-            len: leaf_first.len(),
-            copied: true,
-            value,
-        });
+        let item = Item::new(self.side, start, leaf_first.len(), true, value);
+        self.stacks.push(item);
     }
 
     /// Adds the stack `frames[start..start + len]`.
     pub(crate) fn add_frames(&mut self, start: usize, len: usize, value: f64) {
-        self.stacks.push(Stack {
-            start,
-            len,
-            copied: false,
-            value,
-        });
+        let item = Item::new(self.side, start, len, false, value);
+        self.stacks.push(item);
     }
 
     /// Key `depth` (from the root) of a stack.
@@ -201,22 +184,18 @@ impl<'p> SideStacks<'p> {
 /// threads; the nodes are then numbered in pre-order, siblings ordered by
 /// key id. [`Tree::path_growth`] is summed over every call path, folded or
 /// not.
-pub(crate) fn build(before: &SideStacks<'_>, after: &SideStacks<'_>, min: f64) -> Tree {
-    let sides = if before.side == Side::Before {
-        [before, after]
+pub(crate) fn build<'p>(before: &mut SideStacks<'p>, after: &mut SideStacks<'p>, min: f64) -> Tree {
+    let (before, after) = if before.side == Side::Before {
+        (before, after)
     } else {
-        [after, before]
+        (after, before)
     };
-    let stacks = before.stacks.len() + after.stacks.len();
-    let mut items = Vec::with_capacity(stacks);
-    for (side, s) in sides.iter().enumerate() {
-        items.extend(s.stacks.iter().map(|st| Item {
-            start: st.start,
-            len: st.len,
-            side: side | usize::from(st.copied) << 1,
-            value: st.value,
-        }));
-    }
+    // The stacks move: they are the items, before's first.
+    let mut items = std::mem::take(&mut before.stacks);
+    items.append(&mut after.stacks);
+    after.stacks = Vec::new();
+    let stacks = items.len();
+    let sides: [&SideStacks<'_>; 2] = [before, after];
     let mut main = Builder::new(sides, min);
     main.nodes.push(Built {
         key: NO_KEY,
@@ -474,19 +453,51 @@ fn sort_pairs(pairs: &mut [u64], buckets: &mut Vec<(u32, usize)>, out: &mut Vec<
     pairs.copy_from_slice(out);
 }
 
-/// One stack, as the builder moves it around.
-#[derive(Clone, Copy)]
+/// One stack, as the builder moves it around: 16 bytes, since a million
+/// of them are moved on every level of the tree.
+#[derive(Clone, Copy, Debug)]
 struct Item {
-    start: usize,
-    len: usize,
-    /// Bit 0: the side (0 before, 1 after); bit 1: a copied stack.
-    side: usize,
     value: f64,
+    /// Start in the side's frames (or copied keys); the top bit is the side
+    /// (0 before, 1 after).
+    start: u32,
+    /// Length; the top bit says the stack is a copy of its keys.
+    len: u32,
 }
 
+/// The flag bit of [`Item::start`] and [`Item::len`]; profiles hold fewer
+/// than 2^31 frames ([`heapdiff_profile::MAX_FRAMES`]), so positions and
+/// lengths leave it free.
+const FLAG: u32 = 1 << 31;
+
 impl Item {
+    fn new(side: Side, start: usize, len: usize, copied: bool, value: f64) -> Item {
+        let bits = |n: usize| match u32::try_from(n) {
+            Ok(n) if n & FLAG == 0 => n,
+            _ => unreachable!("profiles hold fewer than 2^31 frames"),
+        };
+        let side = if side == Side::Before { 0 } else { FLAG };
+        Item {
+            value,
+            start: bits(start) | side,
+            len: bits(len) | if copied { FLAG } else { 0 },
+        }
+    }
+
     fn side(&self) -> usize {
-        self.side & 1
+        (self.start >> 31) as usize
+    }
+
+    fn start(&self) -> usize {
+        (self.start & !FLAG) as usize
+    }
+
+    fn len(&self) -> usize {
+        (self.len & !FLAG) as usize
+    }
+
+    fn copied(&self) -> bool {
+        self.len & FLAG != 0
     }
 }
 
@@ -537,7 +548,7 @@ impl<'a> Builder<'a> {
 
     /// A stack's key `depth` (from the root).
     fn key(&self, item: &Item, depth: usize) -> u32 {
-        self.sides[item.side()].key(item.start, item.len, item.side & 2 != 0, depth)
+        self.sides[item.side()].key(item.start(), item.len(), item.copied(), depth)
     }
 
     /// How many keys two stacks share from `depth` on, up to `limit` (at
@@ -547,12 +558,12 @@ impl<'a> Builder<'a> {
             return 0;
         }
         let mut d = depth;
-        if a.side == b.side && a.side & 2 == 0 {
+        if a.side() == b.side() && !a.copied() && !b.copied() {
             // Equal frames have equal keys: compare the frames first, in
             // bulk (root first is the end of each leaf-first run).
             let frames = self.sides[a.side()].frames;
             let n = limit - depth;
-            let (ea, eb) = (a.start + a.len - depth, b.start + b.len - depth);
+            let (ea, eb) = (a.start() + a.len() - depth, b.start() + b.len() - depth);
             let (fa, fb) = (&frames[ea - n..ea], &frames[eb - n..eb]);
             d += if fa == fb {
                 n
@@ -572,12 +583,12 @@ impl<'a> Builder<'a> {
 
     /// Two stacks' keys from `depth` on, compared.
     fn compare(&self, a: &Item, b: &Item, depth: usize) -> std::cmp::Ordering {
-        let n = self.shared(a, b, depth, a.len.min(b.len));
+        let n = self.shared(a, b, depth, a.len().min(b.len()));
         let d = depth + n;
-        if d < a.len && d < b.len {
+        if d < a.len() && d < b.len() {
             self.key(a, d).cmp(&self.key(b, d))
         } else {
-            a.len.cmp(&b.len)
+            a.len().cmp(&b.len())
         }
     }
 
@@ -629,12 +640,12 @@ impl<'a> Builder<'a> {
                 min_len = usize::MAX;
                 for i in lo..hi {
                     let it = items[i];
-                    if it.len <= depth {
+                    if it.len() <= depth {
                         own[it.side()] += it.value;
                     } else {
                         items[kept] = it;
                         kept += 1;
-                        min_len = min_len.min(it.len);
+                        min_len = min_len.min(it.len());
                     }
                 }
                 hi = kept;
@@ -719,7 +730,7 @@ impl<'a> Builder<'a> {
             while b < pairs.len() && pairs[b] >> 32 == key {
                 let it = &items[lo + b];
                 total[it.side()] += it.value;
-                min_len = min_len.min(it.len);
+                min_len = min_len.min(it.len());
                 b += 1;
             }
             if total[0].abs().max(total[1].abs()) < self.min {
@@ -837,7 +848,7 @@ mod tests {
         after.add(&[c, a], 7.0);
         after.add(&[c, b, a], 30.0);
         after.add(&[b, a], 5.0);
-        let t = build(&before, &after, 0.0);
+        let t = build(&mut before, &mut after, 0.0);
         assert_eq!(t.nodes().len(), 5); // root, a, a;b, a;b;c, a;c
         let root = t.node(Tree::ROOT);
         assert_eq!((root.total.before, root.total.after), (10, 42));
@@ -857,7 +868,7 @@ mod tests {
         let mut after = SideStacks::new(Side::After);
         after.add(&[], 9.0);
         after.add(&[], 1.0);
-        let t = build(&SideStacks::new(Side::Before), &after, 0.0);
+        let t = build(&mut SideStacks::new(Side::Before), &mut after, 0.0);
         assert_eq!(t.node(Tree::ROOT).self_values.after, 10);
         assert!(t.children(Tree::ROOT).is_empty());
     }
@@ -875,10 +886,10 @@ mod tests {
             after.add(&[c, a], 3.0);
             (before, after)
         };
-        let (before, after) = sides();
-        let full = build(&before, &after, 0.0);
-        let (before, after) = sides();
-        let folded = build(&before, &after, 10.0);
+        let (mut before, mut after) = sides();
+        let full = build(&mut before, &mut after, 0.0);
+        let (mut before, mut after) = sides();
+        let folded = build(&mut before, &mut after, 10.0);
         assert_eq!(full.nodes().len(), 5);
         assert_eq!(folded.nodes().len(), 3, "c and d are folded into a");
         assert_eq!(
@@ -956,7 +967,7 @@ mod tests {
             }
         }
         assert!(before.stacks.len() + after.stacks.len() > PARALLEL_ABOVE);
-        let t = build(&before, &after, 0.0);
+        let t = build(&mut before, &mut after, 0.0);
         assert_eq!(t.nodes().len(), reference.len());
         for id in t.node_ids() {
             let path: Vec<u32> = t.path(id).iter().map(|k| k.0).collect();

@@ -252,8 +252,14 @@ pub(crate) struct Cli {
     pub(crate) max_samples: usize,
 
     /// The most frames all stacks of one profile may hold, inlined frames
-    /// expanded.
-    #[arg(long, value_name = "N", default_value_t = heapdiff_profile::Limits::default().max_frames)]
+    /// expanded (at most 2147483647).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = heapdiff_profile::Limits::default().max_frames,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
+            .range(1..=heapdiff_profile::MAX_FRAMES as u64)
+    )]
     pub(crate) max_frames: usize,
 
     /// Deeper stacks lose their outermost callers (with a warning).

@@ -87,10 +87,21 @@ pub(crate) fn timing(stage: &str) {
     let now = Instant::now();
     let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
     let (start, previous) = last.unwrap_or((now, now));
+    // Resident memory now and at its peak so far (Linux), in MB.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = |field: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or_else(|| "?".to_owned(), |k| (k / 1024).to_string())
+    };
     eprintln!(
-        "heapdiff: timing: {stage}: {:.1} ms (at {:.1} ms)",
+        "heapdiff: timing: {stage}: {:.1} ms (at {:.1} ms), RSS {} MB (peak {} MB)",
         (now - previous).as_secs_f64() * 1e3,
-        (now - start).as_secs_f64() * 1e3
+        (now - start).as_secs_f64() * 1e3,
+        kb("VmRSS:"),
+        kb("VmHWM:")
     );
     *last = Some((start, now));
 }

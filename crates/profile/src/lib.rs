@@ -67,8 +67,8 @@ pub use error::Error;
 pub use format::{Format, is_gzip, sniff};
 pub use legacy::DecodeOptions;
 pub use model::{
-    Frame, FrameId, Header, Limits, Mapping, MappingId, Profile, ProfileBuilder, Sample, Sampling,
-    StrId, SymbolFrame, ValueType,
+    Frame, FrameId, Header, Limits, MAX_FRAMES, Mapping, MappingId, Profile, ProfileBuilder,
+    Sample, Sampling, StrId, SymbolFrame, ValueType,
 };
 
 /// The largest input read, decompressed, unless [`DecodeOptions::max_input`]
@@ -233,7 +233,10 @@ fn decode_gzip(bytes: Vec<u8>, options: &DecodeOptions) -> Result<Profile, Error
     {
         return format.decode(&mut lines::LineReader::new(head, gz, limit, true), options);
     }
-    decode_inflated(gunzip_limited(&bytes, limit)?, options)
+    let inflated = gunzip_limited(&bytes, limit)?;
+    // The compressed bytes are not needed while the inflated ones decode.
+    drop(bytes);
+    decode_inflated(inflated, options)
 }
 
 /// Decodes bytes that are not (or no longer) gzip-compressed.

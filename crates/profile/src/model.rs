@@ -514,6 +514,11 @@ pub struct SymbolFrame {
     pub line: u32,
 }
 
+/// The most frames all stacks of one profile can hold (2^31 − 1), whatever
+/// [`Limits::max_frames`] says: the differ keeps stack positions and
+/// lengths in 31 bits.
+pub const MAX_FRAMES: usize = (1 << 31) - 1;
+
 /// Bounds on what a decoded profile may hold, so that no input (however
 /// small and however crafted) makes heapdiff use unbounded memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -521,7 +526,8 @@ pub struct Limits {
     /// Samples in one profile; more is an error (`--max-samples`).
     pub max_samples: usize,
     /// Frames in all stacks of one profile, inlined frames expanded; more
-    /// is an error (`--max-frames`).
+    /// is an error (`--max-frames`). Never more than [`MAX_FRAMES`],
+    /// whatever this says.
     pub max_frames: usize,
     /// Frames in one stack; deeper stacks lose their outermost frames, with
     /// a warning (`--max-depth`).
@@ -710,10 +716,11 @@ impl ProfileBuilder {
                 .truncate(start + self.limits.max_depth);
             self.cut.0 += 1;
         }
-        if self.profile.stack_frames.len() > self.limits.max_frames {
+        let max_frames = self.limits.max_frames.min(MAX_FRAMES);
+        if self.profile.stack_frames.len() > max_frames {
             return Err(Error::Limit {
                 what: "frames in all stacks",
-                limit: self.limits.max_frames,
+                limit: max_frames,
                 flag: "--max-frames",
             });
         }
