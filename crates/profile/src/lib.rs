@@ -204,7 +204,7 @@ fn decode_reader(
     let limit = options.max_input.unwrap_or(DEFAULT_MAX_INPUT);
     let mut head = Vec::new();
     (&mut src)
-        .take(HEAD.min(limit + 1))
+        .take(HEAD.min(limit.saturating_add(1)))
         .read_to_end(&mut head)?;
     if is_gzip(&head) {
         return decode_gzip(read_rest(head, src, size, limit)?, options);
@@ -226,7 +226,7 @@ fn decode_gzip(bytes: Vec<u8>, options: &DecodeOptions) -> Result<Profile, Error
     let mut head = Vec::new();
     // A stream that fails this early is reported by the whole-input path.
     if (&mut gz)
-        .take(HEAD.min(limit + 1))
+        .take(HEAD.min(limit.saturating_add(1)))
         .read_to_end(&mut head)
         .is_ok()
         && let Some(format) = LineFormat::of(&head)
