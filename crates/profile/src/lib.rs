@@ -224,16 +224,14 @@ fn decode_gzip(bytes: Vec<u8>, options: &DecodeOptions) -> Result<Profile, Error
     let limit = options.max_input.unwrap_or(DEFAULT_MAX_INPUT);
     let mut gz = flate2::read::MultiGzDecoder::new(&bytes[..]);
     let mut head = Vec::new();
-    // A stream that fails this early is reported by the whole-input path.
-    if (&mut gz)
+    (&mut gz)
         .take(HEAD.min(limit.saturating_add(1)))
         .read_to_end(&mut head)
-        .is_ok()
-        && let Some(format) = LineFormat::of(&head)
-    {
+        .map_err(Error::Gzip)?;
+    if let Some(format) = LineFormat::of(&head) {
         return format.decode(&mut lines::LineReader::new(head, gz, limit, true), options);
     }
-    let inflated = gunzip_limited(&bytes, limit)?;
+    let inflated = inflate_rest(gz, head, gzip_size_hint(&bytes, limit), limit)?;
     // The compressed bytes are not needed while the inflated ones decode.
     drop(bytes);
     decode_inflated(inflated, options)
@@ -256,21 +254,38 @@ pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, Error> {
 /// Decompresses a gzip stream of at most `limit` bytes decompressed: a
 /// gzip bomb stops at the limit, having used no more memory than that.
 pub fn gunzip_limited(bytes: &[u8], limit: u64) -> Result<Vec<u8>, Error> {
-    // The trailer's ISIZE is the decompressed size modulo 2^32: a good
-    // capacity hint, bounded so that a lying trailer cannot reserve much.
-    let hint = bytes
+    inflate_rest(
+        flate2::read::MultiGzDecoder::new(bytes),
+        Vec::new(),
+        gzip_size_hint(bytes, limit),
+        limit,
+    )
+}
+
+/// The trailer's ISIZE, the decompressed size modulo 2^32: a good capacity
+/// hint, bounded so that a lying trailer cannot reserve much.
+fn gzip_size_hint(bytes: &[u8], limit: u64) -> usize {
+    bytes
         .len()
         .checked_sub(4)
         .and_then(|at| bytes.get(at..))
         .and_then(|t| t.try_into().ok())
         .map_or(0, |t: [u8; 4]| u32::from_le_bytes(t) as usize)
         .min(bytes.len().saturating_mul(64))
-        .min(usize::try_from(limit).unwrap_or(usize::MAX));
-    let mut out = Vec::with_capacity(hint);
-    flate2::read::MultiGzDecoder::new(bytes)
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(Error::Gzip)?;
+        .min(usize::try_from(limit).unwrap_or(usize::MAX))
+}
+
+/// `out` (what `gz` gave so far) followed by the rest of `gz`, of at most
+/// `limit` bytes in all; `hint` sizes the buffer.
+fn inflate_rest(
+    gz: impl Read,
+    mut out: Vec<u8>,
+    hint: usize,
+    limit: u64,
+) -> Result<Vec<u8>, Error> {
+    out.reserve(hint.saturating_sub(out.len()));
+    let room = limit.saturating_add(1).saturating_sub(out.len() as u64);
+    gz.take(room).read_to_end(&mut out).map_err(Error::Gzip)?;
     if out.len() as u64 > limit {
         return Err(Error::TooLarge { limit });
     }
