@@ -47,7 +47,7 @@ for n in $sizes; do
       floor="zcat $b $a"
       size=$(zcat "$b" "$a" | wc -c)
     else
-      gzip -kf "$b" "$a"
+      [ "$b.gz" -nt "$b" ] && [ "$a.gz" -nt "$a" ] || gzip -kf "$b" "$a"
       floor="zcat $b.gz $a.gz"
       size=$(cat "$b" "$a" | wc -c)
     fi
