@@ -308,9 +308,17 @@ pub fn tracemalloc_pair(shape: &Shape) -> (Vec<u8>, Vec<u8>) {
             }
             p.extend(s.as_bytes());
         };
+        // The narrowest integer opcode, as the pickler picks it.
         let int = |p: &mut Vec<u8>, v: i64| {
-            p.push(b'J');
-            p.extend((v as i32).to_le_bytes());
+            if let Ok(b) = u8::try_from(v) {
+                p.extend([b'K', b]);
+            } else if let Ok(m) = u16::try_from(v) {
+                p.push(b'M');
+                p.extend(m.to_le_bytes());
+            } else {
+                p.push(b'J');
+                p.extend((v as i32).to_le_bytes());
+            }
         };
         short(&mut p, "tracemalloc");
         short(&mut p, "Snapshot");
@@ -320,8 +328,19 @@ pub fn tracemalloc_pair(shape: &Shape) -> (Vec<u8>, Vec<u8>) {
         short(&mut p, "_Traces");
         p.extend([0x93, b')', 0x81, b'}']);
         short(&mut p, "_traces");
-        p.extend([b']', b'(']);
-        let mut memo = 0u32;
+        p.extend([b']', 0x94, b'(']);
+        // As CPython's pickler: every string, tuple and the list are
+        // memoized (MEMOIZE after each), a value seen again is a BINGET or
+        // LONG_BINGET of its slot. Slot 0 is the list.
+        let mut memo = 1u32;
+        let get = |p: &mut Vec<u8>, slot: u32| match u8::try_from(slot) {
+            Ok(s) => p.extend([b'h', s]),
+            Err(_) => {
+                p.push(b'j');
+                p.extend(slot.to_le_bytes());
+            }
+        };
+        let mut files: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
         for st in &stacks {
             let (objects, bytes) = if after { st.after } else { st.before };
             if objects == 0 {
@@ -334,16 +353,23 @@ pub fn tracemalloc_pair(shape: &Shape) -> (Vec<u8>, Vec<u8>) {
                 int(&mut p, 0);
                 int(&mut p, size);
                 match slot {
-                    Some(s) => {
-                        p.push(b'j');
-                        p.extend(u32::to_le_bytes(s));
-                    }
+                    Some(s) => get(&mut p, s),
                     None => {
                         p.push(b'(');
                         for &f in st.frames.iter().rev().take(25) {
-                            short(&mut p, &file_name(f).replace(".go", ".py"));
+                            let file = file_name(f).replace(".go", ".py");
+                            match files.get(&file) {
+                                Some(&s) => get(&mut p, s),
+                                None => {
+                                    short(&mut p, &file);
+                                    p.push(0x94);
+                                    files.insert(file, memo);
+                                    memo += 1;
+                                }
+                            }
                             int(&mut p, 10 + i64::from(f % 200));
-                            p.push(0x86);
+                            p.extend([0x86, 0x94]);
+                            memo += 1;
                         }
                         p.extend([b't', 0x94]);
                         slot = Some(memo);
@@ -351,7 +377,8 @@ pub fn tracemalloc_pair(shape: &Shape) -> (Vec<u8>, Vec<u8>) {
                     }
                 }
                 int(&mut p, st.frames.len() as i64);
-                p.push(b't');
+                p.extend([b't', 0x94]);
+                memo += 1;
                 // APPENDS in batches, as the pickler does.
                 if k % 1000 == 999 {
                     p.extend([b'e', b'(']);
