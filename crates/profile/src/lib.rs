@@ -132,8 +132,8 @@ pub fn open(path: &Path) -> Result<Profile, Error> {
 
 /// Like [`open`], with options for formats that hold several views.
 ///
-/// Text formats are decoded as they are read (and inflated), a chunk at a
-/// time; the others are read whole first.
+/// Text formats and tracemalloc pickles are decoded as they are read (and
+/// inflated), a chunk at a time; the others are read whole first.
 pub fn open_with(path: &Path, options: &DecodeOptions) -> Result<Profile, Error> {
     let limit = options.max_input.unwrap_or(DEFAULT_MAX_INPUT);
     let (src, size) = open_source(path, limit)?;
@@ -158,20 +158,23 @@ pub fn decode_owned(bytes: Vec<u8>, options: &DecodeOptions) -> Result<Profile, 
 /// signature [`sniff`] looks for.
 const HEAD: u64 = 64 << 10;
 
-/// The text formats, which are decoded line by line as they are read.
+/// The formats decoded as they are read: the text ones line by line,
+/// tracemalloc's pickles an opcode at a time.
 #[derive(Clone, Copy)]
-enum LineFormat {
+enum Streamed {
     Jemalloc,
     HeapProfile,
     Folded,
+    Tracemalloc,
 }
 
-impl LineFormat {
-    fn of(head: &[u8]) -> Option<LineFormat> {
+impl Streamed {
+    fn of(head: &[u8]) -> Option<Streamed> {
         match sniff(head)? {
-            Format::JemallocHeap => Some(LineFormat::Jemalloc),
-            Format::GperftoolsHeap | Format::GoHeapText => Some(LineFormat::HeapProfile),
-            Format::Folded => Some(LineFormat::Folded),
+            Format::JemallocHeap => Some(Streamed::Jemalloc),
+            Format::GperftoolsHeap | Format::GoHeapText => Some(Streamed::HeapProfile),
+            Format::Folded => Some(Streamed::Folded),
+            Format::Tracemalloc => Some(Streamed::Tracemalloc),
             _ => None,
         }
     }
@@ -182,13 +185,14 @@ impl LineFormat {
         options: &DecodeOptions,
     ) -> Result<Profile, Error> {
         match self {
-            LineFormat::Jemalloc => legacy::decode_jemalloc_lines(lines, options),
-            LineFormat::HeapProfile => legacy::decode_heap_profile_lines(lines, &options.limits),
-            LineFormat::Folded => folded::decode_lines(
+            Streamed::Jemalloc => legacy::decode_jemalloc_lines(lines, options),
+            Streamed::HeapProfile => legacy::decode_heap_profile_lines(lines, &options.limits),
+            Streamed::Folded => folded::decode_lines(
                 lines,
                 options.unit.as_deref().unwrap_or("bytes"),
                 &options.limits,
             ),
+            Streamed::Tracemalloc => python::decode_reader(lines, &options.limits),
         }
     }
 }
@@ -209,7 +213,7 @@ fn decode_reader(
     if is_gzip(&head) {
         return decode_gzip(read_rest(head, src, size, limit)?, options);
     }
-    if let Some(format) = LineFormat::of(&head) {
+    if let Some(format) = Streamed::of(&head) {
         return format.decode(
             &mut lines::LineReader::new(head, src, limit, false),
             options,
@@ -228,7 +232,7 @@ fn decode_gzip(bytes: Vec<u8>, options: &DecodeOptions) -> Result<Profile, Error
         .take(HEAD.min(limit.saturating_add(1)))
         .read_to_end(&mut head)
         .map_err(Error::Gzip)?;
-    if let Some(format) = LineFormat::of(&head) {
+    if let Some(format) = Streamed::of(&head) {
         return format.decode(&mut lines::LineReader::new(head, gz, limit, true), options);
     }
     let inflated = inflate_rest(gz, head, gzip_size_hint(&bytes, limit), limit)?;
@@ -293,16 +297,16 @@ fn inflate_rest(
 }
 
 fn decode_plain(bytes: bytes::Bytes, options: &DecodeOptions) -> Result<Profile, Error> {
-    let lines = |format: LineFormat| {
+    let lines = |format: Streamed| {
         format.decode(
             &mut lines::LineReader::new(Vec::new(), &bytes[..], u64::MAX, false),
             options,
         )
     };
     match sniff(&bytes) {
-        Some(Format::JemallocHeap) => lines(LineFormat::Jemalloc),
-        Some(Format::GperftoolsHeap | Format::GoHeapText) => lines(LineFormat::HeapProfile),
-        Some(Format::Folded) => lines(LineFormat::Folded),
+        Some(Format::JemallocHeap) => lines(Streamed::Jemalloc),
+        Some(Format::GperftoolsHeap | Format::GoHeapText) => lines(Streamed::HeapProfile),
+        Some(Format::Folded) => lines(Streamed::Folded),
         Some(Format::Pprof) | None => pprof::decode_bytes_with(bytes.clone(), &options.limits)
             .map_err(|e| match e {
                 // Raw protobuf has no signature: if it does not even parse, say

@@ -7,7 +7,9 @@
 //! kernel would have to clear, and gzip-compressed text is inflated as it is
 //! read. Lines come out as `str`: valid UTF-8 is borrowed from the buffer,
 //! anything else converted lossily (one replacement character per invalid
-//! sequence), line by line.
+//! sequence), line by line. Binary formats read the same way a field at a
+//! time ([`LineReader::bytes`]): tracemalloc's pickles are unpickled as they
+//! are read.
 
 use std::borrow::Cow;
 use std::io::{ErrorKind, Read};
@@ -83,6 +85,57 @@ impl<R: Read> LineReader<R> {
             searched = self.len - self.pos;
             self.fill()?;
         }
+    }
+
+    /// The next `n` bytes, or `None` when the input ends before them (all
+    /// that is left is then [`buffered`](Self::buffered)): for binary
+    /// formats read a field at a time.
+    #[inline]
+    pub(crate) fn bytes(&mut self, n: usize) -> Result<Option<&[u8]>, Error> {
+        if self.len - self.pos < n && !self.buffer(n)? {
+            return Ok(None);
+        }
+        let start = self.pos;
+        self.pos += n;
+        Ok(Some(&self.buf[start..start + n]))
+    }
+
+    /// Whether `n` more bytes are there to take (read into the buffer if
+    /// need be).
+    pub(crate) fn ensure(&mut self, n: usize) -> Result<bool, Error> {
+        Ok(self.len - self.pos >= n || self.buffer(n)?)
+    }
+
+    /// The next byte, or `None` at the end of the input.
+    #[inline]
+    pub(crate) fn byte(&mut self) -> Result<Option<u8>, Error> {
+        Ok(self.bytes(1)?.map(|b| b[0]))
+    }
+
+    /// How many bytes were taken from the input: the offset of the next one.
+    pub(crate) fn offset(&self) -> u64 {
+        self.read - (self.len - self.pos) as u64
+    }
+
+    /// The bytes read but not yet taken (at the end of the input, all that
+    /// is left of it).
+    pub(crate) fn buffered(&self) -> usize {
+        self.len - self.pos
+    }
+
+    /// Reads until at least `n` bytes are buffered; false if the input ends
+    /// first. The buffer grows with what is actually read, so a length
+    /// field claiming more than the input holds costs no more than the
+    /// input.
+    #[cold]
+    fn buffer(&mut self, n: usize) -> Result<bool, Error> {
+        while self.len - self.pos < n {
+            if self.eof {
+                return Ok(false);
+            }
+            self.fill()?;
+        }
+        Ok(true)
     }
 
     fn emit(&mut self, start: usize, end: usize) -> (usize, Cow<'_, str>) {
@@ -174,6 +227,45 @@ mod tests {
             self.bytes = &self.bytes[n..];
             Ok(n)
         }
+    }
+
+    #[test]
+    fn bytes_come_out_in_order_whatever_the_read_sizes() {
+        let input: Vec<u8> = (0..=255u8).cycle().take(3 * CHUNK + 5).collect();
+        for step in [1, 7, 4096, CHUNK] {
+            let mut r = LineReader::new(
+                input[..3].to_vec(),
+                Trickle {
+                    bytes: &input[3..],
+                    step,
+                },
+                u64::MAX,
+                false,
+            );
+            let mut got = Vec::new();
+            // Field sizes from a byte to more than a buffer.
+            for n in [1, 2, 300, CHUNK + 1, 5].into_iter().cycle() {
+                assert_eq!(r.offset(), got.len() as u64);
+                match r.bytes(n).unwrap() {
+                    Some(b) => got.extend_from_slice(b),
+                    None => break,
+                }
+            }
+            // What was left when a field ran past the end is still there.
+            let left = r.buffered();
+            assert_eq!(got.len() + left, input.len(), "step {step}");
+            got.extend_from_slice(r.bytes(left).unwrap().unwrap());
+            assert_eq!(got, input, "step {step}");
+            assert_eq!(r.byte().unwrap(), None);
+            assert!(!r.ensure(1).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_field_past_the_limit_is_too_large() {
+        let input = [0u8; 100];
+        let mut r = LineReader::new(Vec::new(), &input[..], 50, false);
+        assert!(matches!(r.bytes(80), Err(Error::TooLarge { limit: 50 })));
     }
 
     #[test]

@@ -3,4 +3,4 @@
 mod pickle;
 mod tracemalloc;
 
-pub(crate) use tracemalloc::decode;
+pub(crate) use tracemalloc::{decode, decode_reader};

@@ -15,9 +15,12 @@
 //! are harmless and nothing is dropped recursively, however deep a hostile
 //! pickle nests its tuples.
 
+use std::io::Read;
+
 use rustc_hash::FxHashMap;
 
 use crate::error::Error;
+use crate::lines::LineReader;
 
 /// A class a snapshot pickle may name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +55,16 @@ pub(crate) enum Value {
     Dict(u32),
     Class(Class),
     Object(u32),
+    /// A `(str, int)` 2-tuple whose int fits 32 bits, stored inline: what
+    /// a traceback frame `(filename, lineno)` is, ten million times over in
+    /// a big snapshot.
+    Pair(u32, u32),
+    /// A trace tuple built inside a list's `APPENDS` batch, waiting on the
+    /// stack to be counted into the list (see [`List`]).
+    Trace(u32),
+    /// The memo's record of a trace that was counted, not kept: a snapshot
+    /// never refers to a trace twice.
+    Counted,
 }
 
 impl Value {
@@ -68,6 +81,8 @@ impl Value {
             Value::Dict(_) => "a dict",
             Value::Class(_) => "a class",
             Value::Object(_) => "an object",
+            Value::Pair(..) => "a (str, int) tuple",
+            Value::Trace(_) | Value::Counted => "a trace tuple",
         }
     }
 }
@@ -85,7 +100,7 @@ pub(crate) struct Arena {
     strings: Vec<Box<str>>,
     tuple_items: Vec<Value>,
     tuples: Vec<(u32, u32)>,
-    lists: Vec<Vec<Value>>,
+    lists: Vec<List>,
     dicts: Vec<Vec<(Value, Value)>>,
     objects: Vec<Object>,
 }
@@ -100,7 +115,7 @@ impl Arena {
         &self.tuple_items[start as usize..end as usize]
     }
 
-    pub(crate) fn list(&self, id: u32) -> &[Value] {
+    pub(crate) fn list(&self, id: u32) -> &List {
         &self.lists[id as usize]
     }
 
@@ -129,35 +144,137 @@ impl Arena {
     }
 }
 
+/// A list. Items that are tracemalloc traces, `(domain, size, frames[,
+/// total_nframe])` with int fields, a size of at least 0 and a tuple of
+/// frames, are not kept but counted as they are appended, by `(domain,
+/// frames)`: a snapshot of millions of traces then costs its distinct
+/// tracebacks. Every other item is kept with its position.
+#[derive(Debug, Default)]
+pub(crate) struct List {
+    /// The items kept, and the position of each in the list.
+    pub(crate) items: Vec<Value>,
+    pub(crate) positions: Vec<usize>,
+    /// Items appended in all, counted or kept.
+    pub(crate) len: usize,
+    /// The traces by `(domain, frames)`, in order of first appearance.
+    pub(crate) traces: Vec<TraceGroup>,
+    group_of: FxHashMap<(i64, u32), u32>,
+    /// Traces whose `total_nframe` exceeds their frames (cut stacks).
+    pub(crate) truncated: usize,
+}
+
+/// The traces of a list that share a domain and a traceback tuple.
+#[derive(Debug)]
+pub(crate) struct TraceGroup {
+    pub(crate) domain: i64,
+    /// The traceback tuple.
+    pub(crate) frames: u32,
+    pub(crate) count: i64,
+    /// Their sizes summed (saturating).
+    pub(crate) size: i64,
+}
+
+/// An int field of a trace (`True` and `False` are ints to Python).
+fn trace_int(v: Value) -> Option<i64> {
+    match v {
+        Value::Int(i) => Some(i),
+        Value::Bool(b) => Some(i64::from(b)),
+        _ => None,
+    }
+}
+
+/// Whether `items` make a trace tuple [`List`] counts.
+fn is_trace(items: &[Value]) -> bool {
+    let total_ok = match items.get(3) {
+        None => true,
+        Some(&v) => trace_int(v).is_some(),
+    };
+    (3..=4).contains(&items.len())
+        && trace_int(items[0]).is_some()
+        && trace_int(items[1]).is_some_and(|s| s >= 0)
+        && matches!(items[2], Value::Tuple(_))
+        && total_ok
+}
+
+impl List {
+    /// Counts one trace (fields as [`is_trace`] accepts), whose traceback
+    /// tuple holds `depth` frames.
+    fn count(&mut self, fields: &[Value], depth: usize) {
+        let (Some(domain), Some(size), Value::Tuple(frames)) =
+            (trace_int(fields[0]), trace_int(fields[1]), fields[2])
+        else {
+            unreachable!("is_trace checked the fields");
+        };
+        let next = self.traces.len() as u32;
+        let g = *self.group_of.entry((domain, frames)).or_insert(next);
+        if g == next {
+            self.traces.push(TraceGroup {
+                domain,
+                frames,
+                count: 0,
+                size: 0,
+            });
+        }
+        let group = &mut self.traces[g as usize];
+        group.count += 1;
+        group.size = group.size.saturating_add(size);
+        if let Some(total) = fields.get(3).and_then(|&t| trace_int(t))
+            && usize::try_from(total).is_ok_and(|n| n > depth)
+        {
+            self.truncated += 1;
+        }
+    }
+}
+
 fn index(n: usize) -> u32 {
     // A pickle of more than 4 billion values would not fit in memory: the
     // input is read whole, and every value needs at least one byte of it.
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// Runs a pickle and returns the arena and the value it produced.
+/// Runs a pickle held in memory and returns the arena and the value it
+/// produced.
+#[cfg(test)]
 pub(crate) fn load(bytes: &[u8]) -> Result<(Arena, Value), Error> {
+    load_from(&mut LineReader::new(Vec::new(), bytes, u64::MAX, false))
+}
+
+/// Runs a pickle as it is read from `input`: the input is never held whole
+/// (what the pickle builds is).
+pub(crate) fn load_from<R: Read>(input: &mut LineReader<R>) -> Result<(Arena, Value), Error> {
     Machine {
-        input: bytes,
-        pos: 0,
+        input,
         arena: Arena::default(),
         stack: Vec::new(),
         marks: Vec::new(),
         memo: Vec::new(),
         strings: FxHashMap::default(),
+        pending: Vec::new(),
+        trace_floor: usize::MAX,
     }
     .run()
 }
 
-struct Machine<'a> {
-    input: &'a [u8],
-    pos: usize,
+struct Machine<'r, R> {
+    input: &'r mut LineReader<R>,
     arena: Arena,
     stack: Vec<Value>,
     marks: Vec<usize>,
     memo: Vec<Value>,
-    /// Each distinct string's id, by its bytes in the input.
-    strings: FxHashMap<&'a [u8], u32>,
+    /// Each distinct string's id, by its bytes.
+    strings: FxHashMap<Box<[u8]>, u32>,
+    /// The fields of the traces on the stack ([`Value::Trace`] indexes
+    /// them), and the lowest stack position holding one: the traces of an
+    /// `APPENDS` batch live here until it is counted.
+    pending: Vec<([Value; 4], u8)>,
+    trace_floor: usize,
+}
+
+fn fail(at: usize, message: impl Into<String>) -> Error {
+    Error::Pickle {
+        offset: at,
+        message: message.into(),
+    }
 }
 
 /// The name of an opcode Python's `pickletools` would print, for refusals.
@@ -199,47 +316,117 @@ fn opcode_name(op: u8) -> Option<&'static str> {
     })
 }
 
-impl<'a> Machine<'a> {
+impl<R: Read> Machine<'_, R> {
     fn fail(&self, at: usize, message: impl Into<String>) -> Error {
-        Error::Pickle {
-            offset: at,
-            message: message.into(),
-        }
+        fail(at, message)
     }
 
-    fn take(&mut self, n: usize, at: usize) -> Result<&'a [u8], Error> {
-        let input = self.input;
-        let end = self.pos.checked_add(n).filter(|&e| e <= input.len());
-        match end {
-            Some(end) => {
-                let s = &input[self.pos..end];
-                self.pos = end;
-                Ok(s)
-            }
-            None => Err(self.fail(at, "the pickle ends in the middle of an opcode")),
-        }
+    /// The next `n` bytes of an opcode's argument.
+    #[inline]
+    fn take(&mut self, n: usize, at: usize) -> Result<&[u8], Error> {
+        self.input
+            .bytes(n)?
+            .ok_or_else(|| fail(at, "the pickle ends in the middle of an opcode"))
     }
 
+    #[inline]
     fn u8(&mut self, at: usize) -> Result<u8, Error> {
         Ok(self.take(1, at)?[0])
     }
 
+    #[inline]
     fn le<const N: usize>(&mut self, at: usize) -> Result<[u8; N], Error> {
         let s = self.take(N, at)?;
         Ok(s.try_into().expect("take returned N bytes"))
     }
 
-    fn length(&mut self, n: u64, at: usize) -> Result<usize, Error> {
-        let remaining = self.input.len() - self.pos;
-        usize::try_from(n)
-            .ok()
-            .filter(|&n| n <= remaining)
-            .ok_or_else(|| {
-                self.fail(
-                    at,
-                    format!("a length of {n} bytes, but only {remaining} remain"),
-                )
-            })
+    /// Replaces `stack[from..]` by the tuple of its values: a pending trace
+    /// when it is one built inside a list's `APPENDS` batch, an inline pair
+    /// for a `(str, int)` 2-tuple, an arena tuple otherwise.
+    fn make_tuple(&mut self, from: usize) {
+        let items = &self.stack[from..];
+        let in_batch = self
+            .marks
+            .last()
+            .is_some_and(|&m| m > 0 && matches!(self.stack[m - 1], Value::List(_)));
+        let v = match *items {
+            [Value::Str(s), Value::Int(i)] if u32::try_from(i).is_ok() => Value::Pair(s, i as u32),
+            _ if in_batch && is_trace(items) => {
+                let mut fields = [Value::None; 4];
+                fields[..items.len()].copy_from_slice(items);
+                let id = index(self.pending.len());
+                self.pending.push((fields, items.len() as u8));
+                self.trace_floor = self.trace_floor.min(from);
+                Value::Trace(id)
+            }
+            _ => {
+                self.settle(from);
+                self.arena.push_tuple(&self.stack[from..])
+            }
+        };
+        self.stack.truncate(from);
+        self.stack.push(v);
+    }
+
+    /// A value about to be stored somewhere other than a list: a pending
+    /// trace becomes an arena tuple.
+    fn solid(&mut self, v: Value) -> Value {
+        match v {
+            Value::Trace(p) => {
+                let (fields, len) = self.pending[p as usize];
+                self.arena.push_tuple(&fields[..usize::from(len)])
+            }
+            v => v,
+        }
+    }
+
+    fn settle(&mut self, from: usize) {
+        for i in from..self.stack.len() {
+            self.stack[i] = self.solid(self.stack[i]);
+        }
+    }
+
+    /// Appends `stack[from..]` to list `id` (counting its traces) and
+    /// drops them from the stack.
+    fn append(&mut self, id: u32, from: usize) {
+        for k in from..self.stack.len() {
+            let v = self.stack[k];
+            let fields: Option<([Value; 4], usize)> = match v {
+                Value::Trace(p) => {
+                    let (f, len) = self.pending[p as usize];
+                    Some((f, usize::from(len)))
+                }
+                Value::Tuple(t) if is_trace(self.arena.tuple(t)) => {
+                    let items = self.arena.tuple(t);
+                    let mut f = [Value::None; 4];
+                    f[..items.len()].copy_from_slice(items);
+                    Some((f, items.len()))
+                }
+                _ => None,
+            };
+            let depth = match fields {
+                Some((f, _)) => match f[2] {
+                    Value::Tuple(frames) => self.arena.tuple(frames).len(),
+                    _ => 0,
+                },
+                None => 0,
+            };
+            let list = &mut self.arena.lists[id as usize];
+            match fields {
+                Some((f, len)) => list.count(&f[..len], depth),
+                None => {
+                    list.items.push(v);
+                    list.positions.push(list.len);
+                }
+            }
+            list.len += 1;
+        }
+        self.stack.truncate(from);
+        if self.stack.len() <= self.trace_floor {
+            // No trace is left on the stack: their fields are spent.
+            self.pending.clear();
+            self.trace_floor = usize::MAX;
+        }
     }
 
     fn pop(&mut self, at: usize) -> Result<Value, Error> {
@@ -266,40 +453,24 @@ impl<'a> Machine<'a> {
             .ok_or_else(|| self.fail(at, "an opcode needs a MARK but there is none"))
     }
 
-    fn push_str(&mut self, bytes_len: usize, at: usize) -> Result<(), Error> {
-        let bytes = self.take(bytes_len, at)?;
+    fn push_str(&mut self, len: u64, at: usize) -> Result<(), Error> {
+        let bytes = take_len(self.input, len, at)?;
         // Equal strings are one string: a file name written a million times
         // is stored, converted and later interned once.
-        let strings = &mut self.arena.strings;
-        let id = *self.strings.entry(bytes).or_insert_with(|| {
-            // CPython writes UTF-8 with `surrogatepass`; a lone surrogate in
-            // a file name is replaced rather than refused.
-            strings.push(String::from_utf8_lossy(bytes).into());
-            index(strings.len() - 1)
-        });
+        let id = match self.strings.get(bytes) {
+            Some(&id) => id,
+            None => {
+                // CPython writes UTF-8 with `surrogatepass`; a lone surrogate
+                // in a file name is replaced rather than refused.
+                let strings = &mut self.arena.strings;
+                strings.push(String::from_utf8_lossy(bytes).into());
+                let id = index(strings.len() - 1);
+                self.strings.insert(Box::from(bytes), id);
+                id
+            }
+        };
         self.stack.push(Value::Str(id));
         Ok(())
-    }
-
-    fn int_from_le(&self, bytes: &[u8], at: usize) -> Result<i64, Error> {
-        if bytes.is_empty() {
-            return Ok(0);
-        }
-        if bytes.len() > 8 {
-            // Wider encodings are legal for values that fit, with sign
-            // extension bytes; anything else does not fit an i64.
-            let (low, high) = bytes.split_at(8);
-            let negative = low[7] & 0x80 != 0;
-            let fill = if negative { 0xff } else { 0 };
-            if high.iter().any(|&b| b != fill) {
-                return Err(self.fail(at, "an integer wider than 64 bits"));
-            }
-            return self.int_from_le(low, at);
-        }
-        let negative = bytes[bytes.len() - 1] & 0x80 != 0;
-        let mut buf = if negative { [0xff; 8] } else { [0; 8] };
-        buf[..bytes.len()].copy_from_slice(bytes);
-        Ok(i64::from_le_bytes(buf))
     }
 
     fn global(&mut self, module: &str, name: &str, at: usize) -> Result<(), Error> {
@@ -318,8 +489,12 @@ impl<'a> Machine<'a> {
         }
     }
 
+    #[inline]
     fn memo_put(&mut self, slot: u64, at: usize) -> Result<(), Error> {
-        let value = self.top(at)?;
+        let value = match self.top(at)? {
+            Value::Trace(_) => Value::Counted,
+            v => v,
+        };
         let len = self.memo.len() as u64;
         if slot < len {
             self.memo[slot as usize] = value;
@@ -331,23 +506,31 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 
+    #[inline]
     fn memo_get(&mut self, slot: u64, at: usize) -> Result<(), Error> {
         let value = usize::try_from(slot)
             .ok()
             .and_then(|s| self.memo.get(s))
             .copied()
             .ok_or_else(|| self.fail(at, format!("memo slot {slot} was never stored")))?;
+        if value == Value::Counted {
+            return Err(self.fail(
+                at,
+                format!(
+                    "memo slot {slot} holds a trace that was counted; a tracemalloc snapshot never refers to a trace twice"
+                ),
+            ));
+        }
         self.stack.push(value);
         Ok(())
     }
 
     fn run(mut self) -> Result<(Arena, Value), Error> {
         loop {
-            let at = self.pos;
-            let Some(&op) = self.input.get(at) else {
+            let at = usize::try_from(self.input.offset()).unwrap_or(usize::MAX);
+            let Some(op) = self.input.byte()? else {
                 return Err(self.fail(at, "the pickle ends without a STOP opcode (truncated?)"));
             };
-            self.pos += 1;
             match op {
                 0x80 => {
                     let proto = self.u8(at)?;
@@ -361,6 +544,7 @@ impl<'a> Machine<'a> {
                 }
                 b'.' => {
                     let value = self.pop(at)?;
+                    let value = self.solid(value);
                     return Ok((self.arena, value));
                 }
                 b'(' => self.marks.push(self.stack.len()),
@@ -377,19 +561,15 @@ impl<'a> Machine<'a> {
                         );
                     }
                     let from = self.stack.len() - n;
-                    let v = self.arena.push_tuple(&self.stack[from..]);
-                    self.stack.truncate(from);
-                    self.stack.push(v);
+                    self.make_tuple(from);
                 }
                 b't' => {
                     let mark = self.pop_mark(at)?;
-                    let v = self.arena.push_tuple(&self.stack[mark..]);
-                    self.stack.truncate(mark);
-                    self.stack.push(v);
+                    self.make_tuple(mark);
                 }
                 b']' => {
                     let id = index(self.arena.lists.len());
-                    self.arena.lists.push(Vec::new());
+                    self.arena.lists.push(List::default());
                     self.stack.push(Value::List(id));
                 }
                 b'a' => {
@@ -397,7 +577,9 @@ impl<'a> Machine<'a> {
                     let Value::List(id) = self.top(at)? else {
                         return Err(self.fail(at, "APPEND to something that is not a list"));
                     };
-                    self.arena.lists[id as usize].push(item);
+                    self.stack.push(item);
+                    let from = self.stack.len() - 1;
+                    self.append(id, from);
                 }
                 b'e' => {
                     let mark = self.pop_mark(at)?;
@@ -409,8 +591,7 @@ impl<'a> Machine<'a> {
                     let Value::List(id) = target else {
                         return Err(self.fail(at, "APPENDS to something that is not a list"));
                     };
-                    self.arena.lists[id as usize].extend_from_slice(&self.stack[mark..]);
-                    self.stack.truncate(mark);
+                    self.append(id, mark);
                 }
                 b'}' => {
                     let id = index(self.arena.dicts.len());
@@ -420,6 +601,7 @@ impl<'a> Machine<'a> {
                 b's' => {
                     let value = self.pop(at)?;
                     let key = self.pop(at)?;
+                    let (key, value) = (self.solid(key), self.solid(value));
                     let Value::Dict(id) = self.top(at)? else {
                         return Err(self.fail(at, "SETITEM on something that is not a dict"));
                     };
@@ -427,6 +609,7 @@ impl<'a> Machine<'a> {
                 }
                 b'u' => {
                     let mark = self.pop_mark(at)?;
+                    self.settle(mark);
                     let items = self.stack.split_off(mark);
                     if !items.len().is_multiple_of(2) {
                         return Err(self.fail(at, "SETITEMS with an odd number of values"));
@@ -460,10 +643,7 @@ impl<'a> Machine<'a> {
                         u64::try_from(n)
                             .map_err(|_| self.fail(at, "LONG4 with a negative length"))?
                     };
-                    let n = self.length(n, at)?;
-                    let start = self.pos;
-                    self.take(n, at)?;
-                    let v = self.int_from_le(&self.input[start..start + n], at)?;
+                    let v = int_from_le(take_len(self.input, n, at)?).map_err(|m| fail(at, m))?;
                     self.stack.push(Value::Int(v));
                 }
                 b'G' => {
@@ -472,17 +652,14 @@ impl<'a> Machine<'a> {
                 }
                 0x8c => {
                     let n = u64::from(self.u8(at)?);
-                    let n = self.length(n, at)?;
                     self.push_str(n, at)?;
                 }
                 b'X' => {
                     let n = u64::from(u32::from_le_bytes(self.le(at)?));
-                    let n = self.length(n, at)?;
                     self.push_str(n, at)?;
                 }
                 0x8d => {
                     let n = u64::from_le_bytes(self.le(at)?);
-                    let n = self.length(n, at)?;
                     self.push_str(n, at)?;
                 }
                 0x94 => {
@@ -539,6 +716,7 @@ impl<'a> Machine<'a> {
                 }
                 b'b' => {
                     let state = self.pop(at)?;
+                    let state = self.solid(state);
                     let Value::Object(id) = self.top(at)? else {
                         return Err(self.fail(at, "BUILD on something that is not an object"));
                     };
@@ -564,14 +742,49 @@ impl<'a> Machine<'a> {
 
     /// A newline-terminated ASCII argument (protocol 0 `GLOBAL`).
     fn text_line(&mut self, at: usize) -> Result<String, Error> {
-        let rest = &self.input[self.pos..];
-        let Some(end) = rest.iter().position(|&b| b == b'\n') else {
-            return Err(self.fail(at, "GLOBAL without a newline-terminated name"));
-        };
-        let s = String::from_utf8_lossy(&rest[..end]).into_owned();
-        self.pos += end + 1;
-        Ok(s)
+        let mut line = Vec::new();
+        loop {
+            match self.input.byte()? {
+                Some(b'\n') => return Ok(String::from_utf8_lossy(&line).into_owned()),
+                Some(b) => line.push(b),
+                None => return Err(self.fail(at, "GLOBAL without a newline-terminated name")),
+            }
+        }
     }
+}
+
+fn int_from_le(bytes: &[u8]) -> Result<i64, &'static str> {
+    if bytes.is_empty() {
+        return Ok(0);
+    }
+    if bytes.len() > 8 {
+        // Wider encodings are legal for values that fit, with sign
+        // extension bytes; anything else does not fit an i64.
+        let (low, high) = bytes.split_at(8);
+        let negative = low[7] & 0x80 != 0;
+        let fill = if negative { 0xff } else { 0 };
+        if high.iter().any(|&b| b != fill) {
+            return Err("an integer wider than 64 bits");
+        }
+        return int_from_le(low);
+    }
+    let negative = bytes[bytes.len() - 1] & 0x80 != 0;
+    let mut buf = if negative { [0xff; 8] } else { [0; 8] };
+    buf[..bytes.len()].copy_from_slice(bytes);
+    Ok(i64::from_le_bytes(buf))
+}
+
+/// The `n` bytes a length field announced.
+fn take_len<R: Read>(input: &mut LineReader<R>, n: u64, at: usize) -> Result<&[u8], Error> {
+    let len = usize::try_from(n).unwrap_or(usize::MAX);
+    if !input.ensure(len)? {
+        let remaining = input.buffered();
+        return Err(fail(
+            at,
+            format!("a length of {n} bytes, but only {remaining} remain"),
+        ));
+    }
+    Ok(input.bytes(len)?.expect("buffered"))
 }
 
 #[cfg(test)]
@@ -655,16 +868,106 @@ pub(crate) mod tests {
             .stop();
         let (arena, v) = run(&p).unwrap();
         let Value::List(l) = v else { panic!("{v:?}") };
-        let items = arena.list(l);
+        let items = &arena.list(l).items;
         assert_eq!(items.len(), 2);
         assert_eq!(items[0], items[1], "BINGET returns the same tuple");
         let Value::Tuple(t) = items[0] else { panic!() };
-        let Value::Tuple(frame) = arena.tuple(t)[0] else {
-            panic!()
+        let Value::Pair(s, 3) = arena.tuple(t)[0] else {
+            panic!("{:?}", arena.tuple(t))
         };
-        assert!(
-            matches!(arena.tuple(frame), [Value::Str(s), Value::Int(3)] if arena.str(*s) == "a.py")
-        );
+        assert_eq!(arena.str(s), "a.py", "a (str, int) pair is kept inline");
+    }
+
+    /// A trace `(domain, size, frames, total)` whose frames are in memo
+    /// slot `frames`.
+    fn trace(w: Writer, domain: i64, size: i64, frames: u8, total: i64) -> Writer {
+        w.op(b'(')
+            .int(domain)
+            .int(size)
+            .get(frames)
+            .int(total)
+            .op(b't')
+            .memoize()
+    }
+
+    /// `[` memoized in slot 0, then a traceback of `depth` frames memoized
+    /// in slot 1, left on the stack above the list.
+    fn list_and_traceback(depth: usize) -> Writer {
+        let mut w = Writer::default().proto(5).op(b']').memoize().op(b'(');
+        for line in 0..depth {
+            w = w.str("a.py").int(line as i64 + 1).op(0x86);
+        }
+        w.op(b't').memoize()
+    }
+
+    #[test]
+    fn traces_in_a_batch_are_counted_not_kept() {
+        // The traceback tuple (slot 1) is appended first, and kept: it is
+        // not a trace.
+        let mut w = list_and_traceback(2).op(b'a').op(b'(');
+        w = trace(w, 0, 100, 1, 2);
+        w = trace(w, 0, 50, 1, 5); // total_nframe 5 > 2 frames: cut
+        w = trace(w, 7, 1, 1, 2); // another domain: another group
+        w = w.op(b'e');
+        // A last single trace, as the pickler writes a batch of one.
+        w = trace(w, 0, 8, 1, 2).op(b'a');
+        let (arena, v) = run(&w.stop()).unwrap();
+        let Value::List(l) = v else { panic!("{v:?}") };
+        let list = arena.list(l);
+        assert_eq!(list.len, 5);
+        assert_eq!(list.positions, [0], "the traceback is kept at 0");
+        let groups: Vec<_> = list
+            .traces
+            .iter()
+            .map(|g| (g.domain, g.count, g.size))
+            .collect();
+        assert_eq!(groups, [(0, 3, 158), (7, 1, 1)]);
+        assert_eq!(list.truncated, 1);
+        assert!(arena.tuples.len() < 6, "counted traces are not stored");
+    }
+
+    #[test]
+    fn a_counted_trace_is_never_fetched_again() {
+        let mut w = list_and_traceback(1).op(b'a').op(b'(');
+        w = trace(w, 0, 100, 1, 1).op(b'e');
+        // Slot 2 (the list is 0, the traceback 1): the trace.
+        let err = run(&w.get(2).op(b'a').stop()).unwrap_err();
+        assert!(err.contains("counted"), "{err}");
+    }
+
+    #[test]
+    fn a_trace_shaped_tuple_outside_a_list_is_a_tuple() {
+        // Inside a batch, but the batch becomes a tuple, not list items.
+        let mut w = list_and_traceback(1).op(b'a').op(b'(');
+        w = trace(w, 0, 100, 1, 1).op(b't');
+        let (arena, v) = run(&w.stop()).unwrap();
+        let Value::Tuple(t) = v else { panic!("{v:?}") };
+        let [Value::Tuple(inner)] = *arena.tuple(t) else {
+            panic!("{:?}", arena.tuple(t))
+        };
+        assert!(matches!(
+            arena.tuple(inner),
+            [
+                Value::Int(0),
+                Value::Int(100),
+                Value::Tuple(_),
+                Value::Int(1)
+            ]
+        ));
+    }
+
+    #[test]
+    fn items_that_are_not_traces_keep_their_positions() {
+        let mut w = list_and_traceback(1).op(b'a').op(b'(');
+        w = trace(w, 0, 100, 1, 1);
+        // A negative size is not a trace the list counts.
+        w = trace(w, 0, -1, 1, 1).int(5).op(b'e');
+        let (arena, v) = run(&w.stop()).unwrap();
+        let Value::List(l) = v else { panic!("{v:?}") };
+        let list = arena.list(l);
+        assert_eq!(list.positions, [0, 2, 3]);
+        assert_eq!(list.items[2], Value::Int(5));
+        assert_eq!(list.traces.len(), 1);
     }
 
     #[test]

@@ -11,11 +11,14 @@
 //! Frames have a file and a line but no function: tracemalloc never recorded
 //! one. The symbolizer names them from the source when it can read it.
 
+use std::io::Read;
+
 use rustc_hash::FxHashMap;
 
 use super::pickle::{self, Arena, Class, Value};
 use crate::Format;
 use crate::error::Error;
+use crate::lines::LineReader;
 use crate::model::{Frame, FrameId, Profile, ProfileBuilder, StrId, ValueType};
 
 fn invalid(message: impl Into<String>) -> Error {
@@ -62,17 +65,68 @@ fn int(value: Value, what: impl FnOnce() -> String) -> Result<i64, Error> {
     }
 }
 
-/// One distinct `(domain, traceback)`: its stack and what its traces sum to.
-struct Group {
-    frames: u32,
-    domain: i64,
-    count: i64,
-    size: i64,
+/// Why list item `i`, which the unpickler did not count as a trace, is not
+/// one.
+fn not_a_trace(arena: &Arena, i: usize, item: Value) -> Error {
+    let fields = match item {
+        Value::Tuple(t) => arena.tuple(t),
+        Value::Pair(..) => {
+            return invalid(format!("trace {i} has 2 fields, expected 3 or 4"));
+        }
+        other => {
+            return invalid(format!(
+                "trace {i} is {}, expected a tuple (domain, size, frames[, total_nframe])",
+                other.kind()
+            ));
+        }
+    };
+    let what = |field: &str| format!("trace {i} {field}");
+    let (domain, size, frames, total) = match *fields {
+        [d, s, f] => (d, s, f, None),
+        [d, s, f, n] => (d, s, f, Some(n)),
+        _ => {
+            return invalid(format!(
+                "trace {i} has {} fields, expected 3 or 4",
+                fields.len()
+            ));
+        }
+    };
+    if let Err(e) = int(domain, || what("domain")) {
+        return e;
+    }
+    match int(size, || what("size")) {
+        Err(e) => return e,
+        Ok(size) if size < 0 => {
+            return invalid(format!("trace {i} has a negative size {size}"));
+        }
+        Ok(_) => {}
+    }
+    if !matches!(frames, Value::Tuple(_)) {
+        return invalid(format!(
+            "trace {i} frames are {}, expected a tuple",
+            frames.kind()
+        ));
+    }
+    if let Some(Err(e)) = total.map(|t| int(t, || what("total_nframe"))) {
+        return e;
+    }
+    invalid(format!("trace {i} is not a trace"))
 }
 
-/// Decodes a `Snapshot.dump()` pickle.
+/// Decodes a `Snapshot.dump()` pickle held in memory.
 pub(crate) fn decode(bytes: &[u8], limits: &crate::Limits) -> Result<Profile, Error> {
-    let (arena, root) = pickle::load(bytes)?;
+    decode_reader(
+        &mut LineReader::new(Vec::new(), bytes, u64::MAX, false),
+        limits,
+    )
+}
+
+/// Decodes a `Snapshot.dump()` pickle as it is read.
+pub(crate) fn decode_reader<R: Read>(
+    input: &mut LineReader<R>,
+    limits: &crate::Limits,
+) -> Result<Profile, Error> {
+    let (arena, root) = pickle::load_from(input)?;
     let snapshot = state(&arena, root, Class::Snapshot, "the pickled object")?;
     let traces = arena
         .dict_get(snapshot, "traces")
@@ -86,57 +140,13 @@ pub(crate) fn decode(bytes: &[u8], limits: &crate::Limits) -> Result<Profile, Er
         None => None,
     };
 
-    let mut groups: Vec<Group> = Vec::new();
-    let mut group_of: FxHashMap<(i64, u32), usize> = FxHashMap::default();
-    let mut truncated = 0usize;
-    for (i, &trace) in arena.list(list).iter().enumerate() {
-        let what = || format!("trace {i}");
-        let Value::Tuple(t) = trace else {
-            return Err(invalid(format!(
-                "trace {i} is {}, expected a tuple (domain, size, frames[, total_nframe])",
-                trace.kind()
-            )));
-        };
-        let fields = arena.tuple(t);
-        let (domain, size, frames, total) = match *fields {
-            [d, s, f] => (d, s, f, None),
-            [d, s, f, n] => (d, s, f, Some(n)),
-            _ => {
-                return Err(invalid(format!(
-                    "trace {i} has {} fields, expected 3 or 4",
-                    fields.len()
-                )));
-            }
-        };
-        let domain = int(domain, || format!("{} domain", what()))?;
-        let size = int(size, || format!("{} size", what()))?;
-        if size < 0 {
-            return Err(invalid(format!("trace {i} has a negative size {size}")));
-        }
-        let Value::Tuple(frames) = frames else {
-            return Err(invalid(format!(
-                "trace {i} frames are {}, expected a tuple",
-                frames.kind()
-            )));
-        };
-        if let Some(total) = total {
-            let total = int(total, || format!("{} total_nframe", what()))?;
-            if usize::try_from(total).is_ok_and(|n| n > arena.tuple(frames).len()) {
-                truncated += 1;
-            }
-        }
-        let g = *group_of.entry((domain, frames)).or_insert_with(|| {
-            groups.push(Group {
-                frames,
-                domain,
-                count: 0,
-                size: 0,
-            });
-            groups.len() - 1
-        });
-        groups[g].count += 1;
-        groups[g].size = groups[g].size.saturating_add(size);
+    // The unpickler counted the traces as it read them; whatever it kept
+    // is not a trace.
+    let list = arena.list(list);
+    if let (Some(&item), Some(&i)) = (list.items.first(), list.positions.first()) {
+        return Err(not_a_trace(&arena, i, item));
     }
+    let (groups, truncated) = (&list.traces, list.truncated);
 
     let mut b = ProfileBuilder::new(
         Format::Tracemalloc,
@@ -147,9 +157,9 @@ pub(crate) fn decode(bytes: &[u8], limits: &crate::Limits) -> Result<Profile, Er
     );
     b.set_limits(*limits);
     let mut stacks: FxHashMap<u32, Vec<FrameId>> = FxHashMap::default();
-    let mut files: FxHashMap<u32, StrId> = FxHashMap::default();
+    let mut files = Files::default();
     let mut domains: FxHashMap<i64, (i64, i64)> = FxHashMap::default();
-    for g in &groups {
+    for g in groups {
         let stack = match stacks.entry(g.frames) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
@@ -191,33 +201,59 @@ pub(crate) fn decode(bytes: &[u8], limits: &crate::Limits) -> Result<Profile, Er
     Ok(b.finish())
 }
 
+/// The pickle's file names as interned strings, and its `(file, line)`
+/// pairs as frames.
+#[derive(Default)]
+struct Files {
+    names: FxHashMap<u32, StrId>,
+    frames: FxHashMap<(u32, u32), FrameId>,
+}
+
 /// A traceback tuple as a leaf-first stack.
 fn frames_of(
     arena: &Arena,
     frames: u32,
     b: &mut ProfileBuilder,
-    files: &mut FxHashMap<u32, StrId>,
+    files: &mut Files,
 ) -> Result<Vec<FrameId>, Error> {
     let mut stack = Vec::with_capacity(arena.tuple(frames).len());
     for &frame in arena.tuple(frames) {
-        let fields = match frame {
-            Value::Tuple(f) => arena.tuple(f),
-            _ => &[],
+        // The unpickler keeps a (str, int) pair inline when the int fits
+        // 32 bits.
+        let (file, line) = match frame {
+            Value::Pair(file, line) => (file, i64::from(line)),
+            Value::Tuple(f) => match *arena.tuple(f) {
+                [Value::Str(file), Value::Int(line)] => (file, line),
+                _ => return Err(not_a_frame(frame)),
+            },
+            _ => return Err(not_a_frame(frame)),
         };
-        let [Value::Str(file), Value::Int(line)] = *fields else {
-            return Err(invalid(format!(
-                "a traceback frame is not a (filename, lineno) pair but {}",
-                frame.kind()
-            )));
-        };
-        let file = *files
-            .entry(file)
-            .or_insert_with(|| b.intern(arena.str(file)));
         // Line 0 is tracemalloc's "unknown"; lines past u32 do not exist.
         let line = u32::try_from(line).unwrap_or(0);
-        stack.push(b.frame(Frame::symbolized(StrId::EMPTY, file, line)));
+        // The same (file, line) recurs across tracebacks: looked up by the
+        // pickle's ids, it is interned once.
+        let id = match files.frames.get(&(file, line)) {
+            Some(&id) => id,
+            None => {
+                let name = *files
+                    .names
+                    .entry(file)
+                    .or_insert_with(|| b.intern(arena.str(file)));
+                let id = b.frame(Frame::symbolized(StrId::EMPTY, name, line));
+                files.frames.insert((file, line), id);
+                id
+            }
+        };
+        stack.push(id);
     }
     Ok(stack)
+}
+
+fn not_a_frame(frame: Value) -> Error {
+    invalid(format!(
+        "a traceback frame is not a (filename, lineno) pair but {}",
+        frame.kind()
+    ))
 }
 
 #[cfg(test)]
