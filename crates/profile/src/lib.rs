@@ -192,7 +192,11 @@ impl Streamed {
                 options.unit.as_deref().unwrap_or("bytes"),
                 &options.limits,
             ),
-            Streamed::Tracemalloc => python::decode_reader(lines, &options.limits),
+            Streamed::Tracemalloc => {
+                let profile = python::decode_reader(lines, &options.limits)?;
+                lines.finish()?;
+                Ok(profile)
+            }
         }
     }
 }

@@ -123,6 +123,22 @@ impl<R: Read> LineReader<R> {
         self.len - self.pos
     }
 
+    /// Reads the rest of the input and drops it: for a format that ends
+    /// before its file does (a pickle's `STOP`), so that a corrupt gzip
+    /// stream or an input over the limit is still an error.
+    pub(crate) fn finish(&mut self) -> Result<(), Error> {
+        loop {
+            if self.read > self.limit {
+                return Err(Error::TooLarge { limit: self.limit });
+            }
+            self.pos = self.len;
+            if self.eof {
+                return Ok(());
+            }
+            self.fill()?;
+        }
+    }
+
     /// Reads until at least `n` bytes are buffered; false if the input ends
     /// first. The buffer grows with what is actually read, so a length
     /// field claiming more than the input holds costs no more than the

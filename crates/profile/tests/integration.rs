@@ -280,7 +280,7 @@ fn summary(p: &heapdiff_profile::Profile) -> Vec<(Vec<String>, Vec<i64>)> {
 }
 
 #[test]
-fn text_profiles_stream_from_files_and_gzip_as_they_decode_in_memory() {
+fn streamed_profiles_decode_from_files_and_gzip_as_in_memory() {
     use std::io::Write;
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("streamed");
     std::fs::create_dir_all(&tmp).unwrap();
@@ -289,6 +289,8 @@ fn text_profiles_stream_from_files_and_gzip_as_they_decode_in_memory() {
         "c/gperftools/after.heap",
         "folded/heaptrack/after.folded",
         "folded/jeprof/after.folded",
+        // Not text, but read the same way: unpickled as it is read.
+        "python/after.tm",
     ];
     for rel in texts {
         let path = fixture(rel);
