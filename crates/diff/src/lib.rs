@@ -921,10 +921,18 @@ fn aggregate<'a>(profile: &'a Profile, side: Side, input: SideInput<'a>) -> Side
             .collect()
     };
     let sampling = profile.header.sampling.as_ref();
-    // Each key's cumulative value and count, and the last stack that
-    // counted it (recursion counts once), side by side: one cache line per
-    // key touched instead of two.
-    let mut cum = vec![(0.0f64, 0.0f64, 0u64); input.key_count];
+    // Each frame's key and whether it is library code, side by side: one
+    // load per frame of a stack.
+    let frame_keys: Vec<(KeyId, bool)> = input
+        .keys_of
+        .iter()
+        .zip(&library)
+        .map(|(&k, &l)| (k, l))
+        .collect();
+    // Each key's cumulative value, count and variance, and the last stack
+    // that counted it (recursion counts once), side by side: one cache line
+    // per key touched instead of three.
+    let mut cum = vec![(0.0f64, 0.0f64, 0u64, 0.0f64); input.key_count];
     let mut serial = 0u64;
     let mut stack = Vec::new();
     for sample in profile.samples() {
@@ -989,8 +997,8 @@ fn aggregate<'a>(profile: &'a Profile, side: Side, input: SideInput<'a>) -> Side
         serial += 1;
         let mut user = None;
         for f in frames {
-            let k = input.keys_of[f.index()];
-            if user.is_none() && !library[f.index()] {
+            let (k, is_library) = frame_keys[f.index()];
+            if user.is_none() && !is_library {
                 user = Some(k);
             }
             let slot = &mut cum[k.index()];
@@ -998,9 +1006,7 @@ fn aggregate<'a>(profile: &'a Profile, side: Side, input: SideInput<'a>) -> Side
                 slot.2 = serial;
                 slot.0 += value;
                 slot.1 += count;
-                if input.errors {
-                    sums.cum_var[k.index()] += variance;
-                }
+                slot.3 += variance;
             }
         }
         let leaf = frames.first().map(|f| input.keys_of[f.index()]);
@@ -1032,7 +1038,10 @@ fn aggregate<'a>(profile: &'a Profile, side: Side, input: SideInput<'a>) -> Side
                 .add_frames(sample.offset + lead, frames.len(), value);
         }
     }
-    sums.cum = cum.into_iter().map(|(v, c, _)| (v, c)).collect();
+    if input.errors {
+        sums.cum_var = cum.iter().map(|s| s.3).collect();
+    }
+    sums.cum = cum.into_iter().map(|(v, c, _, _)| (v, c)).collect();
     sums
 }
 
