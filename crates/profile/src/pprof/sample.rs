@@ -88,18 +88,23 @@ fn key(buf: &mut &[u8]) -> Result<(u64, u8), Error> {
     Ok((field, (k & 7) as u8))
 }
 
-#[inline]
+#[inline(always)]
 fn varint(buf: &mut &[u8]) -> Result<u64, Error> {
-    // Most location ids, values' high bytes aside, are one byte.
-    if let Some((&byte, rest)) = buf.split_first()
-        && byte < 0x80
-    {
-        *buf = rest;
-        return Ok(u64::from(byte));
+    // Most location ids are one or two bytes.
+    match **buf {
+        [b0, ref rest @ ..] if b0 < 0x80 => {
+            *buf = rest;
+            Ok(u64::from(b0))
+        }
+        [b0, b1, ref rest @ ..] if b1 < 0x80 => {
+            *buf = rest;
+            Ok(u64::from(b0 & 0x7f) | u64::from(b1) << 7)
+        }
+        _ => long_varint(buf),
     }
-    long_varint(buf)
 }
 
+#[inline(never)]
 fn long_varint(buf: &mut &[u8]) -> Result<u64, Error> {
     let mut value = 0u64;
     for (i, &byte) in buf.iter().enumerate().take(10) {
@@ -192,6 +197,26 @@ mod tests {
         assert_eq!(locs, s.location_id);
         assert_eq!(values, s.value);
         assert_eq!(labels, vec![[5, 6, 8]]);
+    }
+
+    #[test]
+    fn varints_of_every_length_read_as_prost_writes_them() {
+        let mut values: Vec<u64> = (0..70_000).collect();
+        values.extend((0..64).map(|b| 1u64 << b));
+        values.extend((1..64).map(|b| (1u64 << b) - 1));
+        values.push(u64::MAX);
+        for v in values {
+            let mut bytes = Vec::new();
+            prost::encoding::encode_varint(v, &mut bytes);
+            bytes.push(0xff); // what follows is left alone
+            let mut buf = &bytes[..];
+            assert_eq!(varint(&mut buf).unwrap(), v);
+            assert_eq!(buf, [0xff], "{v}");
+            // Cut anywhere inside, it is an error.
+            for cut in 0..bytes.len() - 1 {
+                assert!(varint(&mut &bytes[..cut]).is_err(), "{v} cut at {cut}");
+            }
+        }
     }
 
     #[test]
