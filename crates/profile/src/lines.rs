@@ -106,6 +106,19 @@ impl<R: Read> LineReader<R> {
         Ok(self.len - self.pos >= n || self.buffer(n)?)
     }
 
+    /// Up to `n` of the next bytes without taking them (fewer only at the
+    /// end of the input), for a reader that looks ahead.
+    pub(crate) fn peek(&mut self, n: usize) -> Result<&[u8], Error> {
+        self.ensure(n)?;
+        Ok(&self.buf[self.pos..self.len.min(self.pos + n)])
+    }
+
+    /// Takes `n` bytes already seen through [`peek`](Self::peek).
+    pub(crate) fn skip(&mut self, n: usize) {
+        assert!(n <= self.len - self.pos, "skipping bytes not buffered");
+        self.pos += n;
+    }
+
     /// The next byte, or `None` at the end of the input.
     #[inline]
     pub(crate) fn byte(&mut self) -> Result<Option<u8>, Error> {

@@ -226,6 +226,19 @@ impl List {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// How many traces and frames this thread read in one step, for tests
+    /// to see that the quick paths are taken.
+    static READ_AT_ONCE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts a trace or frame read in one step (in tests).
+fn read_at_once() {
+    #[cfg(test)]
+    READ_AT_ONCE.with(|c| c.set(c.get() + 1));
+}
+
 fn index(n: usize) -> u32 {
     // A pickle of more than 4 billion values would not fit in memory: the
     // input is read whole, and every value needs at least one byte of it.
@@ -338,6 +351,90 @@ impl<R: Read> Machine<'_, R> {
     fn le<const N: usize>(&mut self, at: usize) -> Result<[u8; N], Error> {
         let s = self.take(N, at)?;
         Ok(s.try_into().expect("take returned N bytes"))
+    }
+
+    /// A trace as CPython writes it inside a list's `APPENDS` batch, read
+    /// in one step right after its `MARK`: `(domain size frames total t`
+    /// with the ints in `BININT1`/`BININT2`/`BININT`, the frames fetched
+    /// from the memo, then `MEMOIZE`. What this leaves on the stack and in
+    /// the memo is what the opcodes one by one would leave (a pending
+    /// trace, a counted slot); anything else (another opcode, a negative
+    /// size, frames that are not a tuple, the end of the input) returns
+    /// false having taken nothing, and the opcodes run one by one.
+    fn trace_at_once(&mut self) -> Result<bool, Error> {
+        let in_batch = self
+            .marks
+            .last()
+            .is_some_and(|&m| m > 0 && matches!(self.stack[m - 1], Value::List(_)));
+        if !in_batch {
+            return Ok(false);
+        }
+        // At most 4 × 5 bytes of arguments, TUPLE and MEMOIZE.
+        let b = self.input.peek(22)?;
+        let Some((domain, i)) = small_int(b, 0) else {
+            return Ok(false);
+        };
+        let Some((size, i)) = small_int(b, i).filter(|&(s, _)| s >= 0) else {
+            return Ok(false);
+        };
+        let Some((slot, i)) = memo_slot(b, i) else {
+            return Ok(false);
+        };
+        let Some(frames @ Value::Tuple(_)) = self.memo.get(slot).copied() else {
+            return Ok(false);
+        };
+        let Some((total, i)) = small_int(b, i) else {
+            return Ok(false);
+        };
+        if b.get(i) != Some(&b't') {
+            return Ok(false);
+        }
+        let memoize = b.get(i + 1) == Some(&0x94);
+        self.input.skip(i + 1 + usize::from(memoize));
+        let id = index(self.pending.len());
+        let fields = [
+            Value::Int(domain),
+            Value::Int(size),
+            frames,
+            Value::Int(total),
+        ];
+        self.pending.push((fields, 4));
+        read_at_once();
+        self.trace_floor = self.trace_floor.min(self.stack.len());
+        self.stack.push(Value::Trace(id));
+        if memoize {
+            self.memo.push(Value::Counted);
+        }
+        Ok(true)
+    }
+
+    /// A traceback frame as CPython writes it once its file name is in the
+    /// memo, read in one step after the `BINGET` of the name: `lineno
+    /// TUPLE2 MEMOIZE`, the line a `BININT1`/`BININT2`/`BININT` of at least
+    /// 0. Leaves what the opcodes one by one would (an inline pair, on the
+    /// stack and in the memo); anything else returns false having taken
+    /// nothing.
+    fn pair_at_once(&mut self, slot: u64) -> Result<bool, Error> {
+        let Some(&Value::Str(name)) = usize::try_from(slot).ok().and_then(|s| self.memo.get(s))
+        else {
+            return Ok(false);
+        };
+        let b = self.input.peek(7)?;
+        let Some((line, i)) = small_int(b, 0).filter(|&(l, _)| l >= 0) else {
+            return Ok(false);
+        };
+        if b.get(i) != Some(&0x86) {
+            return Ok(false);
+        }
+        let memoize = b.get(i + 1) == Some(&0x94);
+        self.input.skip(i + 1 + usize::from(memoize));
+        let pair = Value::Pair(name, line as u32);
+        read_at_once();
+        self.stack.push(pair);
+        if memoize {
+            self.memo.push(pair);
+        }
+        Ok(true)
     }
 
     /// Replaces `stack[from..]` by the tuple of its values: a pending trace
@@ -547,7 +644,11 @@ impl<R: Read> Machine<'_, R> {
                     let value = self.solid(value);
                     return Ok((self.arena, value));
                 }
-                b'(' => self.marks.push(self.stack.len()),
+                b'(' => {
+                    if !self.trace_at_once()? {
+                        self.marks.push(self.stack.len());
+                    }
+                }
                 b')' => {
                     let v = self.arena.push_tuple(&[]);
                     self.stack.push(v);
@@ -676,11 +777,15 @@ impl<R: Read> Machine<'_, R> {
                 }
                 b'h' => {
                     let slot = u64::from(self.u8(at)?);
-                    self.memo_get(slot, at)?;
+                    if !self.pair_at_once(slot)? {
+                        self.memo_get(slot, at)?;
+                    }
                 }
                 b'j' => {
                     let slot = u64::from(u32::from_le_bytes(self.le(at)?));
-                    self.memo_get(slot, at)?;
+                    if !self.pair_at_once(slot)? {
+                        self.memo_get(slot, at)?;
+                    }
                 }
                 0x93 => {
                     let name = self.pop(at)?;
@@ -753,6 +858,29 @@ impl<R: Read> Machine<'_, R> {
     }
 }
 
+/// A `BININT1`, `BININT2` or `BININT` at `b[i]`: its value and where the
+/// next opcode starts.
+fn small_int(b: &[u8], i: usize) -> Option<(i64, usize)> {
+    match *b.get(i..)? {
+        [b'K', v, ..] => Some((i64::from(v), i + 2)),
+        [b'M', x, y, ..] => Some((i64::from(u16::from_le_bytes([x, y])), i + 3)),
+        [b'J', w, x, y, z, ..] => Some((i64::from(i32::from_le_bytes([w, x, y, z])), i + 5)),
+        _ => None,
+    }
+}
+
+/// A `BINGET` or `LONG_BINGET` at `b[i]`: its slot and where the next
+/// opcode starts.
+fn memo_slot(b: &[u8], i: usize) -> Option<(usize, usize)> {
+    match *b.get(i..)? {
+        [b'h', s, ..] => Some((usize::from(s), i + 2)),
+        [b'j', w, x, y, z, ..] => Some((u32::from_le_bytes([w, x, y, z]) as usize, i + 5)),
+        _ => None,
+    }
+}
+
+/// A little-endian two's complement integer of any width (`LONG1`,
+/// `LONG4`).
 fn int_from_le(bytes: &[u8]) -> Result<i64, &'static str> {
     if bytes.is_empty() {
         return Ok(0);
@@ -924,6 +1052,111 @@ pub(crate) mod tests {
         assert_eq!(groups, [(0, 3, 158), (7, 1, 1)]);
         assert_eq!(list.truncated, 1);
         assert!(arena.tuples.len() < 6, "counted traces are not stored");
+    }
+
+    #[test]
+    fn traces_read_at_once_equal_traces_read_opcode_by_opcode() {
+        // The same traces, with ints as BININT1/2/4 (read at once) and as
+        // LONG1 (which only the opcode-by-opcode path reads).
+        let long = |w: Writer, v: i64| {
+            let mut w = w.op(0x8a).op(8);
+            w.0.extend(v.to_le_bytes());
+            w
+        };
+        let values = [(0, 7, 2), (1, 300, 70_000), (0, 100_000, 3), (5, 0, 0)];
+        let mut quick = list_and_traceback(3).op(b'a').op(b'(');
+        let mut slow = list_and_traceback(3).op(b'a').op(b'(');
+        for &(d, s, n) in &values {
+            quick = trace(quick, d, s, 1, n);
+            slow = long(long(slow.op(b'('), d), s).get(1);
+            slow = long(slow, n).op(b't').memoize();
+        }
+        // A trace fetched at once, then a slot of its own stored after it:
+        // the memo numbering must agree.
+        let end = |w: Writer| {
+            w.op(b'e')
+                .str("x")
+                .memoize()
+                .op(b'a')
+                .get(6)
+                .op(b'a')
+                .stop()
+        };
+        READ_AT_ONCE.set(0);
+        let (qa, qv) = run(&end(quick)).unwrap();
+        assert_eq!(READ_AT_ONCE.get(), 4, "every trace read at once");
+        READ_AT_ONCE.set(0);
+        let (sa, sv) = run(&end(slow)).unwrap();
+        assert_eq!(READ_AT_ONCE.get(), 0);
+        let groups = |a: &Arena, v: Value| {
+            let Value::List(l) = v else { panic!("{v:?}") };
+            let list = a.list(l);
+            let g: Vec<_> = list
+                .traces
+                .iter()
+                .map(|g| (g.domain, g.count, g.size))
+                .collect();
+            (g, list.truncated, list.len, list.items.clone())
+        };
+        let (q, s) = (groups(&qa, qv), groups(&sa, sv));
+        assert_eq!(q.0, [(0, 2, 100_007), (1, 1, 300), (5, 1, 0)]);
+        assert_eq!(q.1, 1, "70,000 frames > 3");
+        assert_eq!(q, s);
+        assert!(matches!(q.3[..], [_, Value::Str(x), Value::Str(y)] if x == y && qa.str(x) == "x"));
+        assert!(qa.tuples.len() < 3, "no trace was stored");
+    }
+
+    #[test]
+    fn frames_read_at_once_equal_frames_read_opcode_by_opcode() {
+        // ("a.py" memoized in slot 0, then frames fetching it: lines as
+        // BININT1/2/4 (read at once) or LONG1 (one by one), a negative line
+        // (a tuple, not a pair) and a memoized frame fetched back.
+        let build = |quick: bool| {
+            let mut w = Writer::default().proto(5).str("a.py").memoize().op(b'(');
+            for line in [0i64, 7, 300, 70_000, 1 << 31, -1] {
+                w = w.get(0);
+                w = if quick && line < 1 << 31 {
+                    w.int(line)
+                } else {
+                    let mut w = w.op(0x8a).op(8);
+                    w.0.extend(line.to_le_bytes());
+                    w
+                };
+                w = w.op(0x86).memoize();
+            }
+            READ_AT_ONCE.set(0);
+            let (arena, v) = run(&w.get(3).op(b't').stop()).unwrap();
+            assert_eq!(READ_AT_ONCE.get(), if quick { 4 } else { 0 });
+            let Value::Tuple(t) = v else { panic!("{v:?}") };
+            let frames: Vec<_> = arena
+                .tuple(t)
+                .iter()
+                .map(|&f| match f {
+                    Value::Pair(s, l) => (arena.str(s).to_owned(), i64::from(l), true),
+                    Value::Tuple(p) => match *arena.tuple(p) {
+                        [Value::Str(s), Value::Int(l)] => (arena.str(s).to_owned(), l, false),
+                        _ => panic!("{f:?}"),
+                    },
+                    _ => panic!("{f:?}"),
+                })
+                .collect();
+            frames
+        };
+        let quick = build(true);
+        assert_eq!(quick, build(false));
+        let lines: Vec<_> = quick.iter().map(|f| (f.1, f.2)).collect();
+        assert_eq!(
+            lines,
+            [
+                (0, true),
+                (7, true),
+                (300, true),
+                (70_000, true),
+                (1 << 31, true),
+                (-1, false),
+                (300, true), // slot 3: the third frame
+            ]
+        );
     }
 
     #[test]
