@@ -68,7 +68,7 @@ pub use format::{Format, is_gzip, sniff};
 pub use legacy::DecodeOptions;
 pub use model::{
     Frame, FrameId, Header, Limits, MAX_FRAMES, Mapping, MappingId, Profile, ProfileBuilder,
-    Sample, Sampling, StrId, SymbolFrame, ValueType,
+    Sample, SampleBatch, Sampling, StrId, SymbolFrame, ValueType,
 };
 
 /// The largest input read, decompressed, unless [`DecodeOptions::max_input`]
@@ -311,16 +311,20 @@ fn decode_plain(bytes: bytes::Bytes, options: &DecodeOptions) -> Result<Profile,
         Some(Format::JemallocHeap) => lines(Streamed::Jemalloc),
         Some(Format::GperftoolsHeap | Format::GoHeapText) => lines(Streamed::HeapProfile),
         Some(Format::Folded) => lines(Streamed::Folded),
-        Some(Format::Pprof) | None => pprof::decode_bytes_with(bytes.clone(), &options.limits)
-            .map_err(|e| match e {
+        Some(Format::Pprof) | None => {
+            // The decoder frees the input once read; the start is kept for
+            // the error message.
+            let first_bytes = format::describe_start(&bytes);
+            pprof::decode_bytes_with(bytes, &options.limits).map_err(|e| match e {
                 // Raw protobuf has no signature: if it does not even parse, say
                 // what the bytes looked like rather than only what prost said.
                 Error::Protobuf(msg) => Error::Unrecognized {
-                    first_bytes: format::describe_start(&bytes),
+                    first_bytes,
                     pprof: msg,
                 },
                 other => other,
-            }),
+            })
+        }
         Some(Format::Tracemalloc) => python::decode(&bytes, &options.limits),
         Some(Format::Dhat) => dhat::decode(&bytes, &options.limits),
         Some(Format::MemrayCsv) => memray::decode(&bytes, &options.limits),

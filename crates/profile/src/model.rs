@@ -692,42 +692,53 @@ impl ProfileBuilder {
         values: &[i64],
         fill: impl FnOnce(&mut Vec<FrameId>),
     ) -> Result<(), Error> {
-        let want = self.profile.header.sample_types.len();
-        if values.len() != want {
-            return Err(Error::ValueCount {
-                sample: self.profile.stack_ends.len(),
-                got: values.len(),
-                want,
-            });
+        let p = &mut self.profile;
+        push_into(
+            Samples {
+                frames: &mut p.stack_frames,
+                ends: &mut p.stack_ends,
+                values: &mut p.values,
+                cut: &mut self.cut.0,
+            },
+            0,
+            p.header.sample_types.len(),
+            &self.limits,
+            values,
+            fill,
+        )
+    }
+
+    /// An empty batch of samples for this builder, to fill apart from it
+    /// (on another thread: samples whose frames are all interned already)
+    /// and [`append`](Self::append) in order. The samples it will hold come
+    /// after the `before` samples already pushed or in earlier batches.
+    pub fn batch(&self, before: usize) -> SampleBatch {
+        SampleBatch {
+            frames: Vec::new(),
+            ends: Vec::new(),
+            values: Vec::new(),
+            cut: 0,
+            before,
+            width: self.profile.header.sample_types.len(),
+            limits: self.limits,
         }
-        if self.profile.stack_ends.len() >= self.limits.max_samples {
-            return Err(Error::Limit {
-                what: "samples",
-                limit: self.limits.max_samples,
-                flag: "--max-samples",
-            });
-        }
-        let start = self.profile.stack_frames.len();
-        fill(&mut self.profile.stack_frames);
-        if self.profile.stack_frames.len() - start > self.limits.max_depth {
-            // Leaf first: the outermost callers go.
-            self.profile
-                .stack_frames
-                .truncate(start + self.limits.max_depth);
-            self.cut.0 += 1;
-        }
+    }
+
+    /// Appends a batch's samples after those pushed so far.
+    pub fn append(&mut self, batch: SampleBatch) -> Result<(), Error> {
+        let p = &mut self.profile;
+        let base = p.stack_frames.len();
         let max_frames = self.limits.max_frames.min(MAX_FRAMES);
-        if self.profile.stack_frames.len() > max_frames {
-            return Err(Error::Limit {
-                what: "frames in all stacks",
-                limit: max_frames,
-                flag: "--max-frames",
-            });
+        if base + batch.frames.len() > max_frames {
+            return Err(frames_limit(max_frames));
         }
-        self.profile
-            .stack_ends
-            .push(self.profile.stack_frames.len());
-        self.profile.values.extend_from_slice(values);
+        if p.stack_ends.len() + batch.ends.len() > self.limits.max_samples {
+            return Err(samples_limit(self.limits.max_samples));
+        }
+        p.stack_frames.extend_from_slice(&batch.frames);
+        p.stack_ends.extend(batch.ends.iter().map(|e| e + base));
+        p.values.extend_from_slice(&batch.values);
+        self.cut.0 += batch.cut;
         Ok(())
     }
 
@@ -750,6 +761,113 @@ impl ProfileBuilder {
             ));
         }
         self.profile
+    }
+}
+
+/// Samples decoded apart from their [`ProfileBuilder`] (see
+/// [`ProfileBuilder::batch`]), with the same checks.
+#[derive(Debug)]
+pub struct SampleBatch {
+    frames: Vec<FrameId>,
+    /// Each stack's end in `frames`.
+    ends: Vec<usize>,
+    values: Vec<i64>,
+    /// Stacks cut at `max_depth`.
+    cut: usize,
+    /// Samples before the batch's first, for error messages and limits.
+    before: usize,
+    width: usize,
+    limits: Limits,
+}
+
+impl SampleBatch {
+    /// Like [`ProfileBuilder::push_sample_with`].
+    pub fn push_sample_with(
+        &mut self,
+        values: &[i64],
+        fill: impl FnOnce(&mut Vec<FrameId>),
+    ) -> Result<(), Error> {
+        push_into(
+            Samples {
+                frames: &mut self.frames,
+                ends: &mut self.ends,
+                values: &mut self.values,
+                cut: &mut self.cut,
+            },
+            self.before,
+            self.width,
+            &self.limits,
+            values,
+            fill,
+        )
+    }
+
+    /// Reserves room for `samples` more samples with `frames` stack frames in all.
+    pub fn reserve(&mut self, samples: usize, frames: usize) {
+        self.ends.reserve(samples);
+        self.values.reserve(samples.saturating_mul(self.width));
+        self.frames.reserve(frames);
+    }
+}
+
+/// Where samples go: a builder's profile or a batch.
+struct Samples<'a> {
+    frames: &'a mut Vec<FrameId>,
+    ends: &'a mut Vec<usize>,
+    values: &'a mut Vec<i64>,
+    cut: &'a mut usize,
+}
+
+/// Appends one sample to `to`, after `before` samples held elsewhere, as
+/// [`ProfileBuilder::push_sample_with`] documents.
+fn push_into(
+    to: Samples<'_>,
+    before: usize,
+    width: usize,
+    limits: &Limits,
+    values: &[i64],
+    fill: impl FnOnce(&mut Vec<FrameId>),
+) -> Result<(), Error> {
+    let sample = before + to.ends.len();
+    if values.len() != width {
+        return Err(Error::ValueCount {
+            sample,
+            got: values.len(),
+            want: width,
+        });
+    }
+    if sample >= limits.max_samples {
+        return Err(samples_limit(limits.max_samples));
+    }
+    let start = to.frames.len();
+    fill(to.frames);
+    if to.frames.len() - start > limits.max_depth {
+        // Leaf first: the outermost callers go.
+        to.frames.truncate(start + limits.max_depth);
+        *to.cut += 1;
+    }
+    let max_frames = limits.max_frames.min(MAX_FRAMES);
+    if to.frames.len() > max_frames {
+        return Err(frames_limit(max_frames));
+    }
+    to.ends.push(to.frames.len());
+    to.values.extend_from_slice(values);
+    Ok(())
+}
+
+fn samples_limit(limit: usize) -> Error {
+    Error::Limit {
+        what: "samples",
+        limit,
+        flag: "--max-samples",
+    }
+}
+
+fn frames_limit(limit: usize) -> Error {
+    Error::Limit {
+        what: "frames in all stacks",
+        limit,
+        flag: "--max-frames",
     }
 }
 

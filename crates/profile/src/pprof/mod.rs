@@ -34,15 +34,21 @@ pub fn decode_bytes(bytes: bytes::Bytes) -> Result<Profile, Error> {
 /// Like [`decode_bytes`], within `limits`.
 pub fn decode_bytes_with(bytes: bytes::Bytes, limits: &crate::Limits) -> Result<Profile, Error> {
     let pb = proto::LazyProfile::decode(bytes).map_err(protobuf_error)?;
-    convert(&pb, limits)
+    convert(pb, limits, SPLIT_ABOVE)
 }
 
 fn protobuf_error(e: prost::DecodeError) -> Error {
     Error::Protobuf(e.to_string())
 }
 
-/// Converts a (lazily) decoded protobuf message into the model, validating it.
-fn convert(pb: &proto::LazyProfile, limits: &crate::Limits) -> Result<Profile, Error> {
+/// Converts a (lazily) decoded protobuf message into the model, validating
+/// it. The message, and the input it slices, is dropped once read.
+fn convert(
+    message: proto::LazyProfile,
+    limits: &crate::Limits,
+    split_above: usize,
+) -> Result<Profile, Error> {
+    let pb = &message;
     let strings = Strings::new(&pb.string_table)?;
     if pb.sample_type.is_empty() {
         return Err(Error::NoSampleTypes);
@@ -176,51 +182,130 @@ fn convert(pb: &proto::LazyProfile, limits: &crate::Limits) -> Result<Profile, E
     // growing buffer. Untouched capacity costs address space, not memory.
     let encoded: usize = pb.sample.iter().map(|s| s.len()).sum();
     b.reserve(pb.sample.len(), encoded.min(limits.max_frames));
-    let mut locs: Vec<usize> = Vec::new();
-    let mut values: Vec<i64> = Vec::new();
-    let mut labels: Vec<sample::LabelStrings> = Vec::new();
-    for (si, encoded) in pb.sample.iter().enumerate() {
-        locs.clear();
-        sample::read(encoded, &mut values, &mut labels, |id| {
-            locs.push(location_index.get(id).ok_or_else(|| Error::UnknownId {
-                kind: "location",
-                id,
-                referrer: format!("sample {si}"),
-            })?);
-            Ok(())
+    let samples = SampleReader {
+        strings: &strings,
+        location_index: &location_index,
+        loc_frames: &loc_frames,
+        loc_ranges: &loc_ranges,
+        prune: prune.as_ref(),
+        room: limits.max_depth.saturating_add(1),
+    };
+    // Every frame is interned by now: a big profile's samples are read in
+    // two halves on two threads, the second into a batch appended after
+    // the first (the result is the same as in one pass).
+    let n = pb.sample.len();
+    if n < split_above.max(2) {
+        samples.read(&pb.sample, 0, |values, fill| {
+            b.push_sample_with(values, fill)
         })?;
-        for &[key, str, unit] in &labels {
-            strings.check(key, &|| format!("sample {si} label key"))?;
-            strings.check(str, &|| format!("sample {si} label value"))?;
-            strings.check(unit, &|| format!("sample {si} label unit"))?;
-        }
-        let kept = match &prune {
-            Some(p) => p.kept_locations(&locs),
-            None => &locs[..],
-        };
-        // Inlined frames expand each location: never write more than the
-        // depth limit for one sample (the builder cuts the rest and warns).
-        let room = limits.max_depth.saturating_add(1);
-        b.push_sample_with(&values, |frames| {
-            let start = frames.len();
-            frames.reserve(kept.len().min(room));
-            for &li in kept {
-                let (from, to) = loc_ranges[li];
-                if to == from + 1 {
-                    // Most locations are one line: no slice copy.
-                    frames.push(loc_frames[from as usize]);
-                } else {
-                    let lines = &loc_frames[from as usize..to as usize];
-                    let left = room - (frames.len() - start);
-                    frames.extend_from_slice(&lines[..lines.len().min(left)]);
-                }
-                if frames.len() - start >= room {
-                    break;
-                }
-            }
-        })?;
+        return Ok(b.finish());
     }
+    let mid = n / 2;
+    let mut batch = b.batch(mid);
+    let (first, second) = std::thread::scope(|s| {
+        let second = s.spawn(|| {
+            let tail = &pb.sample[mid..];
+            batch.reserve(tail.len(), tail.iter().map(|s| s.len()).sum());
+            samples.read(tail, mid, |values, fill| {
+                batch.push_sample_with(values, fill)
+            })
+        });
+        let first = samples.read(&pb.sample[..mid], 0, |values, fill| {
+            b.push_sample_with(values, fill)
+        });
+        (
+            first,
+            second.join().expect("reading samples does not panic"),
+        )
+    });
+    // The first error in sample order is the one reported.
+    first?;
+    second?;
+    // The input is read: free it before the batch is copied after the
+    // first half, so that the copy costs no memory at the peak.
+    drop(message);
+    b.append(batch)?;
     Ok(b.finish())
+}
+
+/// Above this many samples, a profile's samples are read on two threads.
+const SPLIT_ABOVE: usize = 100_000;
+
+/// What reading a sample needs: the validated tables it refers to.
+struct SampleReader<'a> {
+    strings: &'a Strings,
+    location_index: &'a IdIndex,
+    loc_frames: &'a [FrameId],
+    loc_ranges: &'a [(u32, u32)],
+    prune: Option<&'a Pruner>,
+    /// The most frames one stack may get (the builder cuts the rest and
+    /// warns).
+    room: usize,
+}
+
+impl SampleReader<'_> {
+    /// Reads encoded samples (the first of them number `first` in the
+    /// profile) and hands each one's values and stack writer to `push`.
+    fn read(
+        &self,
+        encoded: &[bytes::Bytes],
+        first: usize,
+        mut push: impl FnMut(&[i64], &mut dyn FnMut(&mut Vec<FrameId>)) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut locs: Vec<usize> = Vec::new();
+        let mut values: Vec<i64> = Vec::new();
+        let mut labels: Vec<sample::LabelStrings> = Vec::new();
+        for (i, encoded) in encoded.iter().enumerate() {
+            let si = first + i;
+            locs.clear();
+            sample::read(encoded, &mut values, &mut labels, |id| {
+                locs.push(
+                    self.location_index
+                        .get(id)
+                        .ok_or_else(|| Error::UnknownId {
+                            kind: "location",
+                            id,
+                            referrer: format!("sample {si}"),
+                        })?,
+                );
+                Ok(())
+            })?;
+            for &[key, str, unit] in &labels {
+                self.strings
+                    .check(key, &|| format!("sample {si} label key"))?;
+                self.strings
+                    .check(str, &|| format!("sample {si} label value"))?;
+                self.strings
+                    .check(unit, &|| format!("sample {si} label unit"))?;
+            }
+            let kept = match self.prune {
+                Some(p) => p.kept_locations(&locs),
+                None => &locs[..],
+            };
+            // Inlined frames expand each location: never write more than
+            // `room` frames for one sample.
+            let room = self.room;
+            push(&values, &mut |frames: &mut Vec<FrameId>| {
+                let start = frames.len();
+                frames.reserve(kept.len().min(room));
+                for &li in kept {
+                    let (from, to) = self.loc_ranges[li];
+                    if to == from + 1 {
+                        // Most locations are one line: no slice copy.
+                        frames.push(self.loc_frames[from as usize]);
+                    } else {
+                        let lines = &self.loc_frames[from as usize..to as usize];
+                        let left = room - (frames.len() - start);
+                        frames.extend_from_slice(&lines[..lines.len().min(left)]);
+                    }
+                    if frames.len() - start >= room {
+                        break;
+                    }
+                }
+            })?;
+        }
+        Ok(())
+    }
 }
 
 fn clamp_line(line: i64) -> u32 {
@@ -536,6 +621,91 @@ mod tests {
 
     fn conv(pb: &proto::Profile) -> Result<Profile, Error> {
         decode(&pb.encode_to_vec())
+    }
+
+    /// Decodes with the samples read in two halves above `split_above`.
+    fn conv_split(
+        pb: &proto::Profile,
+        limits: &crate::Limits,
+        split_above: usize,
+    ) -> Result<Profile, Error> {
+        let lazy = proto::LazyProfile::decode(bytes::Bytes::from(pb.encode_to_vec())).unwrap();
+        convert(lazy, limits, split_above)
+    }
+
+    #[test]
+    fn samples_read_in_two_halves_equal_one_pass() {
+        let mut pb = base();
+        let stacks: [&[u64]; 4] = [&[1, 2, 3], &[2, 3], &[3], &[1, 1, 2, 3]];
+        pb.sample = (0..11u64)
+            .map(|i| Sample {
+                location_id: stacks[i as usize % 4].to_vec(),
+                value: vec![i as i64, 100 * i as i64],
+                label: vec![],
+            })
+            .collect();
+        let all = |p: &Profile| {
+            let stacks: Vec<_> = (0..p.sample_count()).map(|i| stack_names(p, i)).collect();
+            let values: Vec<_> = p.samples().map(|s| s.values.to_vec()).collect();
+            (
+                stacks,
+                values,
+                p.warnings.clone(),
+                p.stack_frames().to_vec(),
+            )
+        };
+        // Stacks cut at 3 frames (two of the four have 4 and 6): counted in both
+        // halves, one warning.
+        let limits = crate::Limits {
+            max_depth: 3,
+            ..Default::default()
+        };
+        let one = all(&conv_split(&pb, &limits, usize::MAX).unwrap());
+        let two = all(&conv_split(&pb, &limits, 1).unwrap());
+        assert_eq!(one, two);
+        assert_eq!(one.0.len(), 11);
+        assert_eq!(one.2.len(), 1, "{:?}", one.2);
+        assert!(
+            one.2[0].starts_with("5 stacks deeper than 3 frames"),
+            "{:?}",
+            one.2
+        );
+
+        // The first bad sample in sample order is reported, in either half.
+        let err = |pb: &proto::Profile, limits: &crate::Limits, split| {
+            conv_split(pb, limits, split).unwrap_err().to_string()
+        };
+        let mut bad = pb.clone();
+        bad.sample[8].location_id = vec![99];
+        let defaults = crate::Limits::default();
+        for split in [1, usize::MAX] {
+            assert!(err(&bad, &defaults, split).contains("sample 8"), "{split}");
+        }
+        bad.sample[2].location_id = vec![99];
+        for split in [1, usize::MAX] {
+            assert!(err(&bad, &defaults, split).contains("sample 2"), "{split}");
+        }
+        // Limits hold on the whole, wherever they are crossed.
+        for (limits, what) in [
+            (
+                crate::Limits {
+                    max_samples: 10,
+                    ..Default::default()
+                },
+                "samples",
+            ),
+            (
+                crate::Limits {
+                    max_frames: 20,
+                    ..Default::default()
+                },
+                "frames in all stacks",
+            ),
+        ] {
+            let one = err(&pb, &limits, usize::MAX);
+            assert!(one.contains(what), "{one}");
+            assert_eq!(one, err(&pb, &limits, 1));
+        }
     }
 
     fn err_of(pb: proto::Profile) -> String {
