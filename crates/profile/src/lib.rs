@@ -78,8 +78,8 @@ pub const DEFAULT_MAX_INPUT: u64 = 2 << 30;
 /// Reads a whole input: a file, or standard input when `path` is `-`, of at
 /// most `limit` bytes.
 pub fn read_input_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
-    let (src, size) = open_source(path, limit)?;
-    read_rest(Vec::new(), src, size, limit)
+    let src = open_source(path, limit)?;
+    read_rest(Vec::new(), src.reader, src.size, limit)
 }
 
 /// Reads a whole input (at most [`DEFAULT_MAX_INPUT`] bytes).
@@ -87,13 +87,27 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>, Error> {
     read_input_limited(path, DEFAULT_MAX_INPUT)
 }
 
+/// An input to read: a file or standard input.
+struct Source<'a> {
+    reader: Box<dyn Read + 'a>,
+    /// The size of a regular file.
+    size: Option<u64>,
+    /// A regular file's last four bytes: a gzip file's ISIZE, the size it
+    /// inflates to (modulo 2^32), which sizes the buffer it inflates into.
+    tail: Option<[u8; 4]>,
+}
+
 /// A file (its size, when it is a regular file) or standard input, refusing
 /// directories and regular files larger than `limit`.
-fn open_source(path: &Path, limit: u64) -> Result<(Box<dyn Read>, Option<u64>), Error> {
+fn open_source(path: &Path, limit: u64) -> Result<Source<'static>, Error> {
     if path.as_os_str() == "-" {
-        return Ok((Box::new(std::io::stdin().lock()), None));
+        return Ok(Source {
+            reader: Box::new(std::io::stdin().lock()),
+            size: None,
+            tail: None,
+        });
     }
-    let file = std::fs::File::open(path)?;
+    let mut file = std::fs::File::open(path)?;
     let meta = file.metadata()?;
     if meta.is_dir() {
         return Err(Error::Io(std::io::Error::other("it is a directory")));
@@ -101,8 +115,22 @@ fn open_source(path: &Path, limit: u64) -> Result<(Box<dyn Read>, Option<u64>), 
     if meta.is_file() && meta.len() > limit {
         return Err(Error::TooLarge { limit });
     }
+    let tail = if meta.is_file() && meta.len() >= 4 {
+        use std::io::{Seek, SeekFrom};
+        let mut tail = [0u8; 4];
+        file.seek(SeekFrom::End(-4))?;
+        file.read_exact(&mut tail)?;
+        file.seek(SeekFrom::Start(0))?;
+        Some(tail)
+    } else {
+        None
+    };
     // A FIFO or device is read up to the limit, never further.
-    Ok((Box::new(file), meta.is_file().then_some(meta.len())))
+    Ok(Source {
+        reader: Box::new(file),
+        size: meta.is_file().then_some(meta.len()),
+        tail,
+    })
 }
 
 /// `head` followed by the rest of `src`, refusing more than `limit` bytes.
@@ -136,14 +164,21 @@ pub fn open(path: &Path) -> Result<Profile, Error> {
 /// inflated), a chunk at a time; the others are read whole first.
 pub fn open_with(path: &Path, options: &DecodeOptions) -> Result<Profile, Error> {
     let limit = options.max_input.unwrap_or(DEFAULT_MAX_INPUT);
-    let (src, size) = open_source(path, limit)?;
-    decode_reader(src, size, options)
+    decode_reader(open_source(path, limit)?, options)
 }
 
 /// Decodes a profile from its bytes, gzip-compressed or not, in any format
 /// heapdiff reads.
 pub fn decode(bytes: &[u8]) -> Result<Profile, Error> {
-    decode_reader(bytes, Some(bytes.len() as u64), &DecodeOptions::default())
+    let source = Source {
+        reader: Box::new(bytes),
+        size: Some(bytes.len() as u64),
+        tail: bytes
+            .len()
+            .checked_sub(4)
+            .map(|at| bytes[at..].try_into().expect("four bytes")),
+    };
+    decode_reader(source, &DecodeOptions::default())
 }
 
 /// Like [`decode`], taking ownership so that nothing is copied.
@@ -201,21 +236,24 @@ impl Streamed {
     }
 }
 
-/// Decodes whatever `src` holds: text formats as they are read, the others
-/// (and anything gzip-compressed, whose compressed bytes are small) once
-/// read whole. `size` is the input's size when known.
-fn decode_reader(
-    mut src: impl Read,
-    size: Option<u64>,
-    options: &DecodeOptions,
-) -> Result<Profile, Error> {
+/// Decodes whatever `src` holds: text formats and pickles as they are
+/// read, the others once read whole; gzip is inflated as it is read (never
+/// holding the compressed file), into a buffer sized by the gzip trailer
+/// when the input is a file.
+fn decode_reader(src: Source<'_>, options: &DecodeOptions) -> Result<Profile, Error> {
     let limit = options.max_input.unwrap_or(DEFAULT_MAX_INPUT);
+    let Source {
+        reader: mut src,
+        size,
+        tail,
+    } = src;
     let mut head = Vec::new();
     (&mut src)
         .take(HEAD.min(limit.saturating_add(1)))
         .read_to_end(&mut head)?;
     if is_gzip(&head) {
-        return decode_gzip(read_rest(head, src, size, limit)?, options);
+        let hint = size_hint(tail, size.unwrap_or(0), limit);
+        return decode_gzip_stream(std::io::Cursor::new(head).chain(src), hint, options);
     }
     if let Some(format) = Streamed::of(&head) {
         return format.decode(
@@ -226,11 +264,25 @@ fn decode_reader(
     decode_inflated(read_rest(head, src, size, limit)?, options)
 }
 
-/// Decodes a gzip-compressed input: inflated as it is decoded when it holds
-/// text, whole otherwise.
+/// Decodes a gzip-compressed input held in memory.
 fn decode_gzip(bytes: Vec<u8>, options: &DecodeOptions) -> Result<Profile, Error> {
     let limit = options.max_input.unwrap_or(DEFAULT_MAX_INPUT);
-    let mut gz = flate2::read::MultiGzDecoder::new(&bytes[..]);
+    let hint = gzip_size_hint(&bytes, limit);
+    // The reader owns the compressed bytes: they go once inflated.
+    decode_gzip_stream(std::io::Cursor::new(bytes), hint, options)
+}
+
+/// Decodes a gzip stream: inflated as it is decoded when it holds text or
+/// a pickle, whole (into `hint` bytes to start with) otherwise.
+fn decode_gzip_stream(
+    compressed: impl Read,
+    hint: usize,
+    options: &DecodeOptions,
+) -> Result<Profile, Error> {
+    let limit = options.max_input.unwrap_or(DEFAULT_MAX_INPUT);
+    let mut gz = flate2::bufread::MultiGzDecoder::new(std::io::BufReader::with_capacity(
+        GZIP_READ, compressed,
+    ));
     let mut head = Vec::new();
     (&mut gz)
         .take(HEAD.min(limit.saturating_add(1)))
@@ -239,11 +291,13 @@ fn decode_gzip(bytes: Vec<u8>, options: &DecodeOptions) -> Result<Profile, Error
     if let Some(format) = Streamed::of(&head) {
         return format.decode(&mut lines::LineReader::new(head, gz, limit, true), options);
     }
-    let inflated = inflate_rest(gz, head, gzip_size_hint(&bytes, limit), limit)?;
-    // The compressed bytes are not needed while the inflated ones decode.
-    drop(bytes);
+    // `gz`, and with it the compressed bytes, is gone once inflated.
+    let inflated = inflate_rest(gz, head, hint, limit)?;
     decode_inflated(inflated, options)
 }
+
+/// How much compressed input is read at a time.
+const GZIP_READ: usize = 256 << 10;
 
 /// Decodes bytes that are not (or no longer) gzip-compressed.
 fn decode_inflated(bytes: Vec<u8>, options: &DecodeOptions) -> Result<Profile, Error> {
@@ -273,14 +327,22 @@ pub fn gunzip_limited(bytes: &[u8], limit: u64) -> Result<Vec<u8>, Error> {
 /// The trailer's ISIZE, the decompressed size modulo 2^32: a good capacity
 /// hint, bounded so that a lying trailer cannot reserve much.
 fn gzip_size_hint(bytes: &[u8], limit: u64) -> usize {
-    bytes
+    let tail = bytes
         .len()
         .checked_sub(4)
-        .and_then(|at| bytes.get(at..))
-        .and_then(|t| t.try_into().ok())
-        .map_or(0, |t: [u8; 4]| u32::from_le_bytes(t) as usize)
-        .min(bytes.len().saturating_mul(64))
-        .min(usize::try_from(limit).unwrap_or(usize::MAX))
+        .map(|at| bytes[at..].try_into().expect("four bytes"));
+    size_hint(tail, bytes.len() as u64, limit)
+}
+
+/// [`gzip_size_hint`] from the last four bytes of a compressed input of
+/// `compressed` bytes.
+fn size_hint(tail: Option<[u8; 4]>, compressed: u64, limit: u64) -> usize {
+    let Some(tail) = tail else { return 0 };
+    u64::from(u32::from_le_bytes(tail))
+        .min(compressed.saturating_mul(64))
+        .min(limit)
+        .try_into()
+        .unwrap_or(0)
 }
 
 /// `out` (what `gz` gave so far) followed by the rest of `gz`, of at most
@@ -340,6 +402,22 @@ fn decode_plain(bytes: bytes::Bytes, options: &DecodeOptions) -> Result<Profile,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gzip_trailer_sizes_the_buffer_within_bounds() {
+        let isize = |n: u32| Some(n.to_le_bytes());
+        assert_eq!(size_hint(None, 1000, 1 << 30), 0, "no trailer: no hint");
+        assert_eq!(size_hint(isize(5000), 1000, 1 << 30), 5000);
+        // A lying trailer reserves at most 64 times the compressed size,
+        // and never more than the input limit.
+        assert_eq!(size_hint(isize(u32::MAX), 1000, 1 << 30), 64_000);
+        assert_eq!(size_hint(isize(5000), 1000, 4096), 4096);
+        // The same from bytes in memory.
+        let mut gz = vec![0x1f, 0x8b, 0, 0];
+        gz.extend(77u32.to_le_bytes());
+        assert_eq!(gzip_size_hint(&gz, 1 << 30), 77);
+        assert_eq!(gzip_size_hint(&gz[..3], 1 << 30), 0);
+    }
     use std::io::Write;
 
     fn gzip(bytes: &[u8]) -> Vec<u8> {
