@@ -575,6 +575,17 @@ impl Diff {
 
 /// Compares two profiles. See the crate documentation for the semantics.
 pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff, Error> {
+    diff_split(before, after, options, SPLIT_ABOVE)
+}
+
+/// [`diff`], aggregating a side of more than `split_above` samples in two
+/// halves.
+fn diff_split(
+    before: &Profile,
+    after: &Profile,
+    options: &Options,
+    split_above: usize,
+) -> Result<Diff, Error> {
     let sel = select(before, after, options.sample_type.as_ref())?;
     let mut keys = KeyTable::default();
     let frame_keys = [
@@ -601,13 +612,65 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
         attribute: options.attribute,
         classifier: &options.classifier,
     };
-    // The two sides are independent until the merge: one thread each.
-    let (b, a) = std::thread::scope(|s| {
-        let b = s.spawn(|| aggregate(before, Side::Before, side_of(0)));
-        let a = aggregate(after, Side::After, side_of(1));
-        (b.join().expect("aggregation does not panic"), a)
+    // The two sides are independent until the merge, and so are the two
+    // halves of a big side's samples: the parts are shared out between two
+    // threads by size, each side's halves merged in sample order (the same
+    // split on any machine, so the same sums).
+    let profiles = [before, after];
+    let mut parts: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+    for (i, p) in profiles.iter().enumerate() {
+        let n = p.sample_count();
+        if n > split_above.max(1) {
+            parts.push((i, 0..n / 2));
+            parts.push((i, n / 2..n));
+        } else {
+            parts.push((i, 0..n));
+        }
+    }
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    // Biggest first, each to the less loaded thread (by samples).
+    order.sort_by_key(|&k| std::cmp::Reverse(parts[k].1.len()));
+    let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+    let (mut load_mine, mut load_theirs) = (0, 0);
+    for k in order {
+        if load_mine <= load_theirs {
+            load_mine += parts[k].1.len();
+            mine.push(k);
+        } else {
+            load_theirs += parts[k].1.len();
+            theirs.push(k);
+        }
+    }
+    let run = |ks: Vec<usize>| -> Vec<(usize, SideSums<'_>)> {
+        ks.into_iter()
+            .map(|k| {
+                let (i, r) = parts[k].clone();
+                let side = if i == 0 { Side::Before } else { Side::After };
+                (k, aggregate(profiles[i], side, side_of(i), r))
+            })
+            .collect()
+    };
+    let mut done: Vec<(usize, SideSums<'_>)> = std::thread::scope(|s| {
+        let other = s.spawn(|| run(theirs));
+        let mut done = run(mine);
+        done.extend(other.join().expect("aggregation does not panic"));
+        done
     });
-    let (mut b, mut a) = (b, a);
+    done.sort_by_key(|&(k, _)| k);
+    let mut sides = done.into_iter().map(|(k, sums)| (parts[k].0, sums)).fold(
+        Vec::<(usize, SideSums<'_>)>::new(),
+        |mut acc, (i, sums)| {
+            match acc.last_mut() {
+                Some((last, merged)) if *last == i => merged.merge(sums),
+                _ => acc.push((i, sums)),
+            }
+            acc
+        },
+    );
+    let (mut a, mut b) = (
+        sides.pop().expect("the after side").1,
+        sides.pop().expect("the before side").1,
+    );
     let normalized = options.normalize.then(|| {
         let ratio = |after: f64, before: f64| if before != 0.0 { after / before } else { 1.0 };
         let factor = ratio(a.total.0, b.total.0);
@@ -776,7 +839,39 @@ struct SideSums<'a> {
     stacks: SideStacks<'a>,
 }
 
-impl SideSums<'_> {
+/// Above this many samples, a side is aggregated in two halves.
+const SPLIT_ABOVE: usize = 100_000;
+
+impl<'a> SideSums<'a> {
+    /// Adds the sums of later samples of the same side.
+    fn merge(&mut self, other: SideSums<'a>) {
+        let add = |x: &mut (f64, f64), y: (f64, f64)| {
+            x.0 += y.0;
+            x.1 += y.1;
+        };
+        for (x, y) in self.flat.iter_mut().zip(other.flat) {
+            add(x, y);
+        }
+        for (x, y) in self.cum.iter_mut().zip(other.cum) {
+            add(x, y);
+        }
+        add(&mut self.total, other.total);
+        add(&mut self.unfiltered, other.unfiltered);
+        for (x, y) in self.flat_var.iter_mut().zip(other.flat_var) {
+            *x += y;
+        }
+        for (x, y) in self.cum_var.iter_mut().zip(other.cum_var) {
+            *x += y;
+        }
+        // In key order, so that the sums do not depend on hashing.
+        let mut via: Vec<_> = other.via.into_iter().collect();
+        via.sort_unstable_by_key(|&(k, _)| k);
+        for (k, v) in via {
+            *self.via.entry(k).or_insert(0.0) += v;
+        }
+        self.stacks.append(other.stacks);
+    }
+
     /// Scales every value by `value` and every count by `count`
     /// (`--normalize`, each sample type by its own ratio, as pprof does);
     /// variances scale by the square. The unfiltered total is left alone.
@@ -870,7 +965,13 @@ fn sample_variance(profile: &Profile, values: &[i64], v: f64, pair: (usize, usiz
     v * v * (1.0 - p).max(0.0) / k
 }
 
-fn aggregate<'a>(profile: &'a Profile, side: Side, input: SideInput<'a>) -> SideSums<'a> {
+/// Sums samples `range` of one side.
+fn aggregate<'a>(
+    profile: &'a Profile,
+    side: Side,
+    input: SideInput<'a>,
+    range: std::ops::Range<usize>,
+) -> SideSums<'a> {
     let add = |slot: &mut (f64, f64), value: f64, count: f64| {
         slot.0 += value;
         slot.1 += count;
@@ -935,7 +1036,7 @@ fn aggregate<'a>(profile: &'a Profile, side: Side, input: SideInput<'a>) -> Side
     let mut cum = vec![(0.0f64, 0.0f64, 0u64, 0.0f64); input.key_count];
     let mut serial = 0u64;
     let mut stack = Vec::new();
-    for sample in profile.samples() {
+    for sample in profile.samples().skip(range.start).take(range.len()) {
         let raw_value = sample.values[input.value_index];
         let raw_count = input.count_index.map_or(0, |c| sample.values[c]);
         if raw_value == 0 && raw_count == 0 {
@@ -1144,6 +1245,41 @@ mod tests {
         let mut o = Options::default();
         f(&mut o);
         o
+    }
+
+    #[test]
+    fn sides_summed_in_halves_equal_one_pass() {
+        let before = profile(&[
+            ("main;a;lib", 1, 100),
+            ("main;a;a;b", 2, 30),
+            ("main;gone", 1, 50),
+            ("main;c", 4, 7),
+        ]);
+        let after = profile(&[
+            ("main;a;lib", 3, 300),
+            ("main;x;b", 2, 20),
+            ("main;a;a;b", 1, 10),
+            ("main;c;lib", 5, 5),
+            ("main;c", 1, 1),
+            // Hidden frames in both halves: copied stacks on either side
+            // of the merge.
+            ("main;x;c", 1, 3),
+        ]);
+        let hide = opts(|o| o.filters.hide = Some(regex::Regex::new("^x").unwrap()));
+        let normalize = opts(|o| o.normalize = true);
+        for o in [Options::default(), hide, normalize] {
+            let one = diff_split(&before, &after, &o, usize::MAX).unwrap();
+            let two = diff_split(&before, &after, &o, 1).unwrap();
+            assert_eq!(one.rows, two.rows);
+            assert_eq!(one.totals, two.totals);
+            assert_eq!((one.growth, one.shrinkage), (two.growth, two.shrinkage));
+            assert_eq!(one.tree.nodes(), two.tree.nodes());
+            assert_eq!(
+                (one.path_growth, one.path_shrinkage),
+                (two.path_growth, two.path_shrinkage)
+            );
+            assert!(!one.rows.is_empty());
+        }
     }
 
     #[test]

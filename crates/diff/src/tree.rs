@@ -162,6 +162,20 @@ impl<'p> SideStacks<'p> {
         self.stacks.push(item);
     }
 
+    /// Appends the stacks of `other` (the same side of the same profile,
+    /// later samples) after these.
+    pub(crate) fn append(&mut self, other: SideStacks<'p>) {
+        let base = self.copied.len();
+        self.stacks.extend(other.stacks.into_iter().map(|it| {
+            if it.copied() {
+                Item::new(self.side, base + it.start(), it.len(), true, it.value)
+            } else {
+                it
+            }
+        }));
+        self.copied.extend(other.copied);
+    }
+
     /// Key `depth` (from the root) of a stack.
     fn key(&self, start: usize, len: usize, copied: bool, depth: usize) -> u32 {
         if copied {

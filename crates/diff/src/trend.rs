@@ -175,7 +175,16 @@ pub fn trend(profiles: &[Profile], options: &Options) -> Result<Trend, Error> {
         let done = std::thread::scope(|s| {
             let handles: Vec<_> = chunk
                 .iter()
-                .map(|&i| s.spawn(move || aggregate(&profiles[i], Side::After, input(i))))
+                .map(|&i| {
+                    s.spawn(move || {
+                        aggregate(
+                            &profiles[i],
+                            Side::After,
+                            input(i),
+                            0..profiles[i].sample_count(),
+                        )
+                    })
+                })
                 .collect();
             handles
                 .into_iter()
