@@ -641,12 +641,18 @@ fn diff_split(
             theirs.push(k);
         }
     }
+    // Each profile's frame table, one per thread.
+    let tables: [FrameTable; 2] = std::thread::scope(|s| {
+        let b = s.spawn(|| FrameTable::of(before, &side_of(0)));
+        let a = FrameTable::of(after, &side_of(1));
+        [b.join().expect("classifying frames does not panic"), a]
+    });
     let run = |ks: Vec<usize>| -> Vec<(usize, SideSums<'_>)> {
         ks.into_iter()
             .map(|k| {
                 let (i, r) = parts[k].clone();
                 let side = if i == 0 { Side::Before } else { Side::After };
-                (k, aggregate(profiles[i], side, side_of(i), r))
+                (k, aggregate(profiles[i], side, side_of(i), &tables[i], r))
             })
             .collect()
     };
@@ -966,10 +972,70 @@ fn sample_variance(profile: &Profile, values: &[i64], v: f64, pair: (usize, usiz
 }
 
 /// Sums samples `range` of one side.
+/// What aggregation needs to know of each frame of a profile, worked out
+/// once per profile (however many parts its samples are summed in).
+struct FrameTable {
+    /// Each frame's key and whether it is library code, side by side: one
+    /// load per frame of a stack.
+    keys: Vec<(KeyId, bool)>,
+    /// Whether each frame is the allocator's (empty with
+    /// `--keep-allocator-frames`).
+    allocator: Vec<bool>,
+    /// Which filters each frame matches (empty without filters).
+    matches: Vec<FrameMatch>,
+}
+
+impl FrameTable {
+    fn of(profile: &Profile, input: &SideInput<'_>) -> FrameTable {
+        // Which frames are library code, by `function file:line`.
+        let library = profile.frames().iter().map(|f| {
+            let mut name = profile.frame_name(f);
+            let file = profile.str(f.file);
+            if !file.is_empty() && f.is_symbolized() {
+                name.push(' ');
+                name.push_str(file);
+            } else if !file.is_empty() {
+                name = format!("{name} {file}");
+            }
+            input.classifier.is_library_name(&name)
+        });
+        let keys = input
+            .keys_of
+            .iter()
+            .zip(library)
+            .map(|(&k, l)| (k, l))
+            .collect();
+        let allocator = if input.keep_allocator_frames {
+            Vec::new()
+        } else {
+            profile
+                .frames()
+                .iter()
+                .map(|f| {
+                    if f.is_symbolized() {
+                        is_allocator_frame(profile.str(f.function))
+                    } else {
+                        f.mapping.is_some_and(|m| {
+                            is_allocator_library(profile.str(profile.mapping(m).path))
+                        })
+                    }
+                })
+                .collect()
+        };
+        FrameTable {
+            keys,
+            allocator,
+            matches: frame_matches(profile, input.filters),
+        }
+    }
+}
+
+/// Sums samples `range` of one side.
 fn aggregate<'a>(
     profile: &'a Profile,
     side: Side,
     input: SideInput<'a>,
+    table: &FrameTable,
     range: std::ops::Range<usize>,
 ) -> SideSums<'a> {
     let add = |slot: &mut (f64, f64), value: f64, count: f64| {
@@ -986,50 +1052,14 @@ fn aggregate<'a>(
         via: rustc_hash::FxHashMap::default(),
         stacks: SideStacks::over(side, profile.stack_frames(), input.keys_of),
     };
-    // Which frames are library code, by `function file:line`.
-    let library: Vec<bool> = profile
-        .frames()
-        .iter()
-        .map(|f| {
-            let mut name = profile.frame_name(f);
-            let file = profile.str(f.file);
-            if !file.is_empty() && f.is_symbolized() {
-                name.push(' ');
-                name.push_str(file);
-            } else if !file.is_empty() {
-                name = format!("{name} {file}");
-            }
-            input.classifier.is_library_name(&name)
-        })
-        .collect();
-    let matches = frame_matches(profile, input.filters);
+    let FrameTable {
+        keys: frame_keys,
+        allocator,
+        matches,
+    } = table;
     let filters = input.filters;
     let mut kept: Vec<heapdiff_profile::FrameId> = Vec::new();
-    let allocator: Vec<bool> = if input.keep_allocator_frames {
-        Vec::new()
-    } else {
-        profile
-            .frames()
-            .iter()
-            .map(|f| {
-                if f.is_symbolized() {
-                    is_allocator_frame(profile.str(f.function))
-                } else {
-                    f.mapping
-                        .is_some_and(|m| is_allocator_library(profile.str(profile.mapping(m).path)))
-                }
-            })
-            .collect()
-    };
     let sampling = profile.header.sampling.as_ref();
-    // Each frame's key and whether it is library code, side by side: one
-    // load per frame of a stack.
-    let frame_keys: Vec<(KeyId, bool)> = input
-        .keys_of
-        .iter()
-        .zip(&library)
-        .map(|(&k, &l)| (k, l))
-        .collect();
     // Each key's cumulative value, count and variance, and the last stack
     // that counted it (recursion counts once), side by side: one cache line
     // per key touched instead of three.
@@ -1118,7 +1148,7 @@ fn aggregate<'a>(
         };
         if input.attribute == Attribute::Leaf
             && let (Some(&leaf_frame), Some(leaf), Some(u)) = (frames.first(), leaf, user)
-            && library[leaf_frame.index()]
+            && frame_keys[leaf_frame.index()].1
         {
             *sums.via.entry((leaf, u)).or_insert(0.0) += value;
         }

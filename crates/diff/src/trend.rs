@@ -21,7 +21,9 @@ use heapdiff_profile::{Profile, ValueType};
 use crate::key::KeyTable;
 use crate::select::select;
 use crate::tree::SideStacks;
-use crate::{Error, Key, KeyId, Options, Precision, RankBy, Side, SideInput, aggregate};
+use crate::{
+    Error, FrameTable, Key, KeyId, Options, Precision, RankBy, Side, SideInput, aggregate,
+};
 
 /// One key's series.
 #[derive(Clone, Debug, PartialEq)]
@@ -177,10 +179,12 @@ pub fn trend(profiles: &[Profile], options: &Options) -> Result<Trend, Error> {
                 .iter()
                 .map(|&i| {
                     s.spawn(move || {
+                        let table = FrameTable::of(&profiles[i], &input(i));
                         aggregate(
                             &profiles[i],
                             Side::After,
                             input(i),
+                            &table,
                             0..profiles[i].sample_count(),
                         )
                     })
