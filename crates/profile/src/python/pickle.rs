@@ -158,6 +158,9 @@ pub(crate) struct List {
     pub(crate) len: usize,
     /// The traces by `(domain, frames)`, in order of first appearance.
     pub(crate) traces: Vec<TraceGroup>,
+    /// The group of each traceback tuple's domain-0 traces (`u32::MAX`:
+    /// none yet), and of other domains' traces.
+    by_frames: Vec<u32>,
     group_of: FxHashMap<(i64, u32), u32>,
     /// Traces whose `total_nframe` exceeds their frames (cut stacks).
     pub(crate) truncated: usize,
@@ -206,7 +209,22 @@ impl List {
             unreachable!("is_trace checked the fields");
         };
         let next = self.traces.len() as u32;
-        let g = *self.group_of.entry((domain, frames)).or_insert(next);
+        // Python's own memory (domain 0) is nearly every trace: its groups
+        // are found by the traceback tuple's index, without hashing.
+        let slot = if domain == 0 {
+            let i = frames as usize;
+            if i >= self.by_frames.len() {
+                self.by_frames
+                    .resize((i + 1).max(2 * self.by_frames.len()), u32::MAX);
+            }
+            &mut self.by_frames[i]
+        } else {
+            self.group_of.entry((domain, frames)).or_insert(u32::MAX)
+        };
+        if *slot == u32::MAX {
+            *slot = next;
+        }
+        let g = *slot;
         if g == next {
             self.traces.push(TraceGroup {
                 domain,
