@@ -662,21 +662,17 @@ fn diff_split(
         done.extend(other.join().expect("aggregation does not panic"));
         done
     });
+    // Parts in sample order, each side's later half merged into its first.
     done.sort_by_key(|&(k, _)| k);
-    let mut sides = done.into_iter().map(|(k, sums)| (parts[k].0, sums)).fold(
-        Vec::<(usize, SideSums<'_>)>::new(),
-        |mut acc, (i, sums)| {
-            match acc.last_mut() {
-                Some((last, merged)) if *last == i => merged.merge(sums),
-                _ => acc.push((i, sums)),
-            }
-            acc
-        },
-    );
-    let (mut a, mut b) = (
-        sides.pop().expect("the after side").1,
-        sides.pop().expect("the before side").1,
-    );
+    let mut sides: [Option<SideSums<'_>>; 2] = [None, None];
+    for (k, sums) in done {
+        match &mut sides[parts[k].0] {
+            Some(first) => first.merge(sums),
+            empty => *empty = Some(sums),
+        }
+    }
+    let [b, a] = sides.map(|s| s.expect("every side has a part"));
+    let (mut b, mut a) = (b, a);
     let normalized = options.normalize.then(|| {
         let ratio = |after: f64, before: f64| if before != 0.0 { after / before } else { 1.0 };
         let factor = ratio(a.total.0, b.total.0);
@@ -869,10 +865,7 @@ impl<'a> SideSums<'a> {
         for (x, y) in self.cum_var.iter_mut().zip(other.cum_var) {
             *x += y;
         }
-        // In key order, so that the sums do not depend on hashing.
-        let mut via: Vec<_> = other.via.into_iter().collect();
-        via.sort_unstable_by_key(|&(k, _)| k);
-        for (k, v) in via {
+        for (k, v) in other.via {
             *self.via.entry(k).or_insert(0.0) += v;
         }
         self.stacks.append(other.stacks);
@@ -971,7 +964,6 @@ fn sample_variance(profile: &Profile, values: &[i64], v: f64, pair: (usize, usiz
     v * v * (1.0 - p).max(0.0) / k
 }
 
-/// Sums samples `range` of one side.
 /// What aggregation needs to know of each frame of a profile, worked out
 /// once per profile (however many parts its samples are summed in).
 struct FrameTable {
