@@ -173,10 +173,7 @@ pub fn decode(bytes: &[u8]) -> Result<Profile, Error> {
     let source = Source {
         reader: Box::new(bytes),
         size: Some(bytes.len() as u64),
-        tail: bytes
-            .len()
-            .checked_sub(4)
-            .map(|at| bytes[at..].try_into().expect("four bytes")),
+        tail: last_four(bytes),
     };
     decode_reader(source, &DecodeOptions::default())
 }
@@ -327,11 +324,12 @@ pub fn gunzip_limited(bytes: &[u8], limit: u64) -> Result<Vec<u8>, Error> {
 /// The trailer's ISIZE, the decompressed size modulo 2^32: a good capacity
 /// hint, bounded so that a lying trailer cannot reserve much.
 fn gzip_size_hint(bytes: &[u8], limit: u64) -> usize {
-    let tail = bytes
-        .len()
-        .checked_sub(4)
-        .map(|at| bytes[at..].try_into().expect("four bytes"));
-    size_hint(tail, bytes.len() as u64, limit)
+    size_hint(last_four(bytes), bytes.len() as u64, limit)
+}
+
+/// The last four bytes, if there are four.
+fn last_four(bytes: &[u8]) -> Option<[u8; 4]> {
+    bytes.last_chunk().copied()
 }
 
 /// [`gzip_size_hint`] from the last four bytes of a compressed input of

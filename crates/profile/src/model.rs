@@ -727,6 +727,7 @@ impl ProfileBuilder {
     /// Appends a batch's samples after those pushed so far.
     pub fn append(&mut self, batch: SampleBatch) -> Result<(), Error> {
         let p = &mut self.profile;
+        debug_assert_eq!(p.stack_ends.len(), batch.before, "batches append in order");
         let base = p.stack_frames.len();
         let max_frames = self.limits.max_frames.min(MAX_FRAMES);
         if base + batch.frames.len() > max_frames {
