@@ -614,13 +614,17 @@ fn diff_split(
     };
     // The two sides are independent until the merge, and so are the two
     // halves of a big side's samples: the parts are shared out between two
-    // threads by size, each side's halves merged in sample order (the same
-    // split on any machine, so the same sums).
+    // threads by size, each side's halves merged in sample order. Only
+    // integer values are split: their sums are exact in any order, while a
+    // sampled profile's scaled values would round differently summed in two
+    // halves (by a byte, once in a while, against jeprof's order). The
+    // variances behind the ± error bars are not integers: a split side's
+    // may round one unit away from a one-pass sum's.
     let profiles = [before, after];
     let mut parts: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
     for (i, p) in profiles.iter().enumerate() {
         let n = p.sample_count();
-        if n > split_above.max(1) {
+        if n > split_above.max(1) && p.header.sampling.is_none() {
             parts.push((i, 0..n / 2));
             parts.push((i, n / 2..n));
         } else {
