@@ -1123,8 +1123,10 @@ fn aggregate<'a>(
         // stack: recursion counts once), and the innermost user frame.
         serial += 1;
         let mut user = None;
+        let mut path = tree::PATH_SEED;
         for f in frames {
             let (k, is_library) = frame_keys[f.index()];
+            path = tree::path_hash(path, k);
             if user.is_none() && !is_library {
                 user = Some(k);
             }
@@ -1162,7 +1164,7 @@ fn aggregate<'a>(
             // The stack is a run of the profile's own frames: the tree
             // reads it there, through the key table, instead of a copy.
             sums.stacks
-                .add_frames(sample.offset + lead, frames.len(), value);
+                .add_frames(sample.offset + lead, frames.len(), value, path);
         }
     }
     if input.errors {

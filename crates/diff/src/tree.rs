@@ -152,13 +152,15 @@ impl<'p> SideStacks<'p> {
     pub(crate) fn add(&mut self, leaf_first: &[KeyId], value: f64) {
         let start = self.copied.len();
         self.copied.extend(leaf_first.iter().rev().map(|k| k.0));
-        let item = Item::new(self.side, start, leaf_first.len(), true, value);
+        let hash = leaf_first.iter().fold(PATH_SEED, |h, k| path_hash(h, *k));
+        let item = Item::new(self.side, start, leaf_first.len(), true, value, hash);
         self.stacks.push(item);
     }
 
-    /// Adds the stack `frames[start..start + len]`.
-    pub(crate) fn add_frames(&mut self, start: usize, len: usize, value: f64) {
-        let item = Item::new(self.side, start, len, false, value);
+    /// Adds the stack `frames[start..start + len]`, whose keys (leaf first)
+    /// hash to `hash` (see [`path_hash`]).
+    pub(crate) fn add_frames(&mut self, start: usize, len: usize, value: f64, hash: u64) {
+        let item = Item::new(self.side, start, len, false, value, hash);
         self.stacks.push(item);
     }
 
@@ -168,7 +170,14 @@ impl<'p> SideStacks<'p> {
         let base = self.copied.len();
         self.stacks.extend(other.stacks.into_iter().map(|it| {
             if it.copied() {
-                Item::new(self.side, base + it.start(), it.len(), true, it.value)
+                Item::new(
+                    self.side,
+                    base + it.start(),
+                    it.len(),
+                    true,
+                    it.value,
+                    it.hash,
+                )
             } else {
                 it
             }
@@ -254,6 +263,21 @@ pub(crate) fn build<'p>(before: &mut SideStacks<'p>, after: &mut SideStacks<'p>,
     tree.path_shrinkage = path_shrinkage;
     tree
 }
+
+/// The hash of no keys: see [`path_hash`].
+pub(crate) const PATH_SEED: u64 = 0x243F_6A88_85A3_08D3;
+
+/// Adds `key` to the hash `h` of a stack's keys (leaf first, starting from
+/// [`PATH_SEED`]). Call paths with equal hashes are compared key by key
+/// before they are counted as one: the hash only spares comparing paths
+/// that differ.
+#[inline(always)]
+pub(crate) fn path_hash(h: u64, key: KeyId) -> u64 {
+    (h.rotate_left(23) ^ u64::from(key.0)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// How many stacks ahead of its use a stack's frame is prefetched.
+const PREFETCH_AHEAD: usize = 16;
 
 /// Above this many stacks, subtrees are built on two threads.
 const PARALLEL_ABOVE: usize = 20_000;
@@ -467,7 +491,7 @@ fn sort_pairs(pairs: &mut [u64], buckets: &mut Vec<(u32, usize)>, out: &mut Vec<
     pairs.copy_from_slice(out);
 }
 
-/// One stack, as the builder moves it around: 16 bytes, since a million
+/// One stack, as the builder moves it around: 24 bytes, since a million
 /// of them are moved on every level of the tree.
 #[derive(Clone, Copy, Debug)]
 struct Item {
@@ -477,6 +501,8 @@ struct Item {
     start: u32,
     /// Length; the top bit says the stack is a copy of its keys.
     len: u32,
+    /// [`path_hash`] of the stack's keys: equal paths have equal hashes.
+    hash: u64,
 }
 
 /// The flag bit of [`Item::start`] and [`Item::len`]; profiles hold fewer
@@ -485,7 +511,7 @@ struct Item {
 const FLAG: u32 = 1 << 31;
 
 impl Item {
-    fn new(side: Side, start: usize, len: usize, copied: bool, value: f64) -> Item {
+    fn new(side: Side, start: usize, len: usize, copied: bool, value: f64, hash: u64) -> Item {
         let bits = |n: usize| match u32::try_from(n) {
             Ok(n) if n & FLAG == 0 => n,
             _ => unreachable!("profiles hold fewer than 2^31 frames"),
@@ -495,6 +521,7 @@ impl Item {
             value,
             start: bits(start) | side,
             len: bits(len) | if copied { FLAG } else { 0 },
+            hash,
         }
     }
 
@@ -563,6 +590,18 @@ impl<'a> Builder<'a> {
     /// A stack's key `depth` (from the root).
     fn key(&self, item: &Item, depth: usize) -> u32 {
         self.sides[item.side()].key(item.start(), item.len(), item.copied(), depth)
+    }
+
+    /// Asks for the memory holding a stack's frame `depth` (from the root)
+    /// ahead of its use: the stacks of a node lie far apart in the frame
+    /// buffer, and each visit would otherwise wait for its own cache miss.
+    #[inline(always)]
+    fn prefetch(&self, item: &Item, depth: usize) {
+        if !item.copied()
+            && let Some(i) = (item.start() + item.len()).checked_sub(depth + 1)
+        {
+            prefetch_index::prefetch_index(self.sides[item.side()].frames, i);
+        }
     }
 
     /// How many keys two stacks share from `depth` on, up to `limit` (at
@@ -672,12 +711,13 @@ impl<'a> Builder<'a> {
             }
             // Each stack's next key, with its position.
             pairs.clear();
-            pairs.extend(
-                items[lo..hi]
-                    .iter()
-                    .enumerate()
-                    .map(|(i, it)| u64::from(self.key(it, depth)) << 32 | i as u64),
-            );
+            let range = &items[lo..hi];
+            pairs.extend(range.iter().enumerate().map(|(i, it)| {
+                if let Some(ahead) = range.get(i + PREFETCH_AHEAD) {
+                    self.prefetch(ahead, depth);
+                }
+                u64::from(self.key(it, depth)) << 32 | i as u64
+            }));
             let next = (pairs[0] >> 32) as u32;
             if pairs.iter().any(|p| (p >> 32) as u32 != next) {
                 self.group(node, lo, depth, &mut pairs, items, work);
@@ -691,7 +731,11 @@ impl<'a> Builder<'a> {
             let first = items[lo];
             let mut end = min_len;
             let mut other: Option<Item> = None;
-            for it in &items[lo + 1..hi] {
+            let range = &items[lo + 1..hi];
+            for (i, it) in range.iter().enumerate() {
+                if let Some(ahead) = range.get(i + PREFETCH_AHEAD) {
+                    self.prefetch(ahead, depth);
+                }
                 let rep = if it.side() == first.side() {
                     &first
                 } else {
@@ -776,7 +820,36 @@ impl<'a> Builder<'a> {
             self.count_path(own);
             return;
         }
-        items.sort_unstable_by(|x, y| self.compare(x, y, depth));
+        // By hash (then side and position: sums in reading order); paths
+        // with equal hashes are compared, and only a collision sorts them.
+        items.sort_unstable_by_key(|it| (it.hash, it.start));
+        let mut i = 0;
+        while i < items.len() {
+            let mut j = i + 1;
+            while j < items.len() && items[j].hash == items[i].hash {
+                j += 1;
+            }
+            let run = &mut items[i..j];
+            if run[1..]
+                .iter()
+                .all(|it| self.compare(&run[0], it, depth).is_eq())
+            {
+                let mut own = [0.0; 2];
+                for it in run.iter() {
+                    own[it.side()] += it.value;
+                }
+                self.count_path(own);
+            } else {
+                self.count_distinct(run, depth);
+            }
+            i = j;
+        }
+    }
+
+    /// Counts the distinct call paths of stacks sharing their first `depth`
+    /// keys, comparing them whole.
+    fn count_distinct(&mut self, items: &mut [Item], depth: usize) {
+        items.sort_by(|x, y| self.compare(x, y, depth));
         let mut i = 0;
         while i < items.len() {
             let mut own = [0.0; 2];
@@ -888,6 +961,53 @@ mod tests {
     }
 
     #[test]
+    fn folded_paths_with_equal_hashes_are_still_told_apart() {
+        // Frames 0..4 keyed a, b, c, d; stacks as runs of `frames`, leaf
+        // first: the same path twice (before and after), and two others.
+        use heapdiff_profile::{Format, Frame, ProfileBuilder, ValueType};
+        let keys_of = [KeyId(0), KeyId(1), KeyId(2), KeyId(3)];
+        let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new("space", "bytes")]);
+        let (name, file) = (b.intern("f"), b.intern("f.go"));
+        let ids: Vec<FrameId> = (0..4)
+            .map(|line| b.frame(Frame::symbolized(name, file, line + 1)))
+            .collect();
+        let stack: Vec<FrameId> = [1, 0, 2, 0, 3, 2, 0, 1, 0].map(|f| ids[f]).to_vec();
+        b.push_sample(&stack, &[1]).unwrap();
+        let profile = b.finish();
+        let frames = profile.stack_frames();
+        let sides = |collide: bool| {
+            let mut before = SideStacks::over(Side::Before, frames, &keys_of);
+            let mut after = SideStacks::over(Side::After, frames, &keys_of);
+            let hash = |start: usize, len: usize| {
+                if collide {
+                    7
+                } else {
+                    frames[start..start + len]
+                        .iter()
+                        .fold(PATH_SEED, |h, f| path_hash(h, keys_of[f.index()]))
+                }
+            };
+            // a;b shrinks by 1, a;c grows by 5, a;c;d grows by 2.
+            before.add_frames(0, 2, 4.0, hash(0, 2));
+            after.add_frames(7, 2, 3.0, hash(7, 2));
+            after.add_frames(2, 2, 5.0, hash(2, 2));
+            after.add_frames(4, 3, 2.0, hash(4, 3));
+            (before, after)
+        };
+        for collide in [false, true] {
+            let (mut before, mut after) = sides(collide);
+            // Everything below the root's child is folded.
+            let t = build(&mut before, &mut after, 100.0);
+            assert_eq!(t.nodes().len(), 2, "collide: {collide}");
+            assert_eq!(
+                (t.path_growth, t.path_shrinkage),
+                (7, -1),
+                "collide: {collide}"
+            );
+        }
+    }
+
+    #[test]
     fn small_subtrees_fold_into_their_parent_and_path_growth_is_kept() {
         let (a, b, c, d) = (KeyId(0), KeyId(1), KeyId(2), KeyId(3));
         let sides = || {
@@ -972,7 +1092,8 @@ mod tests {
                 if i % 3 == 0 {
                     stacks.add(&keys, value as f64);
                 } else {
-                    stacks.add_frames(sample.offset, sample.stack.len(), value as f64);
+                    let hash = keys.iter().fold(PATH_SEED, |h, k| path_hash(h, *k));
+                    stacks.add_frames(sample.offset, sample.stack.len(), value as f64, hash);
                 }
                 let root_first: Vec<u32> = keys.iter().rev().map(|k| k.0).collect();
                 for n in 0..=root_first.len() {
