@@ -10,7 +10,7 @@ pub fn decode_checked(prefix: &[u8], data: &[u8]) {
     if let Ok(p) = heapdiff_profile::decode(&input) {
         for s in p.samples() {
             assert_eq!(s.values.len(), p.header.sample_types.len());
-            for &f in s.stack {
+            for f in s.stack {
                 let _ = p.frame_name(p.frame(f));
             }
         }

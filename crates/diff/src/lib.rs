@@ -52,7 +52,7 @@ mod trend;
 use std::cmp::Ordering;
 use std::fmt;
 
-use heapdiff_profile::{Profile, ValueType};
+use heapdiff_profile::{Frames, Profile, StackFrame, ValueType};
 use rustc_hash::FxHashMap;
 
 pub use allocator::{is_allocator_frame, is_allocator_library};
@@ -1034,6 +1034,21 @@ fn aggregate<'a>(
     table: &FrameTable,
     range: std::ops::Range<usize>,
 ) -> SideSums<'a> {
+    match profile.stack_frames() {
+        Frames::Narrow(all) => aggregate_over(all, profile, side, input, table, range),
+        Frames::Wide(all) => aggregate_over(all, profile, side, input, table, range),
+    }
+}
+
+/// [`aggregate`], over the profile's frames as they are stored.
+fn aggregate_over<'a, F: StackFrame>(
+    all: &[F],
+    profile: &'a Profile,
+    side: Side,
+    input: SideInput<'a>,
+    table: &FrameTable,
+    range: std::ops::Range<usize>,
+) -> SideSums<'a> {
     let add = |slot: &mut (f64, f64), value: f64, count: f64| {
         slot.0 += value;
         slot.1 += count;
@@ -1054,7 +1069,7 @@ fn aggregate<'a>(
         matches,
     } = table;
     let filters = input.filters;
-    let mut kept: Vec<heapdiff_profile::FrameId> = Vec::new();
+    let mut kept: Vec<F> = Vec::new();
     let sampling = profile.header.sampling.as_ref();
     // Each key's cumulative value, count and variance, and the last stack
     // that counted it (recursion counts once), side by side: one cache line
@@ -1082,17 +1097,18 @@ fn aggregate<'a>(
         if input.relative {
             add(&mut sums.total, value, count);
         }
+        let whole = &all[sample.offset..sample.offset + sample.stack.len()];
         let mut frames = if allocator.is_empty() {
-            sample.stack
+            whole
         } else {
-            strip_allocator_frames(sample.stack, |f| allocator[f.index()])
+            strip_allocator_frames(whole, |f| allocator[f.index()])
         };
         // Where `frames` starts in the sample's stack (only its leaf end is
         // ever cut, but by --hide).
-        let lead = sample.stack.len() - frames.len();
+        let lead = whole.len() - frames.len();
         let mut hidden = false;
         if !matches.is_empty() {
-            let m = |f: &heapdiff_profile::FrameId| matches[f.index()];
+            let m = |f: &F| matches[f.index()];
             if filters.focus.is_some() && !frames.iter().any(|f| m(f).focus) {
                 continue;
             }

@@ -16,7 +16,7 @@
 //! frame. Nodes come out in pre-order: parents before children, siblings
 //! ordered by key id.
 
-use heapdiff_profile::FrameId;
+use heapdiff_profile::{Frames, StackFrame};
 
 use crate::{KeyId, Side};
 
@@ -117,7 +117,7 @@ impl Tree {
 #[derive(Debug)]
 pub(crate) struct SideStacks<'p> {
     side: Side,
-    frames: &'p [FrameId],
+    frames: Frames<'p>,
     keys_of: &'p [KeyId],
     /// Keys of the copied stacks, root first, back to back.
     copied: Vec<u32>,
@@ -127,11 +127,11 @@ pub(crate) struct SideStacks<'p> {
 impl<'p> SideStacks<'p> {
     /// No stacks.
     pub(crate) fn new(side: Side) -> Self {
-        SideStacks::over(side, &[], &[])
+        SideStacks::over(side, Frames::Wide(&[]), &[])
     }
 
     /// Stacks that are runs of `frames`, keyed by `keys_of`.
-    pub(crate) fn over(side: Side, frames: &'p [FrameId], keys_of: &'p [KeyId]) -> Self {
+    pub(crate) fn over(side: Side, frames: Frames<'p>, keys_of: &'p [KeyId]) -> Self {
         SideStacks {
             side,
             frames,
@@ -190,7 +190,7 @@ impl<'p> SideStacks<'p> {
         if copied {
             self.copied[start + depth]
         } else {
-            self.keys_of[self.frames[start + len - 1 - depth].index()].0
+            self.keys_of[self.frames.at(start + len - 1 - depth).index()].0
         }
     }
 }
@@ -600,7 +600,10 @@ impl<'a> Builder<'a> {
         if !item.copied()
             && let Some(i) = (item.start() + item.len()).checked_sub(depth + 1)
         {
-            prefetch_index::prefetch_index(self.sides[item.side()].frames, i);
+            match self.sides[item.side()].frames {
+                Frames::Narrow(f) => prefetch_index::prefetch_index(f, i),
+                Frames::Wide(f) => prefetch_index::prefetch_index(f, i),
+            }
         }
     }
 
@@ -614,18 +617,11 @@ impl<'a> Builder<'a> {
         if a.side() == b.side() && !a.copied() && !b.copied() {
             // Equal frames have equal keys: compare the frames first, in
             // bulk (root first is the end of each leaf-first run).
-            let frames = self.sides[a.side()].frames;
             let n = limit - depth;
             let (ea, eb) = (a.start() + a.len() - depth, b.start() + b.len() - depth);
-            let (fa, fb) = (&frames[ea - n..ea], &frames[eb - n..eb]);
-            d += if fa == fb {
-                n
-            } else {
-                fa.iter()
-                    .rev()
-                    .zip(fb.iter().rev())
-                    .take_while(|(x, y)| x == y)
-                    .count()
+            d += match self.sides[a.side()].frames {
+                Frames::Narrow(f) => common_suffix(&f[ea - n..ea], &f[eb - n..eb]),
+                Frames::Wide(f) => common_suffix(&f[ea - n..ea], &f[eb - n..eb]),
             };
         }
         d + (d..limit)
@@ -864,6 +860,20 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// How many frames two runs of frames of the same length share at their
+/// ends.
+fn common_suffix<F: StackFrame>(a: &[F], b: &[F]) -> usize {
+    if a == b {
+        a.len()
+    } else {
+        a.iter()
+            .rev()
+            .zip(b.iter().rev())
+            .take_while(|(x, y)| x == y)
+            .count()
+    }
+}
+
 /// Sums totals (in floating point, truncated at the end) and indexes
 /// children.
 fn finish(built: Vec<Built>, mut sums: Vec<[f64; 2]>) -> Tree {
@@ -964,7 +974,7 @@ mod tests {
     fn folded_paths_with_equal_hashes_are_still_told_apart() {
         // Frames 0..4 keyed a, b, c, d; stacks as runs of `frames`, leaf
         // first: the same path twice (before and after), and two others.
-        use heapdiff_profile::{Format, Frame, ProfileBuilder, ValueType};
+        use heapdiff_profile::{Format, Frame, FrameId, ProfileBuilder, ValueType};
         let keys_of = [KeyId(0), KeyId(1), KeyId(2), KeyId(3)];
         let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new("space", "bytes")]);
         let (name, file) = (b.intern("f"), b.intern("f.go"));
@@ -982,7 +992,8 @@ mod tests {
                 if collide {
                     7
                 } else {
-                    frames[start..start + len]
+                    frames
+                        .slice(start..start + len)
                         .iter()
                         .fold(PATH_SEED, |h, f| path_hash(h, keys_of[f.index()]))
                 }

@@ -233,7 +233,7 @@ mod tests {
                 (1, vec![1, 8, 0, 0, 0, 0])
             ]
         );
-        let leaf = p.frame(p.samples().next().unwrap().stack[0]);
+        let leaf = p.frame(p.samples().next().unwrap().stack.at(0));
         assert_eq!(
             (p.str(leaf.function), p.str(leaf.file), leaf.line),
             ("leak", "src/main.rs", 10)

@@ -156,7 +156,7 @@ mod tests {
                 let names: Vec<String> = s
                     .stack
                     .iter()
-                    .map(|&f| {
+                    .map(|f| {
                         let f = p.frame(f);
                         match f.line {
                             0 => p.str(f.function).to_owned(),

@@ -577,7 +577,7 @@ MAPPED_LIBRARIES:
         let s = p.samples().nth(sample).unwrap();
         s.stack
             .iter()
-            .map(|&f| {
+            .map(|f| {
                 let fr = p.frame(f);
                 let path = fr
                     .mapping
@@ -672,7 +672,7 @@ MAPPED_LIBRARIES:
         assert_eq!(p.header.sampling.as_ref().unwrap().rate, 524288);
         assert_eq!(p.samples().next().unwrap().values, [1, 1024, 1, 1024]);
         assert!(
-            p.frame(p.samples().next().unwrap().stack[0])
+            p.frame(p.samples().next().unwrap().stack.at(0))
                 .mapping
                 .is_none()
         );
@@ -696,7 +696,7 @@ MAPPED_LIBRARIES:
         let names: Vec<String> = s
             .stack
             .iter()
-            .map(|&f| format!("{}:{}", p.str(p.frame(f).function), p.frame(f).line))
+            .map(|f| format!("{}:{}", p.str(p.frame(f).function), p.frame(f).line))
             .collect();
         assert_eq!(names, ["main.alloc:12", "runtime.main:250"]);
         // 2 objects of 4096 bytes at rate 524288: scale = 1/(1-e^(-1/128)).

@@ -43,7 +43,7 @@
 //! let profile = decode(&pb.encode_to_vec()).unwrap();
 //! assert_eq!(profile.header.sample_types[0].name, "inuse_space");
 //! let sample = profile.samples().next().unwrap();
-//! let leaf = profile.frame(sample.stack[0]);
+//! let leaf = profile.frame(sample.stack.at(0));
 //! assert_eq!(profile.str(leaf.function), "main.leak");
 //! assert_eq!(leaf.line, 27);
 //! assert_eq!(sample.values, &[4096]);
@@ -67,8 +67,8 @@ pub use error::Error;
 pub use format::{Format, is_gzip, sniff};
 pub use legacy::DecodeOptions;
 pub use model::{
-    Frame, FrameId, Header, Limits, MAX_FRAMES, Mapping, MappingId, Profile, ProfileBuilder,
-    Sample, SampleBatch, Sampling, StrId, SymbolFrame, ValueType,
+    Frame, FrameId, Frames, FramesIter, Header, Limits, MAX_FRAMES, Mapping, MappingId, Profile,
+    ProfileBuilder, Sample, SampleBatch, Sampling, StackFrame, StrId, SymbolFrame, ValueType,
 };
 
 /// The largest input read, decompressed, unless [`DecodeOptions::max_input`]

@@ -136,7 +136,7 @@ mod tests {
                 let frames = s
                     .stack
                     .iter()
-                    .map(|&f| {
+                    .map(|f| {
                         let f = p.frame(f);
                         format!("{} {}:{}", p.str(f.function), p.str(f.file), f.line)
                     })

@@ -253,11 +253,242 @@ pub struct Header {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sample<'a> {
     /// The call stack, leaf first.
-    pub stack: &'a [FrameId],
+    pub stack: Frames<'a>,
     /// Where `stack` starts in [`Profile::stack_frames`].
     pub offset: usize,
     /// One value per sample type.
     pub values: &'a [i64],
+}
+
+/// A run of stack frames (leaf first), borrowed from a [`Profile`]: two
+/// bytes a frame while the profile has at most 65,536 distinct frames (as
+/// nearly every profile has), four bytes otherwise. Read it by value
+/// ([`get`](Self::get), [`iter`](Self::iter)), or match it to work on the
+/// slice itself.
+#[derive(Clone, Copy, Debug)]
+pub enum Frames<'a> {
+    /// Frames as 16-bit [`FrameId`] indices.
+    Narrow(&'a [u16]),
+    /// Frames as [`FrameId`]s.
+    Wide(&'a [FrameId]),
+}
+
+impl<'a> Frames<'a> {
+    /// Number of frames.
+    pub fn len(self) -> usize {
+        match self {
+            Frames::Narrow(f) => f.len(),
+            Frames::Wide(f) => f.len(),
+        }
+    }
+
+    /// No frames.
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    /// Frame `i` (0 is the leaf), if there is one.
+    pub fn get(self, i: usize) -> Option<FrameId> {
+        match self {
+            Frames::Narrow(f) => f.get(i).map(|&n| FrameId(u32::from(n))),
+            Frames::Wide(f) => f.get(i).copied(),
+        }
+    }
+
+    /// Frame `i` (0 is the leaf).
+    ///
+    /// # Panics
+    /// If there are no more than `i` frames, as indexing a slice does.
+    pub fn at(self, i: usize) -> FrameId {
+        match self {
+            Frames::Narrow(f) => FrameId(u32::from(f[i])),
+            Frames::Wide(f) => f[i],
+        }
+    }
+
+    /// Frames `range` of these.
+    ///
+    /// # Panics
+    /// If `range` is out of bounds, as slicing does.
+    pub fn slice(self, range: std::ops::Range<usize>) -> Frames<'a> {
+        match self {
+            Frames::Narrow(f) => Frames::Narrow(&f[range]),
+            Frames::Wide(f) => Frames::Wide(&f[range]),
+        }
+    }
+
+    /// The frames, leaf first.
+    pub fn iter(self) -> FramesIter<'a> {
+        match self {
+            Frames::Narrow(f) => FramesIter::Narrow(f.iter()),
+            Frames::Wide(f) => FramesIter::Wide(f.iter()),
+        }
+    }
+
+    /// The frames, leaf first, in a vector of their own.
+    pub fn to_vec(self) -> Vec<FrameId> {
+        self.iter().collect()
+    }
+}
+
+impl PartialEq for Frames<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Frames::Narrow(a), Frames::Narrow(b)) => a == b,
+            (Frames::Wide(a), Frames::Wide(b)) => a == b,
+            _ => self.len() == other.len() && self.iter().eq(other.iter()),
+        }
+    }
+}
+
+impl Eq for Frames<'_> {}
+
+impl<'a> IntoIterator for Frames<'a> {
+    type Item = FrameId;
+    type IntoIter = FramesIter<'a>;
+
+    fn into_iter(self) -> FramesIter<'a> {
+        self.iter()
+    }
+}
+
+/// The iterator of [`Frames::iter`].
+#[derive(Clone, Debug)]
+pub enum FramesIter<'a> {
+    /// Over 16-bit indices.
+    Narrow(std::slice::Iter<'a, u16>),
+    /// Over [`FrameId`]s.
+    Wide(std::slice::Iter<'a, FrameId>),
+}
+
+impl Iterator for FramesIter<'_> {
+    type Item = FrameId;
+
+    #[inline]
+    fn next(&mut self) -> Option<FrameId> {
+        match self {
+            FramesIter::Narrow(i) => i.next().map(|&n| FrameId(u32::from(n))),
+            FramesIter::Wide(i) => i.next().copied(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.len();
+        (n, Some(n))
+    }
+}
+
+impl DoubleEndedIterator for FramesIter<'_> {
+    #[inline]
+    fn next_back(&mut self) -> Option<FrameId> {
+        match self {
+            FramesIter::Narrow(i) => i.next_back().map(|&n| FrameId(u32::from(n))),
+            FramesIter::Wide(i) => i.next_back().copied(),
+        }
+    }
+}
+
+impl ExactSizeIterator for FramesIter<'_> {
+    fn len(&self) -> usize {
+        match self {
+            FramesIter::Narrow(i) => i.len(),
+            FramesIter::Wide(i) => i.len(),
+        }
+    }
+}
+
+/// A frame as stored in a stack, narrow or wide: what code generic over
+/// [`Frames`]' two slices needs.
+pub trait StackFrame: Copy + Eq + Send + Sync + 'static {
+    /// The frame's position in [`Profile::frames`].
+    fn index(self) -> usize;
+}
+
+impl StackFrame for u16 {
+    #[inline(always)]
+    fn index(self) -> usize {
+        usize::from(self)
+    }
+}
+
+impl StackFrame for FrameId {
+    #[inline(always)]
+    fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Stack frames back to back, two bytes each until a frame id needs more.
+#[derive(Clone, Debug)]
+enum FrameStore {
+    Narrow(Vec<u16>),
+    Wide(Vec<FrameId>),
+}
+
+impl Default for FrameStore {
+    fn default() -> Self {
+        FrameStore::Narrow(Vec::new())
+    }
+}
+
+impl FrameStore {
+    fn len(&self) -> usize {
+        self.view().len()
+    }
+
+    fn view(&self) -> Frames<'_> {
+        match self {
+            FrameStore::Narrow(f) => Frames::Narrow(f),
+            FrameStore::Wide(f) => Frames::Wide(f),
+        }
+    }
+
+    fn reserve(&mut self, frames: usize) {
+        match self {
+            FrameStore::Narrow(f) => f.reserve(frames),
+            FrameStore::Wide(f) => f.reserve(frames),
+        }
+    }
+
+    /// Four bytes a frame from now on.
+    fn widen(&mut self) {
+        if let FrameStore::Narrow(f) = self {
+            let mut wide = Vec::with_capacity(f.capacity());
+            wide.extend(f.iter().map(|&n| FrameId(u32::from(n))));
+            *self = FrameStore::Wide(wide);
+        }
+    }
+
+    /// Appends frames, widening first if one of them needs it.
+    fn extend(&mut self, frames: &[FrameId]) {
+        if let FrameStore::Narrow(f) = self {
+            if frames.iter().all(|id| id.0 <= u32::from(u16::MAX)) {
+                f.extend(frames.iter().map(|id| id.0 as u16));
+                return;
+            }
+            self.widen();
+        }
+        if let FrameStore::Wide(f) = self {
+            f.extend_from_slice(frames);
+        }
+    }
+
+    /// Appends another store's frames.
+    fn append(&mut self, other: &FrameStore) {
+        match (&mut *self, other) {
+            (FrameStore::Narrow(f), FrameStore::Narrow(o)) => f.extend_from_slice(o),
+            (FrameStore::Wide(f), FrameStore::Wide(o)) => f.extend_from_slice(o),
+            (FrameStore::Wide(f), FrameStore::Narrow(o)) => {
+                f.extend(o.iter().map(|&n| FrameId(u32::from(n))));
+            }
+            (FrameStore::Narrow(_), FrameStore::Wide(o)) => {
+                self.widen();
+                if let FrameStore::Wide(f) = self {
+                    f.extend_from_slice(o);
+                }
+            }
+        }
+    }
 }
 
 /// A decoded heap (or other) profile.
@@ -275,7 +506,7 @@ pub struct Profile {
     strings: Vec<Box<str>>,
     mappings: Vec<Mapping>,
     frames: Vec<Frame>,
-    stack_frames: Vec<FrameId>,
+    stack_frames: FrameStore,
     stack_ends: Vec<usize>,
     values: Vec<i64>,
 }
@@ -297,8 +528,8 @@ impl Profile {
     }
 
     /// Every sample's stack (leaf first), back to back, in sample order.
-    pub fn stack_frames(&self) -> &[FrameId] {
-        &self.stack_frames
+    pub fn stack_frames(&self) -> Frames<'_> {
+        self.stack_frames.view()
     }
 
     /// A mapping by id.
@@ -322,7 +553,7 @@ impl Profile {
         (0..self.stack_ends.len()).map(move |i| {
             let start = if i == 0 { 0 } else { self.stack_ends[i - 1] };
             Sample {
-                stack: &self.stack_frames[start..self.stack_ends[i]],
+                stack: self.stack_frames.view().slice(start..self.stack_ends[i]),
                 offset: start,
                 values: &self.values[i * width..(i + 1) * width],
             }
@@ -406,14 +637,19 @@ impl Profile {
             }
             expansion.push((start, expanded.len() as u32));
         }
-        let mut stack_frames = Vec::with_capacity(self.stack_frames.len());
+        let mut stack_frames = FrameStore::default();
+        stack_frames.reserve(self.stack_frames.len());
         let mut stack_ends = Vec::with_capacity(self.stack_ends.len());
         let mut start = 0;
+        let mut stack = Vec::new();
+        let all = self.stack_frames.view();
         for &end in &self.stack_ends {
-            for f in &self.stack_frames[start..end] {
+            stack.clear();
+            for f in all.slice(start..end) {
                 let (a, z) = expansion[f.index()];
-                stack_frames.extend_from_slice(&expanded[a as usize..z as usize]);
+                stack.extend_from_slice(&expanded[a as usize..z as usize]);
             }
+            stack_frames.extend(&stack);
             stack_ends.push(stack_frames.len());
             start = end;
         }
@@ -570,6 +806,8 @@ pub struct ProfileBuilder {
     limits: Limits,
     /// Stacks cut at `max_depth`, strings cut at `max_string`.
     cut: (usize, usize),
+    /// A stack being written, before it is narrowed into the profile.
+    scratch: Vec<FrameId>,
 }
 
 impl ProfileBuilder {
@@ -588,7 +826,7 @@ impl ProfileBuilder {
                 strings: vec![Box::from("")],
                 mappings: Vec::new(),
                 frames: Vec::new(),
-                stack_frames: Vec::new(),
+                stack_frames: FrameStore::default(),
                 stack_ends: Vec::new(),
                 values: Vec::new(),
             },
@@ -596,6 +834,7 @@ impl ProfileBuilder {
             frame_ids: FxHashMap::default(),
             limits: Limits::default(),
             cut: (0, 0),
+            scratch: Vec::new(),
         }
     }
 
@@ -624,6 +863,10 @@ impl ProfileBuilder {
         let width = self.profile.header.sample_types.len();
         self.profile.stack_ends.reserve(samples);
         self.profile.values.reserve(samples.saturating_mul(width));
+        if self.profile.frames.len() > usize::from(u16::MAX) + 1 {
+            // Some frame needs four bytes: store every one so from the start.
+            self.profile.stack_frames.widen();
+        }
         self.profile.stack_frames.reserve(frames);
     }
 
@@ -696,6 +939,7 @@ impl ProfileBuilder {
         push_into(
             Samples {
                 frames: &mut p.stack_frames,
+                scratch: &mut self.scratch,
                 ends: &mut p.stack_ends,
                 values: &mut p.values,
                 cut: &mut self.cut.0,
@@ -713,8 +957,13 @@ impl ProfileBuilder {
     /// and [`append`](Self::append) in order. The samples it will hold come
     /// after the `before` samples already pushed or in earlier batches.
     pub fn batch(&self, before: usize) -> SampleBatch {
+        let mut frames = FrameStore::default();
+        if let FrameStore::Wide(_) = self.profile.stack_frames {
+            frames.widen();
+        }
         SampleBatch {
-            frames: Vec::new(),
+            frames,
+            scratch: Vec::new(),
             ends: Vec::new(),
             values: Vec::new(),
             cut: 0,
@@ -736,7 +985,7 @@ impl ProfileBuilder {
         if p.stack_ends.len() + batch.ends.len() > self.limits.max_samples {
             return Err(samples_limit(self.limits.max_samples));
         }
-        p.stack_frames.extend_from_slice(&batch.frames);
+        p.stack_frames.append(&batch.frames);
         p.stack_ends.extend(batch.ends.iter().map(|e| e + base));
         p.values.extend_from_slice(&batch.values);
         self.cut.0 += batch.cut;
@@ -769,7 +1018,8 @@ impl ProfileBuilder {
 /// [`ProfileBuilder::batch`]), with the same checks.
 #[derive(Debug)]
 pub struct SampleBatch {
-    frames: Vec<FrameId>,
+    frames: FrameStore,
+    scratch: Vec<FrameId>,
     /// Each stack's end in `frames`.
     ends: Vec<usize>,
     values: Vec<i64>,
@@ -791,6 +1041,7 @@ impl SampleBatch {
         push_into(
             Samples {
                 frames: &mut self.frames,
+                scratch: &mut self.scratch,
                 ends: &mut self.ends,
                 values: &mut self.values,
                 cut: &mut self.cut,
@@ -813,7 +1064,8 @@ impl SampleBatch {
 
 /// Where samples go: a builder's profile or a batch.
 struct Samples<'a> {
-    frames: &'a mut Vec<FrameId>,
+    frames: &'a mut FrameStore,
+    scratch: &'a mut Vec<FrameId>,
     ends: &'a mut Vec<usize>,
     values: &'a mut Vec<i64>,
     cut: &'a mut usize,
@@ -840,12 +1092,22 @@ fn push_into(
     if sample >= limits.max_samples {
         return Err(samples_limit(limits.max_samples));
     }
-    let start = to.frames.len();
-    fill(to.frames);
-    if to.frames.len() - start > limits.max_depth {
-        // Leaf first: the outermost callers go.
-        to.frames.truncate(start + limits.max_depth);
-        *to.cut += 1;
+    // Leaf first: beyond `max_depth`, the outermost callers go.
+    if let FrameStore::Wide(frames) = to.frames {
+        let start = frames.len();
+        fill(frames);
+        if frames.len() - start > limits.max_depth {
+            frames.truncate(start + limits.max_depth);
+            *to.cut += 1;
+        }
+    } else {
+        to.scratch.clear();
+        fill(to.scratch);
+        if to.scratch.len() > limits.max_depth {
+            to.scratch.truncate(limits.max_depth);
+            *to.cut += 1;
+        }
+        to.frames.extend(to.scratch);
     }
     let max_frames = limits.max_frames.min(MAX_FRAMES);
     if to.frames.len() > max_frames {
@@ -962,7 +1224,7 @@ mod tests {
         });
         let names: Vec<Vec<String>> = p
             .samples()
-            .map(|s| s.stack.iter().map(|&f| p.frame_name(p.frame(f))).collect())
+            .map(|s| s.stack.iter().map(|f| p.frame_name(p.frame(f))).collect())
             .collect();
         assert_eq!(names[0], ["inner", "outer", "main"]);
         assert_eq!(
@@ -971,7 +1233,7 @@ mod tests {
         );
         assert_eq!(p.total(1), 30);
         assert_eq!(
-            p.str(p.frame(p.samples().next().unwrap().stack[0]).file),
+            p.str(p.frame(p.samples().next().unwrap().stack.at(0)).file),
             "a.c"
         );
     }
@@ -1014,10 +1276,10 @@ mod tests {
         assert_eq!(p.total(1), 35);
         let names: Vec<String> = p
             .samples()
-            .map(|s| p.frame_name(p.frame(s.stack[0])))
+            .map(|s| p.frame_name(p.frame(s.stack.at(0))))
             .collect();
         assert_eq!(names, ["a", "b", "a"]);
-        let raw = p.frame(p.samples().nth(1).unwrap().stack[1]);
+        let raw = p.frame(p.samples().nth(1).unwrap().stack.at(1));
         assert_eq!(
             p.frame_name(raw),
             "0x1234 (app)",
@@ -1078,13 +1340,96 @@ mod tests {
         b.push_sample(&[g, h, h, h], &[1]).unwrap();
         let p = b.finish();
         assert_eq!(
-            p.samples().next().unwrap().stack,
-            &[g, h],
+            p.samples().next().unwrap().stack.to_vec(),
+            [g, h],
             "the leaf end is kept"
         );
         assert_eq!(
             p.warnings,
             ["1 stack deeper than 2 frames lost its outermost callers (--max-depth)"]
         );
+    }
+
+    /// A builder with `n` distinct frames.
+    fn with_frames(n: u32) -> (ProfileBuilder, Vec<FrameId>) {
+        let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new("space", "bytes")]);
+        let (f, file) = (b.intern("f"), b.intern("f.c"));
+        let ids = (0..n)
+            .map(|line| b.frame(Frame::symbolized(f, file, line + 1)))
+            .collect();
+        (b, ids)
+    }
+
+    #[test]
+    fn stacks_take_two_bytes_a_frame_until_a_frame_needs_more() {
+        let (mut b, ids) = with_frames(70_000);
+        let low = [ids[3], ids[65_535], ids[0]];
+        let high = [ids[1], ids[69_999], ids[65_536]];
+        b.push_sample(&low, &[1]).unwrap();
+        assert!(matches!(b.profile.stack_frames, FrameStore::Narrow(_)));
+        b.push_sample(&high, &[2]).unwrap();
+        b.push_sample(&low, &[3]).unwrap();
+        let p = b.finish();
+        assert!(matches!(p.stack_frames(), Frames::Wide(_)));
+        let stacks: Vec<Vec<FrameId>> = p.samples().map(|s| s.stack.to_vec()).collect();
+        assert_eq!(stacks, [low.to_vec(), high.to_vec(), low.to_vec()]);
+        assert_eq!(p.stack_frames().len(), 9);
+    }
+
+    #[test]
+    fn a_builder_told_of_many_frames_starts_wide() {
+        let (mut b, ids) = with_frames(65_537);
+        b.reserve(1, 2);
+        assert!(matches!(b.profile.stack_frames, FrameStore::Wide(_)));
+        assert!(matches!(b.batch(0).frames, FrameStore::Wide(_)));
+        b.push_sample(&[ids[2], ids[1]], &[1]).unwrap();
+        let p = b.finish();
+        assert_eq!(p.samples().next().unwrap().stack.to_vec(), [ids[2], ids[1]]);
+    }
+
+    #[test]
+    fn batches_of_either_width_append_in_order() {
+        for (first_high, second_high) in [(false, true), (true, false), (false, false)] {
+            let (mut b, ids) = with_frames(70_000);
+            let stack = |high: bool| {
+                if high {
+                    [ids[69_000], ids[7]]
+                } else {
+                    [ids[5], ids[7]]
+                }
+            };
+            b.push_sample(&stack(first_high), &[1]).unwrap();
+            let mut batch = b.batch(1);
+            batch
+                .push_sample_with(&[2], |out| out.extend_from_slice(&stack(second_high)))
+                .unwrap();
+            b.append(batch).unwrap();
+            let p = b.finish();
+            let stacks: Vec<Vec<FrameId>> = p.samples().map(|s| s.stack.to_vec()).collect();
+            assert_eq!(
+                stacks,
+                [stack(first_high).to_vec(), stack(second_high).to_vec()],
+                "{first_high} {second_high}"
+            );
+            let narrow = matches!(p.stack_frames(), Frames::Narrow(_));
+            assert_eq!(narrow, !first_high && !second_high);
+        }
+    }
+
+    #[test]
+    fn frames_read_the_same_narrow_or_wide() {
+        let narrow = [3u16, 0, 65_535];
+        let wide = [3u32, 0, 65_535].map(FrameId);
+        let (n, w) = (Frames::Narrow(&narrow), Frames::Wide(&wide));
+        assert_eq!(n, w);
+        assert_ne!(n.slice(0..2), w.slice(1..3));
+        assert_eq!(n.to_vec(), wide);
+        assert_eq!(
+            n.iter().rev().collect::<Vec<_>>(),
+            w.iter().rev().collect::<Vec<_>>()
+        );
+        assert_eq!((n.get(2), n.get(3)), (Some(FrameId(65_535)), None));
+        assert_eq!((n.at(1), n.len(), n.iter().len()), (FrameId(0), 3, 3));
+        assert!(n.slice(1..1).is_empty());
     }
 }

@@ -54,7 +54,7 @@ fn go_heap_profile_from_net_http_pprof() {
     // headerCache.remember in some stack.
     let name = |id: &heapdiff_profile::FrameId| p.str(p.frame(*id).function).to_owned();
     let inlined = p.samples().any(|s| {
-        s.stack.windows(2).any(|w| {
+        s.stack.to_vec().windows(2).any(|w| {
             name(&w[0]) == "net/http.Header.Clone" && name(&w[1]) == "main.(*headerCache).remember"
         })
     });
@@ -111,7 +111,7 @@ fn by_leaf_line(p: &heapdiff_profile::Profile) -> BTreeMap<(String, u32), (i64, 
     let space = p.sample_type_index("inuse_space").unwrap();
     let mut out = BTreeMap::new();
     for s in p.samples() {
-        let leaf = p.frame(s.stack[0]);
+        let leaf = p.frame(s.stack.at(0));
         let e: &mut (i64, i64) = out
             .entry((p.str(leaf.file).to_owned(), leaf.line))
             .or_default();
@@ -244,7 +244,7 @@ fn every_truncation_of_every_fixture_fails_cleanly() {
                         decoded += 1;
                         for s in p.samples() {
                             assert_eq!(s.values.len(), p.header.sample_types.len());
-                            for &f in s.stack {
+                            for f in s.stack {
                                 let _ = p.frame_name(p.frame(f));
                             }
                         }
@@ -273,7 +273,7 @@ fn every_truncation_of_every_fixture_fails_cleanly() {
 fn summary(p: &heapdiff_profile::Profile) -> Vec<(Vec<String>, Vec<i64>)> {
     p.samples()
         .map(|s| {
-            let names = s.stack.iter().map(|&f| p.frame_name(p.frame(f))).collect();
+            let names = s.stack.iter().map(|f| p.frame_name(p.frame(f))).collect();
             (names, s.values.to_vec())
         })
         .collect()

@@ -594,7 +594,7 @@ mod tests {
         let mut p = profile_of(own_vaddr(), Some(fake_mapping()));
         let report = Symbolizer::new(SearchPaths::default()).symbolize(&mut p, None, &NoProgress);
         assert_eq!(report.with_lines, 1, "{report:?}");
-        let f = p.frame(p.samples().next().unwrap().stack[0]);
+        let f = p.frame(p.samples().next().unwrap().stack.at(0));
         assert!(
             p.str(f.function).ends_with("a_known_function"),
             "{}",
@@ -626,7 +626,7 @@ mod tests {
         let mut p = profile_of(runtime, Some(mapping));
         let report = Symbolizer::new(SearchPaths::default()).symbolize(&mut p, None, &NoProgress);
         assert_eq!(report.with_lines, 1, "{report:?}");
-        let f = p.frame(p.samples().next().unwrap().stack[0]);
+        let f = p.frame(p.samples().next().unwrap().stack.at(0));
         assert!(p.str(f.function).ends_with("a_known_function"));
     }
 
@@ -649,7 +649,7 @@ mod tests {
             .unwrap()
             .stack
             .iter()
-            .map(|&f| p.frame_name(p.frame(f)))
+            .map(|f| p.frame_name(p.frame(f)))
             .collect();
         assert_eq!(
             names,

@@ -16,7 +16,7 @@ fn names(p: &heapdiff_profile::Profile) -> Vec<Vec<String>> {
         .map(|s| {
             s.stack
                 .iter()
-                .map(|&f| {
+                .map(|f| {
                     let fr = p.frame(f);
                     let file = p.str(fr.file).rsplit('/').next().unwrap_or("").to_owned();
                     format!("{} {file}:{}", p.str(fr.function), fr.line)

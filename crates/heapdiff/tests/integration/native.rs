@@ -308,7 +308,7 @@ fn go_debug1_text_decodes_like_its_protobuf_twin() {
                 let frames = s
                     .stack
                     .iter()
-                    .map(|&f| {
+                    .map(|f| {
                         let fr = p.frame(f);
                         format!("{} {}:{}", p.str(fr.function), p.str(fr.file), fr.line)
                     })

@@ -612,7 +612,7 @@ mod tests {
         let s = p.samples().nth(sample).unwrap();
         s.stack
             .iter()
-            .map(|&f| {
+            .map(|f| {
                 let fr = p.frame(f);
                 format!("{}:{}", p.frame_name(fr), fr.line)
             })
@@ -890,11 +890,11 @@ mod tests {
         pb.location[1].line[0].function_id = 0;
         let p = conv(&pb).unwrap();
         let s = p.samples().next().unwrap();
-        let leaf = p.frame(s.stack[0]);
+        let leaf = p.frame(s.stack.at(0));
         assert!(!leaf.is_symbolized());
         assert_eq!(leaf.address, 0x401000);
         assert_eq!(p.str(p.mapping(leaf.mapping.unwrap()).path), "main.go");
-        assert_eq!(p.frame_name(p.frame(s.stack[1])), "0x402000 (main.go)");
+        assert_eq!(p.frame_name(p.frame(s.stack.at(1))), "0x402000 (main.go)");
     }
 
     #[test]

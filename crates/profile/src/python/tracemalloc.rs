@@ -318,7 +318,7 @@ mod tests {
                 let names = s
                     .stack
                     .iter()
-                    .map(|&f| {
+                    .map(|f| {
                         let f = p.frame(f);
                         format!("{}:{}", p.str(f.file), f.line)
                     })
@@ -348,7 +348,7 @@ mod tests {
         );
         assert!(p.warnings.is_empty(), "{:?}", p.warnings);
         assert_eq!(p.header.comments, ["traceback_limit 25"]);
-        let leaf = p.frame(p.samples().next().unwrap().stack[0]);
+        let leaf = p.frame(p.samples().next().unwrap().stack.at(0));
         assert!(!leaf.is_symbolized(), "tracemalloc frames have no function");
         assert_eq!(p.frame_name(leaf), "/srv/lib/headers.py:42");
     }
