@@ -1172,6 +1172,8 @@ fn aggregate_over<'a, F: StackFrame>(
                 sums.flat_var[leaf.index()] += variance;
             }
         }
+        // The stack's first keys from the root, while its frames are at hand.
+        let top = tree::top_keys(frames.iter().rev().map(|f| frame_keys[f.index()].0));
         if hidden {
             stack.clear();
             stack.extend(frames.iter().map(|f| input.keys_of[f.index()]));
@@ -1180,7 +1182,7 @@ fn aggregate_over<'a, F: StackFrame>(
             // The stack is a run of the profile's own frames: the tree
             // reads it there, through the key table, instead of a copy.
             sums.stacks
-                .add_frames(sample.offset + lead, frames.len(), value, path);
+                .add_frames(sample.offset + lead, frames.len(), value, path, top);
         }
     }
     if input.errors {

@@ -153,14 +153,23 @@ impl<'p> SideStacks<'p> {
         let start = self.copied.len();
         self.copied.extend(leaf_first.iter().rev().map(|k| k.0));
         let hash = leaf_first.iter().fold(PATH_SEED, |h, k| path_hash(h, *k));
-        let item = Item::new(self.side, start, leaf_first.len(), true, value, hash);
+        let top = top_keys(leaf_first.iter().rev().copied());
+        let item = Item::new(self.side, start, leaf_first.len(), true, value, hash, top);
         self.stacks.push(item);
     }
 
     /// Adds the stack `frames[start..start + len]`, whose keys (leaf first)
-    /// hash to `hash` (see [`path_hash`]).
-    pub(crate) fn add_frames(&mut self, start: usize, len: usize, value: f64, hash: u64) {
-        let item = Item::new(self.side, start, len, false, value, hash);
+    /// hash to `hash` (see [`path_hash`]) and begin with `top` from the root
+    /// (see [`top_keys`]).
+    pub(crate) fn add_frames(
+        &mut self,
+        start: usize,
+        len: usize,
+        value: f64,
+        hash: u64,
+        top: TopKeys,
+    ) {
+        let item = Item::new(self.side, start, len, false, value, hash, top);
         self.stacks.push(item);
     }
 
@@ -177,6 +186,7 @@ impl<'p> SideStacks<'p> {
                     true,
                     it.value,
                     it.hash,
+                    it.top,
                 )
             } else {
                 it
@@ -274,6 +284,25 @@ pub(crate) const PATH_SEED: u64 = 0x243F_6A88_85A3_08D3;
 #[inline(always)]
 pub(crate) fn path_hash(h: u64, key: KeyId) -> u64 {
     (h.rotate_left(23) ^ u64::from(key.0)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// How many of a stack's keys, from the root, its [`Item`] holds.
+pub(crate) const TOP: usize = 8;
+
+/// A stack's first [`TOP`] keys from the root, as 16-bit ids: the upper
+/// levels of the tree, which every stack passes, are grouped from these
+/// without a visit to the stack's frames. `u16::MAX` stands for a key not
+/// held (past the stack's end, or an id too big): read from the frames.
+pub(crate) type TopKeys = [u16; TOP];
+
+/// The [`TopKeys`] of a stack whose keys, from the root, are `root_first`.
+#[inline]
+pub(crate) fn top_keys(root_first: impl Iterator<Item = KeyId>) -> TopKeys {
+    let mut top = [u16::MAX; TOP];
+    for (slot, k) in top.iter_mut().zip(root_first) {
+        *slot = u16::try_from(k.0).unwrap_or(u16::MAX);
+    }
+    top
 }
 
 /// How many stacks ahead of its use a stack's frame is prefetched.
@@ -458,40 +487,54 @@ fn assemble(
 /// a stable counting sort by key gives the same order in two linear passes.
 fn sort_pairs(pairs: &mut [u64], buckets: &mut Vec<(u32, usize)>, out: &mut Vec<u64>) {
     const FEW: usize = 16;
+    // Each key's bucket, found through a small open-addressed table.
+    let mut slots = [u8::MAX; 64];
+    let slot_of = |slots: &[u8; 64], buckets: &[(u32, usize)], key: u32| -> (usize, bool) {
+        let mut s = (key.wrapping_mul(0x9E37_79B1) >> 26) as usize;
+        loop {
+            match slots[s] {
+                u8::MAX => return (s, false),
+                b if buckets[usize::from(b)].0 == key => return (usize::from(b), true),
+                _ => s = (s + 1) % 64,
+            }
+        }
+    };
     buckets.clear();
     for &p in pairs.iter() {
         let key = (p >> 32) as u32;
-        match buckets.iter().position(|&(k, _)| k == key) {
-            Some(i) => buckets[i].1 += 1,
-            None if buckets.len() < FEW => buckets.push((key, 1)),
-            None => {
+        match slot_of(&slots, buckets, key) {
+            (b, true) => buckets[b].1 += 1,
+            (s, false) if buckets.len() < FEW => {
+                slots[s] = buckets.len() as u8;
+                buckets.push((key, 1));
+            }
+            _ => {
                 pairs.sort_unstable();
                 return;
             }
         }
     }
     buckets.sort_unstable();
+    slots = [u8::MAX; 64];
     let mut at = 0;
-    for b in buckets.iter_mut() {
-        let n = b.1;
-        b.1 = at;
+    for i in 0..buckets.len() {
+        let (s, _) = slot_of(&slots, buckets, buckets[i].0);
+        slots[s] = i as u8;
+        let n = buckets[i].1;
+        buckets[i].1 = at;
         at += n;
     }
     out.clear();
     out.resize(pairs.len(), 0);
     for &p in pairs.iter() {
-        let key = (p >> 32) as u32;
-        let b = buckets
-            .iter_mut()
-            .find(|(k, _)| *k == key)
-            .expect("every key has a bucket");
-        out[b.1] = p;
-        b.1 += 1;
+        let (b, _) = slot_of(&slots, buckets, (p >> 32) as u32);
+        out[buckets[b].1] = p;
+        buckets[b].1 += 1;
     }
     pairs.copy_from_slice(out);
 }
 
-/// One stack, as the builder moves it around: 24 bytes, since a million
+/// One stack, as the builder moves it around: 40 bytes, since a million
 /// of them are moved on every level of the tree.
 #[derive(Clone, Copy, Debug)]
 struct Item {
@@ -503,6 +546,9 @@ struct Item {
     len: u32,
     /// [`path_hash`] of the stack's keys: equal paths have equal hashes.
     hash: u64,
+    /// The stack's first keys from the root, read while the stack was at
+    /// hand (see [`top_keys`]).
+    top: TopKeys,
 }
 
 /// The flag bit of [`Item::start`] and [`Item::len`]; profiles hold fewer
@@ -511,7 +557,15 @@ struct Item {
 const FLAG: u32 = 1 << 31;
 
 impl Item {
-    fn new(side: Side, start: usize, len: usize, copied: bool, value: f64, hash: u64) -> Item {
+    fn new(
+        side: Side,
+        start: usize,
+        len: usize,
+        copied: bool,
+        value: f64,
+        hash: u64,
+        top: TopKeys,
+    ) -> Item {
         let bits = |n: usize| match u32::try_from(n) {
             Ok(n) if n & FLAG == 0 => n,
             _ => unreachable!("profiles hold fewer than 2^31 frames"),
@@ -522,6 +576,7 @@ impl Item {
             start: bits(start) | side,
             len: bits(len) | if copied { FLAG } else { 0 },
             hash,
+            top,
         }
     }
 
@@ -588,7 +643,13 @@ impl<'a> Builder<'a> {
     }
 
     /// A stack's key `depth` (from the root).
+    #[inline(always)]
     fn key(&self, item: &Item, depth: usize) -> u32 {
+        if let Some(&k) = item.top.get(depth)
+            && k != u16::MAX
+        {
+            return u32::from(k);
+        }
         self.sides[item.side()].key(item.start(), item.len(), item.copied(), depth)
     }
 
@@ -597,7 +658,8 @@ impl<'a> Builder<'a> {
     /// buffer, and each visit would otherwise wait for its own cache miss.
     #[inline(always)]
     fn prefetch(&self, item: &Item, depth: usize) {
-        if !item.copied()
+        if item.top.get(depth).is_none_or(|&k| k == u16::MAX)
+            && !item.copied()
             && let Some(i) = (item.start() + item.len()).checked_sub(depth + 1)
         {
             match self.sides[item.side()].frames {
@@ -614,11 +676,22 @@ impl<'a> Builder<'a> {
             return 0;
         }
         let mut d = depth;
-        if a.side() == b.side() && !a.copied() && !b.copied() {
+        // The keys both hold first.
+        while d < limit.min(TOP) {
+            let (x, y) = (a.top[d], b.top[d]);
+            if x == u16::MAX || y == u16::MAX {
+                break;
+            }
+            if x != y {
+                return d - depth;
+            }
+            d += 1;
+        }
+        if d < limit && a.side() == b.side() && !a.copied() && !b.copied() {
             // Equal frames have equal keys: compare the frames first, in
             // bulk (root first is the end of each leaf-first run).
-            let n = limit - depth;
-            let (ea, eb) = (a.start() + a.len() - depth, b.start() + b.len() - depth);
+            let n = limit - d;
+            let (ea, eb) = (a.start() + a.len() - d, b.start() + b.len() - d);
             d += match self.sides[a.side()].frames {
                 Frames::Narrow(f) => common_suffix(&f[ea - n..ea], &f[eb - n..eb]),
                 Frames::Wide(f) => common_suffix(&f[ea - n..ea], &f[eb - n..eb]),
@@ -988,21 +1061,23 @@ mod tests {
         let sides = |collide: bool| {
             let mut before = SideStacks::over(Side::Before, frames, &keys_of);
             let mut after = SideStacks::over(Side::After, frames, &keys_of);
-            let hash = |start: usize, len: usize| {
-                if collide {
+            let add = |stacks: &mut SideStacks<'_>, start: usize, len: usize, value: f64| {
+                let keys = frames
+                    .slice(start..start + len)
+                    .iter()
+                    .map(|f| keys_of[f.index()]);
+                let hash = if collide {
                     7
                 } else {
-                    frames
-                        .slice(start..start + len)
-                        .iter()
-                        .fold(PATH_SEED, |h, f| path_hash(h, keys_of[f.index()]))
-                }
+                    keys.clone().fold(PATH_SEED, path_hash)
+                };
+                stacks.add_frames(start, len, value, hash, top_keys(keys.rev()));
             };
             // a;b shrinks by 1, a;c grows by 5, a;c;d grows by 2.
-            before.add_frames(0, 2, 4.0, hash(0, 2));
-            after.add_frames(7, 2, 3.0, hash(7, 2));
-            after.add_frames(2, 2, 5.0, hash(2, 2));
-            after.add_frames(4, 3, 2.0, hash(4, 3));
+            add(&mut before, 0, 2, 4.0);
+            add(&mut after, 7, 2, 3.0);
+            add(&mut after, 2, 2, 5.0);
+            add(&mut after, 4, 3, 2.0);
             (before, after)
         };
         for collide in [false, true] {
@@ -1060,6 +1135,13 @@ mod tests {
     /// sum over each path prefix, and the numbering is pre-order.
     #[test]
     fn parallel_build_over_profile_frames_matches_a_reference() {
+        build_matches_a_reference(0);
+        // Key ids around 65,535: some stacks' first keys are held in their
+        // items, others are not (too big for 16 bits).
+        build_matches_a_reference(65_500);
+    }
+
+    fn build_matches_a_reference(first_key: u32) {
         use heapdiff_profile::{Format, Frame, Profile, ProfileBuilder, ValueType};
         use std::collections::BTreeMap;
 
@@ -1074,7 +1156,7 @@ mod tests {
         // Frames 40.. share keys with frames 0..20: the same line reached
         // through different addresses.
         let keys_of: Vec<KeyId> = (0..frames_per_profile)
-            .map(|f| KeyId(if f >= 40 { f - 40 } else { f }))
+            .map(|f| KeyId(first_key + if f >= 40 { f - 40 } else { f }))
             .collect();
         let mut profile = |samples: usize| -> Profile {
             let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new("space", "bytes")]);
@@ -1104,7 +1186,8 @@ mod tests {
                     stacks.add(&keys, value as f64);
                 } else {
                     let hash = keys.iter().fold(PATH_SEED, |h, k| path_hash(h, *k));
-                    stacks.add_frames(sample.offset, sample.stack.len(), value as f64, hash);
+                    let top = top_keys(keys.iter().rev().copied());
+                    stacks.add_frames(sample.offset, sample.stack.len(), value as f64, hash, top);
                 }
                 let root_first: Vec<u32> = keys.iter().rev().map(|k| k.0).collect();
                 for n in 0..=root_first.len() {
@@ -1148,5 +1231,21 @@ mod tests {
             sort_pairs(&mut got, &mut buckets, &mut out);
             assert_eq!(got, want, "{distinct} distinct keys");
         }
+        // Keys that all want the same slot of the bucket table.
+        let slot = |k: u32| k.wrapping_mul(0x9E37_79B1) >> 26;
+        let same: Vec<u64> = (0u32..)
+            .filter(|&k| slot(k) == slot(5))
+            .take(12)
+            .map(u64::from)
+            .collect();
+        let pairs: Vec<u64> = (0..600u64)
+            .map(|i| same[(i * 13 % 12) as usize] << 32 | i)
+            .collect();
+        let mut want = pairs.clone();
+        want.sort_unstable();
+        let mut got = pairs;
+        sort_pairs(&mut got, &mut buckets, &mut out);
+        assert_eq!(got, want, "colliding keys");
+        assert_eq!(buckets.len(), 12, "sorted by counting, not in full");
     }
 }
