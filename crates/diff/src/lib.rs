@@ -1063,6 +1063,7 @@ fn aggregate_over<'a, F: StackFrame>(
         via: rustc_hash::FxHashMap::default(),
         stacks: SideStacks::over(side, profile.stack_frames(), input.keys_of),
     };
+    sums.stacks.reserve(range.len());
     let FrameTable {
         keys: frame_keys,
         allocator,

@@ -141,6 +141,11 @@ impl<'p> SideStacks<'p> {
         }
     }
 
+    /// Makes room for `stacks` more stacks, exactly.
+    pub(crate) fn reserve(&mut self, stacks: usize) {
+        self.stacks.reserve_exact(stacks);
+    }
+
     /// Multiplies every stack's value by `factor`.
     pub(crate) fn scale(&mut self, factor: f64) {
         for s in &mut self.stacks {
@@ -185,7 +190,7 @@ impl<'p> SideStacks<'p> {
                     it.len(),
                     true,
                     it.value,
-                    it.hash,
+                    u64::from(it.hash),
                     it.top,
                 )
             } else {
@@ -287,7 +292,7 @@ pub(crate) fn path_hash(h: u64, key: KeyId) -> u64 {
 }
 
 /// How many of a stack's keys, from the root, its [`Item`] holds.
-pub(crate) const TOP: usize = 8;
+pub(crate) const TOP: usize = 6;
 
 /// A stack's first [`TOP`] keys from the root, as 16-bit ids: the upper
 /// levels of the tree, which every stack passes, are grouped from these
@@ -534,8 +539,9 @@ fn sort_pairs(pairs: &mut [u64], buckets: &mut Vec<(u32, usize)>, out: &mut Vec<
     pairs.copy_from_slice(out);
 }
 
-/// One stack, as the builder moves it around: 40 bytes, since a million
-/// of them are moved on every level of the tree.
+/// One stack, as the builder moves it around: 32 bytes, since a million
+/// of them are moved on every level of the tree (and copied once more
+/// where they are grouped).
 #[derive(Clone, Copy, Debug)]
 struct Item {
     value: f64,
@@ -544,12 +550,16 @@ struct Item {
     start: u32,
     /// Length; the top bit says the stack is a copy of its keys.
     len: u32,
-    /// [`path_hash`] of the stack's keys: equal paths have equal hashes.
-    hash: u64,
+    /// [`path_hash`] of the stack's keys, folded to 32 bits: equal paths
+    /// have equal hashes (and unequal ones that collide are told apart by
+    /// comparing them).
+    hash: u32,
     /// The stack's first keys from the root, read while the stack was at
     /// hand (see [`top_keys`]).
     top: TopKeys,
 }
+
+const _: () = assert!(std::mem::size_of::<Item>() == 32);
 
 /// The flag bit of [`Item::start`] and [`Item::len`]; profiles hold fewer
 /// than 2^31 frames ([`heapdiff_profile::MAX_FRAMES`]), so positions and
@@ -575,7 +585,7 @@ impl Item {
             value,
             start: bits(start) | side,
             len: bits(len) | if copied { FLAG } else { 0 },
-            hash,
+            hash: (hash ^ (hash >> 32)) as u32,
             top,
         }
     }
