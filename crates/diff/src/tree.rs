@@ -114,7 +114,7 @@ impl Tree {
 /// One profile's stacks, collected for [`build`]: most are runs of the
 /// profile's own frames (leaf first), read through the frame-to-key table;
 /// a stack with hidden frames is a copy of its keys (root first).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct SideStacks<'p> {
     side: Side,
     frames: Frames<'p>,
@@ -223,6 +223,17 @@ impl<'p> SideStacks<'p> {
 /// key id. [`Tree::path_growth`] is summed over every call path, folded or
 /// not.
 pub(crate) fn build<'p>(before: &mut SideStacks<'p>, after: &mut SideStacks<'p>, min: f64) -> Tree {
+    build_split(before, after, min, SPLIT_ITEMS)
+}
+
+/// [`build`], the upper levels' passes over more than `split_items`
+/// stacks run in two halves on two threads.
+fn build_split<'p>(
+    before: &mut SideStacks<'p>,
+    after: &mut SideStacks<'p>,
+    min: f64,
+    split_items: usize,
+) -> Tree {
     let (before, after) = if before.side == Side::Before {
         (before, after)
     } else {
@@ -235,6 +246,9 @@ pub(crate) fn build<'p>(before: &mut SideStacks<'p>, after: &mut SideStacks<'p>,
     let stacks = items.len();
     let sides: [&SideStacks<'_>; 2] = [before, after];
     let mut main = Builder::new(sides, min);
+    if stacks > PARALLEL_ABOVE {
+        main.split_above = split_items;
+    }
     main.nodes.push(Built {
         key: NO_KEY,
         parent: 0,
@@ -309,6 +323,10 @@ pub(crate) fn top_keys(root_first: impl Iterator<Item = KeyId>) -> TopKeys {
     }
     top
 }
+
+/// Above this many stacks, the upper levels' builder reads, compares and
+/// moves a node's stacks in two halves on two threads.
+const SPLIT_ITEMS: usize = 100_000;
 
 /// How many stacks ahead of its use a stack's frame is prefetched.
 const PREFETCH_AHEAD: usize = 16;
@@ -629,6 +647,9 @@ struct Builder<'a> {
     sums: Vec<[f64; 2]>,
     path_growth: i64,
     path_shrinkage: i64,
+    /// Above this many stacks, the passes over a node's stacks run on two
+    /// threads (only in the builder of the upper levels, which works alone).
+    split_above: usize,
     /// Scratch: (key << 32 | position) of the stacks being grouped.
     pairs: Vec<u64>,
     scratch: Vec<Item>,
@@ -645,6 +666,7 @@ impl<'a> Builder<'a> {
             sums: Vec::new(),
             path_growth: 0,
             path_shrinkage: 0,
+            split_above: usize::MAX,
             pairs: Vec::new(),
             scratch: Vec::new(),
             buckets: Vec::new(),
@@ -791,12 +813,22 @@ impl<'a> Builder<'a> {
             // Each stack's next key, with its position.
             pairs.clear();
             let range = &items[lo..hi];
-            pairs.extend(range.iter().enumerate().map(|(i, it)| {
-                if let Some(ahead) = range.get(i + PREFETCH_AHEAD) {
-                    self.prefetch(ahead, depth);
-                }
-                u64::from(self.key(it, depth)) << 32 | i as u64
-            }));
+            if range.len() > self.split_above {
+                let (a, b) = range.split_at(range.len() / 2);
+                let this = &*self;
+                let tail = std::thread::scope(|s| {
+                    let tail = s.spawn(|| {
+                        let mut tail = Vec::with_capacity(b.len());
+                        this.gather(b, a.len(), depth, &mut tail);
+                        tail
+                    });
+                    this.gather(a, 0, depth, &mut pairs);
+                    tail.join().expect("reading keys does not panic")
+                });
+                pairs.extend_from_slice(&tail);
+            } else {
+                self.gather(range, 0, depth, &mut pairs);
+            }
             let next = (pairs[0] >> 32) as u32;
             if pairs.iter().any(|p| (p >> 32) as u32 != next) {
                 self.group(node, lo, depth, &mut pairs, items, work);
@@ -808,24 +840,24 @@ impl<'a> Builder<'a> {
             node = self.push_node(next, node);
             depth += 1;
             let first = items[lo];
-            let mut end = min_len;
-            let mut other: Option<Item> = None;
             let range = &items[lo + 1..hi];
-            for (i, it) in range.iter().enumerate() {
-                if let Some(ahead) = range.get(i + PREFETCH_AHEAD) {
-                    self.prefetch(ahead, depth);
-                }
-                let rep = if it.side() == first.side() {
-                    &first
-                } else {
-                    other.get_or_insert(*it)
-                };
-                end = depth + self.shared(rep, it, depth, end);
-                if end == depth {
-                    break;
-                }
-            }
-            if let Some(o) = other {
+            // The chain ends where any stack parts from the first of its
+            // side; the halves of a big range are compared on two threads
+            // (the shortest shared run is the same in any order).
+            let (mut end, others) = if range.len() > self.split_above {
+                let (a, b) = range.split_at(range.len() / 2);
+                let this = &*self;
+                std::thread::scope(|s| {
+                    let second = s.spawn(|| this.chain_end(&first, b, depth, min_len));
+                    let (end_a, other_a) = this.chain_end(&first, a, depth, min_len);
+                    let (end_b, other_b) = second.join().expect("comparing does not panic");
+                    (end_a.min(end_b), [other_a, other_b])
+                })
+            } else {
+                let (end, other) = self.chain_end(&first, range, depth, min_len);
+                (end, [other, None])
+            };
+            for o in others.into_iter().flatten() {
                 end = depth + self.shared(&first, &o, depth, end);
             }
             for k in depth..end {
@@ -834,6 +866,45 @@ impl<'a> Builder<'a> {
             depth = end;
         }
         self.pairs = pairs;
+    }
+
+    /// Appends each stack's key at `depth`, shifted up, with its position in
+    /// `range` plus `base`, to `pairs`.
+    fn gather(&self, range: &[Item], base: usize, depth: usize, pairs: &mut Vec<u64>) {
+        pairs.extend(range.iter().enumerate().map(|(i, it)| {
+            if let Some(ahead) = range.get(i + PREFETCH_AHEAD) {
+                self.prefetch(ahead, depth);
+            }
+            u64::from(self.key(it, depth)) << 32 | (base + i) as u64
+        }));
+    }
+
+    /// How deep (up to `end`) every stack of `range` shares its keys from
+    /// `depth` on with the first of its side: `first`, or for the other
+    /// side the first of that side in `range`, also returned.
+    fn chain_end(
+        &self,
+        first: &Item,
+        range: &[Item],
+        depth: usize,
+        mut end: usize,
+    ) -> (usize, Option<Item>) {
+        let mut other: Option<Item> = None;
+        for (i, it) in range.iter().enumerate() {
+            if let Some(ahead) = range.get(i + PREFETCH_AHEAD) {
+                self.prefetch(ahead, depth);
+            }
+            let rep = if it.side() == first.side() {
+                first
+            } else {
+                other.get_or_insert(*it)
+            };
+            end = depth + self.shared(rep, it, depth, end);
+            if end == depth {
+                break;
+            }
+        }
+        (end, other)
     }
 
     /// Groups `items[lo..]` (which pass through `node` and differ at key
@@ -854,8 +925,26 @@ impl<'a> Builder<'a> {
         let hi = lo + pairs.len();
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
-        scratch.extend(pairs.iter().map(|&p| items[lo + (p as u32) as usize]));
-        items[lo..hi].copy_from_slice(&scratch);
+        let gather = |pairs: &[u64], out: &mut Vec<Item>| {
+            out.extend(pairs.iter().map(|&p| items[lo + (p as u32) as usize]));
+        };
+        if pairs.len() > self.split_above {
+            let (a, b) = pairs.split_at(pairs.len() / 2);
+            let tail = std::thread::scope(|s| {
+                let tail = s.spawn(|| {
+                    let mut tail = Vec::with_capacity(b.len());
+                    gather(b, &mut tail);
+                    tail
+                });
+                gather(a, &mut scratch);
+                tail.join().expect("moving stacks does not panic")
+            });
+            items[lo..lo + a.len()].copy_from_slice(&scratch);
+            items[lo + a.len()..hi].copy_from_slice(&tail);
+        } else {
+            gather(pairs, &mut scratch);
+            items[lo..hi].copy_from_slice(&scratch);
+        }
         self.scratch = scratch;
         let first_task = work.len();
         let mut a = 0;
@@ -1206,7 +1295,11 @@ mod tests {
             }
         }
         assert!(before.stacks.len() + after.stacks.len() > PARALLEL_ABOVE);
-        let t = build(&mut before, &mut after, 0.0);
+        // The upper levels' passes in halves on two threads (from 1,000
+        // stacks) or not: the same tree.
+        let t = build_split(&mut before.clone(), &mut after.clone(), 0.0, 1_000);
+        let whole = build(&mut before, &mut after, 0.0);
+        assert_eq!(t.nodes(), whole.nodes());
         assert_eq!(t.nodes().len(), reference.len());
         for id in t.node_ids() {
             let path: Vec<u32> = t.path(id).iter().map(|k| k.0).collect();
