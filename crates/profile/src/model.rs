@@ -402,12 +402,25 @@ impl ExactSizeIterator for FramesIter<'_> {
 pub trait StackFrame: Copy + Eq + Send + Sync + 'static {
     /// The frame's position in [`Profile::frames`].
     fn index(self) -> usize;
+
+    /// The frame `id` at this width. A [`StackWriter`] is handed a two-byte
+    /// buffer only while every interned frame's id fits in two bytes.
+    fn of(id: FrameId) -> Self;
 }
 
 impl StackFrame for u16 {
     #[inline(always)]
     fn index(self) -> usize {
         usize::from(self)
+    }
+
+    #[inline(always)]
+    fn of(id: FrameId) -> Self {
+        debug_assert!(
+            id.0 <= u32::from(u16::MAX),
+            "a narrow store holds two-byte ids"
+        );
+        id.0 as u16
     }
 }
 
@@ -416,7 +429,26 @@ impl StackFrame for FrameId {
     fn index(self) -> usize {
         self.0 as usize
     }
+
+    #[inline(always)]
+    fn of(id: FrameId) -> Self {
+        id
+    }
 }
+
+/// Writes one sample's stack, leaf first, straight into a profile's frame
+/// buffer at the width the profile stores frames (see
+/// [`ProfileBuilder::push_sample_written`]): no per-sample copy. It may
+/// only write frames interned before the sample is pushed.
+pub trait StackWriter {
+    /// Appends the stack's frames to `frames` (whatever is there already
+    /// belongs to earlier samples), or fails, failing the push.
+    fn write<F: StackFrame>(self, frames: &mut Vec<F>) -> Result<(), Error>;
+}
+
+/// The most frames a profile may intern and still store stacks at two bytes
+/// a frame.
+const NARROW_FRAMES: usize = u16::MAX as usize + 1;
 
 /// Stack frames back to back, two bytes each until a frame id needs more.
 #[derive(Clone, Debug)]
@@ -863,7 +895,7 @@ impl ProfileBuilder {
         let width = self.profile.header.sample_types.len();
         self.profile.stack_ends.reserve(samples);
         self.profile.values.reserve(samples.saturating_mul(width));
-        if self.profile.frames.len() > usize::from(u16::MAX) + 1 {
+        if self.profile.frames.len() > NARROW_FRAMES {
             // Some frame needs four bytes: store every one so from the start.
             self.profile.stack_frames.widen();
         }
@@ -952,6 +984,34 @@ impl ProfileBuilder {
         )
     }
 
+    /// Appends a sample whose stack `writer` writes straight into the frame
+    /// buffer, at two bytes a frame while the profile's frames allow it:
+    /// the fastest way in for a decoder whose frames are all interned.
+    pub fn push_sample_written(
+        &mut self,
+        values: &[i64],
+        writer: impl StackWriter,
+    ) -> Result<(), Error> {
+        let p = &mut self.profile;
+        if p.frames.len() > NARROW_FRAMES {
+            p.stack_frames.widen();
+        }
+        push_written(
+            Samples {
+                frames: &mut p.stack_frames,
+                scratch: &mut self.scratch,
+                ends: &mut p.stack_ends,
+                values: &mut p.values,
+                cut: &mut self.cut.0,
+            },
+            0,
+            p.header.sample_types.len(),
+            &self.limits,
+            values,
+            writer,
+        )
+    }
+
     /// An empty batch of samples for this builder, to fill apart from it
     /// (on another thread: samples whose frames are all interned already)
     /// and [`append`](Self::append) in order. The samples it will hold come
@@ -970,6 +1030,7 @@ impl ProfileBuilder {
             before,
             width: self.profile.header.sample_types.len(),
             limits: self.limits,
+            interned: self.profile.frames.len(),
         }
     }
 
@@ -1029,6 +1090,8 @@ pub struct SampleBatch {
     before: usize,
     width: usize,
     limits: Limits,
+    /// Frames the builder had interned when the batch was made.
+    interned: usize,
 }
 
 impl SampleBatch {
@@ -1051,6 +1114,32 @@ impl SampleBatch {
             &self.limits,
             values,
             fill,
+        )
+    }
+
+    /// Like [`ProfileBuilder::push_sample_written`]; the batch's frames
+    /// are those the builder had interned when the batch was made.
+    pub fn push_sample_written(
+        &mut self,
+        values: &[i64],
+        writer: impl StackWriter,
+    ) -> Result<(), Error> {
+        if self.interned > NARROW_FRAMES {
+            self.frames.widen();
+        }
+        push_written(
+            Samples {
+                frames: &mut self.frames,
+                scratch: &mut self.scratch,
+                ends: &mut self.ends,
+                values: &mut self.values,
+                cut: &mut self.cut,
+            },
+            self.before,
+            self.width,
+            &self.limits,
+            values,
+            writer,
         )
     }
 
@@ -1081,6 +1170,55 @@ fn push_into(
     values: &[i64],
     fill: impl FnOnce(&mut Vec<FrameId>),
 ) -> Result<(), Error> {
+    check_sample(&to, before, width, limits, values)?;
+    if let FrameStore::Wide(frames) = to.frames {
+        let start = frames.len();
+        fill(frames);
+        cut_stack(frames, start, limits, to.cut);
+    } else {
+        to.scratch.clear();
+        fill(to.scratch);
+        cut_stack(to.scratch, 0, limits, to.cut);
+        to.frames.extend(to.scratch);
+    }
+    end_sample(to, limits, values)
+}
+
+/// [`push_into`] with a [`StackWriter`] writing at the store's width; the
+/// caller has widened the store if an interned frame needs it.
+fn push_written(
+    to: Samples<'_>,
+    before: usize,
+    width: usize,
+    limits: &Limits,
+    values: &[i64],
+    writer: impl StackWriter,
+) -> Result<(), Error> {
+    check_sample(&to, before, width, limits, values)?;
+    match to.frames {
+        FrameStore::Narrow(frames) => {
+            let start = frames.len();
+            writer.write(frames)?;
+            cut_stack(frames, start, limits, to.cut);
+        }
+        FrameStore::Wide(frames) => {
+            let start = frames.len();
+            writer.write(frames)?;
+            cut_stack(frames, start, limits, to.cut);
+        }
+    }
+    end_sample(to, limits, values)
+}
+
+/// The checks before a sample is pushed: its number of values, and the
+/// samples limit.
+fn check_sample(
+    to: &Samples<'_>,
+    before: usize,
+    width: usize,
+    limits: &Limits,
+    values: &[i64],
+) -> Result<(), Error> {
     let sample = before + to.ends.len();
     if values.len() != width {
         return Err(Error::ValueCount {
@@ -1092,23 +1230,21 @@ fn push_into(
     if sample >= limits.max_samples {
         return Err(samples_limit(limits.max_samples));
     }
-    // Leaf first: beyond `max_depth`, the outermost callers go.
-    if let FrameStore::Wide(frames) = to.frames {
-        let start = frames.len();
-        fill(frames);
-        if frames.len() - start > limits.max_depth {
-            frames.truncate(start + limits.max_depth);
-            *to.cut += 1;
-        }
-    } else {
-        to.scratch.clear();
-        fill(to.scratch);
-        if to.scratch.len() > limits.max_depth {
-            to.scratch.truncate(limits.max_depth);
-            *to.cut += 1;
-        }
-        to.frames.extend(to.scratch);
+    Ok(())
+}
+
+/// Leaf first: beyond `max_depth`, the stack written from `start` on loses
+/// its outermost callers.
+fn cut_stack<T>(frames: &mut Vec<T>, start: usize, limits: &Limits, cut: &mut usize) {
+    if frames.len() - start > limits.max_depth {
+        frames.truncate(start + limits.max_depth);
+        *cut += 1;
     }
+}
+
+/// Ends a sample whose frames are written: the frames limit, its end and
+/// its values.
+fn end_sample(to: Samples<'_>, limits: &Limits, values: &[i64]) -> Result<(), Error> {
     let max_frames = limits.max_frames.min(MAX_FRAMES);
     if to.frames.len() > max_frames {
         return Err(frames_limit(max_frames));
@@ -1414,6 +1550,71 @@ mod tests {
             let narrow = matches!(p.stack_frames(), Frames::Narrow(_));
             assert_eq!(narrow, !first_high && !second_high);
         }
+    }
+
+    /// Writes the given frames.
+    struct Writes<'a>(&'a [FrameId]);
+
+    impl StackWriter for Writes<'_> {
+        fn write<F: StackFrame>(self, frames: &mut Vec<F>) -> Result<(), Error> {
+            frames.extend(self.0.iter().map(|&f| F::of(f)));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn written_stacks_are_stored_at_the_width_the_frames_allow() {
+        for interned in [3, 65_536, 65_537] {
+            let (mut b, ids) = with_frames(interned);
+            let stack = [ids[interned as usize - 1], ids[0], ids[1]];
+            b.push_sample_written(&[1], Writes(&stack)).unwrap();
+            let mut batch = b.batch(1);
+            batch
+                .push_sample_written(&[2], Writes(&stack[1..]))
+                .unwrap();
+            b.append(batch).unwrap();
+            let p = b.finish();
+            assert_eq!(
+                matches!(p.stack_frames(), Frames::Narrow(_)),
+                interned <= 65_536,
+                "{interned}"
+            );
+            let stacks: Vec<Vec<FrameId>> = p.samples().map(|s| s.stack.to_vec()).collect();
+            assert_eq!(stacks, [stack.to_vec(), stack[1..].to_vec()], "{interned}");
+        }
+    }
+
+    #[test]
+    fn written_stacks_are_cut_and_checked_like_filled_ones() {
+        let (mut b, ids) = with_frames(4);
+        b.set_limits(Limits {
+            max_depth: 2,
+            ..Limits::default()
+        });
+        b.push_sample_written(&[1], Writes(&ids[..3])).unwrap();
+        let wrong = b.push_sample_written(&[1, 2], Writes(&ids[..1]));
+        assert!(matches!(wrong, Err(Error::ValueCount { sample: 1, .. })));
+        struct Fails;
+        impl StackWriter for Fails {
+            fn write<F: StackFrame>(self, _: &mut Vec<F>) -> Result<(), Error> {
+                Err(Error::Empty)
+            }
+        }
+        assert!(matches!(
+            b.push_sample_written(&[1], Fails),
+            Err(Error::Empty)
+        ));
+        let p = b.finish();
+        assert_eq!(p.sample_count(), 1);
+        assert_eq!(
+            p.samples().next().unwrap().stack.to_vec(),
+            ids[..2].to_vec()
+        );
+        assert!(
+            p.warnings.iter().any(|w| w.contains("--max-depth")),
+            "{:?}",
+            p.warnings
+        );
     }
 
     #[test]

@@ -19,7 +19,10 @@ use rustc_hash::FxHashMap;
 
 use crate::Format;
 use crate::error::Error;
-use crate::model::{Frame, FrameId, Mapping, MappingId, Profile, ProfileBuilder, StrId, ValueType};
+use crate::model::{
+    Frame, FrameId, Mapping, MappingId, Profile, ProfileBuilder, StackFrame, StackWriter, StrId,
+    ValueType,
+};
 
 /// Decodes an uncompressed `profile.proto` message.
 pub fn decode(bytes: &[u8]) -> Result<Profile, Error> {
@@ -187,6 +190,7 @@ fn convert(
         location_index: &location_index,
         loc_frames: &loc_frames,
         loc_ranges: &loc_ranges,
+        by_id: location_index.by_id(&loc_ranges),
         prune: prune.as_ref(),
         room: limits.max_depth.saturating_add(1),
     };
@@ -195,8 +199,8 @@ fn convert(
     // the first (the result is the same as in one pass).
     let n = pb.sample.len();
     if n < split_above.max(2) {
-        samples.read(&pb.sample, 0, |values, fill| {
-            b.push_sample_with(values, fill)
+        samples.read(&pb.sample, 0, |values, stack| {
+            b.push_sample_written(values, stack)
         })?;
         return Ok(b.finish());
     }
@@ -206,12 +210,12 @@ fn convert(
         let second = s.spawn(|| {
             let tail = &pb.sample[mid..];
             batch.reserve(tail.len(), tail.iter().map(|s| s.len()).sum());
-            samples.read(tail, mid, |values, fill| {
-                batch.push_sample_with(values, fill)
+            samples.read(tail, mid, |values, stack| {
+                batch.push_sample_written(values, stack)
             })
         });
-        let first = samples.read(&pb.sample[..mid], 0, |values, fill| {
-            b.push_sample_with(values, fill)
+        let first = samples.read(&pb.sample[..mid], 0, |values, stack| {
+            b.push_sample_written(values, stack)
         });
         (
             first,
@@ -237,6 +241,10 @@ struct SampleReader<'a> {
     location_index: &'a IdIndex,
     loc_frames: &'a [FrameId],
     loc_ranges: &'a [(u32, u32)],
+    /// By location id (when ids are dense): where in `loc_frames` the
+    /// location's one frame is, or its position with [`MANY_FRAMES`] set
+    /// when it has several, or [`UNKNOWN`]: one lookup for most ids.
+    by_id: Vec<u32>,
     prune: Option<&'a Pruner>,
     /// The most frames one stack may get (the builder cuts the rest and
     /// warns).
@@ -250,26 +258,41 @@ impl SampleReader<'_> {
         &self,
         encoded: &[bytes::Bytes],
         first: usize,
-        mut push: impl FnMut(&[i64], &mut dyn FnMut(&mut Vec<FrameId>)) -> Result<(), Error>,
+        mut push: impl FnMut(&[i64], SampleStack<'_, '_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let mut locs: Vec<usize> = Vec::new();
+        let mut fields: Vec<sample::LocationField<'_>> = Vec::new();
         let mut values: Vec<i64> = Vec::new();
         let mut labels: Vec<sample::LabelStrings> = Vec::new();
         for (i, encoded) in encoded.iter().enumerate() {
             let si = first + i;
-            locs.clear();
-            sample::read(encoded, &mut values, &mut labels, |id| {
-                locs.push(
-                    self.location_index
-                        .get(id)
-                        .ok_or_else(|| Error::UnknownId {
-                            kind: "location",
-                            id,
-                            referrer: format!("sample {si}"),
-                        })?,
-                );
-                Ok(())
-            })?;
+            sample::read_fields(encoded, &mut values, &mut labels, &mut fields)?;
+            let ids = || {
+                fields.iter().flat_map(|f| match *f {
+                    sample::LocationField::One(id) => LocationIds::One(Some(id)),
+                    sample::LocationField::Packed(bytes) => LocationIds::Packed(bytes),
+                })
+            };
+            match self.prune {
+                // The location ids are read as the stack is written.
+                None => push(
+                    &values,
+                    SampleStack::Encoded {
+                        reader: self,
+                        fields: &fields,
+                        sample: si,
+                    },
+                )?,
+                // Pruning needs the whole stack first.
+                Some(p) => {
+                    locs.clear();
+                    for id in ids() {
+                        locs.push(self.location(id?, si)?);
+                    }
+                    let kept = p.kept_locations(&locs);
+                    push(&values, SampleStack::Kept { reader: self, kept })?;
+                }
+            }
             for &[key, str, unit] in &labels {
                 self.strings
                     .check(key, &|| format!("sample {si} label key"))?;
@@ -278,35 +301,136 @@ impl SampleReader<'_> {
                 self.strings
                     .check(unit, &|| format!("sample {si} label unit"))?;
             }
-            let kept = match self.prune {
-                Some(p) => p.kept_locations(&locs),
-                None => &locs[..],
-            };
-            // Inlined frames expand each location: never write more than
-            // `room` frames for one sample.
-            let room = self.room;
-            push(&values, &mut |frames: &mut Vec<FrameId>| {
-                let start = frames.len();
-                frames.reserve(kept.len().min(room));
+        }
+        Ok(())
+    }
+
+    /// The position of location `id`, which sample `sample` refers to.
+    fn location(&self, id: u64, sample: usize) -> Result<usize, Error> {
+        self.location_index.get(id).ok_or_else(|| Error::UnknownId {
+            kind: "location",
+            id,
+            referrer: format!("sample {sample}"),
+        })
+    }
+
+    /// Appends the frames of location `id` to the stack written from
+    /// `start` on (for sample `sample`), if it has room.
+    #[inline(always)]
+    fn write_id<F: StackFrame>(
+        &self,
+        id: u64,
+        frames: &mut Vec<F>,
+        start: usize,
+        sample: usize,
+    ) -> Result<(), Error> {
+        let full = frames.len() - start >= self.room;
+        match self.by_id.get(id as usize) {
+            Some(&entry) if entry & MANY_FRAMES == 0 && !full => {
+                frames.push(F::of(self.loc_frames[entry as usize]));
+            }
+            Some(&entry) if entry != UNKNOWN && !full => {
+                self.push_frames((entry & !MANY_FRAMES) as usize, frames, start);
+            }
+            _ => {
+                let li = self.location(id, sample)?;
+                if !full {
+                    self.push_frames(li, frames, start);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends location `li`'s frames (its inlined lines) to the stack
+    /// written from `start` on, up to `room` frames in all.
+    #[inline]
+    fn push_frames<F: StackFrame>(&self, li: usize, frames: &mut Vec<F>, start: usize) {
+        let (from, to) = self.loc_ranges[li];
+        let left = self.room - (frames.len() - start);
+        let lines = &self.loc_frames[from as usize..to as usize];
+        frames.extend(lines[..lines.len().min(left)].iter().map(|&f| F::of(f)));
+    }
+}
+
+/// The location ids of one `location_id` field, decoded as they are read.
+enum LocationIds<'a> {
+    One(Option<u64>),
+    Packed(&'a [u8]),
+}
+
+impl Iterator for LocationIds<'_> {
+    type Item = Result<u64, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            LocationIds::One(id) => id.take().map(Ok),
+            LocationIds::Packed(bytes) => (!bytes.is_empty()).then(|| sample::varint(bytes)),
+        }
+    }
+}
+
+/// One sample's stack, written into the profile by [`StackWriter`]: from
+/// its encoded location ids, or from the locations pruning kept.
+enum SampleStack<'r, 'a> {
+    Encoded {
+        reader: &'r SampleReader<'r>,
+        fields: &'r [sample::LocationField<'a>],
+        sample: usize,
+    },
+    Kept {
+        reader: &'r SampleReader<'r>,
+        kept: &'r [usize],
+    },
+}
+
+impl StackWriter for SampleStack<'_, '_> {
+    fn write<F: StackFrame>(self, frames: &mut Vec<F>) -> Result<(), Error> {
+        let start = frames.len();
+        match self {
+            SampleStack::Kept { reader, kept } => {
+                frames.reserve(kept.len().min(reader.room));
                 for &li in kept {
-                    let (from, to) = self.loc_ranges[li];
-                    if to == from + 1 {
-                        // Most locations are one line: no slice copy.
-                        frames.push(self.loc_frames[from as usize]);
-                    } else {
-                        let lines = &self.loc_frames[from as usize..to as usize];
-                        let left = room - (frames.len() - start);
-                        frames.extend_from_slice(&lines[..lines.len().min(left)]);
-                    }
-                    if frames.len() - start >= room {
+                    if frames.len() - start >= reader.room {
                         break;
                     }
+                    reader.push_frames(li, frames, start);
                 }
-            })?;
+            }
+            SampleStack::Encoded {
+                reader,
+                fields,
+                sample,
+            } => {
+                // Inlined frames expand a location: never more than `room`
+                // frames for one sample; the ids past them are still checked.
+                for field in fields {
+                    match *field {
+                        sample::LocationField::One(id) => {
+                            reader.write_id(id, frames, start, sample)?;
+                        }
+                        sample::LocationField::Packed(mut bytes) => {
+                            // Each id takes at least a byte.
+                            frames.reserve(bytes.len().min(reader.room));
+                            while !bytes.is_empty() {
+                                let id = sample::varint(&mut bytes)?;
+                                reader.write_id(id, frames, start, sample)?;
+                            }
+                        }
+                    }
+                }
+            }
         }
         Ok(())
     }
 }
+
+/// In [`SampleReader::by_id`]: the location has several frames, its
+/// position is the other bits.
+const MANY_FRAMES: u32 = 1 << 31;
+
+/// In [`SampleReader::by_id`]: no location has the id.
+const UNKNOWN: u32 = u32::MAX;
 
 fn clamp_line(line: i64) -> u32 {
     u32::try_from(line.max(0)).unwrap_or(u32::MAX)
@@ -386,6 +510,22 @@ impl IdIndex {
             *slot = pos as u32;
         }
         Ok(index)
+    }
+
+    /// By id, for dense ids: [`SampleReader::by_id`], from each location's
+    /// range of frames. Empty for sparse ids.
+    fn by_id(&self, ranges: &[(u32, u32)]) -> Vec<u32> {
+        match self {
+            IdIndex::Dense(v) => v
+                .iter()
+                .map(|&pos| match ranges.get(pos as usize) {
+                    Some(&(from, to)) if to == from + 1 && from < MANY_FRAMES => from,
+                    Some(_) if pos < MANY_FRAMES => pos | MANY_FRAMES,
+                    _ => UNKNOWN,
+                })
+                .collect(),
+            IdIndex::Sparse(_) => Vec::new(),
+        }
     }
 
     fn get(&self, id: u64) -> Option<usize> {
@@ -832,6 +972,32 @@ mod tests {
         assert_eq!(
             err_of(pb),
             "pprof: sample 0 refers to unknown location id 0"
+        );
+    }
+
+    #[test]
+    fn deep_stacks_are_cut_inside_inlined_locations_and_checked_past_the_cut() {
+        let limits = crate::Limits {
+            max_depth: 2,
+            ..crate::Limits::default()
+        };
+        let mut pb = base();
+        // Location 1 is two frames: the cut falls after main.leak either way.
+        pb.sample[0].location_id = vec![2, 1, 3];
+        let p = conv_split(&pb, &limits, usize::MAX).unwrap();
+        assert_eq!(stack_names(&p, 0), ["main.main:20", "bytes.Repeat:610"]);
+        assert_eq!(stack_names(&p, 1), ["main.main:20", "runtime.main:250"]);
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.contains("1 stack deeper than 2"))
+        );
+        // An unknown id past the cut is still an error.
+        pb.sample[0].location_id.push(77);
+        let err = conv_split(&pb, &limits, usize::MAX).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "pprof: sample 0 refers to unknown location id 77"
         );
     }
 

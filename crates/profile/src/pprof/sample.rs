@@ -1,6 +1,8 @@
 //! A reader for pprof's `Sample` message, the one message a big profile
-//! holds hundreds of thousands of: location ids are handed over as they are
-//! read (no vector per sample), values and labels go to reused buffers.
+//! holds hundreds of thousands of: its location ids are handed over as the
+//! fields that hold them, undecoded, to be read as the stack is written into
+//! the profile (no vector per sample); values and labels go to reused
+//! buffers.
 //!
 //! `Sample` is `location_id` (1, repeated uint64), `value` (2, repeated
 //! int64) and `label` (3, repeated `Label`: `key` 1, `str` 2, `num` 3,
@@ -19,27 +21,31 @@ const FIXED32: u8 = 5;
 /// A `Label`'s string-table indices: key, str, num_unit.
 pub(super) type LabelStrings = [i64; 3];
 
-/// Reads one encoded `Sample`: each location id goes to `location` in
-/// order, values replace `values`, each label's string indices replace
-/// `labels`.
-pub(super) fn read(
-    mut buf: &[u8],
+/// A `location_id` field of a sample, not yet decoded: most producers
+/// write one packed field per sample.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum LocationField<'a> {
+    Packed(&'a [u8]),
+    One(u64),
+}
+
+/// Reads one encoded `Sample`: values replace `values`, each label's string
+/// indices replace `labels`, and each `location_id` field replaces
+/// `locations` undecoded, for its ids to be read where they are used.
+pub(super) fn read_fields<'a>(
+    mut buf: &'a [u8],
     values: &mut Vec<i64>,
     labels: &mut Vec<LabelStrings>,
-    mut location: impl FnMut(u64) -> Result<(), Error>,
+    locations: &mut Vec<LocationField<'a>>,
 ) -> Result<(), Error> {
     values.clear();
     labels.clear();
+    locations.clear();
     while !buf.is_empty() {
         let (field, wire) = key(&mut buf)?;
         match (field, wire) {
-            (1, VARINT) => location(varint(&mut buf)?)?,
-            (1, LEN) => {
-                let mut packed = delimited(&mut buf)?;
-                while !packed.is_empty() {
-                    location(varint(&mut packed)?)?;
-                }
-            }
+            (1, VARINT) => locations.push(LocationField::One(varint(&mut buf)?)),
+            (1, LEN) => locations.push(LocationField::Packed(delimited(&mut buf)?)),
             (2, VARINT) => values.push(varint(&mut buf)? as i64),
             (2, LEN) => {
                 let mut packed = delimited(&mut buf)?;
@@ -89,7 +95,7 @@ fn key(buf: &mut &[u8]) -> Result<(u64, u8), Error> {
 }
 
 #[inline(always)]
-fn varint(buf: &mut &[u8]) -> Result<u64, Error> {
+pub(super) fn varint(buf: &mut &[u8]) -> Result<u64, Error> {
     // Most location ids are one or two bytes.
     match **buf {
         [b0, ref rest @ ..] if b0 < 0x80 => {
@@ -173,11 +179,19 @@ mod tests {
     type Read = (Vec<u64>, Vec<i64>, Vec<LabelStrings>);
 
     fn read_all(bytes: &[u8]) -> Result<Read, Error> {
-        let (mut locs, mut values, mut labels) = (Vec::new(), Vec::new(), Vec::new());
-        read(bytes, &mut values, &mut labels, |id| {
-            locs.push(id);
-            Ok(())
-        })?;
+        let (mut fields, mut values, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+        read_fields(bytes, &mut values, &mut labels, &mut fields)?;
+        let mut locs = Vec::new();
+        for field in fields {
+            match field {
+                LocationField::One(id) => locs.push(id),
+                LocationField::Packed(mut packed) => {
+                    while !packed.is_empty() {
+                        locs.push(varint(&mut packed)?);
+                    }
+                }
+            }
+        }
         Ok((locs, values, labels))
     }
 
