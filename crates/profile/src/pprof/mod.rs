@@ -13,7 +13,6 @@
 pub mod proto;
 mod sample;
 
-use prost::Message as _;
 use regex::Regex;
 use rustc_hash::FxHashMap;
 
@@ -36,7 +35,7 @@ pub fn decode_bytes(bytes: bytes::Bytes) -> Result<Profile, Error> {
 
 /// Like [`decode_bytes`], within `limits`.
 pub fn decode_bytes_with(bytes: bytes::Bytes, limits: &crate::Limits) -> Result<Profile, Error> {
-    let pb = proto::LazyProfile::decode(bytes).map_err(protobuf_error)?;
+    let pb = proto::SplitProfile::decode(bytes).map_err(protobuf_error)?;
     convert(pb, limits, SPLIT_ABOVE)
 }
 
@@ -47,11 +46,11 @@ fn protobuf_error(e: prost::DecodeError) -> Error {
 /// Converts a (lazily) decoded protobuf message into the model, validating
 /// it. The message, and the input it slices, is dropped once read.
 fn convert(
-    message: proto::LazyProfile,
+    message: proto::SplitProfile,
     limits: &crate::Limits,
     split_above: usize,
 ) -> Result<Profile, Error> {
-    let pb = &message;
+    let pb = &message.rest;
     let strings = Strings::new(&pb.string_table)?;
     if pb.sample_type.is_empty() {
         return Err(Error::NoSampleTypes);
@@ -183,8 +182,9 @@ fn convert(
     // Each location id takes at least a byte: the encoded samples bound the
     // frames (but for inlining), and reserving them spares the copies of a
     // growing buffer. Untouched capacity costs address space, not memory.
-    let encoded: usize = pb.sample.iter().map(|s| s.len()).sum();
-    b.reserve(pb.sample.len(), encoded.min(limits.max_frames));
+    let encoded = message.samples();
+    let encoded_len: usize = encoded.iter().map(|s| s.len()).sum();
+    b.reserve(encoded.len(), encoded_len.min(limits.max_frames));
     let samples = SampleReader {
         strings: &strings,
         location_index: &location_index,
@@ -197,9 +197,9 @@ fn convert(
     // Every frame is interned by now: a big profile's samples are read in
     // two halves on two threads, the second into a batch appended after
     // the first (the result is the same as in one pass).
-    let n = pb.sample.len();
+    let n = encoded.len();
     if n < split_above.max(2) {
-        samples.read(&pb.sample, 0, |values, stack| {
+        samples.read(&encoded, 0, |values, stack| {
             b.push_sample_written(values, stack)
         })?;
         return Ok(b.finish());
@@ -208,13 +208,13 @@ fn convert(
     let mut batch = b.batch(mid);
     let (first, second) = std::thread::scope(|s| {
         let second = s.spawn(|| {
-            let tail = &pb.sample[mid..];
+            let tail = &encoded[mid..];
             batch.reserve(tail.len(), tail.iter().map(|s| s.len()).sum());
             samples.read(tail, mid, |values, stack| {
                 batch.push_sample_written(values, stack)
             })
         });
-        let first = samples.read(&pb.sample[..mid], 0, |values, stack| {
+        let first = samples.read(&encoded[..mid], 0, |values, stack| {
             b.push_sample_written(values, stack)
         });
         (
@@ -227,6 +227,7 @@ fn convert(
     second?;
     // The input is read: free it before the batch is copied after the
     // first half, so that the copy costs no memory at the peak.
+    drop(encoded);
     drop(message);
     b.append(batch)?;
     Ok(b.finish())
@@ -256,7 +257,7 @@ impl SampleReader<'_> {
     /// profile) and hands each one's values and stack writer to `push`.
     fn read(
         &self,
-        encoded: &[bytes::Bytes],
+        encoded: &[&[u8]],
         first: usize,
         mut push: impl FnMut(&[i64], SampleStack<'_, '_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
@@ -662,6 +663,7 @@ fn simplify_function_name(name: &str) -> &str {
 mod tests {
     use super::proto::{Function, Label, Line, Location, Sample};
     use super::*;
+    use prost::Message as _;
 
     const STRINGS: &[&str] = &[
         "",
@@ -769,7 +771,7 @@ mod tests {
         limits: &crate::Limits,
         split_above: usize,
     ) -> Result<Profile, Error> {
-        let lazy = proto::LazyProfile::decode(bytes::Bytes::from(pb.encode_to_vec())).unwrap();
+        let lazy = proto::SplitProfile::decode(bytes::Bytes::from(pb.encode_to_vec())).unwrap();
         convert(lazy, limits, split_above)
     }
 
