@@ -36,6 +36,11 @@ impl StrId {
 pub struct FrameId(u32);
 
 impl FrameId {
+    /// The frame at position `index` of its profile's frames.
+    pub(crate) fn from_index(index: u32) -> Self {
+        FrameId(index)
+    }
+
     /// The frame's position in [`Profile::frames`].
     pub fn index(self) -> usize {
         self.0 as usize

@@ -190,7 +190,7 @@ fn convert(
         location_index: &location_index,
         loc_frames: &loc_frames,
         loc_ranges: &loc_ranges,
-        by_id: location_index.by_id(&loc_ranges),
+        by_id: location_index.by_id(&loc_frames, &loc_ranges),
         prune: prune.as_ref(),
         room: limits.max_depth.saturating_add(1),
     };
@@ -242,8 +242,8 @@ struct SampleReader<'a> {
     location_index: &'a IdIndex,
     loc_frames: &'a [FrameId],
     loc_ranges: &'a [(u32, u32)],
-    /// By location id (when ids are dense): where in `loc_frames` the
-    /// location's one frame is, or its position with [`MANY_FRAMES`] set
+    /// By location id (when ids are dense): the location's frame (its
+    /// index) when it has one, or its position with [`MANY_FRAMES`] set
     /// when it has several, or [`UNKNOWN`]: one lookup for most ids.
     by_id: Vec<u32>,
     prune: Option<&'a Pruner>,
@@ -328,7 +328,7 @@ impl SampleReader<'_> {
         let full = frames.len() - start >= self.room;
         match self.by_id.get(id as usize) {
             Some(&entry) if entry & MANY_FRAMES == 0 && !full => {
-                frames.push(F::of(self.loc_frames[entry as usize]));
+                frames.push(F::of(FrameId::from_index(entry)));
             }
             Some(&entry) if entry != UNKNOWN && !full => {
                 self.push_frames((entry & !MANY_FRAMES) as usize, frames, start);
@@ -515,12 +515,17 @@ impl IdIndex {
 
     /// By id, for dense ids: [`SampleReader::by_id`], from each location's
     /// range of frames. Empty for sparse ids.
-    fn by_id(&self, ranges: &[(u32, u32)]) -> Vec<u32> {
+    fn by_id(&self, frames: &[FrameId], ranges: &[(u32, u32)]) -> Vec<u32> {
         match self {
             IdIndex::Dense(v) => v
                 .iter()
                 .map(|&pos| match ranges.get(pos as usize) {
-                    Some(&(from, to)) if to == from + 1 && from < MANY_FRAMES => from,
+                    // Anything the entry cannot hold takes the slow path.
+                    Some(&(from, to))
+                        if to == from + 1 && frames[from as usize].index() < MANY_FRAMES as usize =>
+                    {
+                        frames[from as usize].index() as u32
+                    }
                     Some(_) if pos < MANY_FRAMES => pos | MANY_FRAMES,
                     _ => UNKNOWN,
                 })
