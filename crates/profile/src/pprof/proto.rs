@@ -60,9 +60,9 @@ profile_message!(
 );
 
 profile_message!(
-    /// The whole profile with each sample left encoded: decoding a `Bytes`
-    /// input keeps each sample as a zero-copy slice, decoded later into one
-    /// reused [`Sample`], so that no vectors are allocated per sample.
+    /// The whole profile with each sample left encoded: what
+    /// [`SplitProfile`] has prost decode (the samples then found apart,
+    /// or, for a message that cannot be split, kept as zero-copy slices).
     LazyProfile,
     #[prost(bytes = "bytes", repeated, tag = "2")]
     bytes::Bytes
