@@ -200,6 +200,16 @@ impl<'p> SideStacks<'p> {
         self.copied.extend(other.copied);
     }
 
+    /// A stack's keys from `depth` on (see [`TopKeys`]), for [`Item::top`].
+    fn window(&self, item: &Item, depth: usize) -> TopKeys {
+        let mut top = [u16::MAX; TOP];
+        let (start, len, copied) = (item.start(), item.len(), item.copied());
+        for (j, slot) in top.iter_mut().enumerate().take(len.saturating_sub(depth)) {
+            *slot = u16::try_from(self.key(start, len, copied, depth + j)).unwrap_or(u16::MAX);
+        }
+        top
+    }
+
     /// Key `depth` (from the root) of a stack.
     fn key(&self, start: usize, len: usize, copied: bool, depth: usize) -> u32 {
         if copied {
@@ -261,6 +271,7 @@ fn build_split<'p>(
         key: None,
         parent: Tree::ROOT,
         min_len: 0,
+        window: 0,
     }];
     // On this thread, the root, then the biggest subtree until none holds
     // more than half of the stacks; the rest are whole subtrees, built on
@@ -305,13 +316,15 @@ pub(crate) fn path_hash(h: u64, key: KeyId) -> u64 {
     (h.rotate_left(23) ^ u64::from(key.0)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-/// How many of a stack's keys, from the root, its [`Item`] holds.
+/// How many of a stack's keys its [`Item`] holds.
 pub(crate) const TOP: usize = 6;
 
-/// A stack's first [`TOP`] keys from the root, as 16-bit ids: the upper
-/// levels of the tree, which every stack passes, are grouped from these
-/// without a visit to the stack's frames. `u16::MAX` stands for a key not
-/// held (past the stack's end, or an id too big): read from the frames.
+/// [`TOP`] of a stack's keys, as 16-bit ids: first its keys from the root,
+/// so that the upper levels of the tree, which every stack passes, are
+/// grouped without a visit to the stack's frames; then, a level past them,
+/// the next ones, so that the frames are visited once every [`TOP`] levels
+/// and not at every level. `u16::MAX` stands for a key not held (past the
+/// stack's end, or an id too big): read from the frames.
 pub(crate) type TopKeys = [u16; TOP];
 
 /// The [`TopKeys`] of a stack whose keys, from the root, are `root_first`.
@@ -572,8 +585,11 @@ struct Item {
     /// have equal hashes (and unequal ones that collide are told apart by
     /// comparing them).
     hash: u32,
-    /// The stack's first keys from the root, read while the stack was at
-    /// hand (see [`top_keys`]).
+    /// [`TOP`] of the stack's keys from the depth the builder's task says
+    /// ([`Task::window`]): first those from the root, read while the
+    /// aggregation had the stack at hand (see [`top_keys`]); past them, the
+    /// next ones, loaded from its frames in one visit when the grouping
+    /// gets there.
     top: TopKeys,
 }
 
@@ -635,6 +651,8 @@ struct Task {
     parent: NodeId,
     /// The shortest of the stacks (until none end, no need to look).
     min_len: usize,
+    /// The depth of the stacks' first [`Item::top`] key.
+    window: usize,
 }
 
 struct Builder<'a> {
@@ -650,6 +668,9 @@ struct Builder<'a> {
     /// Above this many stacks, the passes over a node's stacks run on two
     /// threads (only in the builder of the upper levels, which works alone).
     split_above: usize,
+    /// The depth of the first key held in the items of the task being
+    /// expanded (see [`Item::top`]).
+    window: usize,
     /// Scratch: (key << 32 | position) of the stacks being grouped.
     pairs: Vec<u64>,
     scratch: Vec<Item>,
@@ -667,6 +688,7 @@ impl<'a> Builder<'a> {
             path_growth: 0,
             path_shrinkage: 0,
             split_above: usize::MAX,
+            window: 0,
             pairs: Vec::new(),
             scratch: Vec::new(),
             buckets: Vec::new(),
@@ -677,7 +699,7 @@ impl<'a> Builder<'a> {
     /// A stack's key `depth` (from the root).
     #[inline(always)]
     fn key(&self, item: &Item, depth: usize) -> u32 {
-        if let Some(&k) = item.top.get(depth)
+        if let Some(&k) = item.top.get(depth.wrapping_sub(self.window))
             && k != u16::MAX
         {
             return u32::from(k);
@@ -690,7 +712,10 @@ impl<'a> Builder<'a> {
     /// buffer, and each visit would otherwise wait for its own cache miss.
     #[inline(always)]
     fn prefetch(&self, item: &Item, depth: usize) {
-        if item.top.get(depth).is_none_or(|&k| k == u16::MAX)
+        if item
+            .top
+            .get(depth.wrapping_sub(self.window))
+            .is_none_or(|&k| k == u16::MAX)
             && !item.copied()
             && let Some(i) = (item.start() + item.len()).checked_sub(depth + 1)
         {
@@ -709,8 +734,8 @@ impl<'a> Builder<'a> {
         }
         let mut d = depth;
         // The keys both hold first.
-        while d < limit.min(TOP) {
-            let (x, y) = (a.top[d], b.top[d]);
+        while d >= self.window && d < limit.min(self.window + TOP) {
+            let (x, y) = (a.top[d - self.window], b.top[d - self.window]);
             if x == u16::MAX || y == u16::MAX {
                 break;
             }
@@ -779,7 +804,9 @@ impl<'a> Builder<'a> {
             key,
             parent,
             mut min_len,
+            window,
         } = task;
+        self.window = window;
         let mut node = match key {
             Some(key) => self.push_node(key, parent),
             None => Tree::ROOT,
@@ -809,6 +836,22 @@ impl<'a> Builder<'a> {
                 if lo == hi {
                     break;
                 }
+            }
+            // Past the keys the items hold, each loads the next ones from
+            // its frames: one visit to a stack's frames for several levels.
+            if depth >= self.window + TOP {
+                let range = &mut items[lo..hi];
+                if range.len() > self.split_above {
+                    let (a, b) = range.split_at_mut(range.len() / 2);
+                    let this = &*self;
+                    std::thread::scope(|s| {
+                        s.spawn(|| this.load_keys(b, depth));
+                        this.load_keys(a, depth);
+                    });
+                } else {
+                    self.load_keys(range, depth);
+                }
+                self.window = depth;
             }
             // Each stack's next key, with its position.
             pairs.clear();
@@ -866,6 +909,17 @@ impl<'a> Builder<'a> {
             depth = end;
         }
         self.pairs = pairs;
+    }
+
+    /// Holds each stack's keys from `depth` on in its item.
+    fn load_keys(&self, range: &mut [Item], depth: usize) {
+        for i in 0..range.len() {
+            if let Some(ahead) = range.get(i + PREFETCH_AHEAD) {
+                self.prefetch(ahead, depth);
+            }
+            let it = &mut range[i];
+            it.top = self.sides[it.side()].window(it, depth);
+        }
     }
 
     /// Appends each stack's key at `depth`, shifted up, with its position in
@@ -971,6 +1025,7 @@ impl<'a> Builder<'a> {
                     key: Some(key as u32),
                     parent: node,
                     min_len,
+                    window: self.window,
                 });
             }
             a = b;
@@ -1266,7 +1321,8 @@ mod tests {
                 .collect();
             for _ in 0..samples {
                 // A shared root chain, then random frames; leaf first.
-                let depth = 3 + next(12) as usize;
+                // Deep enough for the items to load their keys three times.
+                let depth = 3 + next(20) as usize;
                 let mut stack: Vec<_> = (0..depth).map(|_| ids[next(60) as usize]).collect();
                 stack.extend([ids[2], ids[1], ids[0]]);
                 b.push_sample(&stack, &[1 + next(1000) as i64]).unwrap();
@@ -1277,6 +1333,8 @@ mod tests {
         let mut before = SideStacks::over(Side::Before, pb.stack_frames(), &keys_of);
         let mut after = SideStacks::over(Side::After, pa.stack_frames(), &keys_of);
         let mut reference: BTreeMap<Vec<u32>, [i64; 2]> = BTreeMap::new();
+        // Each call path's own values, for the path growth.
+        let mut own: BTreeMap<Vec<u32>, [i64; 2]> = BTreeMap::new();
         for (side, p, stacks) in [(0, &pb, &mut before), (1, &pa, &mut after)] {
             for (i, sample) in p.samples().enumerate() {
                 let value = sample.values[0];
@@ -1292,13 +1350,14 @@ mod tests {
                 for n in 0..=root_first.len() {
                     reference.entry(root_first[..n].to_vec()).or_default()[side] += value;
                 }
+                own.entry(root_first).or_default()[side] += value;
             }
         }
         assert!(before.stacks.len() + after.stacks.len() > PARALLEL_ABOVE);
         // The upper levels' passes in halves on two threads (from 1,000
         // stacks) or not: the same tree.
         let t = build_split(&mut before.clone(), &mut after.clone(), 0.0, 1_000);
-        let whole = build(&mut before, &mut after, 0.0);
+        let whole = build(&mut before.clone(), &mut after.clone(), 0.0);
         assert_eq!(t.nodes(), whole.nodes());
         assert_eq!(t.nodes().len(), reference.len());
         for id in t.node_ids() {
@@ -1318,6 +1377,20 @@ mod tests {
             stack.extend(kids.iter().rev());
         }
         assert_eq!(seen, (0..t.nodes().len()).collect::<Vec<_>>());
+        // Folded or not, every call path counts into the growth.
+        let growth: i64 = own.values().map(|[b, a]| (a - b).max(0)).sum();
+        let shrinkage: i64 = own.values().map(|[b, a]| (a - b).min(0)).sum();
+        for min in [0.0, 3_000.0, 60_000.0] {
+            let t = build_split(&mut before.clone(), &mut after.clone(), min, 1_000);
+            assert_eq!(
+                (t.path_growth, t.path_shrinkage),
+                (growth, shrinkage),
+                "{min}"
+            );
+            if min > 0.0 {
+                assert!(t.nodes().len() < reference.len(), "{min}: something folds");
+            }
+        }
     }
 
     #[test]

@@ -522,7 +522,8 @@ impl IdIndex {
                 .map(|&pos| match ranges.get(pos as usize) {
                     // Anything the entry cannot hold takes the slow path.
                     Some(&(from, to))
-                        if to == from + 1 && frames[from as usize].index() < MANY_FRAMES as usize =>
+                        if to == from + 1
+                            && frames[from as usize].index() < MANY_FRAMES as usize =>
                     {
                         frames[from as usize].index() as u32
                     }
