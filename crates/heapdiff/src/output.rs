@@ -76,17 +76,23 @@ fn stderr_line(kind: &str, message: &str) {
 }
 
 /// With `HEAPDIFF_TIMINGS` set, prints the time since the first call and
-/// since the previous one to stderr, labelled: where a run spends its time.
+/// since the previous one to stderr, labelled: where a run spends its time,
+/// and the processor time it took (Linux; over the wall time, how many
+/// cores were busy: below 2 on two cores, a stretch to overlap).
 pub(crate) fn timing(stage: &str) {
     use std::sync::Mutex;
     use std::time::Instant;
-    static LAST: Mutex<Option<(Instant, Instant)>> = Mutex::new(None);
+    static LAST: Mutex<Option<(Instant, Instant, f64)>> = Mutex::new(None);
     if std::env::var_os("HEAPDIFF_TIMINGS").is_none() {
         return;
     }
     let now = Instant::now();
+    let cpu = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| cpu_ms(&s))
+        .unwrap_or(0.0);
     let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
-    let (start, previous) = last.unwrap_or((now, now));
+    let (start, previous, previous_cpu) = last.unwrap_or((now, now, cpu));
     // Resident memory now and at its peak so far (Linux), in MB.
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kb = |field: &str| {
@@ -96,14 +102,29 @@ pub(crate) fn timing(stage: &str) {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
             .map_or_else(|| "?".to_owned(), |k| (k / 1024).to_string())
     };
+    let wall = (now - previous).as_secs_f64() * 1e3;
+    let busy = cpu - previous_cpu;
     eprintln!(
-        "heapdiff: timing: {stage}: {:.1} ms (at {:.1} ms), RSS {} MB (peak {} MB)",
-        (now - previous).as_secs_f64() * 1e3,
+        "heapdiff: timing: {stage}: {wall:.1} ms (at {:.1} ms), CPU {busy:.0} ms ({:.1} cores), \
+         RSS {} MB (peak {} MB)",
         (now - start).as_secs_f64() * 1e3,
+        if wall > 0.0 { busy / wall } else { 0.0 },
         kb("VmRSS:"),
         kb("VmHWM:")
     );
-    *last = Some((start, now));
+    *last = Some((start, now, cpu));
+}
+
+/// The processor time (user and system) a process has used, in ms, from
+/// its `/proc/<pid>/stat` line (fields 14 and 15, in the kernel's fixed
+/// 100 ticks a second).
+fn cpu_ms(stat: &str) -> Option<f64> {
+    // The command name, in parentheses, may hold spaces: count after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some((user + system) as f64 * 10.0)
 }
 
 #[cfg(test)]
@@ -134,6 +155,13 @@ mod tests {
         let path = dir.path().join("missing").join("out.svg");
         assert!(write_atomic(&path, b"x").is_err());
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn processor_time_is_read_after_the_command_name() {
+        let stat = "4242 (heap diff) R 1 4242 4242 0 -1 4194304 2893 0 0 0 137 21 0 0 20 0 3 0";
+        assert_eq!(cpu_ms(stat), Some(1580.0));
+        assert_eq!(cpu_ms("4242 (x) R 1"), None);
     }
 
     #[test]
