@@ -16,3 +16,22 @@ pub fn decode_checked(prefix: &[u8], data: &[u8]) {
         }
     }
 }
+
+/// The pprof decoder's split of a message (its samples found apart from the
+/// rest, which alone goes to prost) reads the samples prost reads and fails
+/// where prost fails.
+pub fn split_matches_prost(data: &[u8]) {
+    use heapdiff_profile::pprof::proto::{LazyProfile, SplitProfile};
+    use prost::Message as _;
+    let input = bytes::Bytes::copy_from_slice(data);
+    let split = SplitProfile::decode(input.clone());
+    let whole = LazyProfile::decode(input);
+    assert_eq!(split.is_ok(), whole.is_ok());
+    if let (Ok(split), Ok(whole)) = (split, whole) {
+        let want: Vec<&[u8]> = whole.sample.iter().map(|s| &s[..]).collect();
+        assert_eq!(split.samples(), want);
+        assert_eq!(split.rest.location, whole.location);
+        assert_eq!(split.rest.string_table, whole.string_table);
+        assert_eq!(split.rest.period, whole.period);
+    }
+}
