@@ -972,21 +972,7 @@ impl ProfileBuilder {
         values: &[i64],
         fill: impl FnOnce(&mut Vec<FrameId>),
     ) -> Result<(), Error> {
-        let p = &mut self.profile;
-        push_into(
-            Samples {
-                frames: &mut p.stack_frames,
-                scratch: &mut self.scratch,
-                ends: &mut p.stack_ends,
-                values: &mut p.values,
-                cut: &mut self.cut.0,
-            },
-            0,
-            p.header.sample_types.len(),
-            &self.limits,
-            values,
-            fill,
-        )
+        self.samples().push_with(values, fill)
     }
 
     /// Appends a sample whose stack `writer` writes straight into the frame
@@ -997,24 +983,25 @@ impl ProfileBuilder {
         values: &[i64],
         writer: impl StackWriter,
     ) -> Result<(), Error> {
-        let p = &mut self.profile;
-        if p.frames.len() > NARROW_FRAMES {
-            p.stack_frames.widen();
+        if self.profile.frames.len() > NARROW_FRAMES {
+            self.profile.stack_frames.widen();
         }
-        push_written(
-            Samples {
-                frames: &mut p.stack_frames,
-                scratch: &mut self.scratch,
-                ends: &mut p.stack_ends,
-                values: &mut p.values,
-                cut: &mut self.cut.0,
-            },
-            0,
-            p.header.sample_types.len(),
-            &self.limits,
-            values,
-            writer,
-        )
+        self.samples().push_written(values, writer)
+    }
+
+    /// Where this builder's samples go.
+    fn samples(&mut self) -> Samples<'_> {
+        let p = &mut self.profile;
+        Samples {
+            frames: &mut p.stack_frames,
+            scratch: &mut self.scratch,
+            ends: &mut p.stack_ends,
+            values: &mut p.values,
+            cut: &mut self.cut.0,
+            before: 0,
+            width: p.header.sample_types.len(),
+            limits: &self.limits,
+        }
     }
 
     /// An empty batch of samples for this builder, to fill apart from it
@@ -1106,20 +1093,7 @@ impl SampleBatch {
         values: &[i64],
         fill: impl FnOnce(&mut Vec<FrameId>),
     ) -> Result<(), Error> {
-        push_into(
-            Samples {
-                frames: &mut self.frames,
-                scratch: &mut self.scratch,
-                ends: &mut self.ends,
-                values: &mut self.values,
-                cut: &mut self.cut,
-            },
-            self.before,
-            self.width,
-            &self.limits,
-            values,
-            fill,
-        )
+        self.samples().push_with(values, fill)
     }
 
     /// Like [`ProfileBuilder::push_sample_written`]; the batch's frames
@@ -1132,20 +1106,21 @@ impl SampleBatch {
         if self.interned > NARROW_FRAMES {
             self.frames.widen();
         }
-        push_written(
-            Samples {
-                frames: &mut self.frames,
-                scratch: &mut self.scratch,
-                ends: &mut self.ends,
-                values: &mut self.values,
-                cut: &mut self.cut,
-            },
-            self.before,
-            self.width,
-            &self.limits,
-            values,
-            writer,
-        )
+        self.samples().push_written(values, writer)
+    }
+
+    /// Where this batch's samples go.
+    fn samples(&mut self) -> Samples<'_> {
+        Samples {
+            frames: &mut self.frames,
+            scratch: &mut self.scratch,
+            ends: &mut self.ends,
+            values: &mut self.values,
+            cut: &mut self.cut,
+            before: self.before,
+            width: self.width,
+            limits: &self.limits,
+        }
     }
 
     /// Reserves room for `samples` more samples with `frames` stack frames in all.
@@ -1162,80 +1137,80 @@ struct Samples<'a> {
     scratch: &'a mut Vec<FrameId>,
     ends: &'a mut Vec<usize>,
     values: &'a mut Vec<i64>,
+    /// Stacks cut at `max_depth`.
     cut: &'a mut usize,
+    /// Samples held elsewhere before these (for error messages and limits).
+    before: usize,
+    /// Values per sample.
+    width: usize,
+    limits: &'a Limits,
 }
 
-/// Appends one sample to `to`, after `before` samples held elsewhere, as
-/// [`ProfileBuilder::push_sample_with`] documents.
-fn push_into(
-    to: Samples<'_>,
-    before: usize,
-    width: usize,
-    limits: &Limits,
-    values: &[i64],
-    fill: impl FnOnce(&mut Vec<FrameId>),
-) -> Result<(), Error> {
-    check_sample(&to, before, width, limits, values)?;
-    if let FrameStore::Wide(frames) = to.frames {
-        let start = frames.len();
-        fill(frames);
-        cut_stack(frames, start, limits, to.cut);
-    } else {
-        to.scratch.clear();
-        fill(to.scratch);
-        cut_stack(to.scratch, 0, limits, to.cut);
-        to.frames.extend(to.scratch);
-    }
-    end_sample(to, limits, values)
-}
-
-/// [`push_into`] with a [`StackWriter`] writing at the store's width; the
-/// caller has widened the store if an interned frame needs it.
-fn push_written(
-    to: Samples<'_>,
-    before: usize,
-    width: usize,
-    limits: &Limits,
-    values: &[i64],
-    writer: impl StackWriter,
-) -> Result<(), Error> {
-    check_sample(&to, before, width, limits, values)?;
-    match to.frames {
-        FrameStore::Narrow(frames) => {
+impl Samples<'_> {
+    /// Appends one sample, as [`ProfileBuilder::push_sample_with`]
+    /// documents.
+    fn push_with(self, values: &[i64], fill: impl FnOnce(&mut Vec<FrameId>)) -> Result<(), Error> {
+        self.check(values)?;
+        if let FrameStore::Wide(frames) = self.frames {
             let start = frames.len();
-            writer.write(frames)?;
-            cut_stack(frames, start, limits, to.cut);
+            fill(frames);
+            cut_stack(frames, start, self.limits, self.cut);
+        } else {
+            self.scratch.clear();
+            fill(self.scratch);
+            cut_stack(self.scratch, 0, self.limits, self.cut);
+            self.frames.extend(self.scratch);
         }
-        FrameStore::Wide(frames) => {
-            let start = frames.len();
-            writer.write(frames)?;
-            cut_stack(frames, start, limits, to.cut);
-        }
+        self.end(values)
     }
-    end_sample(to, limits, values)
-}
 
-/// The checks before a sample is pushed: its number of values, and the
-/// samples limit.
-fn check_sample(
-    to: &Samples<'_>,
-    before: usize,
-    width: usize,
-    limits: &Limits,
-    values: &[i64],
-) -> Result<(), Error> {
-    let sample = before + to.ends.len();
-    if values.len() != width {
-        return Err(Error::ValueCount {
-            sample,
-            got: values.len(),
-            want: width,
-        });
+    /// [`Self::push_with`] with a [`StackWriter`] writing at the store's
+    /// width; the caller has widened the store if an interned frame needs it.
+    fn push_written(self, values: &[i64], writer: impl StackWriter) -> Result<(), Error> {
+        self.check(values)?;
+        match self.frames {
+            FrameStore::Narrow(frames) => {
+                let start = frames.len();
+                writer.write(frames)?;
+                cut_stack(frames, start, self.limits, self.cut);
+            }
+            FrameStore::Wide(frames) => {
+                let start = frames.len();
+                writer.write(frames)?;
+                cut_stack(frames, start, self.limits, self.cut);
+            }
+        }
+        self.end(values)
     }
-    if sample >= limits.max_samples {
-        return Err(samples_limit(limits.max_samples));
+
+    /// The checks before a sample is pushed: its number of values, and the
+    /// samples limit.
+    fn check(&self, values: &[i64]) -> Result<(), Error> {
+        let sample = self.before + self.ends.len();
+        if values.len() != self.width {
+            return Err(Error::ValueCount {
+                sample,
+                got: values.len(),
+                want: self.width,
+            });
+        }
+        if sample >= self.limits.max_samples {
+            return Err(samples_limit(self.limits.max_samples));
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// Ends a sample whose frames are written: the frames limit, its end
+    /// and its values.
+    fn end(self, values: &[i64]) -> Result<(), Error> {
+        let max_frames = self.limits.max_frames.min(MAX_FRAMES);
+        if self.frames.len() > max_frames {
+            return Err(frames_limit(max_frames));
+        }
+        self.ends.push(self.frames.len());
+        self.values.extend_from_slice(values);
+        Ok(())
+    }
 }
 
 /// Leaf first: beyond `max_depth`, the stack written from `start` on loses
@@ -1245,18 +1220,6 @@ fn cut_stack<T>(frames: &mut Vec<T>, start: usize, limits: &Limits, cut: &mut us
         frames.truncate(start + limits.max_depth);
         *cut += 1;
     }
-}
-
-/// Ends a sample whose frames are written: the frames limit, its end and
-/// its values.
-fn end_sample(to: Samples<'_>, limits: &Limits, values: &[i64]) -> Result<(), Error> {
-    let max_frames = limits.max_frames.min(MAX_FRAMES);
-    if to.frames.len() > max_frames {
-        return Err(frames_limit(max_frames));
-    }
-    to.ends.push(to.frames.len());
-    to.values.extend_from_slice(values);
-    Ok(())
 }
 
 fn samples_limit(limit: usize) -> Error {
