@@ -268,12 +268,6 @@ impl SampleReader<'_> {
         for (i, encoded) in encoded.iter().enumerate() {
             let si = first + i;
             sample::read_fields(encoded, &mut values, &mut labels, &mut fields)?;
-            let ids = || {
-                fields.iter().flat_map(|f| match *f {
-                    sample::LocationField::One(id) => LocationIds::One(Some(id)),
-                    sample::LocationField::Packed(bytes) => LocationIds::Packed(bytes),
-                })
-            };
             match self.prune {
                 // The location ids are read as the stack is written.
                 None => push(
@@ -287,7 +281,11 @@ impl SampleReader<'_> {
                 // Pruning needs the whole stack first.
                 Some(p) => {
                     locs.clear();
-                    for id in ids() {
+                    let ids = fields.iter().flat_map(|f| match *f {
+                        sample::LocationField::One(id) => LocationIds::One(Some(id)),
+                        sample::LocationField::Packed(bytes) => LocationIds::Packed(bytes),
+                    });
+                    for id in ids {
                         locs.push(self.location(id?, si)?);
                     }
                     let kept = p.kept_locations(&locs);
