@@ -971,14 +971,22 @@ fn sample_variance(profile: &Profile, values: &[i64], v: f64, pair: (usize, usiz
 /// What aggregation needs to know of each frame of a profile, worked out
 /// once per profile (however many parts its samples are summed in).
 struct FrameTable {
-    /// Each frame's key and whether it is library code, side by side: one
-    /// load per frame of a stack.
-    keys: Vec<(KeyId, bool)>,
-    /// Whether each frame is the allocator's (empty with
+    /// Each frame's key, whether it is library code and whether it is the
+    /// allocator's, side by side: one load per frame of a stack.
+    keys: Vec<FrameKey>,
+    /// Whether allocator frames are cut from stacks (not with
     /// `--keep-allocator-frames`).
-    allocator: Vec<bool>,
+    strip: bool,
     /// Which filters each frame matches (empty without filters).
     matches: Vec<FrameMatch>,
+}
+
+/// What the aggregation needs to know of a frame.
+#[derive(Clone, Copy)]
+struct FrameKey {
+    key: KeyId,
+    library: bool,
+    allocator: bool,
 }
 
 impl FrameTable {
@@ -995,32 +1003,28 @@ impl FrameTable {
             }
             input.classifier.is_library_name(&name)
         });
+        let allocator = profile.frames().iter().map(|f| {
+            !input.keep_allocator_frames
+                && if f.is_symbolized() {
+                    is_allocator_frame(profile.str(f.function))
+                } else {
+                    f.mapping
+                        .is_some_and(|m| is_allocator_library(profile.str(profile.mapping(m).path)))
+                }
+        });
         let keys = input
             .keys_of
             .iter()
-            .zip(library)
-            .map(|(&k, l)| (k, l))
+            .zip(library.zip(allocator))
+            .map(|(&key, (library, allocator))| FrameKey {
+                key,
+                library,
+                allocator,
+            })
             .collect();
-        let allocator = if input.keep_allocator_frames {
-            Vec::new()
-        } else {
-            profile
-                .frames()
-                .iter()
-                .map(|f| {
-                    if f.is_symbolized() {
-                        is_allocator_frame(profile.str(f.function))
-                    } else {
-                        f.mapping.is_some_and(|m| {
-                            is_allocator_library(profile.str(profile.mapping(m).path))
-                        })
-                    }
-                })
-                .collect()
-        };
         FrameTable {
             keys,
-            allocator,
+            strip: !input.keep_allocator_frames,
             matches: frame_matches(profile, input.filters),
         }
     }
@@ -1066,7 +1070,7 @@ fn aggregate_over<'a, F: StackFrame>(
     sums.stacks.reserve(range.len());
     let FrameTable {
         keys: frame_keys,
-        allocator,
+        strip,
         matches,
     } = table;
     let filters = input.filters;
@@ -1075,7 +1079,7 @@ fn aggregate_over<'a, F: StackFrame>(
     // Each key's cumulative value, count and variance, and the last stack
     // that counted it (recursion counts once), side by side: one cache line
     // per key touched instead of three.
-    let mut cum = vec![(0.0f64, 0.0f64, 0u64, 0.0f64); input.key_count];
+    let mut cum = vec![CumSlot::default(); input.key_count];
     let mut serial = 0u64;
     let mut stack = Vec::new();
     for sample in profile.samples().skip(range.start).take(range.len()) {
@@ -1099,63 +1103,48 @@ fn aggregate_over<'a, F: StackFrame>(
             add(&mut sums.total, value, count);
         }
         let whole = &all[sample.offset..sample.offset + sample.stack.len()];
-        let mut frames = if allocator.is_empty() {
-            whole
-        } else {
-            strip_allocator_frames(whole, |f| allocator[f.index()])
+        let variance = |total: &mut (f64, f64)| {
+            if !input.relative {
+                add(total, value, count);
+            }
+            match input.pair {
+                Some(pair) if input.errors => sample_variance(profile, sample.values, value, pair),
+                _ => 0.0,
+            }
         };
-        // Where `frames` starts in the sample's stack (only its leaf end is
-        // ever cut, but by --hide).
-        let lead = whole.len() - frames.len();
-        let mut hidden = false;
-        if !matches.is_empty() {
-            let m = |f: &F| matches[f.index()];
-            if filters.focus.is_some() && !frames.iter().any(|f| m(f).focus) {
-                continue;
-            }
-            if filters.ignore.is_some() && frames.iter().any(|f| m(f).ignore) {
-                continue;
-            }
-            if filters.hide.is_some() {
-                kept.clear();
-                kept.extend(frames.iter().filter(|f| !m(f).hide));
-                hidden = kept.len() != frames.len();
-                frames = &kept;
-            }
-            if filters.show_from.is_some() {
-                match frames.iter().rposition(|f| m(f).show_from) {
-                    Some(i) => frames = &frames[..=i],
-                    None => continue,
-                }
-            }
-        }
-        if !input.relative {
-            add(&mut sums.total, value, count);
-        }
-        let variance = match input.pair {
-            Some(pair) if input.errors => sample_variance(profile, sample.values, value, pair),
-            _ => 0.0,
-        };
-        // One pass over the frames: each key's cumulative value (once per
-        // stack: recursion counts once), and the innermost user frame.
         serial += 1;
-        let mut user = None;
-        let mut path = tree::PATH_SEED;
-        for f in frames {
-            let (k, is_library) = frame_keys[f.index()];
-            path = tree::path_hash(path, k);
-            if user.is_none() && !is_library {
-                user = Some(k);
-            }
-            let slot = &mut cum[k.index()];
-            if slot.2 != serial {
-                slot.2 = serial;
-                slot.0 += value;
-                slot.1 += count;
-                slot.3 += variance;
-            }
-        }
+        let (frames, lead, hidden, summed) = if matches.is_empty() {
+            // No filters: the allocator frames are found as the keys are
+            // summed, in the same pass.
+            let variance = variance(&mut sums.total);
+            let summed = sum_keys(whole, frame_keys, &mut cum, serial, value, count, variance);
+            let lead = summed.cut;
+            (&whole[lead..], lead, false, (summed, variance))
+        } else {
+            let frames = if *strip {
+                strip_allocator_frames(whole, |f| frame_keys[f.index()].allocator)
+            } else {
+                whole
+            };
+            // Where `frames` starts in the sample's stack (only its leaf end
+            // is ever cut, but by --hide).
+            let lead = whole.len() - frames.len();
+            let (frames, hidden) = match filter_frames(frames, matches, filters, &mut kept) {
+                Some(f) => f,
+                None => continue,
+            };
+            let variance = variance(&mut sums.total);
+            let summed = sum_keys(frames, frame_keys, &mut cum, serial, value, count, variance);
+            (frames, lead, hidden, (summed, variance))
+        };
+        let (Summed { path, .. }, variance) = summed;
         let leaf = frames.first().map(|f| input.keys_of[f.index()]);
+        // The innermost frame of user code (mostly the leaf: found from it).
+        let user = frames
+            .iter()
+            .map(|f| frame_keys[f.index()])
+            .find(|f| !f.library)
+            .map(|f| f.key);
         // The key the flat value goes to.
         let charged = match (input.attribute, user) {
             (Attribute::User, Some(u)) => Some(u),
@@ -1163,7 +1152,7 @@ fn aggregate_over<'a, F: StackFrame>(
         };
         if input.attribute == Attribute::Leaf
             && let (Some(&leaf_frame), Some(leaf), Some(u)) = (frames.first(), leaf, user)
-            && frame_keys[leaf_frame.index()].1
+            && frame_keys[leaf_frame.index()].library
         {
             *sums.via.entry((leaf, u)).or_insert(0.0) += value;
         }
@@ -1174,7 +1163,7 @@ fn aggregate_over<'a, F: StackFrame>(
             }
         }
         // The stack's first keys from the root, while its frames are at hand.
-        let top = tree::top_keys(frames.iter().rev().map(|f| frame_keys[f.index()].0));
+        let top = tree::top_keys(frames.iter().rev().map(|f| frame_keys[f.index()].key));
         if hidden {
             stack.clear();
             stack.extend(frames.iter().map(|f| input.keys_of[f.index()]));
@@ -1187,10 +1176,104 @@ fn aggregate_over<'a, F: StackFrame>(
         }
     }
     if input.errors {
-        sums.cum_var = cum.iter().map(|s| s.3).collect();
+        sums.cum_var = cum.iter().map(|s| s.variance).collect();
     }
-    sums.cum = cum.into_iter().map(|(v, c, _, _)| (v, c)).collect();
+    sums.cum = cum.into_iter().map(|s| (s.value, s.count)).collect();
     sums
+}
+
+/// A key's cumulative sums on one side, and the last stack that counted it
+/// (recursion counts once).
+#[derive(Clone, Copy, Default)]
+struct CumSlot {
+    value: f64,
+    count: f64,
+    stamp: u64,
+    variance: f64,
+}
+
+/// What [`sum_keys`] found in a stack.
+struct Summed {
+    /// How many frames at the leaf end were cut as the allocator's.
+    cut: usize,
+    /// The [`tree::path_hash`] of the stack's keys (cut frames left out).
+    path: u64,
+}
+
+/// Adds a stack's value, count and variance to the cumulative sums of its
+/// keys, once per key (the stack's `serial` stamps the keys it counted),
+/// walking its frames (`stack`, leaf first) from the root. The walk stops
+/// at the outermost allocator frame (none is, with
+/// `--keep-allocator-frames`): it and the frames below it are the
+/// allocator's and are cut, but a stack is never cut whole (an allocator
+/// frame at the root is kept alone: [`strip_allocator_frames`]'s rule, so a
+/// stack that went through it is not cut again). Not inlined: on its own,
+/// the loop keeps everything it needs in registers.
+#[inline(never)]
+fn sum_keys<F: StackFrame>(
+    stack: &[F],
+    frame_keys: &[FrameKey],
+    cum: &mut [CumSlot],
+    serial: u64,
+    value: f64,
+    count: f64,
+    variance: f64,
+) -> Summed {
+    let mut path = tree::PATH_SEED;
+    let mut cut = 0;
+    for (depth, f) in stack.iter().rev().enumerate() {
+        let FrameKey { key, allocator, .. } = frame_keys[f.index()];
+        if allocator {
+            cut = stack.len() - depth;
+            if depth > 0 {
+                break;
+            }
+            // The root itself: kept, and the walk stops after it.
+            cut -= 1;
+        }
+        path = tree::path_step(path, key);
+        let slot = &mut cum[key.index()];
+        if slot.stamp != serial {
+            slot.stamp = serial;
+            slot.value += value;
+            slot.count += count;
+            slot.variance += variance;
+        }
+        if cut > 0 {
+            break;
+        }
+    }
+    Summed { cut, path }
+}
+
+/// Applies `--focus`, `--ignore`, `--hide` and `--show-from` to a stack
+/// (leaf first): `None` if the stack is dropped, else its frames kept (in
+/// `kept` when some were hidden) and whether some were hidden.
+fn filter_frames<'s, F: StackFrame>(
+    mut frames: &'s [F],
+    matches: &[FrameMatch],
+    filters: &Filters,
+    kept: &'s mut Vec<F>,
+) -> Option<(&'s [F], bool)> {
+    let m = |f: &F| matches[f.index()];
+    if filters.focus.is_some() && !frames.iter().any(|f| m(f).focus) {
+        return None;
+    }
+    if filters.ignore.is_some() && frames.iter().any(|f| m(f).ignore) {
+        return None;
+    }
+    let mut hidden = false;
+    if filters.hide.is_some() {
+        kept.clear();
+        kept.extend(frames.iter().filter(|f| !m(f).hide));
+        hidden = kept.len() != frames.len();
+        frames = kept;
+    }
+    if filters.show_from.is_some() {
+        let i = frames.iter().rposition(|f| m(f).show_from)?;
+        frames = &frames[..=i];
+    }
+    Some((frames, hidden))
 }
 
 /// Drops the leaf end of a stack up to and including its outermost
@@ -1434,6 +1517,57 @@ mod tests {
             rows(&d),
             [("je_malloc_default".into(), 64), ("malloc".into(), 8)]
         );
+    }
+
+    #[test]
+    fn summing_keys_cuts_stacks_as_strip_allocator_frames_does() {
+        // Frames 0..8; frame f has key f % 5 (so keys repeat: recursion),
+        // frames 6 and 7 are the allocator's.
+        let frame_keys: Vec<FrameKey> = (0..8u32)
+            .map(|f| FrameKey {
+                key: KeyId(f % 5),
+                library: false,
+                allocator: f >= 6,
+            })
+            .collect();
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut cum = vec![CumSlot::default(); 5];
+        let mut expected = [0.0f64; 5];
+        let mut cut_root = 0;
+        for serial in 1..=2000u64 {
+            let len = next(7) as usize;
+            let stack: Vec<u16> = (0..len).map(|_| next(8) as u16).collect();
+            let kept = strip_allocator_frames(&stack, |f| frame_keys[usize::from(*f)].allocator);
+            let value = serial as f64;
+            let summed = sum_keys(&stack, &frame_keys, &mut cum, serial, value, 1.0, 0.5);
+            assert_eq!(&stack[summed.cut..], kept, "stack {stack:?}");
+            let keys = kept.iter().rev().map(|&f| frame_keys[usize::from(f)].key);
+            assert_eq!(
+                summed.path,
+                tree::path_hash(keys.clone()),
+                "stack {stack:?}"
+            );
+            let mut distinct: Vec<KeyId> = keys.collect();
+            distinct.sort();
+            distinct.dedup();
+            for k in distinct {
+                expected[k.index()] += value;
+            }
+            if len > 1 && frame_keys[usize::from(stack[len - 1])].allocator {
+                cut_root += 1;
+            }
+        }
+        assert!(
+            cut_root > 100,
+            "stacks with an allocator frame at the root were tried"
+        );
+        assert_eq!(cum.iter().map(|s| s.value).collect::<Vec<_>>(), expected);
     }
 
     #[test]

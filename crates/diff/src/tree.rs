@@ -157,13 +157,13 @@ impl<'p> SideStacks<'p> {
     pub(crate) fn add(&mut self, leaf_first: &[KeyId], value: f64) {
         let start = self.copied.len();
         self.copied.extend(leaf_first.iter().rev().map(|k| k.0));
-        let hash = leaf_first.iter().fold(PATH_SEED, |h, k| path_hash(h, *k));
+        let hash = path_hash(leaf_first.iter().rev().copied());
         let top = top_keys(leaf_first.iter().rev().copied());
         let item = Item::new(self.side, start, leaf_first.len(), true, value, hash, top);
         self.stacks.push(item);
     }
 
-    /// Adds the stack `frames[start..start + len]`, whose keys (leaf first)
+    /// Adds the stack `frames[start..start + len]`, whose keys
     /// hash to `hash` (see [`path_hash`]) and begin with `top` from the root
     /// (see [`top_keys`]).
     pub(crate) fn add_frames(
@@ -307,13 +307,20 @@ fn build_split<'p>(
 /// The hash of no keys: see [`path_hash`].
 pub(crate) const PATH_SEED: u64 = 0x243F_6A88_85A3_08D3;
 
-/// Adds `key` to the hash `h` of a stack's keys (leaf first, starting from
-/// [`PATH_SEED`]). Call paths with equal hashes are compared key by key
-/// before they are counted as one: the hash only spares comparing paths
-/// that differ.
+/// The hash of a stack's keys, given from the root: each key added to
+/// the hash so far times an odd constant, starting from [`PATH_SEED`] (one
+/// multiplication and one addition a key). Call paths with equal hashes are
+/// compared key by key before they are counted as one: the hash only spares
+/// comparing paths that differ.
+pub(crate) fn path_hash(root_first: impl Iterator<Item = KeyId>) -> u64 {
+    root_first.fold(PATH_SEED, path_step)
+}
+
+/// Adds `key`, the next key from the root, to the [`path_hash`] `h`.
 #[inline(always)]
-pub(crate) fn path_hash(h: u64, key: KeyId) -> u64 {
-    (h.rotate_left(23) ^ u64::from(key.0)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+pub(crate) fn path_step(h: u64, key: KeyId) -> u64 {
+    h.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(u64::from(key.0))
 }
 
 /// How many of a stack's keys its [`Item`] holds.
@@ -1223,7 +1230,7 @@ mod tests {
                 let hash = if collide {
                     7
                 } else {
-                    keys.clone().fold(PATH_SEED, path_hash)
+                    path_hash(keys.clone().rev())
                 };
                 stacks.add_frames(start, len, value, hash, top_keys(keys.rev()));
             };
@@ -1342,7 +1349,7 @@ mod tests {
                 if i % 3 == 0 {
                     stacks.add(&keys, value as f64);
                 } else {
-                    let hash = keys.iter().fold(PATH_SEED, |h, k| path_hash(h, *k));
+                    let hash = path_hash(keys.iter().rev().copied());
                     let top = top_keys(keys.iter().rev().copied());
                     stacks.add_frames(sample.offset, sample.stack.len(), value as f64, hash, top);
                 }
