@@ -193,6 +193,12 @@ fn convert(
         by_id: location_index.by_id(&loc_frames, &loc_ranges),
         prune: prune.as_ref(),
         room: limits.max_depth.saturating_add(1),
+        max_lines: loc_ranges
+            .iter()
+            .map(|&(from, to)| (to - from) as usize)
+            .max()
+            .unwrap_or(0)
+            .max(1),
     };
     // Every frame is interned by now: a big profile's samples are read in
     // two halves on two threads, the second into a batch appended after
@@ -250,6 +256,8 @@ struct SampleReader<'a> {
     /// The most frames one stack may get (the builder cuts the rest and
     /// warns).
     room: usize,
+    /// The most frames one location has (at least one).
+    max_lines: usize,
 }
 
 impl SampleReader<'_> {
@@ -341,6 +349,56 @@ impl SampleReader<'_> {
         Ok(())
     }
 
+    /// Appends the frames of the packed location ids `bytes` to `frames`,
+    /// which has room for all of them (`bytes.len() * max_lines` more
+    /// frames, the most they can make: each id takes at least a byte). The
+    /// frames are written into a slice grown once, instead of pushed one by
+    /// one: the loop keeps the slice and its position in registers and
+    /// checks no capacity.
+    fn write_packed<F: StackFrame>(
+        &self,
+        mut bytes: &[u8],
+        frames: &mut Vec<F>,
+        sample: usize,
+    ) -> Result<(), Error> {
+        let base = frames.len();
+        frames.resize(
+            base + bytes.len() * self.max_lines,
+            F::of(FrameId::from_index(0)),
+        );
+        let out = &mut frames[base..];
+        let mut n = 0;
+        let written = loop {
+            if bytes.is_empty() {
+                break Ok(());
+            }
+            let id = match sample::varint(&mut bytes) {
+                Ok(id) => id,
+                Err(e) => break Err(e),
+            };
+            let li = match self.by_id.get(id as usize) {
+                Some(&entry) if entry & MANY_FRAMES == 0 => {
+                    out[n] = F::of(FrameId::from_index(entry));
+                    n += 1;
+                    continue;
+                }
+                Some(&entry) if entry != UNKNOWN => (entry & !MANY_FRAMES) as usize,
+                _ => match self.location(id, sample) {
+                    Ok(li) => li,
+                    Err(e) => break Err(e),
+                },
+            };
+            let (from, to) = self.loc_ranges[li];
+            let lines = &self.loc_frames[from as usize..to as usize];
+            for (o, &f) in out[n..n + lines.len()].iter_mut().zip(lines) {
+                *o = F::of(f);
+            }
+            n += lines.len();
+        };
+        frames.truncate(base + n);
+        written
+    }
+
     /// Appends location `li`'s frames (its inlined lines) to the stack
     /// written from `start` on, up to `room` frames in all.
     #[inline]
@@ -407,6 +465,13 @@ impl StackWriter for SampleStack<'_, '_> {
                     match *field {
                         sample::LocationField::One(id) => {
                             reader.write_id(id, frames, start, sample)?;
+                        }
+                        sample::LocationField::Packed(bytes)
+                            if (frames.len() - start)
+                                .saturating_add(bytes.len().saturating_mul(reader.max_lines))
+                                <= reader.room =>
+                        {
+                            reader.write_packed(bytes, frames, sample)?;
                         }
                         sample::LocationField::Packed(mut bytes) => {
                             // Each id takes at least a byte.
