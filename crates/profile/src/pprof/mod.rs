@@ -354,7 +354,9 @@ impl SampleReader<'_> {
     /// frames, the most they can make: each id takes at least a byte). The
     /// frames are written into a slice grown once, instead of pushed one by
     /// one: the loop keeps the slice and its position in registers and
-    /// checks no capacity.
+    /// checks no capacity. Not inlined, and the ids of one or two bytes read
+    /// here, for the same reason: registers.
+    #[inline(never)]
     fn write_packed<F: StackFrame>(
         &self,
         mut bytes: &[u8],
@@ -372,9 +374,25 @@ impl SampleReader<'_> {
             if bytes.is_empty() {
                 break Ok(());
             }
-            let id = match sample::varint(&mut bytes) {
-                Ok(id) => id,
-                Err(e) => break Err(e),
+            let id = match *bytes {
+                [b0, ref rest @ ..] if b0 < 0x80 => {
+                    bytes = rest;
+                    u64::from(b0)
+                }
+                [b0, b1, ref rest @ ..] if b1 < 0x80 => {
+                    bytes = rest;
+                    u64::from(b0 & 0x7f) | u64::from(b1) << 7
+                }
+                _ => {
+                    let mut rest = bytes;
+                    match sample::varint(&mut rest) {
+                        Ok(id) => {
+                            bytes = rest;
+                            id
+                        }
+                        Err(e) => break Err(e),
+                    }
+                }
             };
             let li = match self.by_id.get(id as usize) {
                 Some(&entry) if entry & MANY_FRAMES == 0 => {
