@@ -751,15 +751,40 @@ impl<'a> Builder<'a> {
             }
             d += 1;
         }
-        if d < limit && a.side() == b.side() && !a.copied() && !b.copied() {
-            // Equal frames have equal keys: compare the frames first, in
-            // bulk (root first is the end of each leaf-first run).
+        if d < limit && !a.copied() && !b.copied() {
+            // Root first is the end of each leaf-first run.
+            let ends = |d: usize| (a.start() + a.len() - d, b.start() + b.len() - d);
+            let (sa, sb) = (&self.sides[a.side()], &self.sides[b.side()]);
+            if a.side() == b.side() {
+                // Equal frames have equal keys: compare the frames first, in
+                // bulk.
+                let n = limit - d;
+                let (ea, eb) = ends(d);
+                d += match sa.frames {
+                    Frames::Narrow(f) => common_suffix(&f[ea - n..ea], &f[eb - n..eb]),
+                    Frames::Wide(f) => common_suffix(&f[ea - n..ea], &f[eb - n..eb]),
+                };
+            }
+            // Then their keys, through each side's key table, in one loop
+            // over the two runs of frames.
             let n = limit - d;
-            let (ea, eb) = (a.start() + a.len() - d, b.start() + b.len() - d);
-            d += match self.sides[a.side()].frames {
-                Frames::Narrow(f) => common_suffix(&f[ea - n..ea], &f[eb - n..eb]),
-                Frames::Wide(f) => common_suffix(&f[ea - n..ea], &f[eb - n..eb]),
+            let (ea, eb) = ends(d);
+            let (ka, kb) = (sa.keys_of, sb.keys_of);
+            d += match (sa.frames, sb.frames) {
+                (Frames::Narrow(x), Frames::Narrow(y)) => {
+                    common_keys(&x[ea - n..ea], ka, &y[eb - n..eb], kb)
+                }
+                (Frames::Narrow(x), Frames::Wide(y)) => {
+                    common_keys(&x[ea - n..ea], ka, &y[eb - n..eb], kb)
+                }
+                (Frames::Wide(x), Frames::Narrow(y)) => {
+                    common_keys(&x[ea - n..ea], ka, &y[eb - n..eb], kb)
+                }
+                (Frames::Wide(x), Frames::Wide(y)) => {
+                    common_keys(&x[ea - n..ea], ka, &y[eb - n..eb], kb)
+                }
             };
+            return d - depth;
         }
         d + (d..limit)
             .take_while(|&d| self.key(a, d) == self.key(b, d))
@@ -1106,6 +1131,21 @@ fn common_suffix<F: StackFrame>(a: &[F], b: &[F]) -> usize {
             .take_while(|(x, y)| x == y)
             .count()
     }
+}
+
+/// How many frames two runs of frames of the same length, each keyed by
+/// its own table, share keys at their ends.
+fn common_keys<A: StackFrame, B: StackFrame>(
+    a: &[A],
+    keys_a: &[KeyId],
+    b: &[B],
+    keys_b: &[KeyId],
+) -> usize {
+    a.iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| keys_a[x.index()] == keys_b[y.index()])
+        .count()
 }
 
 /// Sums totals (in floating point, truncated at the end) and indexes
