@@ -1037,14 +1037,22 @@ impl<'a> Builder<'a> {
         while a < pairs.len() {
             let key = pairs[a] >> 32;
             let mut b = a;
-            let mut total = [0.0; 2];
+            // Each side's total in a register of its own (summed in the same
+            // order as through an array, which made every addition wait for
+            // the store of the one before).
+            let (mut before, mut after) = (0.0, 0.0);
             let mut min_len = usize::MAX;
             while b < pairs.len() && pairs[b] >> 32 == key {
                 let it = &items[lo + b];
-                total[it.side()] += it.value;
+                if it.side() == 0 {
+                    before += it.value;
+                } else {
+                    after += it.value;
+                }
                 min_len = min_len.min(it.len());
                 b += 1;
             }
+            let total = [before, after];
             if total[0].abs().max(total[1].abs()) < self.min {
                 self.sums[node.index()][0] += total[0];
                 self.sums[node.index()][1] += total[1];
