@@ -1103,7 +1103,10 @@ fn aggregate_over<'a, F: StackFrame>(
             add(&mut sums.total, value, count);
         }
         let whole = &all[sample.offset..sample.offset + sample.stack.len()];
-        let variance = |total: &mut (f64, f64)| {
+        // A sample past the filters counts in the total (unless totals are
+        // relative: then every sample did, above); its variance (for the
+        // error bars) is summed with its keys.
+        let count_in = |total: &mut (f64, f64)| {
             if !input.relative {
                 add(total, value, count);
             }
@@ -1116,7 +1119,7 @@ fn aggregate_over<'a, F: StackFrame>(
         let (frames, lead, hidden, summed) = if matches.is_empty() {
             // No filters: the allocator frames are found as the keys are
             // summed, in the same pass.
-            let variance = variance(&mut sums.total);
+            let variance = count_in(&mut sums.total);
             let summed = sum_keys(whole, frame_keys, &mut cum, serial, value, count, variance);
             let lead = summed.cut;
             (&whole[lead..], lead, false, (summed, variance))
@@ -1133,7 +1136,7 @@ fn aggregate_over<'a, F: StackFrame>(
                 Some(f) => f,
                 None => continue,
             };
-            let variance = variance(&mut sums.total);
+            let variance = count_in(&mut sums.total);
             let summed = sum_keys(frames, frame_keys, &mut cum, serial, value, count, variance);
             (frames, lead, hidden, (summed, variance))
         };
