@@ -525,56 +525,91 @@ fn assemble(
     (nodes, sums)
 }
 
-/// Sorts `(key << 32 | position)` pairs that were made in position order.
-/// With few distinct keys (the usual case: a node has a handful of callees)
-/// a stable counting sort by key gives the same order in two linear passes.
-fn sort_pairs(pairs: &mut [u64], buckets: &mut Vec<(u32, usize)>, out: &mut Vec<u64>) {
-    const FEW: usize = 16;
-    // Each key's bucket, found through a small open-addressed table.
-    let mut slots = [u8::MAX; 64];
-    let slot_of = |slots: &[u8; 64], buckets: &[(u32, usize)], key: u32| -> (usize, bool) {
-        let mut s = (key.wrapping_mul(0x9E37_79B1) >> 26) as usize;
-        loop {
-            match slots[s] {
-                u8::MAX => return (s, false),
-                b if buckets[usize::from(b)].0 == key => return (usize::from(b), true),
-                _ => s = (s + 1) % 64,
-            }
+/// At most this many distinct keys are sorted by counting.
+const FEW: usize = 16;
+
+/// A stable counting sort's plan for `(key << 32 | position)` pairs made in
+/// position order. With few distinct keys (the usual case: a node has a
+/// handful of callees) the pairs' order by key is found in one linear pass
+/// and applied in another, and whatever moves with the pairs (the tree's
+/// stacks) moves by the same plan, reading in order.
+#[derive(Default)]
+struct FewKeys {
+    /// The distinct keys in the order first seen, with how many pairs have
+    /// each.
+    keys: Vec<(u32, usize)>,
+    /// Each pair's key, as its place in `keys`.
+    of: Vec<u8>,
+}
+
+impl FewKeys {
+    /// Plans the sort of `pairs`; false if they hold more than [`FEW`]
+    /// distinct keys.
+    fn plan(&mut self, pairs: &[u64]) -> bool {
+        // Each key's place, found through a small open-addressed table.
+        let mut slots = [u8::MAX; 64];
+        self.keys.clear();
+        self.of.clear();
+        for &p in pairs {
+            let key = (p >> 32) as u32;
+            let mut s = (key.wrapping_mul(0x9E37_79B1) >> 26) as usize;
+            let k = loop {
+                match slots[s] {
+                    u8::MAX if self.keys.len() < FEW => {
+                        slots[s] = self.keys.len() as u8;
+                        self.keys.push((key, 0));
+                        break slots[s];
+                    }
+                    u8::MAX => return false,
+                    k if self.keys[usize::from(k)].0 == key => break k,
+                    _ => s = (s + 1) % 64,
+                }
+            };
+            self.keys[usize::from(k)].1 += 1;
+            self.of.push(k);
         }
-    };
-    buckets.clear();
-    for &p in pairs.iter() {
-        let key = (p >> 32) as u32;
-        match slot_of(&slots, buckets, key) {
-            (b, true) => buckets[b].1 += 1,
-            (s, false) if buckets.len() < FEW => {
-                slots[s] = buckets.len() as u8;
-                buckets.push((key, 1));
-            }
-            _ => {
-                pairs.sort_unstable();
-                return;
-            }
+        true
+    }
+
+    /// Where the first pair of each key (by its place in `keys`) goes: keys
+    /// in order, each after the ones below it.
+    fn starts(&self) -> [usize; FEW] {
+        let mut order: [u8; FEW] = std::array::from_fn(|i| i as u8);
+        let order = &mut order[..self.keys.len()];
+        order.sort_unstable_by_key(|&k| self.keys[usize::from(k)].0);
+        let mut starts = [0; FEW];
+        let mut at = 0;
+        for &k in order.iter() {
+            starts[usize::from(k)] = at;
+            at += self.keys[usize::from(k)].1;
         }
+        starts
     }
-    buckets.sort_unstable();
-    slots = [u8::MAX; 64];
-    let mut at = 0;
-    for i in 0..buckets.len() {
-        let (s, _) = slot_of(&slots, buckets, buckets[i].0);
-        slots[s] = i as u8;
-        let n = buckets[i].1;
-        buckets[i].1 = at;
-        at += n;
+
+    /// The planned position of each pair, in order.
+    fn destinations(&self) -> impl Iterator<Item = usize> + '_ {
+        let mut next = self.starts();
+        self.of.iter().map(move |&k| {
+            let d = next[usize::from(k)];
+            next[usize::from(k)] += 1;
+            d
+        })
     }
-    out.clear();
-    out.resize(pairs.len(), 0);
-    for &p in pairs.iter() {
-        let (b, _) = slot_of(&slots, buckets, (p >> 32) as u32);
-        out[buckets[b].1] = p;
-        buckets[b].1 += 1;
+}
+
+/// Sorts `(key << 32 | position)` pairs that were made in position order:
+/// by counting with few distinct keys (see [`FewKeys`]), else in full.
+fn sort_pairs(pairs: &mut [u64], plan: &mut FewKeys, out: &mut Vec<u64>) {
+    if plan.plan(pairs) {
+        out.clear();
+        out.resize(pairs.len(), 0);
+        for (&p, d) in pairs.iter().zip(plan.destinations()) {
+            out[d] = p;
+        }
+        pairs.copy_from_slice(out);
+    } else {
+        pairs.sort_unstable();
     }
-    pairs.copy_from_slice(out);
 }
 
 /// One stack, as the builder moves it around: 32 bytes, since a million
@@ -681,7 +716,7 @@ struct Builder<'a> {
     /// Scratch: (key << 32 | position) of the stacks being grouped.
     pairs: Vec<u64>,
     scratch: Vec<Item>,
-    buckets: Vec<(u32, usize)>,
+    plan: FewKeys,
     sorted: Vec<u64>,
 }
 
@@ -698,7 +733,7 @@ impl<'a> Builder<'a> {
             window: 0,
             pairs: Vec::new(),
             scratch: Vec::new(),
-            buckets: Vec::new(),
+            plan: FewKeys::default(),
             sorted: Vec::new(),
         }
     }
@@ -1007,14 +1042,31 @@ impl<'a> Builder<'a> {
         work: &mut Vec<Task>,
     ) {
         // Sorting (key, position) keeps each group in reading order.
-        sort_pairs(pairs, &mut self.buckets, &mut self.sorted);
         let hi = lo + pairs.len();
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         let gather = |pairs: &[u64], out: &mut Vec<Item>| {
             out.extend(pairs.iter().map(|&p| items[lo + (p as u32) as usize]));
         };
-        if pairs.len() > self.split_above {
+        if pairs.len() <= self.split_above && self.plan.plan(pairs) {
+            // Few keys: the stacks and their pairs move straight to their
+            // groups, read in order (a copy of the stacks first), instead
+            // of being gathered through the sorted pairs from all over.
+            scratch.extend_from_slice(&items[lo..hi]);
+            let sorted = &mut self.sorted;
+            sorted.clear();
+            sorted.resize(pairs.len(), 0);
+            for ((it, &p), d) in scratch
+                .iter()
+                .zip(pairs.iter())
+                .zip(self.plan.destinations())
+            {
+                items[lo + d] = *it;
+                sorted[d] = p;
+            }
+            pairs.copy_from_slice(sorted);
+        } else if pairs.len() > self.split_above {
+            sort_pairs(pairs, &mut self.plan, &mut self.sorted);
             let (a, b) = pairs.split_at(pairs.len() / 2);
             let tail = std::thread::scope(|s| {
                 let tail = s.spawn(|| {
@@ -1028,6 +1080,8 @@ impl<'a> Builder<'a> {
             items[lo..lo + a.len()].copy_from_slice(&scratch);
             items[lo + a.len()..hi].copy_from_slice(&tail);
         } else {
+            // More keys than a counting sort takes.
+            pairs.sort_unstable();
             gather(pairs, &mut scratch);
             items[lo..hi].copy_from_slice(&scratch);
         }
@@ -1450,7 +1504,7 @@ mod tests {
 
     #[test]
     fn counting_sort_of_pairs_equals_a_full_sort() {
-        let mut buckets = Vec::new();
+        let mut plan = FewKeys::default();
         let mut out = Vec::new();
         for distinct in [1u64, 3, 16, 17, 200] {
             let pairs: Vec<u64> = (0..1000u64)
@@ -1459,7 +1513,7 @@ mod tests {
             let mut want = pairs.clone();
             want.sort_unstable();
             let mut got = pairs;
-            sort_pairs(&mut got, &mut buckets, &mut out);
+            sort_pairs(&mut got, &mut plan, &mut out);
             assert_eq!(got, want, "{distinct} distinct keys");
         }
         // Keys that all want the same slot of the bucket table.
@@ -1475,8 +1529,8 @@ mod tests {
         let mut want = pairs.clone();
         want.sort_unstable();
         let mut got = pairs;
-        sort_pairs(&mut got, &mut buckets, &mut out);
+        sort_pairs(&mut got, &mut plan, &mut out);
         assert_eq!(got, want, "colliding keys");
-        assert_eq!(buckets.len(), 12, "sorted by counting, not in full");
+        assert_eq!(plan.keys.len(), 12, "sorted by counting, not in full");
     }
 }
