@@ -974,9 +974,6 @@ struct FrameTable {
     /// Each frame's key, whether it is library code and whether it is the
     /// allocator's, side by side: one load per frame of a stack.
     keys: Vec<FrameKey>,
-    /// Whether allocator frames are cut from stacks (not with
-    /// `--keep-allocator-frames`).
-    strip: bool,
     /// Which filters each frame matches (empty without filters).
     matches: Vec<FrameMatch>,
 }
@@ -986,6 +983,8 @@ struct FrameTable {
 struct FrameKey {
     key: KeyId,
     library: bool,
+    /// An allocator frame, to be cut (never with
+    /// `--keep-allocator-frames`).
     allocator: bool,
 }
 
@@ -1024,7 +1023,6 @@ impl FrameTable {
             .collect();
         FrameTable {
             keys,
-            strip: !input.keep_allocator_frames,
             matches: frame_matches(profile, input.filters),
         }
     }
@@ -1070,7 +1068,6 @@ fn aggregate_over<'a, F: StackFrame>(
     sums.stacks.reserve(range.len());
     let FrameTable {
         keys: frame_keys,
-        strip,
         matches,
     } = table;
     let filters = input.filters;
@@ -1103,44 +1100,32 @@ fn aggregate_over<'a, F: StackFrame>(
             add(&mut sums.total, value, count);
         }
         let whole = &all[sample.offset..sample.offset + sample.stack.len()];
-        // A sample past the filters counts in the total (unless totals are
-        // relative: then every sample did, above); its variance (for the
-        // error bars) is summed with its keys.
-        let count_in = |total: &mut (f64, f64)| {
-            if !input.relative {
-                add(total, value, count);
-            }
-            match input.pair {
-                Some(pair) if input.errors => sample_variance(profile, sample.values, value, pair),
-                _ => 0.0,
-            }
-        };
-        serial += 1;
-        let (frames, lead, hidden, summed) = if matches.is_empty() {
-            // No filters: the allocator frames are found as the keys are
-            // summed, in the same pass.
-            let variance = count_in(&mut sums.total);
-            let summed = sum_keys(whole, frame_keys, &mut cum, serial, value, count, variance);
-            let lead = summed.cut;
-            (&whole[lead..], lead, false, (summed, variance))
+        // Without filters, the allocator frames are found as the keys are
+        // summed, in the same pass; filters need them cut first (the pass
+        // then finds none to cut).
+        let (frames, lead, hidden) = if matches.is_empty() {
+            (whole, 0, false)
         } else {
-            let frames = if *strip {
-                strip_allocator_frames(whole, |f| frame_keys[f.index()].allocator)
-            } else {
-                whole
-            };
+            let frames = strip_allocator_frames(whole, |f| frame_keys[f.index()].allocator);
             // Where `frames` starts in the sample's stack (only its leaf end
             // is ever cut, but by --hide).
             let lead = whole.len() - frames.len();
-            let (frames, hidden) = match filter_frames(frames, matches, filters, &mut kept) {
-                Some(f) => f,
+            match filter_frames(frames, matches, filters, &mut kept) {
+                Some((frames, hidden)) => (frames, lead, hidden),
                 None => continue,
-            };
-            let variance = count_in(&mut sums.total);
-            let summed = sum_keys(frames, frame_keys, &mut cum, serial, value, count, variance);
-            (frames, lead, hidden, (summed, variance))
+            }
         };
-        let (Summed { path, .. }, variance) = summed;
+        if !input.relative {
+            add(&mut sums.total, value, count);
+        }
+        let variance = match input.pair {
+            Some(pair) if input.errors => sample_variance(profile, sample.values, value, pair),
+            _ => 0.0,
+        };
+        serial += 1;
+        let Summed { cut, path } =
+            sum_keys(frames, frame_keys, &mut cum, serial, value, count, variance);
+        let (frames, lead) = (&frames[cut..], lead + cut);
         let leaf = frames.first().map(|f| input.keys_of[f.index()]);
         // The innermost frame of user code (mostly the leaf: found from it).
         let user = frames
