@@ -51,6 +51,7 @@ mod trend;
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::sync::Arc;
 
 use heapdiff_profile::{Frames, Profile, StackFrame, ValueType};
 use rustc_hash::FxHashMap;
@@ -575,61 +576,191 @@ impl Diff {
 
 /// Compares two profiles. See the crate documentation for the semantics.
 pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff, Error> {
-    diff_split(before, after, options, SPLIT_ABOVE)
+    diff_split(before, after, options, SPLIT_ABOVE, None)
 }
 
-/// [`diff`], aggregating a side of more than `split_above` samples in two
-/// halves.
-fn diff_split(
-    before: &Profile,
-    after: &Profile,
-    options: &Options,
-    split_above: usize,
-) -> Result<Diff, Error> {
-    let sel = select(before, after, options.sample_type.as_ref())?;
-    let mut keys = KeyTable::default();
-    let frame_keys = [
-        keys.map_frames(before, options.granularity),
-        keys.map_frames(after, options.granularity),
-    ];
+/// The before side of a diff, keyed and summed before the after profile
+/// is at hand (while its file is still being read: the after file of a
+/// leak is the bigger one). [`diff_ahead`] finishes the diff; its result is
+/// [`diff`]'s to the byte.
+///
+/// What the before side's sums depend on in the after profile is guessed
+/// from the before profile alone: the sample type (chosen as if the after
+/// profile had the before's sample types) and whether the values are
+/// sampled. Where the after profile proves the guess wrong (other sample
+/// types, or sampled while the before's values are exact), the before
+/// side is summed again.
+pub struct Ahead<'p> {
+    before: &'p Profile,
+    keys: KeyTable,
+    before_keys: Arc<[KeyId]>,
+    /// The sums and what they were summed under; `None` where no sample
+    /// type could be chosen from the before profile alone.
+    summed: Option<(Guess, SideSums<'p>)>,
+}
 
-    let key_count = keys.len();
-    let precision = Precision::of(before).min(Precision::of(after));
-    let pairs = [
-        sampled_pair(before, &sel.value.name),
-        sampled_pair(after, &sel.value.name),
-    ];
-    let side_of = |i: usize| SideInput {
+/// What a before side's sums were summed under that the after profile has
+/// a say in.
+#[derive(PartialEq, Eq)]
+struct Guess {
+    value_index: usize,
+    count_index: Option<usize>,
+    name: String,
+    errors: bool,
+}
+
+impl Guess {
+    fn of(sel: &Selection, precision: Precision) -> Guess {
+        Guess {
+            value_index: sel.value_index[0],
+            count_index: sel.count_index.map(|c| c[0]),
+            name: sel.value.name.clone(),
+            errors: precision == Precision::Sampled,
+        }
+    }
+}
+
+/// Keys and sums the before side of a diff ahead of the after profile, on
+/// this thread alone (see [`Ahead`]).
+pub fn ahead<'p>(before: &'p Profile, options: &Options) -> Ahead<'p> {
+    ahead_split(before, options, SPLIT_ABOVE)
+}
+
+/// [`ahead`], summing a side of more than `split_above` samples in two
+/// halves, one after the other, as [`diff`] would on two threads.
+fn ahead_split<'p>(before: &'p Profile, options: &Options, split_above: usize) -> Ahead<'p> {
+    let mut keys = KeyTable::default();
+    let before_keys: Arc<[KeyId]> = keys.map_frames(before, options.granularity).into();
+    let precision = Precision::of(before);
+    let summed = select(before, before, options.sample_type.as_ref())
+        .ok()
+        .map(|sel| {
+            let input = side_input(
+                &sel,
+                0,
+                &before_keys,
+                keys.len(),
+                precision,
+                before,
+                options,
+            );
+            let table = FrameTable::of(before, &input);
+            let mut parts = parts_of(before, split_above)
+                .into_iter()
+                .map(|r| aggregate(before, Side::Before, input.clone(), &table, r));
+            let mut sums = parts.next().expect("a side has at least one part");
+            for later in parts {
+                sums.merge(later);
+            }
+            (Guess::of(&sel, precision), sums)
+        });
+    Ahead {
+        before,
+        keys,
+        before_keys,
+        summed,
+    }
+}
+
+/// Finishes a diff whose before side was summed [`ahead`], with the same
+/// options.
+pub fn diff_ahead(ahead: Ahead<'_>, after: &Profile, options: &Options) -> Result<Diff, Error> {
+    diff_split(ahead.before, after, options, SPLIT_ABOVE, Some(ahead))
+}
+
+/// Sample ranges of a profile summed apart: two halves above `split_above`
+/// samples (integer values only: their sums are exact in any order, while
+/// a sampled profile's scaled values would round differently summed in two
+/// halves, by a byte once in a while against jeprof's order).
+fn parts_of(profile: &Profile, split_above: usize) -> Vec<std::ops::Range<usize>> {
+    let n = profile.sample_count();
+    if n > split_above.max(1) && profile.header.sampling.is_none() {
+        vec![0..n / 2, n / 2..n]
+    } else {
+        std::iter::once(0..n).collect()
+    }
+}
+
+/// What side `i` of a selection is summed under.
+fn side_input<'a>(
+    sel: &Selection,
+    i: usize,
+    keys_of: &'a Arc<[KeyId]>,
+    key_count: usize,
+    precision: Precision,
+    profile: &Profile,
+    options: &'a Options,
+) -> SideInput<'a> {
+    SideInput {
         value_index: sel.value_index[i],
         count_index: sel.count_index.map(|c| c[i]),
-        keys_of: &frame_keys[i],
+        keys_of,
         key_count,
         keep_allocator_frames: options.keep_allocator_frames,
         filters: &options.filters,
         relative: options.relative,
         errors: precision == Precision::Sampled,
-        pair: pairs[i],
+        pair: sampled_pair(profile, &sel.value.name),
         attribute: options.attribute,
         classifier: &options.classifier,
+    }
+}
+
+/// [`diff`], aggregating a side of more than `split_above` samples in two
+/// halves; the before side's sums taken from `ahead` where its guess holds.
+fn diff_split<'p>(
+    before: &'p Profile,
+    after: &'p Profile,
+    options: &Options,
+    split_above: usize,
+    ahead: Option<Ahead<'p>>,
+) -> Result<Diff, Error> {
+    let sel = select(before, after, options.sample_type.as_ref())?;
+    let precision = Precision::of(before).min(Precision::of(after));
+    // The before side's frames are keyed first: its key ids are the same
+    // whether or not it was summed ahead.
+    let (mut keys, before_keys, summed) = match ahead {
+        Some(a) => (a.keys, a.before_keys, a.summed),
+        None => {
+            let mut keys = KeyTable::default();
+            let before_keys = keys.map_frames(before, options.granularity).into();
+            (keys, before_keys, None)
+        }
     };
-    // The two sides are independent until the merge, and so are the two
-    // halves of a big side's samples: the parts are shared out between two
-    // threads by size, each side's halves merged in sample order. Only
-    // integer values are split: their sums are exact in any order, while a
-    // sampled profile's scaled values would round differently summed in two
-    // halves (by a byte, once in a while, against jeprof's order). The
-    // variances behind the ± error bars are not integers: a split side's
-    // may round one unit away from a one-pass sum's.
+    let frame_keys: [Arc<[KeyId]>; 2] = [
+        before_keys,
+        keys.map_frames(after, options.granularity).into(),
+    ];
+    let key_count = keys.len();
     let profiles = [before, after];
+    let side_of = |i: usize| {
+        side_input(
+            &sel,
+            i,
+            &frame_keys[i],
+            key_count,
+            precision,
+            profiles[i],
+            options,
+        )
+    };
+    let before_sums = summed.and_then(|(guess, mut sums)| {
+        (guess == Guess::of(&sel, precision)).then(|| {
+            sums.grow(key_count);
+            sums
+        })
+    });
+    // The sides still to sum are independent until the merge, and so are
+    // the two halves of a big side's samples: the parts are shared out
+    // between two threads by size, each side's halves merged in sample
+    // order. The variances behind the ± error bars are not integers: a
+    // split side's may round one unit away from a one-pass sum's.
     let mut parts: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
     for (i, p) in profiles.iter().enumerate() {
-        let n = p.sample_count();
-        if n > split_above.max(1) && p.header.sampling.is_none() {
-            parts.push((i, 0..n / 2));
-            parts.push((i, n / 2..n));
-        } else {
-            parts.push((i, 0..n));
+        if i == 0 && before_sums.is_some() {
+            continue;
         }
+        parts.extend(parts_of(p, split_above).into_iter().map(|r| (i, r)));
     }
     let mut order: Vec<usize> = (0..parts.len()).collect();
     // Biggest first, each to the less loaded thread (by samples).
@@ -645,18 +776,24 @@ fn diff_split(
             theirs.push(k);
         }
     }
-    // Each profile's frame table, one per thread.
-    let tables: [FrameTable; 2] = std::thread::scope(|s| {
-        let b = s.spawn(|| FrameTable::of(before, &side_of(0)));
+    // The frame table of each profile still to sum, one per thread.
+    let tables: [Option<FrameTable>; 2] = std::thread::scope(|s| {
+        let b = before_sums
+            .is_none()
+            .then(|| s.spawn(|| FrameTable::of(before, &side_of(0))));
         let a = FrameTable::of(after, &side_of(1));
-        [b.join().expect("classifying frames does not panic"), a]
+        [
+            b.map(|b| b.join().expect("classifying frames does not panic")),
+            Some(a),
+        ]
     });
     let run = |ks: Vec<usize>| -> Vec<(usize, SideSums<'_>)> {
         ks.into_iter()
             .map(|k| {
                 let (i, r) = parts[k].clone();
                 let side = if i == 0 { Side::Before } else { Side::After };
-                (k, aggregate(profiles[i], side, side_of(i), &tables[i], r))
+                let table = tables[i].as_ref().expect("a table for every side summed");
+                (k, aggregate(profiles[i], side, side_of(i), table, r))
             })
             .collect()
     };
@@ -668,7 +805,7 @@ fn diff_split(
     });
     // Parts in sample order, each side's later half merged into its first.
     done.sort_by_key(|&(k, _)| k);
-    let mut sides: [Option<SideSums<'_>>; 2] = [None, None];
+    let mut sides: [Option<SideSums<'_>>; 2] = [before_sums, None];
     for (k, sums) in done {
         match &mut sides[parts[k].0] {
             Some(first) => first.merge(sums),
@@ -811,10 +948,11 @@ fn diff_split(
 }
 
 /// What one side's aggregation needs.
+#[derive(Clone)]
 struct SideInput<'a> {
     value_index: usize,
     count_index: Option<usize>,
-    keys_of: &'a [KeyId],
+    keys_of: &'a Arc<[KeyId]>,
     key_count: usize,
     keep_allocator_frames: bool,
     filters: &'a Filters,
@@ -873,6 +1011,17 @@ impl<'a> SideSums<'a> {
             *self.via.entry(k).or_insert(0.0) += v;
         }
         self.stacks.append(other.stacks);
+    }
+
+    /// Makes room for keys up to `key_count` (keyed after these sums were
+    /// made: the after profile's), with nothing summed.
+    fn grow(&mut self, key_count: usize) {
+        self.flat.resize(key_count, (0.0, 0.0));
+        self.cum.resize(key_count, (0.0, 0.0));
+        if !self.flat_var.is_empty() || !self.cum_var.is_empty() {
+            self.flat_var.resize(key_count, 0.0);
+            self.cum_var.resize(key_count, 0.0);
+        }
     }
 
     /// Scales every value by `value` and every count by `count`
@@ -1029,13 +1178,13 @@ impl FrameTable {
 }
 
 /// Sums samples `range` of one side.
-fn aggregate<'a>(
-    profile: &'a Profile,
+fn aggregate<'p>(
+    profile: &'p Profile,
     side: Side,
-    input: SideInput<'a>,
+    input: SideInput<'_>,
     table: &FrameTable,
     range: std::ops::Range<usize>,
-) -> SideSums<'a> {
+) -> SideSums<'p> {
     match profile.stack_frames() {
         Frames::Narrow(all) => aggregate_over(all, profile, side, input, table, range),
         Frames::Wide(all) => aggregate_over(all, profile, side, input, table, range),
@@ -1043,14 +1192,14 @@ fn aggregate<'a>(
 }
 
 /// [`aggregate`], over the profile's frames as they are stored.
-fn aggregate_over<'a, F: StackFrame>(
+fn aggregate_over<'p, F: StackFrame>(
     all: &[F],
-    profile: &'a Profile,
+    profile: &'p Profile,
     side: Side,
-    input: SideInput<'a>,
+    input: SideInput<'_>,
     table: &FrameTable,
     range: std::ops::Range<usize>,
-) -> SideSums<'a> {
+) -> SideSums<'p> {
     let add = |slot: &mut (f64, f64), value: f64, count: f64| {
         slot.0 += value;
         slot.1 += count;
@@ -1063,7 +1212,7 @@ fn aggregate_over<'a, F: StackFrame>(
         flat_var: vec![0.0; if input.errors { input.key_count } else { 0 }],
         cum_var: vec![0.0; if input.errors { input.key_count } else { 0 }],
         via: rustc_hash::FxHashMap::default(),
-        stacks: SideStacks::over(side, profile.stack_frames(), input.keys_of),
+        stacks: SideStacks::over(side, profile.stack_frames(), input.keys_of.clone()),
     };
     sums.stacks.reserve(range.len());
     let FrameTable {
@@ -1386,8 +1535,8 @@ mod tests {
         let hide = opts(|o| o.filters.hide = Some(regex::Regex::new("^x").unwrap()));
         let normalize = opts(|o| o.normalize = true);
         for o in [Options::default(), hide, normalize] {
-            let one = diff_split(&before, &after, &o, usize::MAX).unwrap();
-            let two = diff_split(&before, &after, &o, 1).unwrap();
+            let one = diff_split(&before, &after, &o, usize::MAX, None).unwrap();
+            let two = diff_split(&before, &after, &o, 1, None).unwrap();
             assert_eq!(one.rows, two.rows);
             assert_eq!(one.totals, two.totals);
             assert_eq!((one.growth, one.shrinkage), (two.growth, two.shrinkage));
@@ -1398,6 +1547,113 @@ mod tests {
             );
             assert!(!one.rows.is_empty());
         }
+    }
+
+    #[test]
+    fn a_side_summed_ahead_gives_the_same_diff() {
+        let stacks_before: &[(&str, i64, i64)] = &[
+            ("main;a;lib", 1, 100),
+            ("main;a;a;b", 2, 30),
+            ("main;gone", 1, 50),
+            ("main;x;c", 4, 7),
+        ];
+        let stacks_after: &[(&str, i64, i64)] = &[
+            ("main;a;lib", 3, 300),
+            ("main;x;b", 2, 20),
+            ("main;a;a;b", 1, 10),
+            ("main;c;new", 5, 5),
+            ("main;x;c", 1, 3),
+        ];
+        // Go's four sample types, each sample's values (objects, bytes)
+        // as both alloc and inuse ones.
+        let go = |stacks: &[(&str, i64, i64)], tweak: &dyn Fn(&mut Profile)| {
+            let two = profile(stacks);
+            let mut b = ProfileBuilder::new(
+                Format::Pprof,
+                [
+                    "alloc_objects",
+                    "alloc_space",
+                    "inuse_objects",
+                    "inuse_space",
+                ]
+                .iter()
+                .zip(["count", "bytes", "count", "bytes"])
+                .map(|(n, u)| ValueType::new(*n, u))
+                .collect(),
+            );
+            let file = b.intern("m.go");
+            for sample in two.samples() {
+                let frames: Vec<FrameId> = sample
+                    .stack
+                    .iter()
+                    .map(|f| {
+                        let f = two.frames()[f.index()];
+                        let name = b.intern(two.str(f.function));
+                        b.frame(Frame::symbolized(name, file, f.line))
+                    })
+                    .collect();
+                let (o, v) = (sample.values[0], sample.values[1]);
+                b.push_sample(&frames, &[o * 2, v * 2, o, v]).unwrap();
+            }
+            let mut p = b.finish();
+            tweak(&mut p);
+            p
+        };
+        let same = |_: &mut Profile| {};
+        let alloc_default =
+            |p: &mut Profile| p.header.default_sample_type = Some("alloc_space".into());
+        let sampled = |p: &mut Profile| {
+            p.header.period = 512 * 1024;
+            p.header.period_type = Some(ValueType::new("space", "bytes"));
+        };
+        let hide = opts(|o| o.filters.hide = Some(regex::Regex::new("^x").unwrap()));
+        let normalize = opts(|o| o.normalize = true);
+        let by_index = opts(|o| o.sample_type = Some(SampleTypeChoice::Index(0)));
+        let before = go(stacks_before, &same);
+        // (after profile, whether the before side's sums are used as made)
+        let afters = [
+            (go(stacks_after, &same), true),
+            (go(stacks_after, &alloc_default), false),
+            (go(stacks_after, &sampled), false),
+        ];
+        for (after, kept) in &afters {
+            for o in [
+                Options::default(),
+                hide.clone(),
+                normalize.clone(),
+                by_index.clone(),
+            ] {
+                for split in [usize::MAX, 1] {
+                    let together = diff_split(&before, after, &o, split, None).unwrap();
+                    let ahead = ahead_split(&before, &o, split);
+                    let sel = select(&before, after, o.sample_type.as_ref()).unwrap();
+                    let precision = Precision::of(&before).min(Precision::of(after));
+                    let (guess, _) = ahead.summed.as_ref().unwrap();
+                    // A sample type chosen by index is the same one either way.
+                    let expected =
+                        *kept || o.sample_type.is_some() && precision != Precision::Sampled;
+                    assert_eq!(*guess == Guess::of(&sel, precision), expected);
+                    let apart = diff_split(&before, after, &o, split, Some(ahead)).unwrap();
+                    assert_eq!(together.rows, apart.rows);
+                    assert_eq!(together.totals, apart.totals);
+                    assert_eq!(together.tree.nodes(), apart.tree.nodes());
+                    assert_eq!(
+                        (
+                            together.path_growth,
+                            together.path_shrinkage,
+                            together.normalized
+                        ),
+                        (apart.path_growth, apart.path_shrinkage, apart.normalized)
+                    );
+                    assert_eq!(together.keys, apart.keys);
+                    assert!(!together.rows.is_empty());
+                }
+            }
+        }
+        // No sample type to guess from: the before side is summed with the
+        // after one.
+        let none = opts(|o| o.sample_type = Some(SampleTypeChoice::Name("nope".into())));
+        assert!(ahead(&before, &none).summed.is_none());
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! frame. Nodes come out in pre-order: parents before children, siblings
 //! ordered by key id.
 
+use std::sync::Arc;
+
 use heapdiff_profile::{Frames, StackFrame};
 
 use crate::{KeyId, Side};
@@ -118,7 +120,9 @@ impl Tree {
 pub(crate) struct SideStacks<'p> {
     side: Side,
     frames: Frames<'p>,
-    keys_of: &'p [KeyId],
+    /// Each frame's key (shared by a side's halves, and owned with them by
+    /// a side summed ahead of the other: [`crate::Ahead`]).
+    keys_of: Arc<[KeyId]>,
     /// Keys of the copied stacks, root first, back to back.
     copied: Vec<u32>,
     stacks: Vec<Item>,
@@ -127,11 +131,11 @@ pub(crate) struct SideStacks<'p> {
 impl<'p> SideStacks<'p> {
     /// No stacks.
     pub(crate) fn new(side: Side) -> Self {
-        SideStacks::over(side, Frames::Wide(&[]), &[])
+        SideStacks::over(side, Frames::Wide(&[]), Arc::from([]))
     }
 
     /// Stacks that are runs of `frames`, keyed by `keys_of`.
-    pub(crate) fn over(side: Side, frames: Frames<'p>, keys_of: &'p [KeyId]) -> Self {
+    pub(crate) fn over(side: Side, frames: Frames<'p>, keys_of: Arc<[KeyId]>) -> Self {
         SideStacks {
             side,
             frames,
@@ -804,7 +808,7 @@ impl<'a> Builder<'a> {
             // over the two runs of frames.
             let n = limit - d;
             let (ea, eb) = ends(d);
-            let (ka, kb) = (sa.keys_of, sb.keys_of);
+            let (ka, kb) = (&*sa.keys_of, &*sb.keys_of);
             d += match (sa.frames, sb.frames) {
                 (Frames::Narrow(x), Frames::Narrow(y)) => {
                     common_keys(&x[ea - n..ea], ka, &y[eb - n..eb], kb)
@@ -1311,7 +1315,7 @@ mod tests {
         // Frames 0..4 keyed a, b, c, d; stacks as runs of `frames`, leaf
         // first: the same path twice (before and after), and two others.
         use heapdiff_profile::{Format, Frame, FrameId, ProfileBuilder, ValueType};
-        let keys_of = [KeyId(0), KeyId(1), KeyId(2), KeyId(3)];
+        let keys_of: Arc<[KeyId]> = Arc::from([KeyId(0), KeyId(1), KeyId(2), KeyId(3)]);
         let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new("space", "bytes")]);
         let (name, file) = (b.intern("f"), b.intern("f.go"));
         let ids: Vec<FrameId> = (0..4)
@@ -1322,8 +1326,8 @@ mod tests {
         let profile = b.finish();
         let frames = profile.stack_frames();
         let sides = |collide: bool| {
-            let mut before = SideStacks::over(Side::Before, frames, &keys_of);
-            let mut after = SideStacks::over(Side::After, frames, &keys_of);
+            let mut before = SideStacks::over(Side::Before, frames, keys_of.clone());
+            let mut after = SideStacks::over(Side::After, frames, keys_of.clone());
             let add = |stacks: &mut SideStacks<'_>, start: usize, len: usize, value: f64| {
                 let keys = frames
                     .slice(start..start + len)
@@ -1418,7 +1422,7 @@ mod tests {
         let frames_per_profile = 60u32;
         // Frames 40.. share keys with frames 0..20: the same line reached
         // through different addresses.
-        let keys_of: Vec<KeyId> = (0..frames_per_profile)
+        let keys_of: Arc<[KeyId]> = (0..frames_per_profile)
             .map(|f| KeyId(first_key + if f >= 40 { f - 40 } else { f }))
             .collect();
         let mut profile = |samples: usize| -> Profile {
@@ -1439,8 +1443,8 @@ mod tests {
             b.finish()
         };
         let (pb, pa) = (profile(15_000), profile(15_000));
-        let mut before = SideStacks::over(Side::Before, pb.stack_frames(), &keys_of);
-        let mut after = SideStacks::over(Side::After, pa.stack_frames(), &keys_of);
+        let mut before = SideStacks::over(Side::Before, pb.stack_frames(), keys_of.clone());
+        let mut after = SideStacks::over(Side::After, pa.stack_frames(), keys_of.clone());
         let mut reference: BTreeMap<Vec<u32>, [i64; 2]> = BTreeMap::new();
         // Each call path's own values, for the path growth.
         let mut own: BTreeMap<Vec<u32>, [i64; 2]> = BTreeMap::new();

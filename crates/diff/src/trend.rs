@@ -147,9 +147,9 @@ pub fn trend(profiles: &[Profile], options: &Options) -> Result<Trend, Error> {
     }
     let counts = count_index.iter().all(Option::is_some);
     let mut keys = KeyTable::default();
-    let frame_keys: Vec<Vec<KeyId>> = profiles
+    let frame_keys: Vec<std::sync::Arc<[KeyId]>> = profiles
         .iter()
-        .map(|p| keys.map_frames(p, options.granularity))
+        .map(|p| keys.map_frames(p, options.granularity).into())
         .collect();
     let key_count = keys.len();
     let precision = profiles

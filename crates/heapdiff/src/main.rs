@@ -120,13 +120,21 @@ fn run(cli: &Cli) -> Result<Verdict> {
         },
     };
     output::timing("start");
+    if let Plan::Pair { before, after } = &plan
+        && before.len() == 1
+        && after.len() == 1
+    {
+        return pair_of_files(
+            cli,
+            [&paths[0], &paths[1]],
+            [&names[0], &names[1]],
+            &options,
+        );
+    }
     let mut profiles = load_all(&paths, &names, &options)?;
     output::timing("decode");
 
-    let mut warnings = Vec::new();
-    for (name, p) in names.iter().zip(&profiles) {
-        warnings.extend(p.warnings.iter().map(|w| format!("{name}: {w}")));
-    }
+    let mut warnings = profile_warnings(names.iter().map(String::as_str).zip(&profiles));
     if !cli.no_symbolize {
         warnings.extend(symbols::symbolize(
             cli,
@@ -147,7 +155,7 @@ fn run(cli: &Cli) -> Result<Verdict> {
             };
             let before = Profile::merge(profiles).with_context(|| inputs.before.clone())?;
             let after = Profile::merge(after).with_context(|| inputs.after.clone())?;
-            let verdict = pair(cli, &before, &after, &inputs, warnings);
+            let verdict = pair(cli, &before, &after, &inputs, warnings, None);
             // The process ends next: freeing hundreds of megabytes piece by
             // piece would only delay the exit.
             std::mem::forget((before, after));
@@ -160,6 +168,62 @@ fn run(cli: &Cli) -> Result<Verdict> {
         }
         Plan::Live { .. } => unreachable!("live plans were fetched above"),
     }
+}
+
+/// A pair of single files. The after file is decoded on a thread of its own
+/// while this one decodes the before file, symbolizes it, and keys and sums
+/// it for the diff (a leak's after file is the bigger one: it is still
+/// being read by then).
+fn pair_of_files(
+    cli: &Cli,
+    paths: [&Path; 2],
+    names: [&String; 2],
+    options: &DecodeOptions,
+) -> Result<Verdict> {
+    let diff_options = cli.diff_options();
+    let inputs = Inputs {
+        before: names[0].clone(),
+        after: names[1].clone(),
+    };
+    std::thread::scope(|s| {
+        let after = s.spawn(|| load(paths[1], names[1], options));
+        // A failing before file is reported first (once the after thread
+        // has ended, as the scope waits for it), as in command-line order.
+        let mut before = load(paths[0], names[0], options)?;
+        let mut symbols = (!cli.no_symbolize).then(|| symbols::Session::new(cli));
+        if let Some(session) = &mut symbols {
+            session.symbolize(names[0], paths[0], &mut before);
+        }
+        let ahead = heapdiff_diff::ahead(&before, &diff_options);
+        output::timing("before side");
+        let mut after = after.join().expect("the decoder thread does not panic")?;
+        output::timing("decode");
+        if let Some(session) = &mut symbols {
+            session.symbolize(names[1], paths[1], &mut after);
+        }
+        let mut warnings = profile_warnings([(names[0].as_str(), &before), (names[1], &after)]);
+        warnings.extend(symbols.map(symbols::Session::finish).unwrap_or_default());
+        let verdict = pair(
+            cli,
+            &before,
+            &after,
+            &inputs,
+            warnings,
+            Some((ahead, &diff_options)),
+        );
+        // The process ends next: freeing hundreds of megabytes piece by
+        // piece would only delay the exit.
+        std::mem::forget((before, after));
+        verdict
+    })
+}
+
+/// The decoders' warnings, each naming its input.
+fn profile_warnings<'a>(named: impl IntoIterator<Item = (&'a str, &'a Profile)>) -> Vec<String> {
+    named
+        .into_iter()
+        .flat_map(|(name, p)| p.warnings.iter().map(move |w| format!("{name}: {w}")))
+        .collect()
 }
 
 /// Names a side: its file, or its first file and how many more.
@@ -384,9 +448,13 @@ fn pair(
     after: &Profile,
     inputs: &Inputs,
     mut warnings: Vec<String>,
+    ahead: Option<(heapdiff_diff::Ahead<'_>, &heapdiff_diff::Options)>,
 ) -> Result<Verdict> {
     output::timing("symbolize");
-    let diff = heapdiff_diff::diff(before, after, &cli.diff_options())?;
+    let diff = match ahead {
+        Some((ahead, options)) => heapdiff_diff::diff_ahead(ahead, after, options)?,
+        None => heapdiff_diff::diff(before, after, &cli.diff_options())?,
+    };
     output::timing("diff");
     warnings.extend(diff.warnings.iter().cloned());
     for w in &warnings {

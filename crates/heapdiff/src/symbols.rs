@@ -33,23 +33,55 @@ pub(crate) fn symbolize<'a>(
     cli: &Cli,
     profiles: impl IntoIterator<Item = (&'a str, &'a Path, &'a mut Profile)>,
 ) -> Vec<String> {
-    let mut symbolizer = Symbolizer::new(search_paths(cli));
-    let mut warnings = Vec::new();
+    let mut session = Session::new(cli);
     for (name, path, profile) in profiles {
-        let progress = Bar::new(name);
-        let report = symbolizer.symbolize(profile, written_at(path, profile), &progress);
-        warnings.extend(report.warnings.into_iter().map(|w| format!("{name}: {w}")));
+        session.symbolize(name, path, profile);
     }
-    // An allocator library's own frames are dropped from stacks unless kept,
-    // so their names do not matter then.
-    let keep = cli.keep_allocator_frames;
-    warnings.extend(symbolizer.summary().into_iter().filter(|w| {
-        keep || !w
-            .split(':')
-            .next()
-            .is_some_and(heapdiff_diff::is_allocator_library)
-    }));
-    warnings
+    session.finish()
+}
+
+/// One symbolizer for all of a run's profiles, symbolized one at a time as
+/// they are decoded, and their warnings.
+pub(crate) struct Session {
+    symbolizer: Symbolizer,
+    warnings: Vec<String>,
+    keep_allocator_frames: bool,
+}
+
+impl Session {
+    pub(crate) fn new(cli: &Cli) -> Self {
+        Session {
+            symbolizer: Symbolizer::new(search_paths(cli)),
+            warnings: Vec::new(),
+            keep_allocator_frames: cli.keep_allocator_frames,
+        }
+    }
+
+    /// Symbolizes one profile, read from `path` and called `name`.
+    pub(crate) fn symbolize(&mut self, name: &str, path: &Path, profile: &mut Profile) {
+        let progress = Bar::new(name);
+        let report = self
+            .symbolizer
+            .symbolize(profile, written_at(path, profile), &progress);
+        self.warnings
+            .extend(report.warnings.into_iter().map(|w| format!("{name}: {w}")));
+    }
+
+    /// The warnings of every profile, in order, then the symbolizer's
+    /// summary.
+    pub(crate) fn finish(self) -> Vec<String> {
+        let mut warnings = self.warnings;
+        // An allocator library's own frames are dropped from stacks unless
+        // kept, so their names do not matter then.
+        let keep = self.keep_allocator_frames;
+        warnings.extend(self.symbolizer.summary().into_iter().filter(|w| {
+            keep || !w
+                .split(':')
+                .next()
+                .is_some_and(heapdiff_diff::is_allocator_library)
+        }));
+        warnings
+    }
 }
 
 /// When a profile without a timestamp was written: its file's modification
