@@ -7,9 +7,10 @@ use crate::Format;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The file (or standard input) could not be read.
+    /// The file (or standard input) could not be read. (Not a `#[source]`:
+    /// the message says it once, and an error chain would say it again.)
     #[error("cannot read: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
 
     /// Zero bytes of input.
     #[error("the file is empty")]
@@ -154,4 +155,10 @@ pub enum Error {
     /// A profile with samples but no sample types, or nothing at all.
     #[error("the profile declares no sample types")]
     NoSampleTypes,
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
 }

@@ -60,6 +60,8 @@ fn missing_file() {
         one_line(&err).starts_with("heapdiff: error: nope.pb.gz: cannot read: "),
         "{err}"
     );
+    // The system's reason, said once (not again as the error's cause).
+    assert_eq!(err.matches("(os error").count(), 1, "{err}");
 }
 
 #[test]
