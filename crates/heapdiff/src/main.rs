@@ -185,37 +185,38 @@ fn pair_of_files(
         before: names[0].clone(),
         after: names[1].clone(),
     };
-    std::thread::scope(|s| {
-        let after = s.spawn(|| load(paths[1], names[1], options));
-        // A failing before file is reported first (once the after thread
-        // has ended, as the scope waits for it), as in command-line order.
-        let mut before = load(paths[0], names[0], options)?;
-        let mut symbols = (!cli.no_symbolize).then(|| symbols::Session::new(cli));
-        if let Some(session) = &mut symbols {
-            session.symbolize(names[0], paths[0], &mut before);
-        }
-        let ahead = heapdiff_diff::ahead(&before, &diff_options);
-        output::timing("before side");
-        let mut after = after.join().expect("the decoder thread does not panic")?;
-        output::timing("decode");
-        if let Some(session) = &mut symbols {
-            session.symbolize(names[1], paths[1], &mut after);
-        }
-        let mut warnings = profile_warnings([(names[0].as_str(), &before), (names[1], &after)]);
-        warnings.extend(symbols.map(symbols::Session::finish).unwrap_or_default());
-        let verdict = pair(
-            cli,
-            &before,
-            &after,
-            &inputs,
-            warnings,
-            Some((ahead, &diff_options)),
-        );
-        // The process ends next: freeing hundreds of megabytes piece by
-        // piece would only delay the exit.
-        std::mem::forget((before, after));
-        verdict
-    })
+    let after = {
+        let (path, name, options) = (paths[1].to_owned(), names[1].clone(), options.clone());
+        std::thread::spawn(move || load(&path, &name, &options))
+    };
+    // A failing before file is reported first, as in command-line
+    // order, and at once: the after file's thread ends with the process.
+    let mut before = load(paths[0], names[0], options)?;
+    let mut symbols = (!cli.no_symbolize).then(|| symbols::Session::new(cli));
+    if let Some(session) = &mut symbols {
+        session.symbolize(names[0], paths[0], &mut before);
+    }
+    let ahead = heapdiff_diff::ahead(&before, &diff_options);
+    output::timing("before side");
+    let mut after = after.join().expect("the decoder thread does not panic")?;
+    output::timing("decode");
+    if let Some(session) = &mut symbols {
+        session.symbolize(names[1], paths[1], &mut after);
+    }
+    let mut warnings = profile_warnings([(names[0].as_str(), &before), (names[1], &after)]);
+    warnings.extend(symbols.map(symbols::Session::finish).unwrap_or_default());
+    let verdict = pair(
+        cli,
+        &before,
+        &after,
+        &inputs,
+        warnings,
+        Some((ahead, &diff_options)),
+    );
+    // The process ends next: freeing hundreds of megabytes piece by
+    // piece would only delay the exit.
+    std::mem::forget((before, after));
+    verdict
 }
 
 /// The decoders' warnings, each naming its input.

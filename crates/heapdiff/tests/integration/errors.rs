@@ -65,6 +65,41 @@ fn missing_file() {
 }
 
 #[test]
+fn a_bad_before_file_is_reported_without_waiting_for_the_after_file() {
+    // The after file is standard input, held open and never written: a run
+    // that waited for it to be read would never end.
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = heapdiff()
+        .current_dir(dir.path())
+        .args(["nope.pb.gz", "-", "--no-svg"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            child.kill().unwrap();
+            panic!("still waiting for the after file after 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(
+        one_line(&err).starts_with("heapdiff: error: nope.pb.gz: cannot read: "),
+        "{err}"
+    );
+}
+
+#[test]
 fn not_a_profile() {
     let err = fails(
         &[
