@@ -155,7 +155,8 @@ fn run(cli: &Cli) -> Result<Verdict> {
             };
             let before = Profile::merge(profiles).with_context(|| inputs.before.clone())?;
             let after = Profile::merge(after).with_context(|| inputs.after.clone())?;
-            let verdict = pair(cli, &before, &after, &inputs, warnings, None);
+            let options = cli.diff_options();
+            let verdict = pair(cli, &before, &after, &inputs, warnings, &options, None);
             // The process ends next: freeing hundreds of megabytes piece by
             // piece would only delay the exit.
             std::mem::forget((before, after));
@@ -211,7 +212,8 @@ fn pair_of_files(
         &after,
         &inputs,
         warnings,
-        Some((ahead, &diff_options)),
+        &diff_options,
+        Some(ahead),
     );
     // The process ends next: freeing hundreds of megabytes piece by
     // piece would only delay the exit.
@@ -442,19 +444,21 @@ fn write_graph<'a>(
     }
 }
 
-/// A pair: table or JSON, and the flame graph.
+/// A pair: table or JSON, and the flame graph; the diff finished from
+/// `ahead` when its before side was summed while the after file was read.
 fn pair(
     cli: &Cli,
     before: &Profile,
     after: &Profile,
     inputs: &Inputs,
     mut warnings: Vec<String>,
-    ahead: Option<(heapdiff_diff::Ahead<'_>, &heapdiff_diff::Options)>,
+    options: &heapdiff_diff::Options,
+    ahead: Option<heapdiff_diff::Ahead<'_>>,
 ) -> Result<Verdict> {
     output::timing("symbolize");
     let diff = match ahead {
-        Some((ahead, options)) => heapdiff_diff::diff_ahead(ahead, after, options)?,
-        None => heapdiff_diff::diff(before, after, &cli.diff_options())?,
+        Some(ahead) => heapdiff_diff::diff_ahead(ahead, after, options)?,
+        None => heapdiff_diff::diff(before, after, options)?,
     };
     output::timing("diff");
     warnings.extend(diff.warnings.iter().cloned());
