@@ -182,9 +182,8 @@ fn convert(
     // Each location id takes at least a byte: the encoded samples bound the
     // frames (but for inlining), and reserving them spares the copies of a
     // growing buffer. Untouched capacity costs address space, not memory.
-    let encoded = message.samples();
-    let encoded_len: usize = encoded.iter().map(|s| s.len()).sum();
-    b.reserve(encoded.len(), encoded_len.min(limits.max_frames));
+    let n = message.sample_count();
+    b.reserve(n, message.sample_bytes_from(0).min(limits.max_frames));
     let samples = SampleReader {
         strings: &strings,
         location_index: &location_index,
@@ -203,24 +202,22 @@ fn convert(
     // Every frame is interned by now: a big profile's samples are read in
     // two halves on two threads, the second into a batch appended after
     // the first (the result is the same as in one pass).
-    let n = encoded.len();
     if n < split_above.max(2) {
-        samples.read(&encoded, 0, |values, stack| {
+        samples.read(message.samples(0..n), 0, |values, stack| {
             b.push_sample_written(values, stack)
         })?;
         return Ok(b.finish());
     }
-    let mid = n / 2;
+    let mid = message.split_point(n / 2);
     let mut batch = b.batch(mid);
     let (first, second) = std::thread::scope(|s| {
         let second = s.spawn(|| {
-            let tail = &encoded[mid..];
-            batch.reserve(tail.len(), tail.iter().map(|s| s.len()).sum());
-            samples.read(tail, mid, |values, stack| {
+            batch.reserve(n - mid, message.sample_bytes_from(mid));
+            samples.read(message.samples(mid..n), mid, |values, stack| {
                 batch.push_sample_written(values, stack)
             })
         });
-        let first = samples.read(&encoded[..mid], 0, |values, stack| {
+        let first = samples.read(message.samples(0..mid), 0, |values, stack| {
             b.push_sample_written(values, stack)
         });
         (
@@ -233,7 +230,6 @@ fn convert(
     second?;
     // The input is read: free it before the batch is copied after the
     // first half, so that the copy costs no memory at the peak.
-    drop(encoded);
     drop(message);
     b.append(batch)?;
     Ok(b.finish())
@@ -263,9 +259,9 @@ struct SampleReader<'a> {
 impl SampleReader<'_> {
     /// Reads encoded samples (the first of them number `first` in the
     /// profile) and hands each one's values and stack writer to `push`.
-    fn read(
+    fn read<'e>(
         &self,
-        encoded: &[&[u8]],
+        encoded: impl Iterator<Item = &'e [u8]>,
         first: usize,
         mut push: impl FnMut(&[i64], SampleStack<'_, '_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
@@ -273,7 +269,7 @@ impl SampleReader<'_> {
         let mut fields: Vec<sample::LocationField<'_>> = Vec::new();
         let mut values: Vec<i64> = Vec::new();
         let mut labels: Vec<sample::LabelStrings> = Vec::new();
-        for (i, encoded) in encoded.iter().enumerate() {
+        for (i, encoded) in encoded.enumerate() {
             let si = first + i;
             sample::read_fields(encoded, &mut values, &mut labels, &mut fields)?;
             match self.prune {
@@ -858,7 +854,10 @@ mod tests {
         limits: &crate::Limits,
         split_above: usize,
     ) -> Result<Profile, Error> {
-        let lazy = proto::SplitProfile::decode(bytes::Bytes::from(pb.encode_to_vec())).unwrap();
+        // A checkpoint at every sample, so that the halves are as even as
+        // the count allows.
+        let lazy =
+            proto::SplitProfile::decode_every(bytes::Bytes::from(pb.encode_to_vec()), 1).unwrap();
         convert(lazy, limits, split_above)
     }
 

@@ -71,78 +71,204 @@ profile_message!(
 /// A profile message as the decoder reads it: every field but the samples
 /// decoded by prost, each sample left encoded where it lies in the input.
 /// Finding the samples takes one pass over the message's top-level fields;
-/// only the rest (locations, functions, strings: small) is copied for prost.
+/// only the rest (locations, functions, strings: small) is copied for prost,
+/// and the samples are not listed: reading them walks the top-level fields
+/// again, from the start or from one of a few checkpoints.
 pub struct SplitProfile {
     input: bytes::Bytes,
-    /// Everything but the samples (unless [`Self::samples`] is empty: then
-    /// the samples too, as prost read them).
+    /// Everything but the samples (unless the message could not be split:
+    /// then the samples too, as prost read them).
     pub rest: LazyProfile,
-    /// Each sample's bytes in the input.
-    samples: Vec<std::ops::Range<usize>>,
+    /// Where the samples are, when the message was split.
+    index: Option<SampleIndex>,
 }
+
+/// Where a split message's samples are, without a list of them (which
+/// would take 16 bytes a sample, as much as a small sample's own): their
+/// number, their bytes in all, and for every `every`-th sample where its
+/// field starts and the samples' bytes before it.
+struct SampleIndex {
+    count: usize,
+    bytes: usize,
+    every: usize,
+    /// For samples `0`, `every`, `2 * every`, …: (field start, bytes of the
+    /// samples before it).
+    checkpoints: Vec<(usize, usize)>,
+}
+
+/// How many samples apart the checkpoints are: a profile read in two
+/// halves splits at one, so its halves differ by at most this many samples.
+const CHECKPOINT_EVERY: usize = 1024;
 
 impl SplitProfile {
     /// Decodes `input`, a `Profile` message. One that cannot be split at
     /// its top-level fields (truncated, or holding groups) is decoded by
     /// prost whole, which then says what is wrong with it.
     pub fn decode(input: bytes::Bytes) -> Result<Self, prost::DecodeError> {
+        Self::decode_every(input, CHECKPOINT_EVERY)
+    }
+
+    /// [`Self::decode`] with a checkpoint every `every` samples.
+    pub(super) fn decode_every(
+        input: bytes::Bytes,
+        every: usize,
+    ) -> Result<Self, prost::DecodeError> {
         use prost::Message as _;
-        match split(&input) {
-            Some((rest, samples)) => Ok(SplitProfile {
+        match split(&input, every.max(1)) {
+            Some((rest, index)) => Ok(SplitProfile {
                 rest: LazyProfile::decode(&rest[..])?,
                 input,
-                samples,
+                index: Some(index),
             }),
             None => Ok(SplitProfile {
                 rest: LazyProfile::decode(input.clone())?,
                 input,
-                samples: Vec::new(),
+                index: None,
             }),
         }
     }
 
-    /// Each encoded sample, in order.
-    pub fn samples(&self) -> Vec<&[u8]> {
-        if self.samples.is_empty() {
-            self.rest.sample.iter().map(|s| &s[..]).collect()
-        } else {
-            self.samples
-                .iter()
-                .map(|r| &self.input[r.clone()])
-                .collect()
+    /// The number of samples.
+    pub fn sample_count(&self) -> usize {
+        match &self.index {
+            Some(index) => index.count,
+            None => self.rest.sample.len(),
+        }
+    }
+
+    /// The encoded samples' bytes from sample `from` (a
+    /// [`split_point`](Self::split_point)) on.
+    pub fn sample_bytes_from(&self, from: usize) -> usize {
+        match &self.index {
+            Some(index) => index.bytes - index.checkpoint(from).1,
+            None => self.rest.sample[from..].iter().map(|s| s.len()).sum(),
+        }
+    }
+
+    /// The sample nearest `near` from below where reading may start.
+    pub fn split_point(&self, near: usize) -> usize {
+        let near = near.min(self.sample_count());
+        match &self.index {
+            Some(index) => near - near % index.every,
+            None => near,
+        }
+    }
+
+    /// The encoded samples `range`, in order; `range.start` is a
+    /// [`split_point`](Self::split_point).
+    pub fn samples(&self, range: std::ops::Range<usize>) -> EncodedSamples<'_> {
+        match &self.index {
+            Some(_) if range.is_empty() => EncodedSamples::Scan { rest: &[], left: 0 },
+            Some(index) => {
+                let (at, _) = index.checkpoint(range.start);
+                EncodedSamples::Scan {
+                    rest: &self.input[at..],
+                    left: range.len(),
+                }
+            }
+            None => EncodedSamples::List(self.rest.sample[range].iter()),
         }
     }
 }
 
+impl SampleIndex {
+    /// The checkpoint of sample `at`, a multiple of `every` (or the count).
+    fn checkpoint(&self, at: usize) -> (usize, usize) {
+        debug_assert!(
+            at.is_multiple_of(self.every) || at == self.count,
+            "not a split point"
+        );
+        match self.checkpoints.get(at / self.every) {
+            Some(&c) if at < self.count => c,
+            _ => (usize::MAX, self.bytes),
+        }
+    }
+}
+
+/// Encoded samples, in order: found again among the message's top-level
+/// fields (which [`split`] has checked), or listed by prost.
+pub enum EncodedSamples<'a> {
+    /// The top-level fields from a sample's on, `left` samples to go.
+    Scan { rest: &'a [u8], left: usize },
+    /// The samples prost read.
+    List(std::slice::Iter<'a, bytes::Bytes>),
+}
+
+impl<'a> Iterator for EncodedSamples<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match self {
+            EncodedSamples::List(samples) => samples.next().map(|s| &s[..]),
+            EncodedSamples::Scan { rest, left } => {
+                while *left > 0 {
+                    match next_field(rest)? {
+                        Field::Sample(body) => {
+                            *left -= 1;
+                            return Some(body);
+                        }
+                        Field::Other => {}
+                    }
+                }
+                None
+            }
+        }
+    }
+}
+
+/// A top-level field: a sample's body, or another field.
+enum Field<'a> {
+    Sample(&'a [u8]),
+    Other,
+}
+
+/// Reads the top-level field `buf` starts with; `None` if it cannot be
+/// delimited.
+fn next_field<'a>(buf: &mut &'a [u8]) -> Option<Field<'a>> {
+    let key = super::sample::varint(buf).ok()?;
+    match key & 7 {
+        0 => drop(super::sample::varint(buf).ok()?),
+        1 => *buf = buf.get(8..)?,
+        2 => {
+            let len = usize::try_from(super::sample::varint(buf).ok()?).ok()?;
+            let body = buf.get(..len)?;
+            *buf = &buf[len..];
+            if key >> 3 == 2 {
+                return Some(Field::Sample(body));
+            }
+        }
+        5 => *buf = buf.get(4..)?,
+        _ => return None,
+    }
+    Some(Field::Other)
+}
+
 /// The top-level fields of a message but its `sample`s (field 2,
-/// length-delimited), copied, and where each sample is; `None` if a field
-/// cannot be delimited.
-fn split(mut buf: &[u8]) -> Option<(Vec<u8>, Vec<std::ops::Range<usize>>)> {
+/// length-delimited), copied, and where the samples are (a checkpoint every
+/// `every` samples); `None` if a field cannot be delimited.
+fn split(mut buf: &[u8], every: usize) -> Option<(Vec<u8>, SampleIndex)> {
     let whole = buf.len();
-    let (mut rest, mut samples) = (Vec::new(), Vec::new());
+    let mut rest = Vec::new();
+    let mut index = SampleIndex {
+        count: 0,
+        bytes: 0,
+        every,
+        checkpoints: Vec::new(),
+    };
     while !buf.is_empty() {
         let field = buf;
-        let key = super::sample::varint(&mut buf).ok()?;
-        match key & 7 {
-            0 => drop(super::sample::varint(&mut buf).ok()?),
-            1 => buf = buf.get(8..)?,
-            2 => {
-                let len = usize::try_from(super::sample::varint(&mut buf).ok()?).ok()?;
-                let body = buf.get(..len)?;
-                if key >> 3 == 2 {
-                    let start = whole - buf.len();
-                    samples.push(start..start + body.len());
-                    buf = &buf[len..];
-                    continue;
+        match next_field(&mut buf)? {
+            Field::Sample(body) => {
+                if index.count.is_multiple_of(every) {
+                    index.checkpoints.push((whole - field.len(), index.bytes));
                 }
-                buf = &buf[len..];
+                index.count += 1;
+                index.bytes += body.len();
             }
-            5 => buf = buf.get(4..)?,
-            _ => return None,
+            Field::Other => rest.extend_from_slice(&field[..field.len() - buf.len()]),
         }
-        rest.extend_from_slice(&field[..field.len() - buf.len()]);
     }
-    Some((rest, samples))
+    Some((rest, index))
 }
 
 /// A sample type or period type, as string-table indices.
@@ -268,7 +394,7 @@ mod tests {
 
     /// What a split decode holds: the samples' bytes and the rest.
     fn parts(p: &SplitProfile) -> (Vec<Vec<u8>>, LazyProfile) {
-        let samples = p.samples().iter().map(|s| s.to_vec()).collect();
+        let samples = p.samples(0..p.sample_count()).map(|s| s.to_vec()).collect();
         let mut rest = p.rest.clone();
         rest.sample.clear();
         (samples, rest)
@@ -289,12 +415,45 @@ mod tests {
     }
 
     #[test]
+    fn samples_read_from_any_split_point_are_those_prost_lists() {
+        // Samples with other top-level fields between them.
+        let mut bytes = Vec::new();
+        for (i, sample) in profile().sample.iter().enumerate() {
+            let one = Profile {
+                sample: vec![sample.clone()],
+                period: i as i64 + 1,
+                ..Default::default()
+            };
+            bytes.extend(one.encode_to_vec());
+        }
+        let bytes = bytes::Bytes::from(bytes);
+        let prost = LazyProfile::decode(bytes.clone()).unwrap();
+        let want: Vec<&[u8]> = prost.sample.iter().map(|s| &s[..]).collect();
+        for every in [1, 2, 3, 5, 1024] {
+            let split = SplitProfile::decode_every(bytes.clone(), every).unwrap();
+            assert_eq!(split.sample_count(), 5);
+            assert_eq!(split.rest.period, 5, "the other fields are kept");
+            for near in 0..=5 {
+                let at = split.split_point(near);
+                assert!(at <= near && near - at < every, "{every} {near} {at}");
+                let got: Vec<&[u8]> = split.samples(at..5).collect();
+                assert_eq!(got, want[at.min(5)..], "every {every} from {at}");
+                let bytes: usize = want[at.min(5)..].iter().map(|s| s.len()).sum();
+                assert_eq!(split.sample_bytes_from(at), bytes, "every {every} from {at}");
+                // A range that ends early stops there.
+                let two: Vec<&[u8]> = split.samples(at..(at + 2).min(5)).collect();
+                assert_eq!(two, want[at.min(5)..(at + 2).min(5)]);
+            }
+        }
+    }
+
+    #[test]
     fn a_message_that_cannot_be_split_is_read_whole_or_refused_as_prost_does() {
         let mut bytes = profile().encode_to_vec();
         // An unknown group (field 20, start and end): prost skips it.
         bytes.extend([0xa3, 0x01, 0xa4, 0x01]);
         let split = SplitProfile::decode(bytes::Bytes::from(bytes.clone())).unwrap();
-        assert_eq!(split.samples().len(), 5);
+        assert_eq!(split.sample_count(), 5);
         assert_eq!(split.rest.period, 4096);
         // Cut anywhere, it fails where prost fails and reads what prost reads.
         let whole = profile().encode_to_vec();
@@ -305,7 +464,8 @@ mod tests {
             assert_eq!(ours.is_ok(), prost.is_ok(), "cut at {cut}");
             if let (Ok(ours), Ok(prost)) = (ours, prost) {
                 let want: Vec<&[u8]> = prost.sample.iter().map(|s| &s[..]).collect();
-                assert_eq!(ours.samples(), want, "cut at {cut}");
+                let got: Vec<&[u8]> = ours.samples(0..ours.sample_count()).collect();
+                assert_eq!(got, want, "cut at {cut}");
             }
         }
         // A sample field of the wrong wire type is prost's error.
