@@ -244,10 +244,9 @@ struct SampleReader<'a> {
     location_index: &'a IdIndex,
     loc_frames: &'a [FrameId],
     loc_ranges: &'a [(u32, u32)],
-    /// By location id (when ids are dense): the location's frame (its
-    /// index) when it has one, or its position with [`MANY_FRAMES`] set
-    /// when it has several, or [`UNKNOWN`]: one lookup for most ids.
-    by_id: Vec<u32>,
+    /// By location id (when ids are dense), a [`ByIdEntry`]: one lookup
+    /// for most ids.
+    by_id: Vec<u64>,
     prune: Option<&'a Pruner>,
     /// The most frames one stack may get (the builder cuts the rest and
     /// warns).
@@ -328,13 +327,12 @@ impl SampleReader<'_> {
         sample: usize,
     ) -> Result<(), Error> {
         let full = frames.len() - start >= self.room;
-        match self.by_id.get(id as usize) {
-            Some(&entry) if entry & MANY_FRAMES == 0 && !full => {
-                frames.push(F::of(FrameId::from_index(entry)));
+        match self.by_id.get(id as usize).map(|&e| ByIdEntry::of(e)) {
+            Some(ByIdEntry::Frames { first, two: false }) if !full => {
+                frames.push(F::of(FrameId::from_index(first)));
             }
-            Some(&entry) if entry != UNKNOWN && !full => {
-                self.push_frames((entry & !MANY_FRAMES) as usize, frames, start);
-            }
+            Some(ByIdEntry::Frames { .. } | ByIdEntry::Location(_)) if full => {}
+            Some(ByIdEntry::Location(li)) => self.push_frames(li, frames, start),
             _ => {
                 let li = self.location(id, sample)?;
                 if !full {
@@ -348,10 +346,12 @@ impl SampleReader<'_> {
     /// Appends the frames of the packed location ids `bytes` to `frames`,
     /// which has room for all of them (`bytes.len() * max_lines` more
     /// frames, the most they can make: each id takes at least a byte). The
-    /// frames are written into a slice grown once, instead of pushed one by
-    /// one: the loop keeps the slice and its position in registers and
-    /// checks no capacity. Not inlined, and the ids of one or two bytes read
-    /// here, for the same reason: registers.
+    /// frames are written into a slice grown once (and one frame more),
+    /// instead of pushed one by one: the loop keeps the slice and its
+    /// position in registers and checks no capacity. A location of one or
+    /// two frames writes two and counts one or two, so that whether it has
+    /// an inlined frame costs no branch. Not inlined, and the ids of one or
+    /// two bytes read here, for the same reason: registers.
     #[inline(never)]
     fn write_packed<F: StackFrame>(
         &self,
@@ -361,7 +361,7 @@ impl SampleReader<'_> {
     ) -> Result<(), Error> {
         let base = frames.len();
         frames.resize(
-            base + bytes.len() * self.max_lines,
+            base + bytes.len() * self.max_lines + 1,
             F::of(FrameId::from_index(0)),
         );
         let out = &mut frames[base..];
@@ -390,13 +390,19 @@ impl SampleReader<'_> {
                     }
                 }
             };
-            let li = match self.by_id.get(id as usize) {
-                Some(&entry) if entry & MANY_FRAMES == 0 => {
-                    out[n] = F::of(FrameId::from_index(entry));
-                    n += 1;
-                    continue;
+            let entry = self.by_id.get(id as usize).copied().unwrap_or(UNKNOWN);
+            if entry as u32 != SLOW {
+                // One or two frames: the second (or a stand-in past the
+                // stack) is written either way.
+                if let Some([one, two]) = out.get_mut(n..n + 2) {
+                    *one = F::of(FrameId::from_index(entry as u32));
+                    *two = F::of(FrameId::from_index((entry >> 32) as u32 & !TWO_BIT));
                 }
-                Some(&entry) if entry != UNKNOWN => (entry & !MANY_FRAMES) as usize,
+                n += 1 + (entry >> 63) as usize;
+                continue;
+            }
+            let li = match ByIdEntry::of(entry) {
+                ByIdEntry::Location(li) => li,
                 _ => match self.location(id, sample) {
                     Ok(li) => li,
                     Err(e) => break Err(e),
@@ -503,12 +509,57 @@ impl StackWriter for SampleStack<'_, '_> {
     }
 }
 
-/// In [`SampleReader::by_id`]: the location has several frames, its
-/// position is the other bits.
-const MANY_FRAMES: u32 = 1 << 31;
+/// An entry of [`SampleReader::by_id`], packed in 64 bits: the first
+/// frame in the low 32 and the second (if any) in the next 31, the top bit
+/// set when there are two; or [`SLOW`] in the low 32 and the location's
+/// position in the high 32 ([`UNKNOWN`] when no location has the id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ByIdEntry {
+    /// The location's frames: one, or two with `two`.
+    Frames { first: u32, two: bool },
+    /// The location at this position, of more frames (or frames whose
+    /// indices the entry cannot hold).
+    Location(usize),
+    /// No location.
+    Unknown,
+}
 
-/// In [`SampleReader::by_id`]: no location has the id.
-const UNKNOWN: u32 = u32::MAX;
+/// In [`SampleReader::by_id`]'s low 32 bits: not frames.
+const SLOW: u32 = u32::MAX;
+
+/// The bit of an entry's high 32 saying it holds two frames.
+const TWO_BIT: u32 = 1 << 31;
+
+/// The entry of an id no location has.
+const UNKNOWN: u64 = u64::MAX;
+
+impl ByIdEntry {
+    /// The entry for a location at `pos` whose frames are `frames`.
+    fn pack(pos: usize, frames: &[FrameId]) -> u64 {
+        let small = |f: &FrameId| f.index() < TWO_BIT as usize;
+        match *frames {
+            [one] if small(&one) => u64::from(one.index() as u32),
+            [one, two] if small(&one) && small(&two) => {
+                u64::from(one.index() as u32) | u64::from(two.index() as u32 | TWO_BIT) << 32
+            }
+            _ => match u32::try_from(pos) {
+                Ok(pos) if pos != u32::MAX => u64::from(SLOW) | u64::from(pos) << 32,
+                _ => UNKNOWN,
+            },
+        }
+    }
+
+    fn of(entry: u64) -> ByIdEntry {
+        match (entry as u32, (entry >> 32) as u32) {
+            (SLOW, u32::MAX) => ByIdEntry::Unknown,
+            (SLOW, pos) => ByIdEntry::Location(pos as usize),
+            (first, high) => ByIdEntry::Frames {
+                first,
+                two: high & TWO_BIT != 0,
+            },
+        }
+    }
+}
 
 fn clamp_line(line: i64) -> u32 {
     u32::try_from(line.max(0)).unwrap_or(u32::MAX)
@@ -592,20 +643,15 @@ impl IdIndex {
 
     /// By id, for dense ids: [`SampleReader::by_id`], from each location's
     /// range of frames. Empty for sparse ids.
-    fn by_id(&self, frames: &[FrameId], ranges: &[(u32, u32)]) -> Vec<u32> {
+    fn by_id(&self, frames: &[FrameId], ranges: &[(u32, u32)]) -> Vec<u64> {
         match self {
             IdIndex::Dense(v) => v
                 .iter()
                 .map(|&pos| match ranges.get(pos as usize) {
-                    // Anything the entry cannot hold takes the slow path.
-                    Some(&(from, to))
-                        if to == from + 1
-                            && frames[from as usize].index() < MANY_FRAMES as usize =>
-                    {
-                        frames[from as usize].index() as u32
+                    Some(&(from, to)) => {
+                        ByIdEntry::pack(pos as usize, &frames[from as usize..to as usize])
                     }
-                    Some(_) if pos < MANY_FRAMES => pos | MANY_FRAMES,
-                    _ => UNKNOWN,
+                    None => UNKNOWN,
                 })
                 .collect(),
             IdIndex::Sparse(_) => Vec::new(),
@@ -963,6 +1009,121 @@ mod tests {
         );
         assert_eq!(p.total(1), 8292);
         assert_eq!(p.frames().len(), 4, "frames are shared between samples");
+    }
+
+    #[test]
+    fn locations_of_one_two_and_more_frames_expand_in_any_order() {
+        let mut pb = base();
+        let line = |function_id, line| Line {
+            function_id,
+            line,
+            column: 0,
+        };
+        // Location 4 has three frames (the slow path), 1 has two.
+        pb.location.push(Location {
+            id: 4,
+            mapping_id: 1,
+            address: 0x404000,
+            line: vec![line(2, 1), line(1, 2), line(3, 3)],
+            is_folded: false,
+        });
+        let stacks: [&[u64]; 6] = [
+            &[1, 1, 2, 3],
+            &[2, 1, 3],
+            &[4, 1, 2, 4],
+            &[1],
+            &[3, 2, 1],
+            &[4, 4, 1, 1],
+        ];
+        pb.sample = stacks
+            .iter()
+            .map(|ids| Sample {
+                location_id: ids.to_vec(),
+                value: vec![1, 1],
+                label: vec![],
+            })
+            .collect();
+        // What each location expands to, innermost first.
+        let names = |id: u64| -> Vec<String> {
+            let loc = &pb.location[id as usize - 1];
+            loc.line
+                .iter()
+                .map(|l| {
+                    let f = &pb.function[l.function_id as usize - 1];
+                    format!("{}:{}", STRINGS[f.name as usize], l.line)
+                })
+                .collect()
+        };
+        let want = |ids: &[u64], depth: usize| -> Vec<String> {
+            let mut all: Vec<String> = ids.iter().flat_map(|&id| names(id)).collect();
+            all.truncate(depth);
+            all
+        };
+        for depth in [100, 5, 4, 3] {
+            let limits = crate::Limits {
+                max_depth: depth,
+                ..Default::default()
+            };
+            let p = conv_split(&pb, &limits, usize::MAX).unwrap();
+            for (i, ids) in stacks.iter().enumerate() {
+                assert_eq!(
+                    stack_names(&p, i),
+                    want(ids, depth),
+                    "sample {i}, depth {depth}"
+                );
+            }
+        }
+        // Without any inlined location (every location one frame).
+        let mut flat = base();
+        flat.location[0].line.truncate(1);
+        let p = conv(&flat).unwrap();
+        assert_eq!(
+            stack_names(&p, 0),
+            ["bytes.Repeat:610", "main.main:20", "runtime.main:250"]
+        );
+        assert_eq!(stack_names(&p, 1), ["main.main:20", "runtime.main:250"]);
+    }
+
+    #[test]
+    fn by_id_entries_hold_one_or_two_frames_or_a_position() {
+        let f = FrameId::from_index;
+        for (frames, want) in [
+            (
+                vec![f(7)],
+                ByIdEntry::Frames {
+                    first: 7,
+                    two: false,
+                },
+            ),
+            (
+                vec![f(7), f(9)],
+                ByIdEntry::Frames {
+                    first: 7,
+                    two: true,
+                },
+            ),
+            (vec![f(7), f(9), f(1)], ByIdEntry::Location(3)),
+            (vec![], ByIdEntry::Location(3)),
+            (vec![f(TWO_BIT)], ByIdEntry::Location(3)),
+            (vec![f(1), f(TWO_BIT)], ByIdEntry::Location(3)),
+        ] {
+            assert_eq!(
+                ByIdEntry::of(ByIdEntry::pack(3, &frames)),
+                want,
+                "{frames:?}"
+            );
+        }
+        let two = ByIdEntry::pack(0, &[f(5), f(TWO_BIT - 1)]);
+        assert_eq!(
+            (two >> 32) as u32 & !TWO_BIT,
+            TWO_BIT - 1,
+            "the second frame"
+        );
+        assert_eq!(
+            ByIdEntry::of(ByIdEntry::pack(u32::MAX as usize, &[])),
+            ByIdEntry::Unknown
+        );
+        assert_eq!(ByIdEntry::of(UNKNOWN), ByIdEntry::Unknown);
     }
 
     #[test]

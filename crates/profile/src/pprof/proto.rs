@@ -439,7 +439,11 @@ mod tests {
                 let got: Vec<&[u8]> = split.samples(at..5).collect();
                 assert_eq!(got, want[at.min(5)..], "every {every} from {at}");
                 let bytes: usize = want[at.min(5)..].iter().map(|s| s.len()).sum();
-                assert_eq!(split.sample_bytes_from(at), bytes, "every {every} from {at}");
+                assert_eq!(
+                    split.sample_bytes_from(at),
+                    bytes,
+                    "every {every} from {at}"
+                );
                 // A range that ends early stops there.
                 let two: Vec<&[u8]> = split.samples(at..(at + 2).min(5)).collect();
                 assert_eq!(two, want[at.min(5)..(at + 2).min(5)]);
