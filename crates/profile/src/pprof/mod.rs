@@ -179,11 +179,7 @@ fn convert(
         loc_ranges.push((start as u32, loc_frames.len() as u32));
     }
 
-    // Each location id takes at least a byte: the encoded samples bound the
-    // frames (but for inlining), and reserving them spares the copies of a
-    // growing buffer. Untouched capacity costs address space, not memory.
     let n = message.sample_count();
-    b.reserve(n, message.sample_bytes_from(0).min(limits.max_frames));
     let samples = SampleReader {
         strings: &strings,
         location_index: &location_index,
@@ -200,15 +196,32 @@ fn convert(
             .max(1),
     };
     // Every frame is interned by now: a big profile's samples are read in
-    // two halves on two threads, the second into a batch appended after
+    // two halves on two threads, straight into one buffer when they can be
+    // (see `read_in_place`), else the second into a batch appended after
     // the first (the result is the same as in one pass).
-    if n < split_above.max(2) {
+    let split = n >= split_above.max(2);
+    let mid = message.split_point(n / 2);
+    if split && mid > 0 {
+        let width = pb.sample_type.len();
+        if let Some(read) = read_in_place(&samples, &message, &b, n, mid, width)
+            && b.set_narrow_samples(read.frames, read.start, read.ends, read.values, read.cut)
+                .is_ok()
+        {
+            #[cfg(test)]
+            tests::IN_PLACE.set(true);
+            return Ok(b.finish());
+        }
+    }
+    // Each location id takes at least a byte: the encoded samples bound the
+    // frames (but for inlining), and reserving them spares the copies of a
+    // growing buffer. Untouched capacity costs address space, not memory.
+    b.reserve(n, message.sample_bytes_from(0).min(limits.max_frames));
+    if !split {
         samples.read(message.samples(0..n), 0, |values, stack| {
             b.push_sample_written(values, stack)
         })?;
         return Ok(b.finish());
     }
-    let mid = message.split_point(n / 2);
     let mut batch = b.batch(mid);
     let (first, second) = std::thread::scope(|s| {
         let second = s.spawn(|| {
@@ -233,6 +246,117 @@ fn convert(
     drop(message);
     b.append(batch)?;
     Ok(b.finish())
+}
+
+/// A profile's samples read by [`read_in_place`], for
+/// [`ProfileBuilder::set_narrow_samples`].
+struct InPlace {
+    frames: Vec<u16>,
+    start: usize,
+    ends: Vec<usize>,
+    values: Vec<i64>,
+    cut: usize,
+}
+
+/// Reads samples `0..n` on two threads straight into one buffer of
+/// two-byte frames, with no copy of either half after the other: the
+/// second half (from `mid`, a split point) forward from the middle of the
+/// buffer, the first half backwards from there, a chunk of samples (a
+/// checkpoint's) at a time, last chunk first, each chunk's samples read in
+/// order into a small batch (which checks each one) and its frames copied
+/// in front of the chunk after it. Room is kept for a frame per encoded
+/// byte, as the usual path reserves (pprof's location ids take a byte or
+/// more; inlined frames may need more). `None` where it cannot be done
+/// (frames that need four bytes; a half with more frames than its room) or
+/// where a sample fails: the caller then reads the samples the usual way,
+/// which reports the first failure in sample order.
+fn read_in_place(
+    samples: &SampleReader<'_>,
+    message: &proto::SplitProfile,
+    b: &ProfileBuilder,
+    n: usize,
+    mid: usize,
+    width: usize,
+) -> Option<InPlace> {
+    if !b.stores_narrow() {
+        return None;
+    }
+    let after_mid = message.sample_bytes_from(mid);
+    let room = message.sample_bytes_from(0) - after_mid;
+    // Zeroed memory (`calloc`): its pages cost nothing until written.
+    let mut frames = vec![0u16; room.checked_add(after_mid)?];
+    let mut ends = vec![0usize; n];
+    let mut values = vec![0i64; n.checked_mul(width)?];
+    let (front, back) = frames.split_at_mut(room);
+    let (ends_front, ends_back) = ends.split_at_mut(mid);
+    let (values_front, values_back) = values.split_at_mut(mid * width);
+    let chunk = message.chunk_len();
+    let (mut first_batch, mut second_batch) = (b.batch(0), b.batch(mid));
+    // Each half gives where its frames start or end, and its stacks cut.
+    let (first, second) = std::thread::scope(|s| {
+        let second = s.spawn(move || -> Option<(usize, usize)> {
+            let (mut at, mut cut) = (0, 0);
+            for lo in (mid..n).step_by(chunk) {
+                let hi = (lo + chunk).min(n);
+                second_batch.restart(lo);
+                samples
+                    .read(message.samples(lo..hi), lo, |values, stack| {
+                        second_batch.push_sample_written(values, stack)
+                    })
+                    .ok()?;
+                let part = second_batch.narrow_parts()?;
+                let (f, e, v, c) = (part.frames, part.ends, part.values, part.cut);
+                back.get_mut(at..at + f.len())?.copy_from_slice(f);
+                for (slot, &end) in ends_back[lo - mid..hi - mid].iter_mut().zip(e) {
+                    *slot = room + at + end;
+                }
+                values_back[(lo - mid) * width..(hi - mid) * width].copy_from_slice(v);
+                at += f.len();
+                cut += c;
+            }
+            Some((room + at, cut))
+        });
+        let first = (|| -> Option<(usize, usize)> {
+            let (mut at, mut cut) = (room, 0);
+            let chunks: Vec<usize> = (0..mid).step_by(chunk).collect();
+            for &lo in chunks.iter().rev() {
+                let hi = (lo + chunk).min(mid);
+                first_batch.restart(lo);
+                samples
+                    .read(message.samples(lo..hi), lo, |values, stack| {
+                        first_batch.push_sample_written(values, stack)
+                    })
+                    .ok()?;
+                let part = first_batch.narrow_parts()?;
+                let (f, e, v, c) = (part.frames, part.ends, part.values, part.cut);
+                let from = at.checked_sub(f.len())?;
+                front[from..at].copy_from_slice(f);
+                for (slot, &end) in ends_front[lo..hi].iter_mut().zip(e) {
+                    *slot = from + end;
+                }
+                values_front[lo * width..hi * width].copy_from_slice(v);
+                at = from;
+                cut += c;
+            }
+            Some((at, cut))
+        })();
+        (
+            first,
+            second.join().expect("reading samples does not panic"),
+        )
+    });
+    let ((start, cut_first), (end, cut_second)) = (first?, second?);
+    for e in &mut ends {
+        *e -= start;
+    }
+    frames.truncate(end);
+    Some(InPlace {
+        frames,
+        start,
+        ends,
+        values,
+        cut: cut_first + cut_second,
+    })
 }
 
 /// Above this many samples, a profile's samples are read on two threads.
@@ -894,6 +1018,11 @@ mod tests {
         decode(&pb.encode_to_vec())
     }
 
+    thread_local! {
+        /// Set when this thread's last decode read its samples in place.
+        pub(super) static IN_PLACE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
     /// Decodes with the samples read in two halves above `split_above`.
     fn conv_split(
         pb: &proto::Profile,
@@ -904,6 +1033,7 @@ mod tests {
         // the count allows.
         let lazy =
             proto::SplitProfile::decode_every(bytes::Bytes::from(pb.encode_to_vec()), 1).unwrap();
+        IN_PLACE.set(false);
         convert(lazy, limits, split_above)
     }
 
@@ -935,7 +1065,9 @@ mod tests {
             ..Default::default()
         };
         let one = all(&conv_split(&pb, &limits, usize::MAX).unwrap());
+        assert!(!IN_PLACE.get());
         let two = all(&conv_split(&pb, &limits, 1).unwrap());
+        assert!(IN_PLACE.get(), "both halves written in place");
         assert_eq!(one, two);
         assert_eq!(one.0.len(), 11);
         assert_eq!(one.2.len(), 1, "{:?}", one.2);
@@ -980,6 +1112,57 @@ mod tests {
             assert!(one.contains(what), "{one}");
             assert_eq!(one, err(&pb, &limits, 1));
         }
+    }
+
+    #[test]
+    fn halves_with_more_frames_than_bytes_are_read_the_usual_way() {
+        let mut pb = base();
+        let line = |function_id, line| Line {
+            function_id,
+            line,
+            column: 0,
+        };
+        // Location 4: 20 inlined frames for a one-byte id.
+        pb.location.push(Location {
+            id: 4,
+            mapping_id: 1,
+            address: 0x404000,
+            line: (0..20).map(|i| line(1 + i % 4, i as i64)).collect(),
+            is_folded: false,
+        });
+        let stacks: [&[u64]; 3] = [&[4, 4, 3], &[1, 2, 3], &[4, 1, 4, 4]];
+        pb.sample = (0..9u64)
+            .map(|i| Sample {
+                location_id: stacks[i as usize % 3].to_vec(),
+                value: vec![1, i as i64],
+                label: vec![],
+            })
+            .collect();
+        let all = |p: &Profile| {
+            let stacks: Vec<_> = (0..p.sample_count()).map(|i| stack_names(p, i)).collect();
+            let values: Vec<_> = p.samples().map(|s| s.values.to_vec()).collect();
+            (stacks, values, p.warnings.clone())
+        };
+        let limits = crate::Limits::default();
+        let one = all(&conv_split(&pb, &limits, usize::MAX).unwrap());
+        let two = all(&conv_split(&pb, &limits, 1).unwrap());
+        assert!(!IN_PLACE.get(), "no room: read the usual way");
+        assert_eq!(one, two);
+        assert_eq!(one.0[0].len(), 41);
+        // Cut to 10 frames a stack, they fit: in place, and the same.
+        let limits = crate::Limits {
+            max_depth: 10,
+            ..Default::default()
+        };
+        let one = all(&conv_split(&pb, &limits, usize::MAX).unwrap());
+        let two = all(&conv_split(&pb, &limits, 1).unwrap());
+        assert!(IN_PLACE.get());
+        assert_eq!(one, two);
+        assert!(
+            one.2[0].starts_with("6 stacks deeper than 10 frames"),
+            "{:?}",
+            one.2
+        );
     }
 
     fn err_of(pb: proto::Profile) -> String {

@@ -145,6 +145,15 @@ impl SplitProfile {
         }
     }
 
+    /// How many samples apart the [`split_point`](Self::split_point)s are
+    /// (at most).
+    pub fn chunk_len(&self) -> usize {
+        match &self.index {
+            Some(index) => index.every,
+            None => CHECKPOINT_EVERY,
+        }
+    }
+
     /// The sample nearest `near` from below where reading may start.
     pub fn split_point(&self, near: usize) -> usize {
         let near = near.min(self.sample_count());
