@@ -156,17 +156,22 @@ pub(crate) fn decode_reader<R: Read>(
         ],
     );
     b.set_limits(*limits);
-    let mut stacks: FxHashMap<u32, Vec<FrameId>> = FxHashMap::default();
+    // Each traceback's stack, once, in one buffer: where it is in `flat`
+    // (a vector per traceback cost as much to free as to fill).
+    let mut stacks: FxHashMap<u32, (usize, usize)> = FxHashMap::default();
+    let mut flat: Vec<FrameId> = Vec::new();
     let mut files = Files::default();
     let mut domains: FxHashMap<i64, (i64, i64)> = FxHashMap::default();
     for g in groups {
-        let stack = match stacks.entry(g.frames) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        let (start, end) = match stacks.entry(g.frames) {
+            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
             std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(frames_of(&arena, g.frames, &mut b, &mut files)?)
+                let start = flat.len();
+                frames_of(&arena, g.frames, &mut b, &mut files, &mut flat)?;
+                *e.insert((start, flat.len()))
             }
         };
-        b.push_sample(stack, &[g.count, g.size])?;
+        b.push_sample(&flat[start..end], &[g.count, g.size])?;
         let d = domains.entry(g.domain).or_default();
         d.0 += g.count;
         d.1 = d.1.saturating_add(g.size);
@@ -209,14 +214,15 @@ struct Files {
     frames: FxHashMap<(u32, u32), FrameId>,
 }
 
-/// A traceback tuple as a leaf-first stack.
+/// A traceback tuple as a leaf-first stack, appended to `stack`.
 fn frames_of(
     arena: &Arena,
     frames: u32,
     b: &mut ProfileBuilder,
     files: &mut Files,
-) -> Result<Vec<FrameId>, Error> {
-    let mut stack = Vec::with_capacity(arena.tuple(frames).len());
+    stack: &mut Vec<FrameId>,
+) -> Result<(), Error> {
+    stack.reserve(arena.tuple(frames).len());
     for &frame in arena.tuple(frames) {
         // The unpickler keeps a (str, int) pair inline when the int fits
         // 32 bits.
@@ -246,7 +252,7 @@ fn frames_of(
         };
         stack.push(id);
     }
-    Ok(stack)
+    Ok(())
 }
 
 fn not_a_frame(frame: Value) -> Error {
