@@ -195,7 +195,7 @@ impl SampleIndex {
 }
 
 /// Encoded samples, in order: found again among the message's top-level
-/// fields (which [`split`] has checked), or listed by prost.
+/// fields (which the split has checked), or listed by prost.
 pub enum EncodedSamples<'a> {
     /// The top-level fields from a sample's on, `left` samples to go.
     Scan { rest: &'a [u8], left: usize },
