@@ -1643,9 +1643,8 @@ mod tests {
             .unwrap();
         b.append(batch).unwrap();
         let p = b.finish();
-        let stacks: Vec<Vec<FrameId>> = p.samples().map(|s| s.stack.to_vec()).collect();
         assert_eq!(
-            stacks,
+            p.samples().map(|s| s.stack.to_vec()).collect::<Vec<_>>(),
             [
                 vec![ids[3], ids[4]],
                 vec![ids[5]],

@@ -298,13 +298,7 @@ fn read_in_place(
             let (mut at, mut cut) = (0, 0);
             for lo in (mid..n).step_by(chunk) {
                 let hi = (lo + chunk).min(n);
-                second_batch.restart(lo);
-                samples
-                    .read(message.samples(lo..hi), lo, |values, stack| {
-                        second_batch.push_sample_written(values, stack)
-                    })
-                    .ok()?;
-                let part = second_batch.narrow_parts()?;
+                let part = read_chunk(samples, message, &mut second_batch, lo..hi)?;
                 let (f, e, v, c) = (part.frames, part.ends, part.values, part.cut);
                 back.get_mut(at..at + f.len())?.copy_from_slice(f);
                 for (slot, &end) in ends_back[lo - mid..hi - mid].iter_mut().zip(e) {
@@ -321,13 +315,7 @@ fn read_in_place(
             let chunks: Vec<usize> = (0..mid).step_by(chunk).collect();
             for &lo in chunks.iter().rev() {
                 let hi = (lo + chunk).min(mid);
-                first_batch.restart(lo);
-                samples
-                    .read(message.samples(lo..hi), lo, |values, stack| {
-                        first_batch.push_sample_written(values, stack)
-                    })
-                    .ok()?;
-                let part = first_batch.narrow_parts()?;
+                let part = read_chunk(samples, message, &mut first_batch, lo..hi)?;
                 let (f, e, v, c) = (part.frames, part.ends, part.values, part.cut);
                 let from = at.checked_sub(f.len())?;
                 front[from..at].copy_from_slice(f);
@@ -357,6 +345,24 @@ fn read_in_place(
         values,
         cut: cut_first + cut_second,
     })
+}
+
+/// Reads samples `range` (from a split point) into `batch`, emptied first:
+/// their parts, or `None` if one fails or a frame needs four bytes.
+fn read_chunk<'b>(
+    samples: &SampleReader<'_>,
+    message: &proto::SplitProfile,
+    batch: &'b mut crate::SampleBatch,
+    range: std::ops::Range<usize>,
+) -> Option<crate::NarrowParts<'b>> {
+    batch.restart(range.start);
+    let first = range.start;
+    samples
+        .read(message.samples(range), first, |values, stack| {
+            batch.push_sample_written(values, stack)
+        })
+        .ok()?;
+    batch.narrow_parts()
 }
 
 /// Above this many samples, a profile's samples are read on two threads.
@@ -1117,19 +1123,9 @@ mod tests {
     #[test]
     fn halves_with_more_frames_than_bytes_are_read_the_usual_way() {
         let mut pb = base();
-        let line = |function_id, line| Line {
-            function_id,
-            line,
-            column: 0,
-        };
         // Location 4: 20 inlined frames for a one-byte id.
-        pb.location.push(Location {
-            id: 4,
-            mapping_id: 1,
-            address: 0x404000,
-            line: (0..20).map(|i| line(1 + i % 4, i as i64)).collect(),
-            is_folded: false,
-        });
+        let lines: Vec<(u64, i64)> = (0..20).map(|i| (1 + i % 4, i as i64)).collect();
+        add_location(&mut pb, 4, &lines);
         let stacks: [&[u64]; 3] = [&[4, 4, 3], &[1, 2, 3], &[4, 1, 4, 4]];
         pb.sample = (0..9u64)
             .map(|i| Sample {
@@ -1194,22 +1190,30 @@ mod tests {
         assert_eq!(p.frames().len(), 4, "frames are shared between samples");
     }
 
+    /// Adds location `id` (mapping 1) of `lines`, (function id, line)
+    /// pairs innermost first.
+    fn add_location(pb: &mut proto::Profile, id: u64, lines: &[(u64, i64)]) {
+        pb.location.push(Location {
+            id,
+            mapping_id: 1,
+            address: 0x400000 + 0x1000 * id,
+            line: lines
+                .iter()
+                .map(|&(function_id, line)| Line {
+                    function_id,
+                    line,
+                    column: 0,
+                })
+                .collect(),
+            is_folded: false,
+        });
+    }
+
     #[test]
     fn locations_of_one_two_and_more_frames_expand_in_any_order() {
         let mut pb = base();
-        let line = |function_id, line| Line {
-            function_id,
-            line,
-            column: 0,
-        };
         // Location 4 has three frames (the slow path), 1 has two.
-        pb.location.push(Location {
-            id: 4,
-            mapping_id: 1,
-            address: 0x404000,
-            line: vec![line(2, 1), line(1, 2), line(3, 3)],
-            is_folded: false,
-        });
+        add_location(&mut pb, 4, &[(2, 1), (1, 2), (3, 3)]);
         let stacks: [&[u64]; 6] = [
             &[1, 1, 2, 3],
             &[2, 1, 3],
