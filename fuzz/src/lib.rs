@@ -29,7 +29,17 @@ pub fn split_matches_prost(data: &[u8]) {
     assert_eq!(split.is_ok(), whole.is_ok());
     if let (Ok(split), Ok(whole)) = (split, whole) {
         let want: Vec<&[u8]> = whole.sample.iter().map(|s| &s[..]).collect();
-        assert_eq!(split.samples(), want);
+        let n = split.sample_count();
+        assert_eq!(n, want.len());
+        // From the start and from any split point, the samples prost read.
+        for near in [0, n / 3, n / 2, n] {
+            let at = split.split_point(near);
+            assert!(at <= near);
+            let got: Vec<&[u8]> = split.samples(at..n).collect();
+            assert_eq!(got, want[at..]);
+            let bytes: usize = want[at..].iter().map(|s| s.len()).sum();
+            assert_eq!(split.sample_bytes_from(at), bytes);
+        }
         assert_eq!(split.rest.location, whole.location);
         assert_eq!(split.rest.string_table, whole.string_table);
         assert_eq!(split.rest.period, whole.period);
