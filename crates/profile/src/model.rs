@@ -456,7 +456,7 @@ pub trait StackWriter {
 const NARROW_FRAMES: usize = u16::MAX as usize + 1;
 
 /// Stack frames back to back, two bytes each until a frame id needs more.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 enum FrameStore {
     Narrow(Vec<u16>),
     /// Two-byte frames from a position on: written in place by two threads,
@@ -465,6 +465,18 @@ enum FrameStore {
     /// before any change.
     NarrowFrom(Vec<u16>, usize),
     Wide(Vec<FrameId>),
+}
+
+impl Clone for FrameStore {
+    /// A copy of the frames alone ([`Self::NarrowFrom`]'s unread front is
+    /// left behind).
+    fn clone(&self) -> Self {
+        match self {
+            FrameStore::Narrow(f) => FrameStore::Narrow(f.clone()),
+            FrameStore::NarrowFrom(f, start) => FrameStore::Narrow(f[*start..].to_vec()),
+            FrameStore::Wide(f) => FrameStore::Wide(f.clone()),
+        }
+    }
 }
 
 impl Default for FrameStore {
@@ -1656,6 +1668,14 @@ mod tests {
         assert_eq!(values, [10, 20, 30, 40]);
         assert_eq!(p.stack_frames().len(), 6);
         assert_eq!(p.warnings.len(), 1, "the cut stack is counted");
+
+        // Cloned as it was set: the frames alone, read the same.
+        let (mut b, _) = with_frames(10);
+        b.set_narrow_samples(vec![9, 9, n(3), n(4)], 2, vec![2], vec![10], 0)
+            .unwrap();
+        let q = b.finish();
+        assert_eq!(q.stack_frames(), Frames::Narrow(&[n(3), n(4)]));
+        assert_eq!(q.clone().stack_frames(), q.stack_frames());
 
         // The limits on the whole are checked.
         let limits = |max_samples, max_frames| Limits {

@@ -267,7 +267,8 @@ struct InPlace {
 /// in front of the chunk after it. Room is kept for a frame per encoded
 /// byte, as the usual path reserves (pprof's location ids take a byte or
 /// more; inlined frames may need more). `None` where it cannot be done
-/// (frames that need four bytes; a half with more frames than its room) or
+/// (frames that need four bytes; chunks with more frames than bytes, found
+/// at the first such chunk, not at the end of a half read in vain) or
 /// where a sample fails: the caller then reads the samples the usual way,
 /// which reports the first failure in sample order.
 fn read_in_place(
@@ -300,7 +301,10 @@ fn read_in_place(
                 let hi = (lo + chunk).min(n);
                 let part = read_chunk(samples, message, &mut second_batch, lo..hi)?;
                 let (f, e, v, c) = (part.frames, part.ends, part.values, part.cut);
-                back.get_mut(at..at + f.len())?.copy_from_slice(f);
+                if at + f.len() > after_mid - message.sample_bytes_from(hi) {
+                    return None;
+                }
+                back[at..at + f.len()].copy_from_slice(f);
                 for (slot, &end) in ends_back[lo - mid..hi - mid].iter_mut().zip(e) {
                     *slot = room + at + end;
                 }
@@ -318,6 +322,9 @@ fn read_in_place(
                 let part = read_chunk(samples, message, &mut first_batch, lo..hi)?;
                 let (f, e, v, c) = (part.frames, part.ends, part.values, part.cut);
                 let from = at.checked_sub(f.len())?;
+                if room - from > message.sample_bytes_from(lo) - after_mid {
+                    return None;
+                }
                 front[from..at].copy_from_slice(f);
                 for (slot, &end) in ends_front[lo..hi].iter_mut().zip(e) {
                     *slot = from + end;
@@ -1145,9 +1152,10 @@ mod tests {
         assert!(!IN_PLACE.get(), "no room: read the usual way");
         assert_eq!(one, two);
         assert_eq!(one.0[0].len(), 41);
-        // Cut to 10 frames a stack, they fit: in place, and the same.
+        // Cut to 5 frames a stack, fewer than each sample's bytes, they
+        // fit: in place, and the same.
         let limits = crate::Limits {
-            max_depth: 10,
+            max_depth: 5,
             ..Default::default()
         };
         let one = all(&conv_split(&pb, &limits, usize::MAX).unwrap());
@@ -1155,7 +1163,7 @@ mod tests {
         assert!(IN_PLACE.get());
         assert_eq!(one, two);
         assert!(
-            one.2[0].starts_with("6 stacks deeper than 10 frames"),
+            one.2[0].starts_with("6 stacks deeper than 5 frames"),
             "{:?}",
             one.2
         );
