@@ -267,7 +267,7 @@ struct InPlace {
 /// in front of the chunk after it. Room is kept for a frame per encoded
 /// byte, as the usual path reserves (pprof's location ids take a byte or
 /// more; inlined frames may need more). `None` where it cannot be done
-/// (frames that need four bytes; chunks with more frames than bytes, found
+/// (frames that need four bytes; a message without checkpoints; chunks with more frames than bytes, found
 /// at the first such chunk, not at the end of a half read in vain) or
 /// where a sample fails: the caller then reads the samples the usual way,
 /// which reports the first failure in sample order.
@@ -279,7 +279,9 @@ fn read_in_place(
     mid: usize,
     width: usize,
 ) -> Option<InPlace> {
-    if !b.stores_narrow() {
+    // Each chunk's room is found from the checkpoints: a message prost
+    // read whole (rare: it holds groups) has none.
+    if !b.stores_narrow() || !message.indexed() {
         return None;
     }
     let after_mid = message.sample_bytes_from(mid);

@@ -136,6 +136,12 @@ impl SplitProfile {
         }
     }
 
+    /// Whether the samples were found apart (else prost listed them, and
+    /// [`sample_bytes_from`](Self::sample_bytes_from) sums them each time).
+    pub fn indexed(&self) -> bool {
+        self.index.is_some()
+    }
+
     /// The encoded samples' bytes from sample `from` (a
     /// [`split_point`](Self::split_point)) on.
     pub fn sample_bytes_from(&self, from: usize) -> usize {
