@@ -278,7 +278,7 @@ pub(crate) fn load_from<R: Read>(input: &mut LineReader<R>) -> Result<(Arena, Va
         arena: Arena::default(),
         stack: Vec::new(),
         marks: Vec::new(),
-        memo: Vec::new(),
+        memo: Memo::default(),
         strings: FxHashMap::default(),
         pending: Vec::new(),
         trace_floor: usize::MAX,
@@ -286,12 +286,84 @@ pub(crate) fn load_from<R: Read>(input: &mut LineReader<R>) -> Result<(Arena, Va
     .run()
 }
 
+/// The memo: the values the pickle asked to keep, by slot. CPython's
+/// pickler memoizes every tuple, so a big snapshot's memo holds each of its
+/// tens of millions of traceback frames, `(str, int)` pairs: a slot is 8
+/// bytes (half a [`Value`]) with a pair, a string, a tuple, a counted trace
+/// or a 32-bit int packed into it, and any other value is kept aside. This
+/// halves the memo's memory and the pages the kernel must clear for it.
+#[derive(Debug, Default)]
+struct Memo {
+    slots: Vec<u64>,
+    others: Vec<Value>,
+}
+
+/// A [`Memo`] slot holding a [`Value::Pair`]: the string's id in bits 32
+/// to 62, the line below. Otherwise the kind is in bits 56 to 62
+/// ([`Memo::STR`] …) and the id, int or index of the value kept aside
+/// below.
+const MEMO_PAIR: u64 = 1 << 63;
+const MEMO_LOW: u64 = (1 << 56) - 1;
+
+impl Memo {
+    const OTHER: u64 = 0;
+    const STR: u64 = 1;
+    const TUPLE: u64 = 2;
+    const COUNTED: u64 = 3;
+    const INT: u64 = 4;
+
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn pack(&mut self, v: Value) -> u64 {
+        let kind = |k: u64, id: u32| k << 56 | u64::from(id);
+        match v {
+            Value::Pair(name, line) if name < 1 << 31 => {
+                MEMO_PAIR | u64::from(name) << 32 | u64::from(line)
+            }
+            Value::Str(id) => kind(Memo::STR, id),
+            Value::Tuple(id) => kind(Memo::TUPLE, id),
+            Value::Counted => kind(Memo::COUNTED, 0),
+            Value::Int(i) if i32::try_from(i).is_ok() => kind(Memo::INT, i as i32 as u32),
+            v => {
+                self.others.push(v);
+                Memo::OTHER << 56 | (self.others.len() - 1) as u64 & MEMO_LOW
+            }
+        }
+    }
+
+    fn push(&mut self, v: Value) {
+        let packed = self.pack(v);
+        self.slots.push(packed);
+    }
+
+    /// Replaces slot `slot` (which exists).
+    fn set(&mut self, slot: usize, v: Value) {
+        self.slots[slot] = self.pack(v);
+    }
+
+    fn get(&self, slot: usize) -> Option<Value> {
+        let s = *self.slots.get(slot)?;
+        if s & MEMO_PAIR != 0 {
+            return Some(Value::Pair((s >> 32) as u32 & 0x7FFF_FFFF, s as u32));
+        }
+        Some(match s >> 56 {
+            Memo::STR => Value::Str(s as u32),
+            Memo::TUPLE => Value::Tuple(s as u32),
+            Memo::COUNTED => Value::Counted,
+            Memo::INT => Value::Int(i64::from(s as u32 as i32)),
+            _ => self.others[(s & MEMO_LOW) as usize],
+        })
+    }
+}
+
 struct Machine<'r, R> {
     input: &'r mut LineReader<R>,
     arena: Arena,
     stack: Vec<Value>,
     marks: Vec<usize>,
-    memo: Vec<Value>,
+    memo: Memo,
     /// Each distinct string's id, by its bytes.
     strings: FxHashMap<Box<[u8]>, u32>,
     /// The fields of the traces on the stack ([`Value::Trace`] indexes
@@ -398,7 +470,7 @@ impl<R: Read> Machine<'_, R> {
         let Some((slot, i)) = memo_slot(b, i) else {
             return Ok(false);
         };
-        let Some(frames @ Value::Tuple(_)) = self.memo.get(slot).copied() else {
+        let Some(frames @ Value::Tuple(_)) = self.memo.get(slot) else {
             return Ok(false);
         };
         let Some((total, i)) = small_int(b, i) else {
@@ -433,7 +505,7 @@ impl<R: Read> Machine<'_, R> {
     /// stack and in the memo); anything else returns false having taken
     /// nothing.
     fn pair_at_once(&mut self, slot: u64) -> Result<bool, Error> {
-        let Some(&Value::Str(name)) = usize::try_from(slot).ok().and_then(|s| self.memo.get(s))
+        let Some(Value::Str(name)) = usize::try_from(slot).ok().and_then(|s| self.memo.get(s))
         else {
             return Ok(false);
         };
@@ -612,7 +684,7 @@ impl<R: Read> Machine<'_, R> {
         };
         let len = self.memo.len() as u64;
         if slot < len {
-            self.memo[slot as usize] = value;
+            self.memo.set(slot as usize, value);
         } else if slot == len {
             self.memo.push(value);
         } else {
@@ -626,7 +698,6 @@ impl<R: Read> Machine<'_, R> {
         let value = usize::try_from(slot)
             .ok()
             .and_then(|s| self.memo.get(s))
-            .copied()
             .ok_or_else(|| self.fail(at, format!("memo slot {slot} was never stored")))?;
         if value == Value::Counted {
             return Err(self.fail(
@@ -1362,5 +1433,50 @@ pub(crate) mod tests {
         let (arena, v) = run(&p).unwrap();
         assert!(matches!(v, Value::Tuple(_)));
         drop(arena);
+    }
+
+    #[test]
+    fn memo_slots_read_back_as_they_were_stored() {
+        let values = [
+            Value::Pair(0, 0),
+            Value::Pair((1 << 31) - 1, u32::MAX),
+            // A string id past 31 bits does not fit a packed pair.
+            Value::Pair(1 << 31, 7),
+            Value::Str(0),
+            Value::Str(u32::MAX),
+            Value::Tuple(u32::MAX),
+            Value::Counted,
+            Value::Int(0),
+            Value::Int(-1),
+            Value::Int(i64::from(i32::MIN)),
+            Value::Int(i64::from(i32::MAX)),
+            Value::Int(i64::from(i32::MAX) + 1),
+            Value::Int(i64::MIN),
+            Value::Float(-0.5),
+            Value::None,
+            Value::Bool(true),
+            Value::List(3),
+            Value::Dict(4),
+            Value::Object(5),
+            Value::Class(Class::Traces),
+            Value::Trace(6),
+        ];
+        let mut memo = Memo::default();
+        for &v in &values {
+            memo.push(v);
+        }
+        assert_eq!(memo.len(), values.len());
+        for (i, &v) in values.iter().enumerate() {
+            assert_eq!(memo.get(i), Some(v), "slot {i}");
+        }
+        assert_eq!(memo.get(values.len()), None);
+        // Pairs, strings, tuples, counted traces and 32-bit ints take a
+        // slot alone; the rest are kept aside.
+        assert_eq!(memo.others.len(), 11);
+        memo.set(0, Value::Float(2.0));
+        memo.set(1, Value::Str(9));
+        assert_eq!(memo.get(0), Some(Value::Float(2.0)));
+        assert_eq!(memo.get(1), Some(Value::Str(9)));
+        assert_eq!(memo.get(2), Some(Value::Pair(1 << 31, 7)));
     }
 }
