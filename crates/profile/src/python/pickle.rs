@@ -99,7 +99,10 @@ pub(crate) struct Object {
 pub(crate) struct Arena {
     strings: Vec<Box<str>>,
     tuple_items: Vec<Value>,
-    tuples: Vec<(u32, u32)>,
+    /// The items of the tuples made only of inline pairs (tracebacks: a
+    /// big snapshot's tens of millions of frames), half the size of values.
+    pair_items: Vec<(u32, u32)>,
+    tuples: Vec<Span>,
     lists: Vec<List>,
     dicts: Vec<Vec<(Value, Value)>>,
     objects: Vec<Object>,
@@ -110,9 +113,14 @@ impl Arena {
         &self.strings[id as usize]
     }
 
-    pub(crate) fn tuple(&self, id: u32) -> &[Value] {
-        let (start, end) = self.tuples[id as usize];
-        &self.tuple_items[start as usize..end as usize]
+    pub(crate) fn tuple(&self, id: u32) -> Items<'_> {
+        let Span { start, end, pairs } = self.tuples[id as usize];
+        let range = start as usize..end as usize;
+        if pairs {
+            Items::Pairs(&self.pair_items[range])
+        } else {
+            Items::Values(&self.tuple_items[range])
+        }
     }
 
     pub(crate) fn list(&self, id: u32) -> &List {
@@ -138,9 +146,67 @@ impl Arena {
     fn push_tuple(&mut self, items: &[Value]) -> Value {
         let start = index(self.tuple_items.len());
         self.tuple_items.extend_from_slice(items);
+        let end = index(self.tuple_items.len());
+        self.push_span(start, end, false)
+    }
+
+    /// Pushes a tuple of inline pairs, if `items` are all (and at least
+    /// one) pairs.
+    fn push_pairs(&mut self, items: &[Value]) -> Option<Value> {
+        if items.is_empty() || !items.iter().all(|v| matches!(v, Value::Pair(..))) {
+            return None;
+        }
+        let start = index(self.pair_items.len());
+        self.pair_items.extend(items.iter().map(|v| match *v {
+            Value::Pair(name, line) => (name, line),
+            _ => unreachable!("checked: every item is a pair"),
+        }));
+        let end = index(self.pair_items.len());
+        Some(self.push_span(start, end, true))
+    }
+
+    fn push_span(&mut self, start: u32, end: u32, pairs: bool) -> Value {
         let id = index(self.tuples.len());
-        self.tuples.push((start, index(self.tuple_items.len())));
+        self.tuples.push(Span { start, end, pairs });
         Value::Tuple(id)
+    }
+}
+
+/// Where a tuple's items are: `tuple_items[start..end]`, or
+/// `pair_items[start..end]` for a tuple of pairs.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: u32,
+    end: u32,
+    pairs: bool,
+}
+
+/// A tuple's items, as [`Arena::tuple`] gives them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Items<'a> {
+    Values(&'a [Value]),
+    /// A tuple made only of `(str, int)` pairs, as `(string id, int)`.
+    Pairs(&'a [(u32, u32)]),
+}
+
+impl Items<'_> {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Items::Values(v) => v.len(),
+            Items::Pairs(p) => p.len(),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The items as values.
+    pub(crate) fn to_vec(self) -> Vec<Value> {
+        match self {
+            Items::Values(v) => v.to_vec(),
+            Items::Pairs(p) => p.iter().map(|&(s, l)| Value::Pair(s, l)).collect(),
+        }
     }
 }
 
@@ -546,10 +612,13 @@ impl<R: Read> Machine<'_, R> {
                 self.trace_floor = self.trace_floor.min(from);
                 Value::Trace(id)
             }
-            _ => {
-                self.settle(from);
-                self.arena.push_tuple(&self.stack[from..])
-            }
+            _ => match self.arena.push_pairs(items) {
+                Some(v) => v,
+                None => {
+                    self.settle(from);
+                    self.arena.push_tuple(&self.stack[from..])
+                }
+            },
         };
         self.stack.truncate(from);
         self.stack.push(v);
@@ -583,12 +652,14 @@ impl<R: Read> Machine<'_, R> {
                     let (f, len) = self.pending[p as usize];
                     Some((f, usize::from(len)))
                 }
-                Value::Tuple(t) if is_trace(self.arena.tuple(t)) => {
-                    let items = self.arena.tuple(t);
-                    let mut f = [Value::None; 4];
-                    f[..items.len()].copy_from_slice(items);
-                    Some((f, items.len()))
-                }
+                Value::Tuple(t) => match self.arena.tuple(t) {
+                    Items::Values(items) if is_trace(items) => {
+                        let mut f = [Value::None; 4];
+                        f[..items.len()].copy_from_slice(items);
+                        Some((f, items.len()))
+                    }
+                    _ => None,
+                },
                 _ => None,
             };
             let depth = match fields {
@@ -1089,7 +1160,7 @@ pub(crate) mod tests {
         assert_eq!(items.len(), 2);
         assert_eq!(items[0], items[1], "BINGET returns the same tuple");
         let Value::Tuple(t) = items[0] else { panic!() };
-        let Value::Pair(s, 3) = arena.tuple(t)[0] else {
+        let Value::Pair(s, 3) = arena.tuple(t).to_vec()[0] else {
             panic!("{:?}", arena.tuple(t))
         };
         assert_eq!(arena.str(s), "a.py", "a (str, int) pair is kept inline");
@@ -1219,10 +1290,11 @@ pub(crate) mod tests {
             let Value::Tuple(t) = v else { panic!("{v:?}") };
             let frames: Vec<_> = arena
                 .tuple(t)
-                .iter()
-                .map(|&f| match f {
+                .to_vec()
+                .into_iter()
+                .map(|f| match f {
                     Value::Pair(s, l) => (arena.str(s).to_owned(), i64::from(l), true),
-                    Value::Tuple(p) => match *arena.tuple(p) {
+                    Value::Tuple(p) => match arena.tuple(p).to_vec()[..] {
                         [Value::Str(s), Value::Int(l)] => (arena.str(s).to_owned(), l, false),
                         _ => panic!("{f:?}"),
                     },
@@ -1264,11 +1336,11 @@ pub(crate) mod tests {
         w = trace(w, 0, 100, 1, 1).op(b't');
         let (arena, v) = run(&w.stop()).unwrap();
         let Value::Tuple(t) = v else { panic!("{v:?}") };
-        let [Value::Tuple(inner)] = *arena.tuple(t) else {
+        let [Value::Tuple(inner)] = arena.tuple(t).to_vec()[..] else {
             panic!("{:?}", arena.tuple(t))
         };
         assert!(matches!(
-            arena.tuple(inner),
+            arena.tuple(inner).to_vec()[..],
             [
                 Value::Int(0),
                 Value::Int(100),
@@ -1433,6 +1505,35 @@ pub(crate) mod tests {
         let (arena, v) = run(&p).unwrap();
         assert!(matches!(v, Value::Tuple(_)));
         drop(arena);
+    }
+
+    #[test]
+    fn tuples_of_pairs_are_kept_as_pairs() {
+        let pair = |w: Writer, file: &str, line: i64| w.str(file).int(line).op(0x86);
+        let tuple = |w: Writer| {
+            let (arena, v) = run(&w.op(b't').stop()).unwrap();
+            let Value::Tuple(t) = v else { panic!("{v:?}") };
+            let items = arena.tuple(t);
+            let names: Vec<_> = items
+                .to_vec()
+                .into_iter()
+                .map(|v| match v {
+                    Value::Pair(s, l) => format!("{}:{l}", arena.str(s)),
+                    other => format!("{other:?}"),
+                })
+                .collect();
+            (matches!(items, Items::Pairs(_)), names)
+        };
+        let w = pair(
+            pair(Writer(Vec::new()).proto(4).op(b'('), "a.py", 3),
+            "b.py",
+            4,
+        );
+        assert_eq!(tuple(w), (true, vec!["a.py:3".into(), "b.py:4".into()]));
+        // Anything else in the tuple: values.
+        let w = pair(Writer(Vec::new()).proto(4).op(b'('), "a.py", 3).int(7);
+        assert_eq!(tuple(w), (false, vec!["a.py:3".into(), "Int(7)".into()]));
+        assert_eq!(tuple(Writer(Vec::new()).proto(4).op(b'(')), (false, vec![]));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::io::Read;
 
 use rustc_hash::FxHashMap;
 
-use super::pickle::{self, Arena, Class, Value};
+use super::pickle::{self, Arena, Class, Items, Value};
 use crate::Format;
 use crate::error::Error;
 use crate::lines::LineReader;
@@ -69,7 +69,7 @@ fn int(value: Value, what: impl FnOnce() -> String) -> Result<i64, Error> {
 /// one.
 fn not_a_trace(arena: &Arena, i: usize, item: Value) -> Error {
     let fields = match item {
-        Value::Tuple(t) => arena.tuple(t),
+        Value::Tuple(t) => arena.tuple(t).to_vec(),
         Value::Pair(..) => {
             return invalid(format!("trace {i} has 2 fields, expected 3 or 4"));
         }
@@ -81,7 +81,7 @@ fn not_a_trace(arena: &Arena, i: usize, item: Value) -> Error {
         }
     };
     let what = |field: &str| format!("trace {i} {field}");
-    let (domain, size, frames, total) = match *fields {
+    let (domain, size, frames, total) = match fields[..] {
         [d, s, f] => (d, s, f, None),
         [d, s, f, n] => (d, s, f, Some(n)),
         _ => {
@@ -214,6 +214,26 @@ struct Files {
     frames: FxHashMap<(u32, u32), FrameId>,
 }
 
+impl Files {
+    /// The frame of line `line` of the file named by pickle string `file`.
+    /// The same (file, line) recurs across tracebacks: looked up by the
+    /// pickle's ids, it is interned once.
+    fn frame(&mut self, arena: &Arena, b: &mut ProfileBuilder, file: u32, line: i64) -> FrameId {
+        // Line 0 is tracemalloc's "unknown"; lines past u32 do not exist.
+        let line = u32::try_from(line).unwrap_or(0);
+        if let Some(&id) = self.frames.get(&(file, line)) {
+            return id;
+        }
+        let name = *self
+            .names
+            .entry(file)
+            .or_insert_with(|| b.intern(arena.str(file)));
+        let id = b.frame(Frame::symbolized(StrId::EMPTY, name, line));
+        self.frames.insert((file, line), id);
+        id
+    }
+}
+
 /// A traceback tuple as a leaf-first stack, appended to `stack`.
 fn frames_of(
     arena: &Arena,
@@ -222,35 +242,28 @@ fn frames_of(
     files: &mut Files,
     stack: &mut Vec<FrameId>,
 ) -> Result<(), Error> {
-    stack.reserve(arena.tuple(frames).len());
-    for &frame in arena.tuple(frames) {
-        // The unpickler keeps a (str, int) pair inline when the int fits
-        // 32 bits.
-        let (file, line) = match frame {
-            Value::Pair(file, line) => (file, i64::from(line)),
-            Value::Tuple(f) => match *arena.tuple(f) {
-                [Value::Str(file), Value::Int(line)] => (file, line),
-                _ => return Err(not_a_frame(frame)),
-            },
-            _ => return Err(not_a_frame(frame)),
-        };
-        // Line 0 is tracemalloc's "unknown"; lines past u32 do not exist.
-        let line = u32::try_from(line).unwrap_or(0);
-        // The same (file, line) recurs across tracebacks: looked up by the
-        // pickle's ids, it is interned once.
-        let id = match files.frames.get(&(file, line)) {
-            Some(&id) => id,
-            None => {
-                let name = *files
-                    .names
-                    .entry(file)
-                    .or_insert_with(|| b.intern(arena.str(file)));
-                let id = b.frame(Frame::symbolized(StrId::EMPTY, name, line));
-                files.frames.insert((file, line), id);
-                id
+    match arena.tuple(frames) {
+        // What CPython writes: every frame a (str, int) pair, kept inline.
+        Items::Pairs(pairs) => {
+            stack.reserve(pairs.len());
+            for &(file, line) in pairs {
+                stack.push(files.frame(arena, b, file, i64::from(line)));
             }
-        };
-        stack.push(id);
+        }
+        Items::Values(values) => {
+            stack.reserve(values.len());
+            for &frame in values {
+                let (file, line) = match frame {
+                    Value::Pair(file, line) => (file, i64::from(line)),
+                    Value::Tuple(f) => match arena.tuple(f) {
+                        Items::Values(&[Value::Str(file), Value::Int(line)]) => (file, line),
+                        _ => return Err(not_a_frame(frame)),
+                    },
+                    _ => return Err(not_a_frame(frame)),
+                };
+                stack.push(files.frame(arena, b, file, line));
+            }
+        }
     }
     Ok(())
 }
