@@ -123,6 +123,11 @@ impl Arena {
         }
     }
 
+    /// How many tuples there are (ids are below).
+    pub(crate) fn tuple_count(&self) -> usize {
+        self.tuples.len()
+    }
+
     pub(crate) fn list(&self, id: u32) -> &List {
         &self.lists[id as usize]
     }

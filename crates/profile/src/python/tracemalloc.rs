@@ -156,22 +156,78 @@ pub(crate) fn decode_reader<R: Read>(
         ],
     );
     b.set_limits(*limits);
-    // Each traceback's stack, once, in one buffer: where it is in `flat`
-    // (a vector per traceback cost as much to free as to fill).
-    let mut stacks: FxHashMap<u32, (usize, usize)> = FxHashMap::default();
-    let mut flat: Vec<FrameId> = Vec::new();
-    let mut files = Files::default();
-    let mut domains: FxHashMap<i64, (i64, i64)> = FxHashMap::default();
+    // Each traceback, numbered in the order it first appears.
+    let mut number = vec![u32::MAX; arena.tuple_count()];
+    let mut order: Vec<u32> = Vec::new();
+    let mut traceback_of: Vec<u32> = Vec::with_capacity(groups.len());
     for g in groups {
-        let (start, end) = match stacks.entry(g.frames) {
-            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let start = flat.len();
-                frames_of(&arena, g.frames, &mut b, &mut files, &mut flat)?;
-                *e.insert((start, flat.len()))
-            }
+        let n = &mut number[g.frames as usize];
+        if *n == u32::MAX {
+            *n = index(order.len());
+            order.push(g.frames);
+        }
+        traceback_of.push(*n);
+    }
+    drop(number);
+    // The tracebacks' frames are found in two halves of about as many
+    // frames (on two threads for a big snapshot), each half numbering its
+    // (file, line) pairs; the pairs then become the profile's frames, the
+    // first half's first: the order reading them one by one would give.
+    let total: usize = order.iter().map(|&t| arena.tuple(t).len()).sum();
+    let mut seen = 0;
+    let mid = order
+        .iter()
+        .position(|&t| {
+            seen += arena.tuple(t).len();
+            2 * seen > total
+        })
+        .map_or(order.len(), |i| i + 1);
+    let (first, second) = order.split_at(mid);
+    let (mut first, mut second) = if total > parallel_frames() {
+        std::thread::scope(|s| {
+            let other = s.spawn(|| Tracebacks::read(&arena, second));
+            let mine = Tracebacks::read(&arena, first);
+            (
+                mine,
+                other.join().expect("reading tracebacks does not panic"),
+            )
+        })
+    } else {
+        (
+            Tracebacks::read(&arena, first),
+            Tracebacks::read(&arena, second),
+        )
+    };
+    let mut files = Files::default();
+    let mut frames_for = |t: &Tracebacks| -> Vec<FrameId> {
+        t.pairs
+            .iter()
+            .map(|&(file, line)| files.frame(&arena, &mut b, file, line))
+            .collect()
+    };
+    let halves = [frames_for(&first), frames_for(&second)];
+    // The first traceback that is not one, as the halves found it.
+    let mut failed = first
+        .failed
+        .take()
+        .or_else(|| second.failed.take().map(|(i, e)| (mid + i, e)));
+    let mut domains: FxHashMap<i64, (i64, i64)> = FxHashMap::default();
+    for (g, &t) in groups.iter().zip(&traceback_of) {
+        let t = t as usize;
+        if failed.as_ref().is_some_and(|(f, _)| *f == t) {
+            return Err(failed.take().expect("checked").1);
+        }
+        let (half, i) = if t < mid {
+            (&first, t)
+        } else {
+            (&second, t - mid)
         };
-        b.push_sample(&flat[start..end], &[g.count, g.size])?;
+        let frames = &halves[usize::from(t >= mid)];
+        let start = if i == 0 { 0 } else { half.ends[i - 1] };
+        let ids = &half.ids[start..half.ends[i]];
+        b.push_sample_with(&[g.count, g.size], |stack| {
+            stack.extend(ids.iter().map(|&l| frames[l as usize]));
+        })?;
         let d = domains.entry(g.domain).or_default();
         d.0 += g.count;
         d.1 = d.1.saturating_add(g.size);
@@ -215,12 +271,9 @@ struct Files {
 }
 
 impl Files {
-    /// The frame of line `line` of the file named by pickle string `file`.
-    /// The same (file, line) recurs across tracebacks: looked up by the
-    /// pickle's ids, it is interned once.
-    fn frame(&mut self, arena: &Arena, b: &mut ProfileBuilder, file: u32, line: i64) -> FrameId {
-        // Line 0 is tracemalloc's "unknown"; lines past u32 do not exist.
-        let line = u32::try_from(line).unwrap_or(0);
+    /// The frame of line `line` of the file named by pickle string `file`,
+    /// interned once.
+    fn frame(&mut self, arena: &Arena, b: &mut ProfileBuilder, file: u32, line: u32) -> FrameId {
         if let Some(&id) = self.frames.get(&(file, line)) {
             return id;
         }
@@ -234,38 +287,99 @@ impl Files {
     }
 }
 
-/// A traceback tuple as a leaf-first stack, appended to `stack`.
-fn frames_of(
-    arena: &Arena,
-    frames: u32,
-    b: &mut ProfileBuilder,
-    files: &mut Files,
-    stack: &mut Vec<FrameId>,
-) -> Result<(), Error> {
-    match arena.tuple(frames) {
-        // What CPython writes: every frame a (str, int) pair, kept inline.
-        Items::Pairs(pairs) => {
-            stack.reserve(pairs.len());
-            for &(file, line) in pairs {
-                stack.push(files.frame(arena, b, file, i64::from(line)));
-            }
-        }
-        Items::Values(values) => {
-            stack.reserve(values.len());
-            for &frame in values {
-                let (file, line) = match frame {
-                    Value::Pair(file, line) => (file, i64::from(line)),
-                    Value::Tuple(f) => match arena.tuple(f) {
-                        Items::Values(&[Value::Str(file), Value::Int(line)]) => (file, line),
-                        _ => return Err(not_a_frame(frame)),
-                    },
-                    _ => return Err(not_a_frame(frame)),
-                };
-                stack.push(files.frame(arena, b, file, line));
-            }
-        }
+/// Above this many frames in all, a snapshot's tracebacks are read on two
+/// threads.
+const PARALLEL_FRAMES: usize = 1 << 20;
+
+/// [`PARALLEL_FRAMES`], or what a test set on this thread.
+fn parallel_frames() -> usize {
+    #[cfg(test)]
+    if let Some(n) = tests::PARALLEL_ABOVE.get() {
+        return n;
     }
-    Ok(())
+    PARALLEL_FRAMES
+}
+
+/// Tracebacks read as runs of numbers of their `(file, line)` pairs.
+struct Tracebacks {
+    /// Each number's pair: the file's pickle string and the line.
+    pairs: Vec<(u32, u32)>,
+    /// The tracebacks' pair numbers, leaf first, back to back.
+    ids: Vec<u32>,
+    /// Where each traceback ends in `ids`.
+    ends: Vec<usize>,
+    /// The first traceback (by position) that is not one, and why: those
+    /// after it are not read.
+    failed: Option<(usize, Error)>,
+}
+
+impl Tracebacks {
+    /// Reads the traceback tuples `tuples`, in order.
+    fn read(arena: &Arena, tuples: &[u32]) -> Tracebacks {
+        let mut t = Tracebacks {
+            pairs: Vec::new(),
+            ids: Vec::new(),
+            ends: Vec::with_capacity(tuples.len()),
+            failed: None,
+        };
+        let mut numbers: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+        for (i, &tuple) in tuples.iter().enumerate() {
+            if let Err(e) = t.read_one(arena, tuple, &mut numbers) {
+                t.failed = Some((i, e));
+                break;
+            }
+            t.ends.push(t.ids.len());
+        }
+        t
+    }
+
+    /// Appends one traceback's pair numbers.
+    fn read_one(
+        &mut self,
+        arena: &Arena,
+        tuple: u32,
+        numbers: &mut FxHashMap<(u32, u32), u32>,
+    ) -> Result<(), Error> {
+        let mut number = |file: u32, line: i64| {
+            // Line 0 is tracemalloc's "unknown"; lines past u32 do not exist.
+            let pair = (file, u32::try_from(line).unwrap_or(0));
+            *numbers.entry(pair).or_insert_with(|| {
+                self.pairs.push(pair);
+                index(self.pairs.len() - 1)
+            })
+        };
+        match arena.tuple(tuple) {
+            // What CPython writes: every frame a (str, int) pair, kept inline.
+            Items::Pairs(pairs) => {
+                self.ids.reserve(pairs.len());
+                for &(file, line) in pairs {
+                    let n = number(file, i64::from(line));
+                    self.ids.push(n);
+                }
+            }
+            Items::Values(values) => {
+                for &frame in values {
+                    let (file, line) = match frame {
+                        Value::Pair(file, line) => (file, i64::from(line)),
+                        Value::Tuple(f) => match arena.tuple(f) {
+                            Items::Values(&[Value::Str(file), Value::Int(line)]) => (file, line),
+                            _ => return Err(not_a_frame(frame)),
+                        },
+                        _ => return Err(not_a_frame(frame)),
+                    };
+                    let n = number(file, line);
+                    self.ids.push(n);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A count as a 32-bit number: the pairs of a pickle read whole number
+/// fewer than its bytes.
+fn index(n: usize) -> u32 {
+    u32::try_from(n).expect("fewer than 2^32 tracebacks and pairs")
 }
 
 fn not_a_frame(frame: Value) -> Error {
@@ -279,6 +393,22 @@ fn not_a_frame(frame: Value) -> Error {
 mod tests {
     use super::super::pickle::tests::Writer;
     use super::*;
+
+    thread_local! {
+        /// Overrides [`PARALLEL_FRAMES`] on this thread.
+        pub(super) static PARALLEL_ABOVE: std::cell::Cell<Option<usize>> =
+            const { std::cell::Cell::new(None) };
+    }
+
+    /// Decodes `bytes` with the tracebacks read on one thread and on two.
+    fn decode_both_ways(bytes: &[u8]) -> [Result<Profile, Error>; 2] {
+        [usize::MAX, 0].map(|above| {
+            PARALLEL_ABOVE.set(Some(above));
+            let p = decode(bytes);
+            PARALLEL_ABOVE.set(None);
+            p
+        })
+    }
 
     /// The decoder with the default limits.
     fn decode(bytes: &[u8]) -> Result<Profile, Error> {
@@ -314,7 +444,12 @@ mod tests {
                 assert_eq!(f, stored, "tracebacks are introduced in order");
                 w = w.op(b'(');
                 for &(file, line) in frames[f] {
-                    w = w.str(file).int(line).op(0x86);
+                    w = match file {
+                        // Not a frame: a bare int, or a bare str.
+                        "" => w.int(line),
+                        "!" => w.str("!"),
+                        _ => w.str(file).int(line).op(0x86),
+                    };
                 }
                 w = w.op(b't').memoize();
                 stored += 1;
@@ -455,5 +590,67 @@ mod tests {
             err.contains("trace 0 size is a str, expected an int"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn tracebacks_read_on_two_threads_make_the_same_profile() {
+        // Tracebacks sharing frames across the halves, traces sharing
+        // tracebacks, in and out of order.
+        let tb: Vec<Vec<(String, i64)>> = (0..40)
+            .map(|i| {
+                (0..(i % 7 + 1))
+                    .map(|d| match d % 2 {
+                        // Frames shared by tracebacks in both halves, and
+                        // frames of one traceback only.
+                        0 => (format!("/srv/m{}.py", (i + d) % 5), 10 + (i * d) % 9),
+                        _ => (format!("/srv/only{i}.py"), d),
+                    })
+                    .collect()
+            })
+            .collect();
+        let frames: Vec<Vec<(&str, i64)>> = tb
+            .iter()
+            .map(|t| t.iter().map(|(f, l)| (f.as_str(), *l)).collect())
+            .collect();
+        let frames: Vec<&[(&str, i64)]> = frames.iter().map(|f| &f[..]).collect();
+        let traces: Vec<(i64, i64, usize)> = (0..40)
+            .flat_map(|i| [(0, 8 * i + 1, i as usize), (i % 3, 5, (i / 2) as usize)])
+            .collect();
+        let bytes = snapshot(25, &frames, &traces);
+        let [one, two] = decode_both_ways(&bytes).map(Result::unwrap);
+        assert_eq!(rows(&one), rows(&two));
+        assert_eq!(rows(&one).len(), 40 + 2 * 13);
+        // The frames are numbered in the same order: as they first appear.
+        assert_eq!(format!("{one:?}"), format!("{two:?}"));
+        let mut seen = std::collections::HashSet::new();
+        let first_seen: Vec<usize> = one
+            .samples()
+            .flat_map(|s| s.stack.iter().collect::<Vec<_>>())
+            .filter(|f| seen.insert(*f))
+            .map(|f| f.index())
+            .collect();
+        assert_eq!(first_seen, (0..first_seen.len()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_first_traceback_that_is_not_one_is_reported_however_read() {
+        let good: &[(&str, i64)] = &[("a.py", 1), ("b.py", 2), ("c.py", 3)];
+        let bad_int: &[(&str, i64)] = &[("a.py", 1), ("", 5)];
+        let bad_str: &[(&str, i64)] = &[("!", 0)];
+        let expect_int = "a traceback frame is not a (filename, lineno) pair but an int";
+        let expect_str = "a traceback frame is not a (filename, lineno) pair but a str";
+        // One bad traceback in each half: the earlier one is reported.
+        let frames = [good, bad_int, good, good, good, bad_str, good];
+        let traces: Vec<_> = (0..frames.len()).map(|i| (0, 10, i)).collect();
+        for p in decode_both_ways(&snapshot(25, &frames, &traces)) {
+            let err = p.unwrap_err().to_string();
+            assert!(err.contains(expect_int), "{err}");
+        }
+        // Only in the second half.
+        let frames = [good, good, good, good, good, bad_str, good];
+        for p in decode_both_ways(&snapshot(25, &frames, &traces)) {
+            let err = p.unwrap_err().to_string();
+            assert!(err.contains(expect_str), "{err}");
+        }
     }
 }
