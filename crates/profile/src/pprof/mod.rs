@@ -200,7 +200,7 @@ fn convert(
     // (see `read_in_place`), else the second into a batch appended after
     // the first (the result is the same as in one pass).
     let split = n >= split_above.max(2);
-    let mid = message.split_point(n / 2);
+    let mid = message.byte_midpoint();
     if split && mid > 0 {
         let width = pb.sample_type.len();
         if let Some(read) = read_in_place(&samples, &message, &b, n, mid, width)

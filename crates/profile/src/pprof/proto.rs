@@ -97,7 +97,8 @@ struct SampleIndex {
 }
 
 /// How many samples apart the checkpoints are: a profile read in two
-/// halves splits at one, so its halves differ by at most this many samples.
+/// halves splits at one (the one that halves the samples' bytes most
+/// evenly).
 const CHECKPOINT_EVERY: usize = 1024;
 
 impl SplitProfile {
@@ -158,6 +159,27 @@ impl SplitProfile {
             Some(index) => index.every,
             None => CHECKPOINT_EVERY,
         }
+    }
+
+    /// The split point that halves the encoded samples' bytes most evenly
+    /// (the halves' reading then takes about as long: samples differ in
+    /// depth, and deep ones may bunch up at one end).
+    pub fn byte_midpoint(&self) -> usize {
+        let Some(index) = &self.index else {
+            return self.split_point(self.sample_count() / 2);
+        };
+        let half = index.bytes / 2;
+        let above = index
+            .checkpoints
+            .partition_point(|&(_, before)| before <= half);
+        // The last checkpoint at or below the middle, or the next one if it
+        // is nearer.
+        let below = above.saturating_sub(1);
+        let k = match index.checkpoints.get(above) {
+            Some(&(_, before)) if before - half < half - index.checkpoints[below].1 => above,
+            _ => below,
+        };
+        (k * index.every).min(index.count)
     }
 
     /// The sample nearest `near` from below where reading may start.
@@ -464,6 +486,46 @@ mod tests {
                 assert_eq!(two, want[at.min(5)..(at + 2).min(5)]);
             }
         }
+    }
+
+    #[test]
+    fn the_byte_midpoint_halves_the_samples_bytes_most_evenly() {
+        // Twelve shallow samples, then four deep ones.
+        let stacks: Vec<Vec<u64>> = (0..16u64)
+            .map(|i| (0..if i < 12 { 2 } else { 40 }).collect())
+            .collect();
+        let pb = Profile {
+            sample: stacks
+                .iter()
+                .map(|ids| Sample {
+                    location_id: ids.clone(),
+                    value: vec![1],
+                    label: vec![],
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let bytes = bytes::Bytes::from(pb.encode_to_vec());
+        for every in [1, 2, 3, 4, 5, 16, 1024] {
+            let split = SplitProfile::decode_every(bytes.clone(), every).unwrap();
+            let total = split.sample_bytes_from(0);
+            let imbalance =
+                |at: usize| (total as i64 - 2 * split.sample_bytes_from(at) as i64).unsigned_abs();
+            let mid = split.byte_midpoint();
+            assert_eq!(split.split_point(mid), mid, "a split point ({every})");
+            let best = (0..=16)
+                .map(|k| split.split_point(k))
+                .min_by_key(|&k| imbalance(k))
+                .unwrap();
+            assert_eq!(
+                imbalance(mid),
+                imbalance(best),
+                "every {every}: {mid} against {best}"
+            );
+        }
+        // By sample count the middle would be sample 8, far from even.
+        let split = SplitProfile::decode_every(bytes, 1).unwrap();
+        assert!(split.byte_midpoint() > 12);
     }
 
     #[test]
