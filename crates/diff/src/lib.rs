@@ -65,7 +65,7 @@ pub use tree::{Node, NodeId, Tree, TreeValues};
 pub use trend::{Trend, TrendRow, leak_score, slope, trend};
 
 use key::KeyTable;
-use tree::SideStacks;
+use tree::{Item, SideStacks};
 
 /// Which profile a value comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -594,9 +594,10 @@ pub struct Ahead<'p> {
     before: &'p Profile,
     keys: KeyTable,
     before_keys: Arc<[KeyId]>,
-    /// The sums and what they were summed under; `None` where no sample
-    /// type could be chosen from the before profile alone.
-    summed: Option<(Guess, SideSums<'p>)>,
+    /// The sums and what they were summed under, and the stacks' items;
+    /// `None` where no sample type could be chosen from the before profile
+    /// alone.
+    summed: Option<(Guess, SideSums<'p>, Vec<Item>)>,
 }
 
 /// What a before side's sums were summed under that the after profile has
@@ -645,14 +646,27 @@ fn ahead_split<'p>(before: &'p Profile, options: &Options, split_above: usize) -
                 options,
             );
             let table = FrameTable::of(before, &input);
-            let mut parts = parts_of(before, split_above)
+            let parts: Vec<_> = parts_of(before, split_above)
                 .into_iter()
-                .map(|r| aggregate(before, Side::Before, input.clone(), &table, r));
-            let mut sums = parts.next().expect("a side has at least one part");
-            for later in parts {
-                sums.merge(later);
-            }
-            (Guess::of(&sel, precision), sums)
+                .map(|r| (0, r))
+                .collect();
+            let mut items = ItemLayout::new(0, &parts);
+            let (_, slices) = items.slices();
+            let done = parts
+                .iter()
+                .zip(slices)
+                .enumerate()
+                .map(|(k, ((_, r), out))| {
+                    let part = r.clone();
+                    let sums = aggregate(before, Side::Before, input.clone(), &table, part, out);
+                    (k, sums)
+                })
+                .collect();
+            let mut sides = [None, None];
+            let items = items.close(done, &mut sides).0;
+            let [sums, _] = sides;
+            let sums = sums.expect("a side has at least one part");
+            (Guess::of(&sel, precision), sums, items)
         });
     Ahead {
         before,
@@ -678,6 +692,89 @@ fn parts_of(profile: &Profile, split_above: usize) -> Vec<std::ops::Range<usize>
         vec![0..n / 2, n / 2..n]
     } else {
         std::iter::once(0..n).collect()
+    }
+}
+
+/// Where the stacks' items of the parts of a diff's samples are written:
+/// one buffer (see [`tree::item_buffer`]) of `lead` items (a side summed
+/// ahead, copied in) then a slice per part, with room for one item a
+/// sample; once all are summed, [`ItemLayout::close`] moves each part's
+/// items down over the room left by samples that made none.
+struct ItemLayout {
+    buffer: Vec<Item>,
+    lead: usize,
+    /// Each part's side (0 before, 1 after) and where its slice starts.
+    parts: Vec<(usize, usize)>,
+}
+
+impl ItemLayout {
+    fn new(lead: usize, parts: &[(usize, std::ops::Range<usize>)]) -> ItemLayout {
+        let mut at = lead;
+        let parts: Vec<(usize, usize)> = parts
+            .iter()
+            .map(|(i, r)| {
+                at += r.len();
+                (*i, at - r.len())
+            })
+            .collect();
+        ItemLayout {
+            buffer: tree::item_buffer(at),
+            lead,
+            parts,
+        }
+    }
+
+    /// The lead's slice, and each part's.
+    fn slices(&mut self) -> (&mut [Item], Vec<Option<&mut [Item]>>) {
+        let ends = self.parts.iter().skip(1).map(|&(_, at)| at);
+        let ends: Vec<usize> = ends.chain([self.buffer.len()]).collect();
+        let (front, mut rest) = self.buffer.split_at_mut(self.lead);
+        let mut at = self.lead;
+        let mut slices = Vec::with_capacity(ends.len());
+        for end in ends {
+            let (mine, tail) = rest.split_at_mut(end - at);
+            slices.push(Some(mine));
+            rest = tail;
+            at = end;
+        }
+        (front, slices)
+    }
+
+    /// Brings the parts' items together in part order (every before part
+    /// first), merging each side's later parts into its first (`sides`,
+    /// where a side summed ahead is already); returns the items and how
+    /// many are the before side's.
+    fn close<'p>(
+        mut self,
+        mut done: Vec<(usize, SideSums<'p>)>,
+        sides: &mut [Option<SideSums<'p>>; 2],
+    ) -> (Vec<Item>, usize) {
+        done.sort_by_key(|&(k, _)| k);
+        let (mut len, mut before) = (self.lead, self.lead);
+        for (k, sums) in done {
+            let (side, at) = self.parts[k];
+            let written = sums.items;
+            if at != len {
+                self.buffer.copy_within(at..at + written, len);
+            }
+            let placed = len..len + written;
+            len += written;
+            if side == 0 {
+                before = len;
+            }
+            let copies = sums.stacks.has_copies();
+            match &mut sides[side] {
+                Some(first) => {
+                    let base = first.merge(sums);
+                    if copies {
+                        tree::rebase_copied(&mut self.buffer[placed], base);
+                    }
+                }
+                empty => *empty = Some(sums),
+            }
+        }
+        self.buffer.truncate(len);
+        (self.buffer, before)
     }
 }
 
@@ -744,12 +841,14 @@ fn diff_split<'p>(
             options,
         )
     };
-    let before_sums = summed.and_then(|(guess, mut sums)| {
-        (guess == Guess::of(&sel, precision)).then(|| {
-            sums.grow(key_count);
-            sums
+    let (before_sums, ahead_items) = summed
+        .and_then(|(guess, mut sums, items)| {
+            (guess == Guess::of(&sel, precision)).then(|| {
+                sums.grow(key_count);
+                (sums, items)
+            })
         })
-    });
+        .unzip();
     // The sides still to sum are independent until the merge, and so are
     // the two halves of a big side's samples: the parts are shared out
     // between two threads by size, each side's halves merged in sample
@@ -787,37 +886,51 @@ fn diff_split<'p>(
             Some(a),
         ]
     });
-    let run = |ks: Vec<usize>| -> Vec<(usize, SideSums<'_>)> {
+    // Every stack's item is written once, into one buffer: the before
+    // side's summed ahead (copied in while the parts are summed), then
+    // each part's.
+    let ahead_items = ahead_items.unwrap_or_default();
+    let mut items = ItemLayout::new(ahead_items.len(), &parts);
+    let (front, mut slices) = items.slices();
+    let mut take = |ks: Vec<usize>| -> Vec<(usize, &mut [Item])> {
         ks.into_iter()
-            .map(|k| {
+            .map(|k| (k, slices[k].take().expect("each part once")))
+            .collect()
+    };
+    let (mine, theirs) = (take(mine), take(theirs));
+    let run = |ks: Vec<(usize, &mut [Item])>| -> Vec<(usize, SideSums<'_>)> {
+        ks.into_iter()
+            .map(|(k, out)| {
                 let (i, r) = parts[k].clone();
                 let side = if i == 0 { Side::Before } else { Side::After };
                 let table = tables[i].as_ref().expect("a table for every side summed");
-                (k, aggregate(profiles[i], side, side_of(i), table, r))
+                (
+                    k,
+                    aggregate(profiles[i], side, side_of(i), table, r, Some(out)),
+                )
             })
             .collect()
     };
-    let mut done: Vec<(usize, SideSums<'_>)> = std::thread::scope(|s| {
-        let other = s.spawn(|| run(theirs));
+    let done: Vec<(usize, SideSums<'_>)> = std::thread::scope(|s| {
+        let run = &run;
+        let other = s.spawn(move || {
+            front.copy_from_slice(&ahead_items);
+            run(theirs)
+        });
         let mut done = run(mine);
         done.extend(other.join().expect("aggregation does not panic"));
         done
     });
     // Parts in sample order, each side's later half merged into its first.
-    done.sort_by_key(|&(k, _)| k);
     let mut sides: [Option<SideSums<'_>>; 2] = [before_sums, None];
-    for (k, sums) in done {
-        match &mut sides[parts[k].0] {
-            Some(first) => first.merge(sums),
-            empty => *empty = Some(sums),
-        }
-    }
+    let (mut items, before_items) = items.close(done, &mut sides);
     let [b, a] = sides.map(|s| s.expect("every side has a part"));
-    let (mut b, mut a) = (b, a);
+    let (mut b, a) = (b, a);
     let normalized = options.normalize.then(|| {
         let ratio = |after: f64, before: f64| if before != 0.0 { after / before } else { 1.0 };
         let factor = ratio(a.total.0, b.total.0);
         b.scale(factor, ratio(a.total.1, b.total.1));
+        tree::scale(&mut items[..before_items], factor);
         factor
     });
     let flat: Vec<Values> = (0..key_count)
@@ -880,7 +993,7 @@ fn diff_split<'p>(
     };
     let via: Vec<Option<Via>> = (0..key_count).map(|k| via_of(k, flat[k].delta())).collect();
     let fold_below = f64::from(options.tree_fold_ppm) * 1e-6 * b.total.0.abs().max(a.total.0.abs());
-    let tree = tree::build(&mut b.stacks, &mut a.stacks, fold_below);
+    let tree = tree::build(&b.stacks, &a.stacks, items, fold_below);
     drop((b, a));
 
     let keys = keys.into_keys();
@@ -981,14 +1094,18 @@ struct SideSums<'a> {
     /// code and that have a user frame.
     via: rustc_hash::FxHashMap<(KeyId, KeyId), f64>,
     stacks: SideStacks<'a>,
+    /// How many items (one per stack kept) were written (see [`aggregate`]).
+    items: usize,
 }
 
 /// Above this many samples, a side is aggregated in two halves.
 const SPLIT_ABOVE: usize = 100_000;
 
 impl<'a> SideSums<'a> {
-    /// Adds the sums of later samples of the same side.
-    fn merge(&mut self, other: SideSums<'a>) {
+    /// Adds the sums of later samples of the same side; returns where
+    /// `other`'s copied stacks' keys now start (see
+    /// [`tree::rebase_copied`]).
+    fn merge(&mut self, other: SideSums<'a>) -> usize {
         let add = |x: &mut (f64, f64), y: (f64, f64)| {
             x.0 += y.0;
             x.1 += y.1;
@@ -1010,7 +1127,8 @@ impl<'a> SideSums<'a> {
         for (k, v) in other.via {
             *self.via.entry(k).or_insert(0.0) += v;
         }
-        self.stacks.append(other.stacks);
+        self.items += other.items;
+        self.stacks.append(other.stacks)
     }
 
     /// Makes room for keys up to `key_count` (keyed after these sums were
@@ -1040,7 +1158,6 @@ impl<'a> SideSums<'a> {
         for v in self.flat_var.iter_mut().chain(self.cum_var.iter_mut()) {
             *v *= value * value;
         }
-        self.stacks.scale(value);
     }
 }
 
@@ -1177,17 +1294,19 @@ impl FrameTable {
     }
 }
 
-/// Sums samples `range` of one side.
+/// Sums samples `range` of one side, and writes each stack's item to
+/// `out` (room for one a sample), if given.
 fn aggregate<'p>(
     profile: &'p Profile,
     side: Side,
     input: SideInput<'_>,
     table: &FrameTable,
     range: std::ops::Range<usize>,
+    out: Option<&mut [Item]>,
 ) -> SideSums<'p> {
     match profile.stack_frames() {
-        Frames::Narrow(all) => aggregate_over(all, profile, side, input, table, range),
-        Frames::Wide(all) => aggregate_over(all, profile, side, input, table, range),
+        Frames::Narrow(all) => aggregate_over(all, profile, side, input, table, range, out),
+        Frames::Wide(all) => aggregate_over(all, profile, side, input, table, range, out),
     }
 }
 
@@ -1199,6 +1318,7 @@ fn aggregate_over<'p, F: StackFrame>(
     input: SideInput<'_>,
     table: &FrameTable,
     range: std::ops::Range<usize>,
+    mut out: Option<&mut [Item]>,
 ) -> SideSums<'p> {
     let add = |slot: &mut (f64, f64), value: f64, count: f64| {
         slot.0 += value;
@@ -1213,8 +1333,8 @@ fn aggregate_over<'p, F: StackFrame>(
         cum_var: vec![0.0; if input.errors { input.key_count } else { 0 }],
         via: rustc_hash::FxHashMap::default(),
         stacks: SideStacks::over(side, profile.stack_frames(), input.keys_of.clone()),
+        items: 0,
     };
-    sums.stacks.reserve(range.len());
     let FrameTable {
         keys: frame_keys,
         matches,
@@ -1299,18 +1419,24 @@ fn aggregate_over<'p, F: StackFrame>(
                 sums.flat_var[leaf.index()] += variance;
             }
         }
-        // The stack's first keys from the root, while its frames are at hand.
-        let top = tree::top_keys(frames.iter().rev().map(|f| frame_keys[f.index()].key));
-        if hidden {
+        let Some(out) = out.as_deref_mut() else {
+            continue;
+        };
+        let item = if hidden {
             stack.clear();
             stack.extend(frames.iter().map(|f| input.keys_of[f.index()]));
-            sums.stacks.add(&stack, value);
+            sums.stacks.copy(&stack, value)
         } else {
             // The stack is a run of the profile's own frames: the tree
-            // reads it there, through the key table, instead of a copy.
+            // reads it there, through the key table, instead of a copy;
+            // its first keys from the root are read while its frames are
+            // at hand.
+            let top = tree::top_keys(frames.iter().rev().map(|f| frame_keys[f.index()].key));
             sums.stacks
-                .add_frames(sample.offset + lead, frames.len(), value, path, top);
-        }
+                .run(sample.offset + lead, frames.len(), value, path, top)
+        };
+        out[sums.items] = item;
+        sums.items += 1;
     }
     if input.errors {
         sums.cum_var = cum.iter().map(|s| s.variance).collect();
@@ -1516,25 +1642,31 @@ mod tests {
 
     #[test]
     fn sides_summed_in_halves_equal_one_pass() {
+        // Samples of no value, and samples the focus drops, make no stack:
+        // the first halves' items leave room that the second halves' are
+        // moved over.
         let before = profile(&[
             ("main;a;lib", 1, 100),
+            ("main;none", 0, 0),
             ("main;a;a;b", 2, 30),
             ("main;gone", 1, 50),
             ("main;c", 4, 7),
         ]);
         let after = profile(&[
             ("main;a;lib", 3, 300),
-            ("main;x;b", 2, 20),
+            ("main;none", 0, 0),
+            ("main;x;p;q;r;s;t;u;b", 2, 20),
             ("main;a;a;b", 1, 10),
             ("main;c;lib", 5, 5),
             ("main;c", 1, 1),
             // Hidden frames in both halves: copied stacks on either side
-            // of the merge.
-            ("main;x;c", 1, 3),
+            // of the merge (deeper than the keys an item holds).
+            ("main;x;p;q;r;s;t;u;c", 1, 3),
         ]);
         let hide = opts(|o| o.filters.hide = Some(regex::Regex::new("^x").unwrap()));
         let normalize = opts(|o| o.normalize = true);
-        for o in [Options::default(), hide, normalize] {
+        let focus = opts(|o| o.filters.focus = Some(regex::Regex::new("^(c|lib) ").unwrap()));
+        for o in [Options::default(), hide, normalize, focus] {
             let one = diff_split(&before, &after, &o, usize::MAX, None).unwrap();
             let two = diff_split(&before, &after, &o, 1, None).unwrap();
             assert_eq!(one.rows, two.rows);
@@ -1551,11 +1683,15 @@ mod tests {
 
     #[test]
     fn a_side_summed_ahead_gives_the_same_diff() {
+        // A sample of no value (no stack), and stacks with hidden frames,
+        // deeper than the keys an item holds, in both halves.
         let stacks_before: &[(&str, i64, i64)] = &[
+            ("main;x;p;q;r;s;t;u;b", 1, 9),
+            ("main;none", 0, 0),
             ("main;a;lib", 1, 100),
             ("main;a;a;b", 2, 30),
             ("main;gone", 1, 50),
-            ("main;x;c", 4, 7),
+            ("main;x;p;q;r;s;t;u;c", 4, 7),
         ];
         let stacks_after: &[(&str, i64, i64)] = &[
             ("main;a;lib", 3, 300),
@@ -1623,12 +1759,13 @@ mod tests {
                 normalize.clone(),
                 by_index.clone(),
             ] {
+                // Against the sides summed together in one pass each.
+                let together = diff_split(&before, after, &o, usize::MAX, None).unwrap();
                 for split in [usize::MAX, 1] {
-                    let together = diff_split(&before, after, &o, split, None).unwrap();
                     let ahead = ahead_split(&before, &o, split);
                     let sel = select(&before, after, o.sample_type.as_ref()).unwrap();
                     let precision = Precision::of(&before).min(Precision::of(after));
-                    let (guess, _) = ahead.summed.as_ref().unwrap();
+                    let (guess, _, _) = ahead.summed.as_ref().unwrap();
                     // A sample type chosen by index is the same one either way.
                     let expected =
                         *kept || o.sample_type.is_some() && precision != Precision::Sampled;

@@ -113,9 +113,11 @@ impl Tree {
     }
 }
 
-/// One profile's stacks, collected for [`build`]: most are runs of the
+/// One profile's stacks, as [`build`] reads them: most are runs of the
 /// profile's own frames (leaf first), read through the frame-to-key table;
-/// a stack with hidden frames is a copy of its keys (root first).
+/// a stack with hidden frames is a copy of its keys (root first). The
+/// stacks' [`Item`]s themselves are kept apart, both sides' in one buffer
+/// (see [`item_buffer`]).
 #[derive(Clone, Debug)]
 pub(crate) struct SideStacks<'p> {
     side: Side,
@@ -125,11 +127,11 @@ pub(crate) struct SideStacks<'p> {
     keys_of: Arc<[KeyId]>,
     /// Keys of the copied stacks, root first, back to back.
     copied: Vec<u32>,
-    stacks: Vec<Item>,
 }
 
 impl<'p> SideStacks<'p> {
     /// No stacks.
+    #[cfg(test)]
     pub(crate) fn new(side: Side) -> Self {
         SideStacks::over(side, Frames::Wide(&[]), Arc::from([]))
     }
@@ -141,67 +143,46 @@ impl<'p> SideStacks<'p> {
             frames,
             keys_of,
             copied: Vec::new(),
-            stacks: Vec::new(),
         }
     }
 
-    /// Makes room for `stacks` more stacks, exactly.
-    pub(crate) fn reserve(&mut self, stacks: usize) {
-        self.stacks.reserve_exact(stacks);
-    }
-
-    /// Multiplies every stack's value by `factor`.
-    pub(crate) fn scale(&mut self, factor: f64) {
-        for s in &mut self.stacks {
-            s.value *= factor;
-        }
-    }
-
-    /// Adds one stack given by its keys, leaf first.
-    pub(crate) fn add(&mut self, leaf_first: &[KeyId], value: f64) {
+    /// One stack given by its keys, leaf first: the keys are copied here,
+    /// and the item returned.
+    pub(crate) fn copy(&mut self, leaf_first: &[KeyId], value: f64) -> Item {
         let start = self.copied.len();
         self.copied.extend(leaf_first.iter().rev().map(|k| k.0));
         let hash = path_hash(leaf_first.iter().rev().copied());
         let top = top_keys(leaf_first.iter().rev().copied());
-        let item = Item::new(self.side, start, leaf_first.len(), true, value, hash, top);
-        self.stacks.push(item);
+        Item::new(self.side, start, leaf_first.len(), true, value, hash, top)
     }
 
-    /// Adds the stack `frames[start..start + len]`, whose keys
-    /// hash to `hash` (see [`path_hash`]) and begin with `top` from the root
-    /// (see [`top_keys`]).
-    pub(crate) fn add_frames(
-        &mut self,
+    /// The item of the stack `frames[start..start + len]`, whose keys hash
+    /// to `hash` (see [`path_hash`]) and begin with `top` from the root (see
+    /// [`top_keys`]).
+    #[inline]
+    pub(crate) fn run(
+        &self,
         start: usize,
         len: usize,
         value: f64,
         hash: u64,
         top: TopKeys,
-    ) {
-        let item = Item::new(self.side, start, len, false, value, hash, top);
-        self.stacks.push(item);
+    ) -> Item {
+        Item::new(self.side, start, len, false, value, hash, top)
     }
 
-    /// Appends the stacks of `other` (the same side of the same profile,
-    /// later samples) after these.
-    pub(crate) fn append(&mut self, other: SideStacks<'p>) {
+    /// Appends the copied keys of `other` (the same side of the same
+    /// profile, later samples) after these, and returns where they start:
+    /// `other`'s copied items must be moved there ([`rebase_copied`]).
+    pub(crate) fn append(&mut self, other: SideStacks<'p>) -> usize {
         let base = self.copied.len();
-        self.stacks.extend(other.stacks.into_iter().map(|it| {
-            if it.copied() {
-                Item::new(
-                    self.side,
-                    base + it.start(),
-                    it.len(),
-                    true,
-                    it.value,
-                    u64::from(it.hash),
-                    it.top,
-                )
-            } else {
-                it
-            }
-        }));
         self.copied.extend(other.copied);
+        base
+    }
+
+    /// Whether any stack is a copy of its keys.
+    pub(crate) fn has_copies(&self) -> bool {
+        !self.copied.is_empty()
     }
 
     /// A stack's keys from `depth` on (see [`TopKeys`]), for [`Item::top`].
@@ -236,15 +217,56 @@ impl<'p> SideStacks<'p> {
 /// threads; the nodes are then numbered in pre-order, siblings ordered by
 /// key id. [`Tree::path_growth`] is summed over every call path, folded or
 /// not.
-pub(crate) fn build<'p>(before: &mut SideStacks<'p>, after: &mut SideStacks<'p>, min: f64) -> Tree {
-    build_split(before, after, min, SPLIT_ITEMS)
+pub(crate) fn build(
+    before: &SideStacks<'_>,
+    after: &SideStacks<'_>,
+    items: Vec<Item>,
+    min: f64,
+) -> Tree {
+    build_split(before, after, items, min, SPLIT_ITEMS)
+}
+
+/// A buffer of `n` items, all zero, for the sides' stacks to be written
+/// into (each part of a side's samples into a slice of its own, so that
+/// nothing is copied to bring them together): zeroed memory straight from
+/// the allocator, whose pages cost nothing until they are written.
+pub(crate) fn item_buffer(n: usize) -> Vec<Item> {
+    bytemuck::zeroed_vec(n)
+}
+
+/// Multiplies every stack's value by `factor`.
+pub(crate) fn scale(items: &mut [Item], factor: f64) {
+    for it in items {
+        it.value *= factor;
+    }
+}
+
+/// Moves the copied stacks among `items` by `base` in their side's copied
+/// keys (see [`SideStacks::append`]).
+pub(crate) fn rebase_copied(items: &mut [Item], base: usize) {
+    for it in items.iter_mut().filter(|it| it.copied()) {
+        *it = Item::new(
+            if it.side() == 0 {
+                Side::Before
+            } else {
+                Side::After
+            },
+            base + it.start(),
+            it.len(),
+            true,
+            it.value,
+            u64::from(it.hash),
+            it.top,
+        );
+    }
 }
 
 /// [`build`], the upper levels' passes over more than `split_items`
 /// stacks run in two halves on two threads.
-fn build_split<'p>(
-    before: &mut SideStacks<'p>,
-    after: &mut SideStacks<'p>,
+fn build_split(
+    before: &SideStacks<'_>,
+    after: &SideStacks<'_>,
+    mut items: Vec<Item>,
     min: f64,
     split_items: usize,
 ) -> Tree {
@@ -253,10 +275,6 @@ fn build_split<'p>(
     } else {
         (after, before)
     };
-    // The stacks move: they are the items, before's first.
-    let mut items = std::mem::take(&mut before.stacks);
-    items.append(&mut after.stacks);
-    after.stacks = Vec::new();
     let stacks = items.len();
     let sides: [&SideStacks<'_>; 2] = [before, after];
     let mut main = Builder::new(sides, min);
@@ -619,8 +637,8 @@ fn sort_pairs(pairs: &mut [u64], plan: &mut FewKeys, out: &mut Vec<u64>) {
 /// One stack, as the builder moves it around: 32 bytes, since a million
 /// of them are moved on every level of the tree (and copied once more
 /// where they are grouped).
-#[derive(Clone, Copy, Debug)]
-struct Item {
+#[derive(Clone, Copy, Debug, bytemuck::Zeroable)]
+pub(crate) struct Item {
     value: f64,
     /// Start in the side's frames (or copied keys); the top bit is the side
     /// (0 before, 1 after).
@@ -1281,11 +1299,13 @@ mod tests {
         let mut before = SideStacks::new(Side::Before);
         let mut after = SideStacks::new(Side::After);
         // leaf first: c <- b <- a (a is the root caller)
-        before.add(&[c, b, a], 10.0);
-        after.add(&[c, a], 7.0);
-        after.add(&[c, b, a], 30.0);
-        after.add(&[b, a], 5.0);
-        let t = build(&mut before, &mut after, 0.0);
+        let items = vec![
+            before.copy(&[c, b, a], 10.0),
+            after.copy(&[c, a], 7.0),
+            after.copy(&[c, b, a], 30.0),
+            after.copy(&[b, a], 5.0),
+        ];
+        let t = build(&before, &after, items, 0.0);
         assert_eq!(t.nodes().len(), 5); // root, a, a;b, a;b;c, a;c
         let root = t.node(Tree::ROOT);
         assert_eq!((root.total.before, root.total.after), (10, 42));
@@ -1303,9 +1323,8 @@ mod tests {
     #[test]
     fn empty_stacks_count_at_the_root() {
         let mut after = SideStacks::new(Side::After);
-        after.add(&[], 9.0);
-        after.add(&[], 1.0);
-        let t = build(&mut SideStacks::new(Side::Before), &mut after, 0.0);
+        let items = vec![after.copy(&[], 9.0), after.copy(&[], 1.0)];
+        let t = build(&SideStacks::new(Side::Before), &after, items, 0.0);
         assert_eq!(t.node(Tree::ROOT).self_values.after, 10);
         assert!(t.children(Tree::ROOT).is_empty());
     }
@@ -1326,9 +1345,9 @@ mod tests {
         let profile = b.finish();
         let frames = profile.stack_frames();
         let sides = |collide: bool| {
-            let mut before = SideStacks::over(Side::Before, frames, keys_of.clone());
-            let mut after = SideStacks::over(Side::After, frames, keys_of.clone());
-            let add = |stacks: &mut SideStacks<'_>, start: usize, len: usize, value: f64| {
+            let before = SideStacks::over(Side::Before, frames, keys_of.clone());
+            let after = SideStacks::over(Side::After, frames, keys_of.clone());
+            let add = |stacks: &SideStacks<'_>, start: usize, len: usize, value: f64| {
                 let keys = frames
                     .slice(start..start + len)
                     .iter()
@@ -1338,19 +1357,21 @@ mod tests {
                 } else {
                     path_hash(keys.clone().rev())
                 };
-                stacks.add_frames(start, len, value, hash, top_keys(keys.rev()));
+                stacks.run(start, len, value, hash, top_keys(keys.rev()))
             };
             // a;b shrinks by 1, a;c grows by 5, a;c;d grows by 2.
-            add(&mut before, 0, 2, 4.0);
-            add(&mut after, 7, 2, 3.0);
-            add(&mut after, 2, 2, 5.0);
-            add(&mut after, 4, 3, 2.0);
-            (before, after)
+            let items = vec![
+                add(&before, 0, 2, 4.0),
+                add(&after, 7, 2, 3.0),
+                add(&after, 2, 2, 5.0),
+                add(&after, 4, 3, 2.0),
+            ];
+            (before, after, items)
         };
         for collide in [false, true] {
-            let (mut before, mut after) = sides(collide);
+            let (before, after, items) = sides(collide);
             // Everything below the root's child is folded.
-            let t = build(&mut before, &mut after, 100.0);
+            let t = build(&before, &after, items, 100.0);
             assert_eq!(t.nodes().len(), 2, "collide: {collide}");
             assert_eq!(
                 (t.path_growth, t.path_shrinkage),
@@ -1367,16 +1388,18 @@ mod tests {
             let mut before = SideStacks::new(Side::Before);
             let mut after = SideStacks::new(Side::After);
             // a;b big, a;c tiny growing, a;c;d tiny shrinking (leaf first).
-            before.add(&[b, a], 1000.0);
-            after.add(&[b, a], 3000.0);
-            before.add(&[d, c, a], 4.0);
-            after.add(&[c, a], 3.0);
-            (before, after)
+            let items = vec![
+                before.copy(&[b, a], 1000.0),
+                after.copy(&[b, a], 3000.0),
+                before.copy(&[d, c, a], 4.0),
+                after.copy(&[c, a], 3.0),
+            ];
+            (before, after, items)
         };
-        let (mut before, mut after) = sides();
-        let full = build(&mut before, &mut after, 0.0);
-        let (mut before, mut after) = sides();
-        let folded = build(&mut before, &mut after, 10.0);
+        let (before, after, items) = sides();
+        let full = build(&before, &after, items, 0.0);
+        let (before, after, items) = sides();
+        let folded = build(&before, &after, items, 10.0);
         assert_eq!(full.nodes().len(), 5);
         assert_eq!(folded.nodes().len(), 3, "c and d are folded into a");
         assert_eq!(
@@ -1448,17 +1471,18 @@ mod tests {
         let mut reference: BTreeMap<Vec<u32>, [i64; 2]> = BTreeMap::new();
         // Each call path's own values, for the path growth.
         let mut own: BTreeMap<Vec<u32>, [i64; 2]> = BTreeMap::new();
+        let mut items = Vec::new();
         for (side, p, stacks) in [(0, &pb, &mut before), (1, &pa, &mut after)] {
             for (i, sample) in p.samples().enumerate() {
                 let value = sample.values[0];
                 let keys: Vec<KeyId> = sample.stack.iter().map(|f| keys_of[f.index()]).collect();
-                if i % 3 == 0 {
-                    stacks.add(&keys, value as f64);
+                items.push(if i % 3 == 0 {
+                    stacks.copy(&keys, value as f64)
                 } else {
                     let hash = path_hash(keys.iter().rev().copied());
                     let top = top_keys(keys.iter().rev().copied());
-                    stacks.add_frames(sample.offset, sample.stack.len(), value as f64, hash, top);
-                }
+                    stacks.run(sample.offset, sample.stack.len(), value as f64, hash, top)
+                });
                 let root_first: Vec<u32> = keys.iter().rev().map(|k| k.0).collect();
                 for n in 0..=root_first.len() {
                     reference.entry(root_first[..n].to_vec()).or_default()[side] += value;
@@ -1466,11 +1490,11 @@ mod tests {
                 own.entry(root_first).or_default()[side] += value;
             }
         }
-        assert!(before.stacks.len() + after.stacks.len() > PARALLEL_ABOVE);
+        assert!(items.len() > PARALLEL_ABOVE);
         // The upper levels' passes in halves on two threads (from 1,000
         // stacks) or not: the same tree.
-        let t = build_split(&mut before.clone(), &mut after.clone(), 0.0, 1_000);
-        let whole = build(&mut before.clone(), &mut after.clone(), 0.0);
+        let t = build_split(&before, &after, items.clone(), 0.0, 1_000);
+        let whole = build(&before, &after, items.clone(), 0.0);
         assert_eq!(t.nodes(), whole.nodes());
         assert_eq!(t.nodes().len(), reference.len());
         for id in t.node_ids() {
@@ -1494,7 +1518,7 @@ mod tests {
         let growth: i64 = own.values().map(|[b, a]| (a - b).max(0)).sum();
         let shrinkage: i64 = own.values().map(|[b, a]| (a - b).min(0)).sum();
         for min in [0.0, 3_000.0, 60_000.0] {
-            let t = build_split(&mut before.clone(), &mut after.clone(), min, 1_000);
+            let t = build_split(&before, &after, items.clone(), min, 1_000);
             assert_eq!(
                 (t.path_growth, t.path_shrinkage),
                 (growth, shrinkage),

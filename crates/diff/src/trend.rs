@@ -20,7 +20,6 @@ use heapdiff_profile::{Profile, ValueType};
 
 use crate::key::KeyTable;
 use crate::select::select;
-use crate::tree::SideStacks;
 use crate::{
     Error, FrameTable, Key, KeyId, Options, Precision, RankBy, Side, SideInput, aggregate,
 };
@@ -186,6 +185,8 @@ pub fn trend(profiles: &[Profile], options: &Options) -> Result<Trend, Error> {
                             input(i),
                             &table,
                             0..profiles[i].sample_count(),
+                            // A trend draws no tree: no stacks' items.
+                            None,
                         )
                     })
                 })
@@ -195,10 +196,7 @@ pub fn trend(profiles: &[Profile], options: &Options) -> Result<Trend, Error> {
                 .map(|h| h.join().expect("aggregation does not panic"))
                 .collect::<Vec<_>>()
         });
-        for mut d in done {
-            d.stacks = SideStacks::new(Side::After);
-            sums.push(d);
-        }
+        sums.extend(done);
     }
 
     let keys = keys.into_keys();
