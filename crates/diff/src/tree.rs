@@ -608,6 +608,36 @@ impl FewKeys {
         starts
     }
 
+    /// Each key and how many pairs have it, in key order.
+    fn groups(&self) -> impl Iterator<Item = (u32, usize)> + use<> {
+        let n = self.keys.len();
+        let mut sorted = [(0, 0); FEW];
+        sorted[..n].copy_from_slice(&self.keys);
+        sorted[..n].sort_unstable_by_key(|&(key, _)| key);
+        sorted.into_iter().take(n)
+    }
+
+    /// Writes to `to` each of `from` (what the planned pairs stand for, in
+    /// their order) whose planned position lies in `base..base +
+    /// to.len()`: one of the threads that share the moves by where they
+    /// go. Each reads all of `from` in order; together they write each
+    /// position once.
+    fn scatter(&self, from: &[Item], to: &mut [Item], base: usize) {
+        let mut next = self.starts();
+        let mut left = to.len();
+        for (it, &k) in from.iter().zip(&self.of) {
+            let d = next[usize::from(k)];
+            next[usize::from(k)] += 1;
+            if let Some(slot) = d.checked_sub(base).and_then(|i| to.get_mut(i)) {
+                *slot = *it;
+                left -= 1;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+    }
+
     /// The planned position of each pair, in order.
     fn destinations(&self) -> impl Iterator<Item = usize> + '_ {
         let mut next = self.starts();
@@ -616,21 +646,6 @@ impl FewKeys {
             next[usize::from(k)] += 1;
             d
         })
-    }
-}
-
-/// Sorts `(key << 32 | position)` pairs that were made in position order:
-/// by counting with few distinct keys (see [`FewKeys`]), else in full.
-fn sort_pairs(pairs: &mut [u64], plan: &mut FewKeys, out: &mut Vec<u64>) {
-    if plan.plan(pairs) {
-        out.clear();
-        out.resize(pairs.len(), 0);
-        for (&p, d) in pairs.iter().zip(plan.destinations()) {
-            out[d] = p;
-        }
-        pairs.copy_from_slice(out);
-    } else {
-        pairs.sort_unstable();
     }
 }
 
@@ -738,8 +753,11 @@ struct Builder<'a> {
     /// Scratch: (key << 32 | position) of the stacks being grouped.
     pairs: Vec<u64>,
     scratch: Vec<Item>,
+    /// Scratch: a copy of the stacks of a group too big for one thread.
+    copy: Vec<Item>,
     plan: FewKeys,
-    sorted: Vec<u64>,
+    /// Scratch: each group's key and size, in key order.
+    runs: Vec<(u32, usize)>,
 }
 
 impl<'a> Builder<'a> {
@@ -755,8 +773,9 @@ impl<'a> Builder<'a> {
             window: 0,
             pairs: Vec::new(),
             scratch: Vec::new(),
+            copy: Vec::new(),
             plan: FewKeys::default(),
-            sorted: Vec::new(),
+            runs: Vec::new(),
         }
     }
 
@@ -1070,25 +1089,46 @@ impl<'a> Builder<'a> {
         let gather = |pairs: &[u64], out: &mut Vec<Item>| {
             out.extend(pairs.iter().map(|&p| items[lo + (p as u32) as usize]));
         };
-        if pairs.len() <= self.split_above && self.plan.plan(pairs) {
-            // Few keys: the stacks and their pairs move straight to their
-            // groups, read in order (a copy of the stacks first), instead
-            // of being gathered through the sorted pairs from all over.
-            scratch.extend_from_slice(&items[lo..hi]);
-            let sorted = &mut self.sorted;
-            sorted.clear();
-            sorted.resize(pairs.len(), 0);
-            for ((it, &p), d) in scratch
-                .iter()
-                .zip(pairs.iter())
-                .zip(self.plan.destinations())
-            {
-                items[lo + d] = *it;
-                sorted[d] = p;
+        let mut runs = std::mem::take(&mut self.runs);
+        runs.clear();
+        if pairs.len() > self.split_above && self.plan.plan(pairs) {
+            // Few keys, many stacks: a copy of the stacks (made in halves,
+            // on two threads), from which each thread moves those bound for
+            // its half of the range, following the plan (see
+            // [`FewKeys::scatter`]); the groups are the plan's.
+            let n = pairs.len();
+            if self.copy.len() < n {
+                self.copy = Vec::new();
+                self.copy = item_buffer(n);
             }
-            pairs.copy_from_slice(sorted);
+            let range = &mut items[lo..hi];
+            let half = n / 2;
+            let (from_a, from_b) = self.copy[..n].split_at_mut(half);
+            let (a, b) = range.split_at(half);
+            std::thread::scope(|s| {
+                s.spawn(|| from_b.copy_from_slice(b));
+                from_a.copy_from_slice(a);
+            });
+            let (from, plan) = (&self.copy[..n], &self.plan);
+            let (a, b) = range.split_at_mut(half);
+            std::thread::scope(|s| {
+                s.spawn(|| plan.scatter(from, b, half));
+                plan.scatter(from, a, 0);
+            });
+            runs.extend(plan.groups());
+        } else if pairs.len() <= self.split_above && self.plan.plan(pairs) {
+            // Few keys: the stacks move straight to their groups, read in
+            // order (a copy of them first), instead of being gathered
+            // through the sorted pairs from all over; the groups are the
+            // plan's.
+            scratch.extend_from_slice(&items[lo..hi]);
+            for (it, d) in scratch.iter().zip(self.plan.destinations()) {
+                items[lo + d] = *it;
+            }
+            runs.extend(self.plan.groups());
         } else if pairs.len() > self.split_above {
-            sort_pairs(pairs, &mut self.plan, &mut self.sorted);
+            // More keys than a counting sort takes (the plan said so).
+            pairs.sort_unstable();
             let (a, b) = pairs.split_at(pairs.len() / 2);
             let tail = std::thread::scope(|s| {
                 let tail = s.spawn(|| {
@@ -1108,25 +1148,35 @@ impl<'a> Builder<'a> {
             items[lo..hi].copy_from_slice(&scratch);
         }
         self.scratch = scratch;
+        if runs.is_empty() {
+            // The sorted pairs' runs of equal keys.
+            let mut a = 0;
+            while a < pairs.len() {
+                let key = (pairs[a] >> 32) as u32;
+                let n = pairs[a..]
+                    .iter()
+                    .take_while(|&&p| (p >> 32) as u32 == key)
+                    .count();
+                runs.push((key, n));
+                a += n;
+            }
+        }
         let first_task = work.len();
         let mut a = 0;
-        while a < pairs.len() {
-            let key = pairs[a] >> 32;
-            let mut b = a;
+        for &(key, n) in &runs {
+            let b = a + n;
             // Each side's total in a register of its own (summed in the same
             // order as through an array, which made every addition wait for
             // the store of the one before).
             let (mut before, mut after) = (0.0, 0.0);
             let mut min_len = usize::MAX;
-            while b < pairs.len() && pairs[b] >> 32 == key {
-                let it = &items[lo + b];
+            for it in &items[lo + a..lo + b] {
                 if it.side() == 0 {
                     before += it.value;
                 } else {
                     after += it.value;
                 }
                 min_len = min_len.min(it.len());
-                b += 1;
             }
             let total = [before, after];
             if total[0].abs().max(total[1].abs()) < self.min {
@@ -1138,7 +1188,7 @@ impl<'a> Builder<'a> {
                     lo: lo + a,
                     hi: lo + b,
                     depth: depth + 1,
-                    key: Some(key as u32),
+                    key: Some(key),
                     parent: node,
                     min_len,
                     window: self.window,
@@ -1146,6 +1196,7 @@ impl<'a> Builder<'a> {
             }
             a = b;
         }
+        self.runs = runs;
         // Popped smallest key first: pre-order.
         work[first_task..].reverse();
     }
@@ -1456,11 +1507,13 @@ mod tests {
                 .map(|line| b.frame(Frame::symbolized(name, file, line + 1)))
                 .collect();
             for _ in 0..samples {
-                // A shared root chain, then random frames; leaf first.
-                // Deep enough for the items to load their keys three times.
+                // A shared root chain, one of three callees (few keys: a
+                // counting plan's moves, shared by two threads), then
+                // random frames; leaf first. Deep enough for the items to
+                // load their keys three times.
                 let depth = 3 + next(20) as usize;
                 let mut stack: Vec<_> = (0..depth).map(|_| ids[next(60) as usize]).collect();
-                stack.extend([ids[2], ids[1], ids[0]]);
+                stack.extend([ids[3 + next(3) as usize], ids[2], ids[1], ids[0]]);
                 b.push_sample(&stack, &[1 + next(1000) as i64]).unwrap();
             }
             b.finish()
@@ -1530,19 +1583,45 @@ mod tests {
         }
     }
 
+    /// The plan's groups and moves, shared by two threads at any split
+    /// point, against a full sort of the pairs.
     #[test]
-    fn counting_sort_of_pairs_equals_a_full_sort() {
+    fn counting_plan_moves_like_a_full_sort() {
+        let check = |pairs: &[u64], plan: &mut FewKeys| {
+            assert!(plan.plan(pairs));
+            let mut sorted = pairs.to_vec();
+            sorted.sort_unstable();
+            let item =
+                |p: u64| Item::new(Side::After, (p as u32) as usize, 1, false, 0.0, 0, [0; TOP]);
+            let from: Vec<Item> = pairs.iter().map(|&p| item(p)).collect();
+            let want: Vec<usize> = sorted.iter().map(|&p| (p as u32) as usize).collect();
+            for split in [0, 1, pairs.len() / 3, pairs.len() / 2, pairs.len()] {
+                let mut to = vec![item(u64::from(u32::MAX >> 1)); pairs.len()];
+                let (a, b) = to.split_at_mut(split);
+                plan.scatter(&from, a, 0);
+                plan.scatter(&from, b, split);
+                let got: Vec<usize> = to.iter().map(|it| it.start()).collect();
+                assert_eq!(got, want, "split at {split}");
+            }
+            let mut runs = Vec::new();
+            for p in &sorted {
+                match runs.last_mut() {
+                    Some((key, n)) if *key == (p >> 32) as u32 => *n += 1,
+                    _ => runs.push(((p >> 32) as u32, 1)),
+                }
+            }
+            assert_eq!(plan.groups().collect::<Vec<_>>(), runs);
+        };
         let mut plan = FewKeys::default();
-        let mut out = Vec::new();
         for distinct in [1u64, 3, 16, 17, 200] {
             let pairs: Vec<u64> = (0..1000u64)
                 .map(|i| ((i * 7919) % distinct) << 32 | i)
                 .collect();
-            let mut want = pairs.clone();
-            want.sort_unstable();
-            let mut got = pairs;
-            sort_pairs(&mut got, &mut plan, &mut out);
-            assert_eq!(got, want, "{distinct} distinct keys");
+            if distinct <= FEW as u64 {
+                check(&pairs, &mut plan);
+            } else {
+                assert!(!plan.plan(&pairs), "{distinct} keys are too many");
+            }
         }
         // Keys that all want the same slot of the bucket table.
         let slot = |k: u32| k.wrapping_mul(0x9E37_79B1) >> 26;
@@ -1554,11 +1633,7 @@ mod tests {
         let pairs: Vec<u64> = (0..600u64)
             .map(|i| same[(i * 13 % 12) as usize] << 32 | i)
             .collect();
-        let mut want = pairs.clone();
-        want.sort_unstable();
-        let mut got = pairs;
-        sort_pairs(&mut got, &mut plan, &mut out);
-        assert_eq!(got, want, "colliding keys");
-        assert_eq!(plan.keys.len(), 12, "sorted by counting, not in full");
+        check(&pairs, &mut plan);
+        assert_eq!(plan.keys.len(), 12);
     }
 }
