@@ -1286,51 +1286,66 @@ fn common_keys<A: StackFrame, B: StackFrame>(
 /// Sums totals (in floating point, truncated at the end) and indexes
 /// children.
 fn finish(built: Vec<Built>, mut sums: Vec<[f64; 2]>) -> Tree {
+    // Each node's children, from the parents alone: on a thread of its own
+    // for a big tree, while the nodes are made.
+    let children = |built: &[Built]| {
+        let mut counts = vec![0u32; built.len() + 1];
+        for n in &built[1..] {
+            counts[n.parent as usize + 1] += 1;
+        }
+        for i in 1..counts.len() {
+            counts[i] += counts[i - 1];
+        }
+        let child_start = counts.clone();
+        let mut fill = counts;
+        let mut child_list = vec![Tree::ROOT; built.len().saturating_sub(1)];
+        for (i, n) in built.iter().enumerate().skip(1) {
+            let slot = &mut fill[n.parent as usize];
+            child_list[*slot as usize] = NodeId(i as u32);
+            *slot += 1;
+        }
+        (child_start, child_list)
+    };
     // Own values first; then, children before parents (reverse pre-order),
     // each node's sum becomes its total and is added to its parent's. One
     // buffer serves both, so nothing per node is copied.
-    let mut nodes: Vec<Node> = built
-        .iter()
-        .zip(&sums)
-        .map(|(b, own)| Node {
-            key: (b.key != NO_KEY).then_some(KeyId(b.key)),
-            parent: NodeId(b.parent),
-            self_values: TreeValues {
-                before: own[0] as i64,
-                after: own[1] as i64,
-            },
-            total: TreeValues::default(),
-        })
-        .collect();
-    drop(built);
-    for i in (0..nodes.len()).rev() {
-        let [b, a] = sums[i];
-        nodes[i].total = TreeValues {
-            before: b as i64,
-            after: a as i64,
-        };
-        if i > 0 {
-            let parent = nodes[i].parent.index();
-            sums[parent][0] += b;
-            sums[parent][1] += a;
+    let nodes = |built: &[Built], sums: &mut [[f64; 2]]| {
+        let mut nodes: Vec<Node> = built
+            .iter()
+            .zip(sums.iter())
+            .map(|(b, own)| Node {
+                key: (b.key != NO_KEY).then_some(KeyId(b.key)),
+                parent: NodeId(b.parent),
+                self_values: TreeValues {
+                    before: own[0] as i64,
+                    after: own[1] as i64,
+                },
+                total: TreeValues::default(),
+            })
+            .collect();
+        for i in (0..nodes.len()).rev() {
+            let [b, a] = sums[i];
+            nodes[i].total = TreeValues {
+                before: b as i64,
+                after: a as i64,
+            };
+            if i > 0 {
+                let parent = nodes[i].parent.index();
+                sums[parent][0] += b;
+                sums[parent][1] += a;
+            }
         }
-    }
-    drop(sums);
-    let mut counts = vec![0u32; nodes.len() + 1];
-    for n in &nodes[1..] {
-        counts[n.parent.index() + 1] += 1;
-    }
-    for i in 1..counts.len() {
-        counts[i] += counts[i - 1];
-    }
-    let child_start = counts.clone();
-    let mut fill = counts;
-    let mut child_list = vec![Tree::ROOT; nodes.len().saturating_sub(1)];
-    for (i, n) in nodes.iter().enumerate().skip(1) {
-        let slot = &mut fill[n.parent.index()];
-        child_list[*slot as usize] = NodeId(i as u32);
-        *slot += 1;
-    }
+        nodes
+    };
+    let (nodes, (child_start, child_list)) = if built.len() > PARALLEL_ABOVE {
+        std::thread::scope(|s| {
+            let kids = s.spawn(|| children(&built));
+            let nodes = nodes(&built, &mut sums);
+            (nodes, kids.join().expect("listing children does not panic"))
+        })
+    } else {
+        (nodes(&built, &mut sums), children(&built))
+    };
     Tree {
         path_growth: 0,
         path_shrinkage: 0,
