@@ -993,7 +993,8 @@ fn diff_split<'p>(
     };
     let via: Vec<Option<Via>> = (0..key_count).map(|k| via_of(k, flat[k].delta())).collect();
     let fold_below = f64::from(options.tree_fold_ppm) * 1e-6 * b.total.0.abs().max(a.total.0.abs());
-    let tree = tree::build(&b.stacks, &a.stacks, items, fold_below);
+    let shortest = b.shortest.min(a.shortest);
+    let tree = tree::build(&b.stacks, &a.stacks, items, shortest, fold_below);
     drop((b, a));
 
     let keys = keys.into_keys();
@@ -1096,6 +1097,8 @@ struct SideSums<'a> {
     stacks: SideStacks<'a>,
     /// How many items (one per stack kept) were written (see [`aggregate`]).
     items: usize,
+    /// The fewest keys of a stack written (`usize::MAX`: none written).
+    shortest: usize,
 }
 
 /// Above this many samples, a side is aggregated in two halves.
@@ -1128,6 +1131,7 @@ impl<'a> SideSums<'a> {
             *self.via.entry(k).or_insert(0.0) += v;
         }
         self.items += other.items;
+        self.shortest = self.shortest.min(other.shortest);
         self.stacks.append(other.stacks)
     }
 
@@ -1334,6 +1338,7 @@ fn aggregate_over<'p, F: StackFrame>(
         via: rustc_hash::FxHashMap::default(),
         stacks: SideStacks::over(side, profile.stack_frames(), input.keys_of.clone()),
         items: 0,
+        shortest: usize::MAX,
     };
     let FrameTable {
         keys: frame_keys,
@@ -1437,6 +1442,7 @@ fn aggregate_over<'p, F: StackFrame>(
         };
         out[sums.items] = item;
         sums.items += 1;
+        sums.shortest = sums.shortest.min(item.len());
     }
     if input.errors {
         sums.cum_var = cum.iter().map(|s| s.variance).collect();

@@ -217,13 +217,16 @@ impl<'p> SideStacks<'p> {
 /// threads; the nodes are then numbered in pre-order, siblings ordered by
 /// key id. [`Tree::path_growth`] is summed over every call path, folded or
 /// not.
+/// `shortest` is the fewest keys any of the stacks has (or less): until
+/// that depth, no stack ends, and none is looked for.
 pub(crate) fn build(
     before: &SideStacks<'_>,
     after: &SideStacks<'_>,
     items: Vec<Item>,
+    shortest: usize,
     min: f64,
 ) -> Tree {
-    build_split(before, after, items, min, SPLIT_ITEMS)
+    build_split(before, after, items, shortest, min, SPLIT_ITEMS)
 }
 
 /// A buffer of `n` items, all zero, for the sides' stacks to be written
@@ -267,6 +270,7 @@ fn build_split(
     before: &SideStacks<'_>,
     after: &SideStacks<'_>,
     mut items: Vec<Item>,
+    shortest: usize,
     min: f64,
     split_items: usize,
 ) -> Tree {
@@ -275,6 +279,7 @@ fn build_split(
     } else {
         (after, before)
     };
+    debug_assert!(items.iter().all(|it| it.len() >= shortest));
     let stacks = items.len();
     let sides: [&SideStacks<'_>; 2] = [before, after];
     let mut main = Builder::new(sides, min);
@@ -292,7 +297,8 @@ fn build_split(
         depth: 0,
         key: None,
         parent: Tree::ROOT,
-        min_len: 0,
+        // No stacks: the root's own (nothing) is found at once.
+        min_len: if items.is_empty() { 0 } else { shortest },
         window: 0,
     }];
     // On this thread, the root, then the biggest subtree until none holds
@@ -711,7 +717,7 @@ impl Item {
         (self.start & !FLAG) as usize
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         (self.len & !FLAG) as usize
     }
 
@@ -1371,7 +1377,7 @@ mod tests {
             after.copy(&[c, b, a], 30.0),
             after.copy(&[b, a], 5.0),
         ];
-        let t = build(&before, &after, items, 0.0);
+        let t = build(&before, &after, items, 0, 0.0);
         assert_eq!(t.nodes().len(), 5); // root, a, a;b, a;b;c, a;c
         let root = t.node(Tree::ROOT);
         assert_eq!((root.total.before, root.total.after), (10, 42));
@@ -1390,7 +1396,7 @@ mod tests {
     fn empty_stacks_count_at_the_root() {
         let mut after = SideStacks::new(Side::After);
         let items = vec![after.copy(&[], 9.0), after.copy(&[], 1.0)];
-        let t = build(&SideStacks::new(Side::Before), &after, items, 0.0);
+        let t = build(&SideStacks::new(Side::Before), &after, items, 0, 0.0);
         assert_eq!(t.node(Tree::ROOT).self_values.after, 10);
         assert!(t.children(Tree::ROOT).is_empty());
     }
@@ -1437,7 +1443,7 @@ mod tests {
         for collide in [false, true] {
             let (before, after, items) = sides(collide);
             // Everything below the root's child is folded.
-            let t = build(&before, &after, items, 100.0);
+            let t = build(&before, &after, items, 0, 100.0);
             assert_eq!(t.nodes().len(), 2, "collide: {collide}");
             assert_eq!(
                 (t.path_growth, t.path_shrinkage),
@@ -1463,9 +1469,9 @@ mod tests {
             (before, after, items)
         };
         let (before, after, items) = sides();
-        let full = build(&before, &after, items, 0.0);
+        let full = build(&before, &after, items, 0, 0.0);
         let (before, after, items) = sides();
-        let folded = build(&before, &after, items, 10.0);
+        let folded = build(&before, &after, items, 0, 10.0);
         assert_eq!(full.nodes().len(), 5);
         assert_eq!(folded.nodes().len(), 3, "c and d are folded into a");
         assert_eq!(
@@ -1561,8 +1567,8 @@ mod tests {
         assert!(items.len() > PARALLEL_ABOVE);
         // The upper levels' passes in halves on two threads (from 1,000
         // stacks) or not: the same tree.
-        let t = build_split(&before, &after, items.clone(), 0.0, 1_000);
-        let whole = build(&before, &after, items.clone(), 0.0);
+        let t = build_split(&before, &after, items.clone(), 0, 0.0, 1_000);
+        let whole = build(&before, &after, items.clone(), 0, 0.0);
         assert_eq!(t.nodes(), whole.nodes());
         assert_eq!(t.nodes().len(), reference.len());
         for id in t.node_ids() {
@@ -1586,7 +1592,7 @@ mod tests {
         let growth: i64 = own.values().map(|[b, a]| (a - b).max(0)).sum();
         let shrinkage: i64 = own.values().map(|[b, a]| (a - b).min(0)).sum();
         for min in [0.0, 3_000.0, 60_000.0] {
-            let t = build_split(&before, &after, items.clone(), min, 1_000);
+            let t = build_split(&before, &after, items.clone(), 0, min, 1_000);
             assert_eq!(
                 (t.path_growth, t.path_shrinkage),
                 (growth, shrinkage),
