@@ -176,18 +176,19 @@ const MAX_DEPTH: u32 = 1000;
 fn layout(diff: &Diff, labels: &[String], min_fraction: f64) -> Layout {
     let tree = &diff.tree;
     let nodes = tree.nodes();
+    // Children come after their parent: walked backwards, each node's
+    // slot holds the sum of its children's widths until the node itself is
+    // reached, and its own width after.
     let mut width = vec![0.0f64; nodes.len()];
-    let mut child_sum = vec![0.0f64; nodes.len()];
     for id in tree.node_ids().rev() {
         let i = id.index();
         let node = &nodes[i];
         let own = node.total.before.max(node.total.after).max(0) as f64;
-        width[i] = own.max(child_sum[i]);
+        width[i] = own.max(width[i]);
         if i != 0 {
-            child_sum[node.parent.index()] += width[i];
+            width[node.parent.index()] += width[i];
         }
     }
-    drop(child_sum);
     let min_units = width[0] * min_fraction;
     let label_of = |id: NodeId| {
         nodes[id.index()]
