@@ -1219,7 +1219,13 @@ fn sampled_pair(profile: &Profile, name: &str) -> Option<(usize, usize)> {
 /// count) and `p` (the inverse of the scale) directly; Go's pprof values are
 /// already scaled, so `p = 1 − exp(−(bytes / objects) / period)` comes from
 /// the mean block size and `k` = objects × `p`.
-fn sample_variance(profile: &Profile, values: &[i64], v: f64, pair: (usize, usize)) -> f64 {
+fn sample_variance(
+    profile: &Profile,
+    values: &[i64],
+    v: f64,
+    pair: (usize, usize),
+    chances: &mut Chances,
+) -> f64 {
     let (objects, bytes) = (values[pair.0] as f64, values[pair.1] as f64);
     let (k, p) = match profile.header.sampling.as_ref() {
         Some(s) => (objects, 1.0 / s.scale(values, pair.1)),
@@ -1228,7 +1234,7 @@ fn sample_variance(profile: &Profile, values: &[i64], v: f64, pair: (usize, usiz
                 return 0.0;
             }
             let rate = profile.header.period.max(1) as f64;
-            let p = 1.0 - (-(bytes / objects) / rate).exp();
+            let p = chances.of((bytes / objects) / rate);
             (objects * p, p)
         }
     };
@@ -1236,6 +1242,34 @@ fn sample_variance(profile: &Profile, values: &[i64], v: f64, pair: (usize, usiz
         return 0.0;
     }
     v * v * (1.0 - p).max(0.0) / k
+}
+
+/// `1 − exp(−x)` of the `x` seen last (a sample's mean block size over the
+/// sampling period), by `x`'s bits: the same few block sizes come back
+/// sample after sample, and `exp` is a sample's dearest step. The same
+/// result as computing it every time, to the bit.
+struct Chances {
+    keys: [u64; 64],
+    values: [f64; 64],
+}
+
+impl Chances {
+    fn new() -> Chances {
+        Chances {
+            keys: [u64::MAX; 64],
+            values: [0.0; 64],
+        }
+    }
+
+    fn of(&mut self, x: f64) -> f64 {
+        let bits = x.to_bits();
+        let slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize;
+        if self.keys[slot] != bits || x.is_nan() {
+            self.keys[slot] = bits;
+            self.values[slot] = 1.0 - (-x).exp();
+        }
+        self.values[slot]
+    }
 }
 
 /// What aggregation needs to know of each frame of a profile, worked out
@@ -1353,6 +1387,7 @@ fn aggregate_over<'p, F: StackFrame>(
     let mut cum = vec![CumSlot::default(); input.key_count];
     let mut serial = 0u64;
     let mut stack = Vec::new();
+    let mut chances = Chances::new();
     for sample in profile.samples().skip(range.start).take(range.len()) {
         let raw_value = sample.values[input.value_index];
         let raw_count = input.count_index.map_or(0, |c| sample.values[c]);
@@ -1393,7 +1428,9 @@ fn aggregate_over<'p, F: StackFrame>(
             add(&mut sums.total, value, count);
         }
         let variance = match input.pair {
-            Some(pair) if input.errors => sample_variance(profile, sample.values, value, pair),
+            Some(pair) if input.errors => {
+                sample_variance(profile, sample.values, value, pair, &mut chances)
+            }
             _ => 0.0,
         };
         serial += 1;
@@ -1955,6 +1992,17 @@ mod tests {
             "stacks with an allocator frame at the root were tried"
         );
         assert_eq!(cum.iter().map(|s| s.value).collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
+    fn remembered_chances_equal_computed_ones() {
+        let mut chances = Chances::new();
+        // Sizes that come back, and more than the table holds, so slots
+        // are taken over.
+        for i in 0..2000u64 {
+            let x = ((i * 7919) % 300) as f64 / 97.0 + 1e-9;
+            assert_eq!(chances.of(x).to_bits(), (1.0 - (-x).exp()).to_bits(), "{x}");
+        }
     }
 
     #[test]
