@@ -924,8 +924,7 @@ fn diff_split<'p>(
     // Parts in sample order, each side's later half merged into its first.
     let mut sides: [Option<SideSums<'_>>; 2] = [before_sums, None];
     let (mut items, before_items) = items.close(done, &mut sides);
-    let [b, a] = sides.map(|s| s.expect("every side has a part"));
-    let (mut b, a) = (b, a);
+    let [mut b, a] = sides.map(|s| s.expect("every side has a part"));
     let normalized = options.normalize.then(|| {
         let ratio = |after: f64, before: f64| if before != 0.0 { after / before } else { 1.0 };
         let factor = ratio(a.total.0, b.total.0);
