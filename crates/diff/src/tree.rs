@@ -764,6 +764,16 @@ struct Builder<'a> {
     plan: FewKeys,
     /// Scratch: each group's key and size, in key order.
     runs: Vec<(u32, usize)>,
+    /// Scratch: what became of each group.
+    decided: Vec<Decided>,
+}
+
+/// A group of stacks, summed: its totals (before, after), its shortest
+/// stack, and whether it is folded into its parent.
+struct Decided {
+    total: [f64; 2],
+    min_len: usize,
+    fold: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -782,6 +792,7 @@ impl<'a> Builder<'a> {
             copy: Vec::new(),
             plan: FewKeys::default(),
             runs: Vec::new(),
+            decided: Vec::new(),
         }
     }
 
@@ -811,6 +822,27 @@ impl<'a> Builder<'a> {
             match self.sides[item.side()].frames {
                 Frames::Narrow(f) => prefetch_index::prefetch_index(f, i),
                 Frames::Wide(f) => prefetch_index::prefetch_index(f, i),
+            }
+        }
+    }
+
+    /// Asks for the memory holding a stack's frames past `depth`, the
+    /// first and last of them (a few dozen bytes): those a folded group's
+    /// stacks are compared by. Asked for a group's stacks at once, they
+    /// arrive together, instead of each compare waiting for its own.
+    #[inline(always)]
+    fn prefetch_rest(&self, item: &Item, depth: usize) {
+        if !item.copied() && item.len() > depth {
+            let (first, last) = (item.start(), item.start() + item.len() - 1 - depth);
+            match self.sides[item.side()].frames {
+                Frames::Narrow(f) => {
+                    prefetch_index::prefetch_index(f, first);
+                    prefetch_index::prefetch_index(f, last);
+                }
+                Frames::Wide(f) => {
+                    prefetch_index::prefetch_index(f, first);
+                    prefetch_index::prefetch_index(f, last);
+                }
             }
         }
     }
@@ -1168,8 +1200,13 @@ impl<'a> Builder<'a> {
             }
         }
         let first_task = work.len();
+        // Each group's totals and shortest stack, and whether it is folded;
+        // the frames a folded group's stacks are compared by are asked for
+        // at once, before they are compared (see [`Builder::count_folded`]).
+        let mut decided = std::mem::take(&mut self.decided);
+        decided.clear();
         let mut a = 0;
-        for &(key, n) in &runs {
+        for &(_, n) in &runs {
             let b = a + n;
             // Each side's total in a register of its own (summed in the same
             // order as through an array, which made every addition wait for
@@ -1185,9 +1222,25 @@ impl<'a> Builder<'a> {
                 min_len = min_len.min(it.len());
             }
             let total = [before, after];
-            if total[0].abs().max(total[1].abs()) < self.min {
-                self.sums[node.index()][0] += total[0];
-                self.sums[node.index()][1] += total[1];
+            let fold = total[0].abs().max(total[1].abs()) < self.min;
+            if fold && n > 1 {
+                for it in &items[lo + a..lo + b] {
+                    self.prefetch_rest(it, depth);
+                }
+            }
+            decided.push(Decided {
+                total,
+                min_len,
+                fold,
+            });
+            a = b;
+        }
+        let mut a = 0;
+        for (&(key, n), d) in runs.iter().zip(&decided) {
+            let b = a + n;
+            if d.fold {
+                self.sums[node.index()][0] += d.total[0];
+                self.sums[node.index()][1] += d.total[1];
                 self.count_folded(&mut items[lo + a..lo + b], depth);
             } else {
                 work.push(Task {
@@ -1196,12 +1249,13 @@ impl<'a> Builder<'a> {
                     depth: depth + 1,
                     key: Some(key),
                     parent: node,
-                    min_len,
+                    min_len: d.min_len,
                     window: self.window,
                 });
             }
             a = b;
         }
+        self.decided = decided;
         self.runs = runs;
         // Popped smallest key first: pre-order.
         work[first_task..].reverse();
