@@ -598,6 +598,21 @@ pub struct Ahead<'p> {
     /// `None` where no sample type could be chosen from the before profile
     /// alone.
     summed: Option<(Guess, SideSums<'p>, Vec<Item>)>,
+    /// Memory for the diff's stacks (see [`Ahead::with_memory`]).
+    memory: Option<Vec<u64>>,
+}
+
+impl Ahead<'_> {
+    /// Gives the diff memory to write the stacks it sums into (and to move
+    /// them through while the tree is built), instead of fresh memory: a
+    /// big buffer the caller is done with, such as the after profile's
+    /// input (`Profile::take_spare`), whose pages cost no faults. What it
+    /// holds does not matter; memory too small (or not in 32-byte blocks)
+    /// is let go.
+    pub fn with_memory(mut self, memory: Option<Vec<u64>>) -> Self {
+        self.memory = memory;
+        self
+    }
 }
 
 /// What a before side's sums were summed under that the after profile has
@@ -650,7 +665,7 @@ fn ahead_split<'p>(before: &'p Profile, options: &Options, split_above: usize) -
                 .into_iter()
                 .map(|r| (0, r))
                 .collect();
-            let mut items = ItemLayout::new(0, &parts);
+            let mut items = ItemLayout::new(0, &parts, None);
             let (_, slices) = items.slices();
             let done = parts
                 .iter()
@@ -663,7 +678,8 @@ fn ahead_split<'p>(before: &'p Profile, options: &Options, split_above: usize) -
                 })
                 .collect();
             let mut sides = [None, None];
-            let items = items.close(done, &mut sides).0;
+            let (mut items, len, _) = items.close(done, &mut sides);
+            items.truncate(len);
             let [sums, _] = sides;
             let sums = sums.expect("a side has at least one part");
             (Guess::of(&sel, precision), sums, items)
@@ -673,6 +689,7 @@ fn ahead_split<'p>(before: &'p Profile, options: &Options, split_above: usize) -
         keys,
         before_keys,
         summed,
+        memory: None,
     }
 }
 
@@ -699,16 +716,23 @@ fn parts_of(profile: &Profile, split_above: usize) -> Vec<std::ops::Range<usize>
 /// one buffer (see [`tree::item_buffer`]) of `lead` items (a side summed
 /// ahead, copied in) then a slice per part, with room for one item a
 /// sample; once all are summed, [`ItemLayout::close`] moves each part's
-/// items down over the room left by samples that made none.
+/// items down over the room left by samples that made none. The buffer may
+/// be memory given for it, and then bigger.
 struct ItemLayout {
     buffer: Vec<Item>,
     lead: usize,
     /// Each part's side (0 before, 1 after) and where its slice starts.
     parts: Vec<(usize, usize)>,
+    /// Where the last part's slice ends.
+    room: usize,
 }
 
 impl ItemLayout {
-    fn new(lead: usize, parts: &[(usize, std::ops::Range<usize>)]) -> ItemLayout {
+    fn new(
+        lead: usize,
+        parts: &[(usize, std::ops::Range<usize>)],
+        memory: Option<Vec<u64>>,
+    ) -> ItemLayout {
         let mut at = lead;
         let parts: Vec<(usize, usize)> = parts
             .iter()
@@ -717,17 +741,21 @@ impl ItemLayout {
                 (*i, at - r.len())
             })
             .collect();
+        let given = memory
+            .and_then(|m| bytemuck::allocation::try_cast_vec::<u64, Item>(m).ok())
+            .filter(|b| b.len() >= at);
         ItemLayout {
-            buffer: tree::item_buffer(at),
+            buffer: given.unwrap_or_else(|| tree::item_buffer(at)),
             lead,
             parts,
+            room: at,
         }
     }
 
     /// The lead's slice, and each part's.
     fn slices(&mut self) -> (&mut [Item], Vec<Option<&mut [Item]>>) {
         let ends = self.parts.iter().skip(1).map(|&(_, at)| at);
-        let ends: Vec<usize> = ends.chain([self.buffer.len()]).collect();
+        let ends: Vec<usize> = ends.chain([self.room]).collect();
         let (front, mut rest) = self.buffer.split_at_mut(self.lead);
         let mut at = self.lead;
         let mut slices = Vec::with_capacity(ends.len());
@@ -742,13 +770,14 @@ impl ItemLayout {
 
     /// Brings the parts' items together in part order (every before part
     /// first), merging each side's later parts into its first (`sides`,
-    /// where a side summed ahead is already); returns the items and how
-    /// many are the before side's.
+    /// where a side summed ahead is already); returns the buffer, how many
+    /// items it holds first (the rest is room), and how many of them are the
+    /// before side's.
     fn close<'p>(
         mut self,
         mut done: Vec<(usize, SideSums<'p>)>,
         sides: &mut [Option<SideSums<'p>>; 2],
-    ) -> (Vec<Item>, usize) {
+    ) -> (Vec<Item>, usize, usize) {
         done.sort_by_key(|&(k, _)| k);
         let (mut len, mut before) = (self.lead, self.lead);
         for (k, sums) in done {
@@ -773,8 +802,7 @@ impl ItemLayout {
                 empty => *empty = Some(sums),
             }
         }
-        self.buffer.truncate(len);
-        (self.buffer, before)
+        (self.buffer, len, before)
     }
 }
 
@@ -816,12 +844,12 @@ fn diff_split<'p>(
     let precision = Precision::of(before).min(Precision::of(after));
     // The before side's frames are keyed first: its key ids are the same
     // whether or not it was summed ahead.
-    let (mut keys, before_keys, summed) = match ahead {
-        Some(a) => (a.keys, a.before_keys, a.summed),
+    let (mut keys, before_keys, summed, memory) = match ahead {
+        Some(a) => (a.keys, a.before_keys, a.summed, a.memory),
         None => {
             let mut keys = KeyTable::default();
             let before_keys = keys.map_frames(before, options.granularity).into();
-            (keys, before_keys, None)
+            (keys, before_keys, None, None)
         }
     };
     let frame_keys: [Arc<[KeyId]>; 2] = [
@@ -890,7 +918,7 @@ fn diff_split<'p>(
     // side's summed ahead (copied in while the parts are summed), then
     // each part's.
     let ahead_items = ahead_items.unwrap_or_default();
-    let mut items = ItemLayout::new(ahead_items.len(), &parts);
+    let mut items = ItemLayout::new(ahead_items.len(), &parts, memory);
     let (front, mut slices) = items.slices();
     let mut take = |ks: Vec<usize>| -> Vec<(usize, &mut [Item])> {
         ks.into_iter()
@@ -923,7 +951,7 @@ fn diff_split<'p>(
     });
     // Parts in sample order, each side's later half merged into its first.
     let mut sides: [Option<SideSums<'_>>; 2] = [before_sums, None];
-    let (mut items, before_items) = items.close(done, &mut sides);
+    let (mut items, stacks, before_items) = items.close(done, &mut sides);
     let [mut b, a] = sides.map(|s| s.expect("every side has a part"));
     let normalized = options.normalize.then(|| {
         let ratio = |after: f64, before: f64| if before != 0.0 { after / before } else { 1.0 };
@@ -993,7 +1021,7 @@ fn diff_split<'p>(
     let via: Vec<Option<Via>> = (0..key_count).map(|k| via_of(k, flat[k].delta())).collect();
     let fold_below = f64::from(options.tree_fold_ppm) * 1e-6 * b.total.0.abs().max(a.total.0.abs());
     let shortest = b.shortest.min(a.shortest);
-    let tree = tree::build(&b.stacks, &a.stacks, items, shortest, fold_below);
+    let tree = tree::build(&b.stacks, &a.stacks, items, stacks, shortest, fold_below);
     drop((b, a));
 
     let keys = keys.into_keys();
@@ -1803,8 +1831,19 @@ mod tests {
             ] {
                 // Against the sides summed together in one pass each.
                 let together = diff_split(&before, after, &o, usize::MAX, None).unwrap();
-                for split in [usize::MAX, 1] {
-                    let ahead = ahead_split(&before, &o, split);
+                // Memory given for the stacks, holding anything (enough of
+                // it, too little, or not in 32-byte blocks), or none.
+                let memories = [
+                    None,
+                    Some(vec![u64::MAX; 400]),
+                    Some(vec![0x5555; 8]),
+                    Some(vec![u64::MAX; 401]),
+                ];
+                for (split, memory) in [usize::MAX, 1]
+                    .into_iter()
+                    .flat_map(|s| memories.iter().map(move |m| (s, m)))
+                {
+                    let ahead = ahead_split(&before, &o, split).with_memory(memory.clone());
                     let sel = select(&before, after, o.sample_type.as_ref()).unwrap();
                     let precision = Precision::of(&before).min(Precision::of(after));
                     let (guess, _, _) = ahead.summed.as_ref().unwrap();

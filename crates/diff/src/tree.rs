@@ -217,16 +217,19 @@ impl<'p> SideStacks<'p> {
 /// threads; the nodes are then numbered in pre-order, siblings ordered by
 /// key id. [`Tree::path_growth`] is summed over every call path, folded or
 /// not.
+/// The stacks are the first `stacks` items of `buffer`; the rest of it, if
+/// any, is room the grouping may use (whatever it holds).
 /// `shortest` is the fewest keys any of the stacks has (or less): until
 /// that depth, no stack ends, and none is looked for.
 pub(crate) fn build(
     before: &SideStacks<'_>,
     after: &SideStacks<'_>,
-    items: Vec<Item>,
+    buffer: Vec<Item>,
+    stacks: usize,
     shortest: usize,
     min: f64,
 ) -> Tree {
-    build_split(before, after, items, shortest, min, SPLIT_ITEMS)
+    build_split(before, after, buffer, stacks, shortest, min, SPLIT_ITEMS)
 }
 
 /// A buffer of `n` items, all zero, for the sides' stacks to be written
@@ -269,7 +272,8 @@ pub(crate) fn rebase_copied(items: &mut [Item], base: usize) {
 fn build_split(
     before: &SideStacks<'_>,
     after: &SideStacks<'_>,
-    mut items: Vec<Item>,
+    mut buffer: Vec<Item>,
+    stacks: usize,
     shortest: usize,
     min: f64,
     split_items: usize,
@@ -279,10 +283,11 @@ fn build_split(
     } else {
         (after, before)
     };
+    let (items, spare) = buffer.split_at_mut(stacks);
     debug_assert!(items.iter().all(|it| it.len() >= shortest));
-    let stacks = items.len();
     let sides: [&SideStacks<'_>; 2] = [before, after];
     let mut main = Builder::new(sides, min);
+    main.spare = spare;
     if stacks > PARALLEL_ABOVE {
         main.split_above = split_items;
     }
@@ -293,19 +298,19 @@ fn build_split(
     main.sums.push([0.0; 2]);
     let mut work = vec![Task {
         lo: 0,
-        hi: items.len(),
+        hi: stacks,
         depth: 0,
         key: None,
         parent: Tree::ROOT,
         // No stacks: the root's own (nothing) is found at once.
-        min_len: if items.is_empty() { 0 } else { shortest },
+        min_len: if stacks == 0 { 0 } else { shortest },
         window: 0,
     }];
     // On this thread, the root, then the biggest subtree until none holds
     // more than half of the stacks; the rest are whole subtrees, built on
     // two threads (small inputs: on this one).
     let root = work.pop().expect("the root task");
-    main.expand(root, &mut items, &mut work);
+    main.expand(root, items, &mut work);
     let parallel = stacks > PARALLEL_ABOVE;
     if parallel {
         while let Some((i, _)) = work.iter().enumerate().max_by_key(|(_, t)| t.hi - t.lo) {
@@ -313,18 +318,25 @@ fn build_split(
                 break;
             }
             let task = work.swap_remove(i);
-            main.expand(task, &mut items, &mut work);
+            main.expand(task, items, &mut work);
         }
     }
-    let (parts, blocks) = build_subtrees(sides, min, work, &mut items, parallel);
-    drop(items);
-    let (nodes, sums) = assemble(main.nodes, main.sums, &parts, &blocks);
+    let (parts, blocks) = build_subtrees(sides, min, work, items, parallel);
+    let Builder {
+        nodes: main_nodes,
+        sums: main_sums,
+        path_growth,
+        path_shrinkage,
+        ..
+    } = main;
+    drop(buffer);
+    let (nodes, sums) = assemble(main_nodes, main_sums, &parts, &blocks);
     let path_growth = parts
         .iter()
-        .fold(main.path_growth, |g, p| g.saturating_add(p.path_growth));
-    let path_shrinkage = parts.iter().fold(main.path_shrinkage, |g, p| {
-        g.saturating_add(p.path_shrinkage)
-    });
+        .fold(path_growth, |g, p| g.saturating_add(p.path_growth));
+    let path_shrinkage = parts
+        .iter()
+        .fold(path_shrinkage, |g, p| g.saturating_add(p.path_shrinkage));
     drop(parts);
     let mut tree = finish(nodes, sums);
     tree.path_growth = path_growth;
@@ -658,7 +670,8 @@ impl FewKeys {
 /// One stack, as the builder moves it around: 32 bytes, since a million
 /// of them are moved on every level of the tree (and copied once more
 /// where they are grouped).
-#[derive(Clone, Copy, Debug, bytemuck::Zeroable)]
+#[derive(Clone, Copy, Debug, bytemuck::Zeroable, bytemuck::Pod)]
+#[repr(C)]
 pub(crate) struct Item {
     value: f64,
     /// Start in the side's frames (or copied keys); the top bit is the side
@@ -759,8 +772,11 @@ struct Builder<'a> {
     /// Scratch: (key << 32 | position) of the stacks being grouped.
     pairs: Vec<u64>,
     scratch: Vec<Item>,
-    /// Scratch: a copy of the stacks of a group too big for one thread.
+    /// Scratch: a copy of the stacks of a group too big for one thread
+    /// (in `spare`, when it has room).
     copy: Vec<Item>,
+    /// Room past the stacks in their buffer (see [`build`]).
+    spare: &'a mut [Item],
     plan: FewKeys,
     /// Scratch: each group's key and size, in key order.
     runs: Vec<(u32, usize)>,
@@ -790,6 +806,7 @@ impl<'a> Builder<'a> {
             pairs: Vec::new(),
             scratch: Vec::new(),
             copy: Vec::new(),
+            spare: &mut [],
             plan: FewKeys::default(),
             runs: Vec::new(),
             decided: Vec::new(),
@@ -1135,19 +1152,24 @@ impl<'a> Builder<'a> {
             // its half of the range, following the plan (see
             // [`FewKeys::scatter`]); the groups are the plan's.
             let n = pairs.len();
-            if self.copy.len() < n {
+            if self.spare.len() < n && self.copy.len() < n {
                 self.copy = Vec::new();
                 self.copy = item_buffer(n);
             }
+            let copy = if self.spare.len() >= n {
+                &mut self.spare[..n]
+            } else {
+                &mut self.copy[..n]
+            };
             let range = &mut items[lo..hi];
             let half = n / 2;
-            let (from_a, from_b) = self.copy[..n].split_at_mut(half);
+            let (from_a, from_b) = copy.split_at_mut(half);
             let (a, b) = range.split_at(half);
             std::thread::scope(|s| {
                 s.spawn(|| from_b.copy_from_slice(b));
                 from_a.copy_from_slice(a);
             });
-            let (from, plan) = (&self.copy[..n], &self.plan);
+            let (from, plan) = (&*copy, &self.plan);
             let (a, b) = range.split_at_mut(half);
             std::thread::scope(|s| {
                 s.spawn(|| plan.scatter(from, b, half));
@@ -1431,7 +1453,7 @@ mod tests {
             after.copy(&[c, b, a], 30.0),
             after.copy(&[b, a], 5.0),
         ];
-        let t = build(&before, &after, items, 0, 0.0);
+        let t = build(&before, &after, items.clone(), items.len(), 0, 0.0);
         assert_eq!(t.nodes().len(), 5); // root, a, a;b, a;b;c, a;c
         let root = t.node(Tree::ROOT);
         assert_eq!((root.total.before, root.total.after), (10, 42));
@@ -1450,7 +1472,14 @@ mod tests {
     fn empty_stacks_count_at_the_root() {
         let mut after = SideStacks::new(Side::After);
         let items = vec![after.copy(&[], 9.0), after.copy(&[], 1.0)];
-        let t = build(&SideStacks::new(Side::Before), &after, items, 0, 0.0);
+        let t = build(
+            &SideStacks::new(Side::Before),
+            &after,
+            items.clone(),
+            items.len(),
+            0,
+            0.0,
+        );
         assert_eq!(t.node(Tree::ROOT).self_values.after, 10);
         assert!(t.children(Tree::ROOT).is_empty());
     }
@@ -1497,7 +1526,7 @@ mod tests {
         for collide in [false, true] {
             let (before, after, items) = sides(collide);
             // Everything below the root's child is folded.
-            let t = build(&before, &after, items, 0, 100.0);
+            let t = build(&before, &after, items.clone(), items.len(), 0, 100.0);
             assert_eq!(t.nodes().len(), 2, "collide: {collide}");
             assert_eq!(
                 (t.path_growth, t.path_shrinkage),
@@ -1523,9 +1552,9 @@ mod tests {
             (before, after, items)
         };
         let (before, after, items) = sides();
-        let full = build(&before, &after, items, 0, 0.0);
+        let full = build(&before, &after, items.clone(), items.len(), 0, 0.0);
         let (before, after, items) = sides();
-        let folded = build(&before, &after, items, 0, 10.0);
+        let folded = build(&before, &after, items.clone(), items.len(), 0, 10.0);
         assert_eq!(full.nodes().len(), 5);
         assert_eq!(folded.nodes().len(), 3, "c and d are folded into a");
         assert_eq!(
@@ -1621,9 +1650,20 @@ mod tests {
         assert!(items.len() > PARALLEL_ABOVE);
         // The upper levels' passes in halves on two threads (from 1,000
         // stacks) or not: the same tree.
-        let t = build_split(&before, &after, items.clone(), 0, 0.0, 1_000);
-        let whole = build(&before, &after, items.clone(), 0, 0.0);
+        let n = items.len();
+        let t = build_split(&before, &after, items.clone(), n, 0, 0.0, 1_000);
+        let whole = build(&before, &after, items.clone(), n, 0, 0.0);
         assert_eq!(t.nodes(), whole.nodes());
+        // Room past the stacks, holding anything, is used for the copies of
+        // the big groups (not the stacks' own buffer), to the same tree.
+        let mut roomy = items.clone();
+        roomy.resize(3 * n, bytemuck::cast([u64::MAX; 4]));
+        let t_roomy = build_split(&before, &after, roomy, n, 0, 0.0, 1_000);
+        assert_eq!(t_roomy.nodes(), t.nodes());
+        assert_eq!(
+            (t_roomy.path_growth, t_roomy.path_shrinkage),
+            (t.path_growth, t.path_shrinkage)
+        );
         assert_eq!(t.nodes().len(), reference.len());
         for id in t.node_ids() {
             let path: Vec<u32> = t.path(id).iter().map(|k| k.0).collect();
@@ -1646,7 +1686,7 @@ mod tests {
         let growth: i64 = own.values().map(|[b, a]| (a - b).max(0)).sum();
         let shrinkage: i64 = own.values().map(|[b, a]| (a - b).min(0)).sum();
         for min in [0.0, 3_000.0, 60_000.0] {
-            let t = build_split(&before, &after, items.clone(), 0, min, 1_000);
+            let t = build_split(&before, &after, items.clone(), n, 0, min, 1_000);
             assert_eq!(
                 (t.path_growth, t.path_shrinkage),
                 (growth, shrinkage),

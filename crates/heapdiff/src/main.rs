@@ -118,6 +118,7 @@ fn run(cli: &Cli) -> Result<Verdict> {
             max_depth: cli.max_depth,
             ..heapdiff_profile::Limits::default()
         },
+        keep_input_memory: false,
     };
     output::timing("start");
     if let Plan::Pair { before, after } = &plan
@@ -187,7 +188,12 @@ fn pair_of_files(
         after: names[1].clone(),
     };
     let after = {
-        let (path, name, options) = (paths[1].to_owned(), names[1].clone(), options.clone());
+        let (path, name) = (paths[1].to_owned(), names[1].clone());
+        // The after file's input, once decoded, is the diff's memory.
+        let options = DecodeOptions {
+            keep_input_memory: true,
+            ..options.clone()
+        };
         std::thread::spawn(move || load(&path, &name, &options))
     };
     // A failing before file is reported first, as in command-line
@@ -206,6 +212,7 @@ fn pair_of_files(
     }
     let mut warnings = profile_warnings([(names[0].as_str(), &before), (names[1], &after)]);
     warnings.extend(symbols.map(symbols::Session::finish).unwrap_or_default());
+    let ahead = ahead.with_memory(after.take_spare());
     let verdict = pair(
         cli,
         &before,

@@ -169,32 +169,78 @@ fn read_to_end_into_zeroed(
     hint: usize,
     limit: u64,
 ) -> std::io::Result<Vec<u8>> {
+    let (mut buf, filled) = read_into_zeroed::<u8>(src, head, hint, limit)?;
+    buf.truncate(filled);
+    Ok(buf)
+}
+
+/// [`read_to_end_into_zeroed`], into a buffer of `W`s (bytes, or blocks
+/// that another use of the memory needs: [`Inflated`]); returns it and how
+/// many of its bytes were read.
+fn read_into_zeroed<W: bytemuck::Pod>(
+    src: impl Read,
+    head: Vec<u8>,
+    hint: usize,
+    limit: u64,
+) -> std::io::Result<(Vec<W>, usize)> {
     let room = limit.saturating_add(1).saturating_sub(head.len() as u64);
     let mut src = src.take(room);
     let mut filled = head.len();
-    let mut buf = vec![0u8; hint.max(filled.saturating_add(READ_ROOM))];
-    buf[..filled].copy_from_slice(&head);
+    let bytes = hint.max(filled.saturating_add(READ_ROOM));
+    let mut buf: Vec<W> = bytemuck::zeroed_vec(bytes.div_ceil(std::mem::size_of::<W>()));
+    bytemuck::cast_slice_mut::<W, u8>(&mut buf)[..filled].copy_from_slice(&head);
     drop(head);
     loop {
-        if filled == buf.len() {
+        let view = bytemuck::cast_slice_mut::<W, u8>(&mut buf);
+        if filled == view.len() {
             // Full: grow only if there is more to read.
             let mut probe = [0u8; 32];
             let n = read_retrying(&mut src, &mut probe)?;
             if n == 0 {
                 break;
             }
-            buf.resize(buf.len().saturating_mul(2), 0);
-            buf[filled..filled + n].copy_from_slice(&probe[..n]);
+            buf.resize(buf.len().saturating_mul(2), W::zeroed());
+            bytemuck::cast_slice_mut::<W, u8>(&mut buf)[filled..filled + n]
+                .copy_from_slice(&probe[..n]);
             filled += n;
             continue;
         }
-        match read_retrying(&mut src, &mut buf[filled..])? {
+        match read_retrying(&mut src, &mut view[filled..])? {
             0 => break,
             n => filled += n,
         }
     }
-    buf.truncate(filled);
-    Ok(buf)
+    Ok((buf, filled))
+}
+
+/// An input inflated whole, as the decoders read it (`bytes::Bytes` over
+/// it): in 32-byte blocks, so that its memory can be reused for elements of
+/// any size dividing 32 once they are done ([`Profile::take_spare`]),
+/// which `keep` receives then, if given.
+struct Inflated {
+    blocks: Vec<[u64; 4]>,
+    len: usize,
+    keep: Option<Kept>,
+}
+
+/// Where an [`Inflated`] input's memory goes once the decoders are done.
+type Kept = std::sync::Arc<std::sync::Mutex<Option<Vec<[u64; 4]>>>>;
+
+impl AsRef<[u8]> for Inflated {
+    fn as_ref(&self) -> &[u8] {
+        &bytemuck::cast_slice(&self.blocks)[..self.len]
+    }
+}
+
+impl Drop for Inflated {
+    fn drop(&mut self) {
+        if let Some(keep) = &self.keep {
+            let mut slot = keep
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *slot = Some(std::mem::take(&mut self.blocks));
+        }
+    }
 }
 
 /// One `read`, retried when interrupted.
@@ -343,8 +389,29 @@ fn decode_gzip_stream(
         return format.decode(&mut lines::LineReader::new(head, gz, limit, true), options);
     }
     // `gz`, and with it the compressed bytes, is gone once inflated.
-    let inflated = inflate_rest(gz, head, hint, limit)?;
-    decode_inflated(inflated, options)
+    let (blocks, len) = read_into_zeroed::<[u64; 4]>(gz, head, hint, limit).map_err(Error::Gzip)?;
+    if len as u64 > limit {
+        return Err(Error::TooLarge { limit });
+    }
+    if len == 0 {
+        return Err(Error::Empty);
+    }
+    let keep: Option<Kept> = options.keep_input_memory.then(Kept::default);
+    let inflated = Inflated {
+        blocks,
+        len,
+        keep: keep.clone(),
+    };
+    let mut profile = decode_plain(bytes::Bytes::from_owner(inflated), options)?;
+    // The decoders hold none of the input by now.
+    if let Some(blocks) = keep.and_then(|k| {
+        k.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }) {
+        profile.set_spare(bytemuck::allocation::cast_vec(blocks));
+    }
+    Ok(profile)
 }
 
 /// How much compressed input is read at a time.
@@ -492,6 +559,16 @@ mod tests {
             for chunk in [1 << 10, 100_000, usize::MAX] {
                 let out = read(&data[..10], hint, 1 << 30, chunk);
                 assert!(out == data, "hint {hint}, reads of {chunk}");
+                // The same into 32-byte blocks, the last one part filled.
+                let src = Trickle {
+                    data: &data[10..],
+                    chunk,
+                    interrupt: false,
+                };
+                let (blocks, n) =
+                    read_into_zeroed::<[u64; 4]>(src, data[..10].to_vec(), hint, 1 << 30).unwrap();
+                assert_eq!(n, data.len(), "hint {hint}, reads of {chunk}");
+                assert!(bytemuck::cast_slice::<[u64; 4], u8>(&blocks)[..n] == data[..]);
             }
         }
         // One byte past the limit is read, for the caller to refuse.
@@ -571,6 +648,28 @@ mod tests {
             decode_owned(bomb, &opts),
             Err(Error::TooLarge { limit: 1000 })
         ));
+    }
+
+    #[test]
+    fn the_memory_of_an_inflated_input_is_kept_when_asked_for() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/go/after.pb.gz");
+        let gz = std::fs::read(path).unwrap();
+        let inflated = gunzip(&gz).unwrap().len();
+        let keep = DecodeOptions {
+            keep_input_memory: true,
+            ..DecodeOptions::default()
+        };
+        let mut kept = decode_owned(gz.clone(), &keep).unwrap();
+        let mut plain = decode_owned(gz, &DecodeOptions::default()).unwrap();
+        assert!(plain.take_spare().is_none());
+        let memory = kept.take_spare().expect("the input's memory");
+        assert!(memory.len() * 8 >= inflated && memory.len().is_multiple_of(4));
+        assert!(kept.take_spare().is_none(), "handed over once");
+        // Nothing else differs.
+        assert_eq!(format!("{kept:?}"), format!("{plain:?}"));
+        // Text inputs are read as they are inflated: nothing is kept.
+        let mut folded = decode_owned(gzip(b"main;leak 100\n"), &keep).unwrap();
+        assert!(folded.take_spare().is_none());
     }
 
     #[test]

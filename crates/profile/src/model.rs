@@ -580,6 +580,43 @@ pub struct Profile {
     stack_frames: FrameStore,
     stack_ends: Vec<usize>,
     values: Vec<i64>,
+    /// The memory the input was inflated into, when it was asked for.
+    spare: Spare,
+}
+
+/// Memory a decoder is done with, kept for its caller to reuse
+/// ([`Profile::take_spare`]): never cloned, and shown by its size.
+#[derive(Default)]
+struct Spare(Option<Vec<u64>>);
+
+impl Clone for Spare {
+    fn clone(&self) -> Self {
+        Spare(None)
+    }
+}
+
+impl std::fmt::Debug for Spare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let words = self.0.as_ref().map_or(0, Vec::len);
+        write!(f, "Spare({} bytes)", words * 8)
+    }
+}
+
+impl Profile {
+    /// The memory the (gzip-compressed) input was inflated into, once the
+    /// decoder was done with it, if [`crate::DecodeOptions::keep_input_memory`]
+    /// asked for it: its pages are already the process's, so a big buffer
+    /// made from it costs no page faults. Its content is the input's (or
+    /// anything else): only for buffers that are written before they are
+    /// read.
+    pub fn take_spare(&mut self) -> Option<Vec<u64>> {
+        self.spare.0.take()
+    }
+
+    /// Keeps `memory` for [`Profile::take_spare`].
+    pub(crate) fn set_spare(&mut self, memory: Vec<u64>) {
+        self.spare = Spare(Some(memory));
+    }
 }
 
 impl Profile {
@@ -900,6 +937,7 @@ impl ProfileBuilder {
                 stack_frames: FrameStore::default(),
                 stack_ends: Vec::new(),
                 values: Vec::new(),
+                spare: Spare::default(),
             },
             string_ids,
             frame_ids: FxHashMap::default(),
