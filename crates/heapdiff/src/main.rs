@@ -157,7 +157,7 @@ fn run(cli: &Cli) -> Result<Verdict> {
             let before = Profile::merge(profiles).with_context(|| inputs.before.clone())?;
             let after = Profile::merge(after).with_context(|| inputs.after.clone())?;
             let options = cli.diff_options();
-            let verdict = pair(cli, &before, &after, &inputs, warnings, &options, None);
+            let verdict = pair(cli, &before, &after, &inputs, warnings, &options);
             // The process ends next: freeing hundreds of megabytes piece by
             // piece would only delay the exit.
             std::mem::forget((before, after));
@@ -213,19 +213,14 @@ fn pair_of_files(
     let mut warnings = profile_warnings([(names[0].as_str(), &before), (names[1], &after)]);
     warnings.extend(symbols.map(symbols::Session::finish).unwrap_or_default());
     let ahead = ahead.with_memory(after.take_spare());
-    let verdict = pair(
-        cli,
-        &before,
-        &after,
-        &inputs,
-        warnings,
-        &diff_options,
-        Some(ahead),
-    );
-    // The process ends next: freeing hundreds of megabytes piece by
-    // piece would only delay the exit.
-    std::mem::forget((before, after));
-    verdict
+    output::timing("symbolize");
+    let diff = heapdiff_diff::diff_ahead(ahead, &after, &diff_options)?;
+    output::timing("diff");
+    // The profiles are done with: their hundreds of megabytes are given
+    // back on another thread while the graph and the table are drawn,
+    // instead of by the exit, after them.
+    std::thread::spawn(move || drop((before, after)));
+    report(cli, diff, &inputs, warnings)
 }
 
 /// The decoders' warnings, each naming its input.
@@ -451,23 +446,28 @@ fn write_graph<'a>(
     }
 }
 
-/// A pair: table or JSON, and the flame graph; the diff finished from
-/// `ahead` when its before side was summed while the after file was read.
+/// A pair of merged profiles: their diff, shown.
 fn pair(
     cli: &Cli,
     before: &Profile,
     after: &Profile,
     inputs: &Inputs,
-    mut warnings: Vec<String>,
+    warnings: Vec<String>,
     options: &heapdiff_diff::Options,
-    ahead: Option<heapdiff_diff::Ahead<'_>>,
 ) -> Result<Verdict> {
     output::timing("symbolize");
-    let diff = match ahead {
-        Some(ahead) => heapdiff_diff::diff_ahead(ahead, after, options)?,
-        None => heapdiff_diff::diff(before, after, options)?,
-    };
+    let diff = heapdiff_diff::diff(before, after, options)?;
     output::timing("diff");
+    report(cli, diff, inputs, warnings)
+}
+
+/// A pair's diff shown: table or JSON, and the flame graph.
+fn report(
+    cli: &Cli,
+    diff: heapdiff_diff::Diff,
+    inputs: &Inputs,
+    mut warnings: Vec<String>,
+) -> Result<Verdict> {
     warnings.extend(diff.warnings.iter().cloned());
     for w in &warnings {
         output::warn(w);
