@@ -1832,7 +1832,8 @@ mod tests {
                 // Against the sides summed together in one pass each.
                 let together = diff_split(&before, after, &o, usize::MAX, None).unwrap();
                 // Memory given for the stacks, holding anything (enough of
-                // it, too little, or not in 32-byte blocks), or none.
+                // it, too little, or not in 32-byte blocks), or none; the
+                // tree's nodes then go in what the stacks leave of it.
                 let memories = [
                     None,
                     Some(vec![u64::MAX; 400]),

@@ -23,7 +23,10 @@ use heapdiff_profile::{Frames, StackFrame};
 use crate::{KeyId, Side};
 
 /// A node's position in the [`Tree`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, bytemuck::Zeroable, bytemuck::Pod,
+)]
+#[repr(transparent)]
 pub struct NodeId(u32);
 
 impl NodeId {
@@ -34,7 +37,8 @@ impl NodeId {
 }
 
 /// A node's size on both sides (the tree carries no object counts).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Zeroable, bytemuck::Pod)]
+#[repr(C)]
 pub struct TreeValues {
     /// Value in the before profile.
     pub before: i64,
@@ -49,11 +53,13 @@ impl TreeValues {
     }
 }
 
-/// One call-tree node.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One call-tree node. Plain data (no padding, any bits valid), so that
+/// the tree can lay its nodes out in memory it already holds (its stacks' buffer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Zeroable, bytemuck::Pod)]
+#[repr(C)]
 pub struct Node {
-    /// The frame this node stands for; `None` only for the root.
-    pub key: Option<KeyId>,
+    /// The frame's key id, or [`NO_KEY`] for the root.
+    key: u32,
     /// The caller's node; the root is its own parent.
     pub parent: NodeId,
     /// Values of the stacks that end here.
@@ -61,6 +67,17 @@ pub struct Node {
     /// Values of the stacks that pass through here (self included).
     pub total: TreeValues,
 }
+
+impl Node {
+    /// The frame this node stands for; `None` only for the root.
+    pub fn key(&self) -> Option<KeyId> {
+        (self.key != NO_KEY).then_some(KeyId(self.key))
+    }
+}
+
+/// The 8-byte words of a [`Node`].
+const NODE_WORDS: usize = std::mem::size_of::<Node>() / 8;
+const _: () = assert!(std::mem::size_of::<Node>() == NODE_WORDS * 8);
 
 /// A call tree of both profiles. See the module documentation.
 #[derive(Clone, Debug)]
@@ -70,7 +87,8 @@ pub struct Tree {
     pub path_growth: i64,
     /// Sum of the negative changes of every distinct call path (≤ 0).
     pub path_shrinkage: i64,
-    nodes: Vec<Node>,
+    /// The nodes, [`NODE_WORDS`] words each (see [`Tree::nodes`]).
+    nodes: Vec<u64>,
     /// Children of node i: `child_list[child_start[i]..child_start[i + 1]]`.
     child_start: Vec<u32>,
     child_list: Vec<NodeId>,
@@ -82,17 +100,17 @@ impl Tree {
 
     /// Every node; the root is first and parents come before children.
     pub fn nodes(&self) -> &[Node] {
-        &self.nodes
+        bytemuck::cast_slice(&self.nodes)
     }
 
     /// Every node id, root first, parents before children.
     pub fn node_ids(&self) -> impl DoubleEndedIterator<Item = NodeId> + ExactSizeIterator + use<> {
-        (0..self.nodes.len() as u32).map(NodeId)
+        (0..self.nodes().len() as u32).map(NodeId)
     }
 
     /// A node by id.
     pub fn node(&self, id: NodeId) -> &Node {
-        &self.nodes[id.index()]
+        &self.nodes()[id.index()]
     }
 
     /// A node's children, ordered by key id.
@@ -104,9 +122,9 @@ impl Tree {
     /// The keys from the root's child down to `id` (outermost caller first).
     pub fn path(&self, mut id: NodeId) -> Vec<KeyId> {
         let mut keys = Vec::new();
-        while let Some(k) = self.nodes[id.index()].key {
+        while let Some(k) = self.node(id).key() {
             keys.push(k);
-            id = self.nodes[id.index()].parent;
+            id = self.node(id).parent;
         }
         keys.reverse();
         keys
@@ -329,7 +347,6 @@ fn build_split(
         path_shrinkage,
         ..
     } = main;
-    drop(buffer);
     let (nodes, sums) = assemble(main_nodes, main_sums, &parts, &blocks);
     let path_growth = parts
         .iter()
@@ -338,7 +355,7 @@ fn build_split(
         .iter()
         .fold(path_shrinkage, |g, p| g.saturating_add(p.path_shrinkage));
     drop(parts);
-    let mut tree = finish(nodes, sums);
+    let mut tree = finish(nodes, sums, bytemuck::allocation::cast_vec(buffer));
     tree.path_growth = path_growth;
     tree.path_shrinkage = path_shrinkage;
     tree
@@ -1366,8 +1383,10 @@ fn common_keys<A: StackFrame, B: StackFrame>(
 }
 
 /// Sums totals (in floating point, truncated at the end) and indexes
-/// children.
-fn finish(built: Vec<Built>, mut sums: Vec<[f64; 2]>) -> Tree {
+/// children. The nodes are laid out in `memory` (the stacks' buffer, done
+/// with: its pages are already the process's), given back but for what
+/// they take, when it is big enough.
+fn finish(built: Vec<Built>, mut sums: Vec<[f64; 2]>, memory: Vec<u64>) -> Tree {
     // Each node's children, from the parents alone: on a thread of its own
     // for a big tree, while the nodes are made.
     let children = |built: &[Built]| {
@@ -1391,20 +1410,29 @@ fn finish(built: Vec<Built>, mut sums: Vec<[f64; 2]>) -> Tree {
     // Own values first; then, children before parents (reverse pre-order),
     // each node's sum becomes its total and is added to its parent's. One
     // buffer serves both, so nothing per node is copied.
-    let nodes = |built: &[Built], sums: &mut [[f64; 2]]| {
-        let mut nodes: Vec<Node> = built
-            .iter()
-            .zip(sums.iter())
-            .map(|(b, own)| Node {
-                key: (b.key != NO_KEY).then_some(KeyId(b.key)),
+    let nodes = |built: &[Built], sums: &mut [[f64; 2]], memory: Vec<u64>| {
+        let words = built.len() * NODE_WORDS;
+        let mut raw = if memory.len() >= words {
+            let mut raw = memory;
+            raw.truncate(words);
+            raw.shrink_to_fit();
+            raw
+        } else {
+            drop(memory);
+            bytemuck::zeroed_vec(words)
+        };
+        let nodes: &mut [Node] = bytemuck::cast_slice_mut(&mut raw);
+        for ((node, b), own) in nodes.iter_mut().zip(built).zip(sums.iter()) {
+            *node = Node {
+                key: b.key,
                 parent: NodeId(b.parent),
                 self_values: TreeValues {
                     before: own[0] as i64,
                     after: own[1] as i64,
                 },
                 total: TreeValues::default(),
-            })
-            .collect();
+            };
+        }
         for i in (0..nodes.len()).rev() {
             let [b, a] = sums[i];
             nodes[i].total = TreeValues {
@@ -1417,16 +1445,16 @@ fn finish(built: Vec<Built>, mut sums: Vec<[f64; 2]>) -> Tree {
                 sums[parent][1] += a;
             }
         }
-        nodes
+        raw
     };
     let (nodes, (child_start, child_list)) = if built.len() > PARALLEL_ABOVE {
         std::thread::scope(|s| {
             let kids = s.spawn(|| children(&built));
-            let nodes = nodes(&built, &mut sums);
+            let nodes = nodes(&built, &mut sums, memory);
             (nodes, kids.join().expect("listing children does not panic"))
         })
     } else {
-        (nodes(&built, &mut sums), children(&built))
+        (nodes(&built, &mut sums, memory), children(&built))
     };
     Tree {
         path_growth: 0,
@@ -1458,7 +1486,7 @@ mod tests {
         let root = t.node(Tree::ROOT);
         assert_eq!((root.total.before, root.total.after), (10, 42));
         let a_node = t.children(Tree::ROOT)[0];
-        assert_eq!(t.node(a_node).key, Some(a));
+        assert_eq!(t.node(a_node).key(), Some(a));
         assert_eq!(t.children(a_node).len(), 2);
         let ab = t.children(a_node)[0];
         assert_eq!(t.node(ab).self_values.after, 5);
@@ -1678,7 +1706,10 @@ mod tests {
         while let Some(n) = stack.pop() {
             seen.push(n.index());
             let kids = t.children(n);
-            assert!(kids.windows(2).all(|w| t.node(w[0]).key < t.node(w[1]).key));
+            assert!(
+                kids.windows(2)
+                    .all(|w| t.node(w[0]).key() < t.node(w[1]).key())
+            );
             stack.extend(kids.iter().rev());
         }
         assert_eq!(seen, (0..t.nodes().len()).collect::<Vec<_>>());

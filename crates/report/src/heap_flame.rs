@@ -192,7 +192,7 @@ fn layout(diff: &Diff, labels: &[String], min_fraction: f64) -> Layout {
     let min_units = width[0] * min_fraction;
     let label_of = |id: NodeId| {
         nodes[id.index()]
-            .key
+            .key()
             .map_or("", |k| labels[k.index()].as_str())
     };
     let mut drawn = Vec::new();
@@ -360,7 +360,7 @@ text {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 
         let node = &nodes[i];
         let (b, a) = (node.total.before.max(0), node.total.after.max(0));
         let delta = node.total.delta();
-        let name = match node.key {
+        let name = match node.key() {
             Some(k) => labels[k.index()].as_str(),
             None => "all",
         };
@@ -388,8 +388,8 @@ text {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 
             },
             xml_escape(&format!(
                 "{}\n{}",
-                tooltip(diff, node.key, name, b, a, unit),
-                match node.key {
+                tooltip(diff, node.key(), name, b, a, unit),
+                match node.key() {
                     Some(k) if diff.is_library(k) => "library code",
                     Some(_) => "your code",
                     None => "all memory",
@@ -428,7 +428,7 @@ text {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 
             fit_label(name, w)
         };
         if !text.is_empty() {
-            let user = node.key.is_some_and(|k| !diff.is_library(k));
+            let user = node.key().is_some_and(|k| !diff.is_library(k));
             let _ = write!(
                 svg,
                 r#"<text x="{:.2}" y="{:.1}" fill="{}"{}>{}</text>"#,
