@@ -585,6 +585,10 @@ fn assemble(
 /// At most this many distinct keys are sorted by counting.
 const FEW: usize = 16;
 
+/// A group holding all but one in this many of a node's stacks is
+/// dominant: the others are moved around it ([`FewKeys::move_around`]).
+const DOMINANT: usize = 64;
+
 /// A stable counting sort's plan for `(key << 32 | position)` pairs made in
 /// position order. With few distinct keys (the usual case: a node has a
 /// handful of callees) the pairs' order by key is found in one linear pass
@@ -674,6 +678,61 @@ impl FewKeys {
     }
 
     /// The planned position of each pair, in order.
+    /// The key (by its place in `keys`) that all but at most `others` of
+    /// the planned pairs have, if one does.
+    fn dominant(&self, others: usize) -> Option<u8> {
+        let n = self.of.len();
+        let (k, _) = self
+            .keys
+            .iter()
+            .enumerate()
+            .find(|(_, (_, count))| count + others >= n)?;
+        Some(k as u8)
+    }
+
+    /// Moves `items` (those the plan was made for) as [`FewKeys::scatter`]
+    /// would, in place, when nearly all have the key `major`: the others
+    /// are put aside (with where they go), the runs of `major` stacks
+    /// between them are moved as blocks (those bound right first, last
+    /// first; then those bound left, first first: a stack's shift only
+    /// shrinks along the range, and no block lands where one not yet moved
+    /// lies), and the others are put in the places left.
+    fn move_around(&self, items: &mut [Item], major: u8, aside: &mut Vec<(usize, Item)>) {
+        let mut next = self.starts();
+        let first = next[usize::from(major)] as isize;
+        aside.clear();
+        // Runs of `major` stacks as (start, end, shift).
+        let mut blocks: Vec<(usize, usize, isize)> = Vec::new();
+        let mut from = 0;
+        for (i, &k) in self.of.iter().enumerate() {
+            if k != major {
+                let d = next[usize::from(k)];
+                next[usize::from(k)] += 1;
+                aside.push((d, items[i]));
+                if from < i {
+                    blocks.push((from, i, first - (aside.len() - 1) as isize));
+                }
+                from = i + 1;
+            }
+        }
+        if from < items.len() {
+            blocks.push((from, items.len(), first - aside.len() as isize));
+        }
+        let right = blocks.partition_point(|b| b.2 > 0);
+        let (bound_right, bound_left) = blocks.split_at(right);
+        for &(a, b, shift) in bound_right.iter().rev().chain(bound_left) {
+            if shift != 0 {
+                items.copy_within(
+                    a..b,
+                    a.checked_add_signed(shift).expect("a place in the range"),
+                );
+            }
+        }
+        for &(d, it) in aside.iter() {
+            items[d] = it;
+        }
+    }
+
     fn destinations(&self) -> impl Iterator<Item = usize> + '_ {
         let mut next = self.starts();
         self.of.iter().map(move |&k| {
@@ -799,6 +858,9 @@ struct Builder<'a> {
     runs: Vec<(u32, usize)>,
     /// Scratch: what became of each group.
     decided: Vec<Decided>,
+    /// Scratch: the stacks put aside while a dominant group is moved
+    /// ([`FewKeys::move_around`]), with where they go.
+    aside: Vec<(usize, Item)>,
 }
 
 /// A group of stacks, summed: its totals (before, after), its shortest
@@ -827,6 +889,7 @@ impl<'a> Builder<'a> {
             plan: FewKeys::default(),
             runs: Vec::new(),
             decided: Vec::new(),
+            aside: Vec::new(),
         }
     }
 
@@ -1163,7 +1226,19 @@ impl<'a> Builder<'a> {
         };
         let mut runs = std::mem::take(&mut self.runs);
         runs.clear();
-        if pairs.len() > self.split_above && self.plan.plan(pairs) {
+        let planned = self.plan.plan(pairs);
+        let dominant = (planned && pairs.len() > self.split_above)
+            .then(|| self.plan.dominant(pairs.len() / DOMINANT))
+            .flatten();
+        if let Some(major) = dominant {
+            // Many stacks, nearly all in one group: moved in place, the few
+            // others put aside, instead of copying all of them to move them
+            // back.
+            let mut aside = std::mem::take(&mut self.aside);
+            self.plan.move_around(&mut items[lo..hi], major, &mut aside);
+            self.aside = aside;
+            runs.extend(self.plan.groups());
+        } else if pairs.len() > self.split_above && planned {
             // Few keys, many stacks: a copy of the stacks (made in halves,
             // on two threads), from which each thread moves those bound for
             // its half of the range, following the plan (see
@@ -1193,7 +1268,7 @@ impl<'a> Builder<'a> {
                 plan.scatter(from, a, 0);
             });
             runs.extend(plan.groups());
-        } else if pairs.len() <= self.split_above && self.plan.plan(pairs) {
+        } else if planned {
             // Few keys: the stacks move straight to their groups, read in
             // order (a copy of them first), instead of being gathered
             // through the sorted pairs from all over; the groups are the
@@ -1729,6 +1804,46 @@ mod tests {
         }
     }
 
+    /// A big node whose stacks nearly all go one way is moved in place:
+    /// the same tree as moving them through a copy.
+    #[test]
+    fn a_dominant_group_moved_in_place_makes_the_same_tree() {
+        let mut before = SideStacks::new(Side::Before);
+        let mut after = SideStacks::new(Side::After);
+        let mut items = Vec::new();
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        };
+        for i in 0..(PARALLEL_ABOVE as u64 + 5_000) {
+            // Root 1; then callee 2 but for one stack in 500 (3 or 4, on
+            // either side of it); then a few random frames. Leaf first.
+            let callee = match i % 500 {
+                7 => 3,
+                300 => 4,
+                _ => 2,
+            };
+            let mut keys: Vec<KeyId> = (0..1 + next(4))
+                .map(|_| KeyId(10 + next(30) as u32))
+                .collect();
+            keys.extend([KeyId(callee), KeyId(1)]);
+            let stacks = if i % 2 == 0 { &mut before } else { &mut after };
+            items.push(stacks.copy(&keys, 1.0 + next(100) as f64));
+        }
+        let n = items.len();
+        let in_place = build_split(&before, &after, items.clone(), n, 0, 0.0, 1_000);
+        let copied = build_split(&before, &after, items.clone(), n, 0, 0.0, usize::MAX);
+        assert_eq!(in_place.nodes(), copied.nodes());
+        assert_eq!(
+            (in_place.path_growth, in_place.path_shrinkage),
+            (copied.path_growth, copied.path_shrinkage)
+        );
+        assert_eq!(in_place.children(Tree::ROOT).len(), 1);
+        let root_callee = in_place.children(Tree::ROOT)[0];
+        assert_eq!(in_place.children(root_callee).len(), 3);
+    }
+
     /// The plan's groups and moves, shared by two threads at any split
     /// point, against a full sort of the pairs.
     #[test]
@@ -1757,6 +1872,13 @@ mod tests {
                 }
             }
             assert_eq!(plan.groups().collect::<Vec<_>>(), runs);
+            // In place around a dominant key, where there is one.
+            if let Some(major) = plan.dominant(pairs.len() / DOMINANT) {
+                let mut items = from.clone();
+                plan.move_around(&mut items, major, &mut Vec::new());
+                let got: Vec<usize> = items.iter().map(|it| it.start()).collect();
+                assert_eq!(got, want, "moved around a dominant key");
+            }
         };
         let mut plan = FewKeys::default();
         for distinct in [1u64, 3, 16, 17, 200] {
@@ -1781,5 +1903,26 @@ mod tests {
             .collect();
         check(&pairs, &mut plan);
         assert_eq!(plan.keys.len(), 12);
+        // One key on nearly all: the others (below and above it) first,
+        // last, together, apart, or none.
+        let mut moved = 0;
+        for others in [
+            vec![],
+            vec![(0, 1u64)],
+            vec![(999, 9)],
+            vec![(0, 9), (1, 1), (998, 1), (999, 9)],
+            vec![(10, 1), (11, 9), (500, 1), (501, 9), (502, 2), (990, 3)],
+            (0..15).map(|i| (i * 61 % 1000, (i % 3) * 4 + 1)).collect(),
+        ] {
+            let pairs: Vec<u64> = (0..1000u64)
+                .map(|i| {
+                    let key = others.iter().find(|o| o.0 == i).map_or(5, |o| o.1);
+                    key << 32 | i
+                })
+                .collect();
+            check(&pairs, &mut plan);
+            moved += usize::from(plan.dominant(pairs.len() / DOMINANT).is_some());
+        }
+        assert_eq!(moved, 6, "every case has a dominant key");
     }
 }
