@@ -80,7 +80,7 @@ const NODE_WORDS: usize = std::mem::size_of::<Node>() / 8;
 const _: () = assert!(std::mem::size_of::<Node>() == NODE_WORDS * 8);
 
 /// A call tree of both profiles. See the module documentation.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Tree {
     /// Sum of the positive changes of every distinct call path (each node's
     /// own stacks), counted before small subtrees were folded.
@@ -92,6 +92,19 @@ pub struct Tree {
     /// Children of node i: `child_list[child_start[i]..child_start[i + 1]]`.
     child_start: Vec<u32>,
     child_list: Vec<NodeId>,
+}
+
+/// Shows the nodes as nodes, not as the words they are kept in.
+impl std::fmt::Debug for Tree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tree")
+            .field("path_growth", &self.path_growth)
+            .field("path_shrinkage", &self.path_shrinkage)
+            .field("nodes", &self.nodes())
+            .field("child_start", &self.child_start)
+            .field("child_list", &self.child_list)
+            .finish()
+    }
 }
 
 impl Tree {
