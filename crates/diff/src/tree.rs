@@ -260,7 +260,18 @@ pub(crate) fn build(
     shortest: usize,
     min: f64,
 ) -> Tree {
-    build_split(before, after, buffer, stacks, shortest, min, SPLIT_ITEMS)
+    build_split(
+        before,
+        after,
+        buffer,
+        stacks,
+        shortest,
+        min,
+        Sharing {
+            split_items: SPLIT_ITEMS,
+            always: false,
+        },
+    )
 }
 
 /// A buffer of `n` items, all zero, for the sides' stacks to be written
@@ -298,8 +309,18 @@ pub(crate) fn rebase_copied(items: &mut [Item], base: usize) {
     }
 }
 
-/// [`build`], the upper levels' passes over more than `split_items`
-/// stacks run in two halves on two threads.
+/// How [`build_split`]'s builders share their work.
+#[derive(Clone, Copy)]
+struct Sharing {
+    /// Above this many stacks, the upper levels' passes run in two halves
+    /// on two threads.
+    split_items: usize,
+    /// The subtree builders hand each other every task they can (tests:
+    /// they otherwise do when one runs out of work).
+    always: bool,
+}
+
+/// [`build`], its builders sharing their work as `sharing` says.
 fn build_split(
     before: &SideStacks<'_>,
     after: &SideStacks<'_>,
@@ -307,7 +328,7 @@ fn build_split(
     stacks: usize,
     shortest: usize,
     min: f64,
-    split_items: usize,
+    sharing: Sharing,
 ) -> Tree {
     let (before, after) = if before.side == Side::Before {
         (before, after)
@@ -320,7 +341,7 @@ fn build_split(
     let mut main = Builder::new(sides, min);
     main.spare = spare;
     if stacks > PARALLEL_ABOVE {
-        main.split_above = split_items;
+        main.split_above = sharing.split_items;
     }
     main.nodes.push(Built {
         key: NO_KEY,
@@ -352,7 +373,7 @@ fn build_split(
             main.expand(task, items, &mut work);
         }
     }
-    let (parts, blocks) = build_subtrees(sides, min, work, items, parallel);
+    let (parts, blocks) = build_subtrees(sides, min, work, items, parallel, sharing.always);
     let Builder {
         nodes: main_nodes,
         sums: main_sums,
@@ -445,71 +466,192 @@ struct Part {
     path_shrinkage: i64,
 }
 
-/// One task's subtree: `nodes[start..end]` of part `part`, whose first node
-/// hangs below node `parent` of the main builder.
+/// Where a subtree's top node hangs.
+#[derive(Clone, Copy)]
+enum Parent {
+    /// Below a node of the upper levels' builder.
+    Main(NodeId),
+    /// Below node `.1` (in that part's numbering) of part `.0`: a task one
+    /// subtree builder handed over to the other.
+    Part(usize, u32),
+}
+
+/// One task's subtree: `nodes[start..end]` of part `part`, in pre-order but
+/// for the subtrees of tasks handed over while it was built (blocks of
+/// their own, whose parent is one of these nodes).
 struct Block {
     part: usize,
     start: usize,
     end: usize,
     key: u32,
-    parent: NodeId,
+    parent: Parent,
+}
+
+/// A task waiting for a subtree builder, with its stacks.
+struct Job<'i> {
+    task: Task,
+    items: &'i mut [Item],
+    parent: Parent,
+}
+
+/// The tasks the subtree builders share: the upper levels' tasks to begin
+/// with, then whatever one builder hands over when the other has run out.
+/// Each builder works depth-first on its own tasks and looks at the queue
+/// only when it has none left, or (with a single relaxed load after each
+/// node) when the other waits for work: then it hands over its biggest
+/// pending task.
+struct Queue<'i> {
+    state: std::sync::Mutex<QueueState<'i>>,
+    wake: std::sync::Condvar,
+    /// A builder waits for work.
+    hungry: std::sync::atomic::AtomicBool,
+    /// Hand over a task whenever there is one to hand (tests: every path
+    /// of the assembly is taken).
+    always_share: bool,
+}
+
+struct QueueState<'i> {
+    jobs: Vec<Job<'i>>,
+    /// Builders at work on a job: while one is, it may hand over more.
+    busy: usize,
+}
+
+/// A pending task smaller than this is not worth handing over.
+const SHARE_ABOVE: usize = 256;
+
+impl<'i> Queue<'i> {
+    fn new(jobs: Vec<Job<'i>>, always_share: bool) -> Self {
+        Queue {
+            state: std::sync::Mutex::new(QueueState { jobs, busy: 0 }),
+            wake: std::sync::Condvar::new(),
+            hungry: std::sync::atomic::AtomicBool::new(false),
+            always_share,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState<'i>> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The biggest job waiting, once there is one; `None` once there is
+    /// none and no builder is at work (none can come).
+    fn take(&self) -> Option<Job<'i>> {
+        let mut state = self.lock();
+        loop {
+            let biggest = (0..state.jobs.len()).max_by_key(|&i| state.jobs[i].items.len());
+            if let Some(i) = biggest {
+                state.busy += 1;
+                return Some(state.jobs.swap_remove(i));
+            }
+            if state.busy == 0 {
+                return None;
+            }
+            self.hungry
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            state = self
+                .wake
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+
+    /// Whether a builder should hand over a task.
+    #[inline(always)]
+    fn wanted(&self) -> bool {
+        self.always_share || self.hungry.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn give(&self, job: Job<'i>) {
+        let mut state = self.lock();
+        state.jobs.push(job);
+        self.hungry
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        drop(state);
+        self.wake.notify_one();
+    }
+
+    /// A builder's job is done (with whatever it handed over).
+    fn done(&self) {
+        let mut state = self.lock();
+        state.busy -= 1;
+        let idle = state.busy == 0;
+        drop(state);
+        if idle {
+            self.wake.notify_all();
+        }
+    }
 }
 
 /// Builds the subtree of every task, on two threads when there are several
-/// (shared out by size), each subtree in pre-order.
+/// (each takes the biggest task left, and hands over part of its work when
+/// the other runs out), each subtree in pre-order.
 fn build_subtrees(
     sides: [&SideStacks<'_>; 2],
     min: f64,
-    mut work: Vec<Task>,
+    work: Vec<Task>,
     items: &mut [Item],
     parallel: bool,
+    always_share: bool,
 ) -> (Vec<Part>, Vec<Block>) {
-    // Each task's stacks, as a slice of their own.
-    work.sort_unstable_by_key(|t| t.lo);
-    let mut slices = Vec::with_capacity(work.len());
-    let mut rest = items;
-    let mut at = 0;
-    for t in &work {
-        let (_, tail) = rest.split_at_mut(t.lo - at);
-        let (mine, tail) = tail.split_at_mut(t.hi - t.lo);
-        slices.push(Some(mine));
-        rest = tail;
-        at = t.hi;
-    }
-    let mut by_size: Vec<usize> = (0..work.len()).collect();
-    by_size.sort_unstable_by_key(|&i| std::cmp::Reverse(work[i].hi - work[i].lo));
-    let mut jobs: [Vec<(Task, &mut [Item])>; 2] = [Vec::new(), Vec::new()];
-    let mut load = [0usize; 2];
-    let mut tasks: Vec<Option<Task>> = work.into_iter().map(Some).collect();
-    for i in by_size {
-        let t = tasks[i].take().expect("each task once");
-        let slice = slices[i].take().expect("each slice once");
-        let thread = usize::from(parallel && load[1] < load[0]);
-        load[thread] += slice.len();
-        jobs[thread].push((t, slice));
-    }
-    let run = |part: usize, jobs: Vec<(Task, &mut [Item])>| {
+    let jobs = carve(work, items)
+        .into_iter()
+        .map(|(task, items)| Job {
+            parent: Parent::Main(task.parent),
+            task,
+            items,
+        })
+        .collect();
+    let queue = Queue::new(jobs, always_share);
+    let run = |part: usize| {
         let mut b = Builder::new(sides, min);
-        let mut blocks = Vec::with_capacity(jobs.len());
-        let mut local = Vec::new();
-        for (task, slice) in jobs {
+        let mut blocks = Vec::new();
+        let mut local: Vec<(Task, &mut [Item])> = Vec::new();
+        let mut fresh = Vec::new();
+        while let Some(job) = queue.take() {
             let start = b.nodes.len();
-            local.push(Task {
-                lo: 0,
-                hi: slice.len(),
-                parent: NodeId(u32::MAX),
-                ..task
-            });
-            while let Some(t) = local.pop() {
-                b.expand(t, slice, &mut local);
+            let key = job.task.key.expect("tasks below the root have a key");
+            local.push((
+                Task {
+                    parent: NodeId(u32::MAX),
+                    ..job.task
+                },
+                job.items,
+            ));
+            while let Some((task, items)) = local.pop() {
+                fresh.clear();
+                b.expand(task, items, &mut fresh);
+                // Popped smallest key first (the last of `fresh`): pre-order.
+                local.extend(
+                    carve(fresh.drain(..).rev().collect(), items)
+                        .into_iter()
+                        .rev(),
+                );
+                if local.len() > 1 && queue.wanted() {
+                    let (i, _) = local
+                        .iter()
+                        .enumerate()
+                        .max_by_key(|(_, (_, items))| items.len())
+                        .expect("tasks");
+                    if local[i].1.len() > SHARE_ABOVE || queue.always_share {
+                        let (task, items) = local.remove(i);
+                        queue.give(Job {
+                            parent: Parent::Part(part, task.parent.0),
+                            task,
+                            items,
+                        });
+                    }
+                }
             }
             blocks.push(Block {
                 part,
                 start,
                 end: b.nodes.len(),
-                key: task.key.expect("tasks below the root have a key"),
-                parent: task.parent,
+                key,
+                parent: job.parent,
             });
+            queue.done();
         }
         let part = Part {
             nodes: b.nodes,
@@ -519,26 +661,59 @@ fn build_subtrees(
         };
         (part, blocks)
     };
-    let [first, second] = jobs;
-    let ((p0, mut b0), (p1, b1)) = if second.is_empty() {
-        (run(0, first), (Part::default(), Vec::new()))
-    } else {
+    let ((p0, mut b0), (p1, b1)) = if parallel {
         std::thread::scope(|s| {
-            let other = s.spawn(|| run(1, second));
-            let mine = run(0, first);
+            let other = s.spawn(|| run(1));
+            let mine = run(0);
             (
                 mine,
                 other.join().expect("building a subtree does not panic"),
             )
         })
+    } else {
+        (run(0), (Part::default(), Vec::new()))
     };
     b0.extend(b1);
     (vec![p0, p1], b0)
 }
 
+/// Each task's stacks (`items[task.lo..task.hi]`, the tasks' ranges
+/// disjoint) as a slice of their own, with the task made to match (its
+/// range all of the slice); in `tasks`' order.
+fn carve(tasks: Vec<Task>, items: &mut [Item]) -> Vec<(Task, &mut [Item])> {
+    let mut order: Vec<usize> = (0..tasks.len()).collect();
+    order.sort_unstable_by_key(|&i| tasks[i].lo);
+    let mut slices: Vec<Option<&mut [Item]>> = (0..tasks.len()).map(|_| None).collect();
+    let mut rest = items;
+    let mut at = 0;
+    for i in order {
+        let t = &tasks[i];
+        let (_, tail) = rest.split_at_mut(t.lo - at);
+        let (mine, tail) = tail.split_at_mut(t.hi - t.lo);
+        slices[i] = Some(mine);
+        rest = tail;
+        at = t.hi;
+    }
+    tasks
+        .into_iter()
+        .zip(slices)
+        .map(|(t, s)| {
+            let s = s.expect("each task's slice");
+            let task = Task {
+                lo: 0,
+                hi: s.len(),
+                ..t
+            };
+            (task, s)
+        })
+        .collect()
+}
+
 /// Lays the main builder's nodes and the subtrees' blocks out in pre-order,
 /// siblings ordered by key id: a walk over the main nodes (a few, or all of
-/// them for a small input) that copies each block whole.
+/// them for a small input) that copies each block whole, or, for a block
+/// with others hanging below its nodes, node by node with each of those
+/// put in its place among its siblings.
 fn assemble(
     main: Vec<Built>,
     main_sums: Vec<[f64; 2]>,
@@ -555,44 +730,155 @@ fn assemble(
     for (i, n) in main.iter().enumerate().skip(1) {
         children[n.parent as usize].push((n.key, Child::Main(i as u32)));
     }
+    // Each part's blocks by where they start, to find the block holding a
+    // node.
+    let mut by_start: Vec<Vec<(usize, usize)>> = vec![Vec::new(); parts.len()];
     for (k, b) in blocks.iter().enumerate() {
-        children[b.parent.index()].push((b.key, Child::Block(k as u32)));
+        by_start[b.part].push((b.start, k));
     }
-    let mut nodes = Vec::with_capacity(total);
-    let mut sums = Vec::with_capacity(total);
+    for list in &mut by_start {
+        list.sort_unstable();
+    }
+    let mut grafts: Vec<Vec<Graft>> = (0..blocks.len()).map(|_| Vec::new()).collect();
+    for (k, b) in blocks.iter().enumerate() {
+        match b.parent {
+            Parent::Main(p) => children[p.index()].push((b.key, Child::Block(k as u32))),
+            Parent::Part(part, local) => {
+                let list = &by_start[part];
+                let i = list.partition_point(|&(start, _)| start <= local as usize) - 1;
+                grafts[list[i].1].push(Graft {
+                    parent: local,
+                    key: b.key,
+                    block: k as u32,
+                });
+            }
+        }
+    }
+    for g in &mut grafts {
+        g.sort_unstable_by_key(|g| (g.parent, g.key));
+    }
+    let mut out = Layout {
+        parts,
+        blocks,
+        grafts: &grafts,
+        nodes: Vec::with_capacity(total),
+        sums: Vec::with_capacity(total),
+    };
     let mut new_id = vec![0u32; main.len()];
     let mut stack = vec![Child::Main(0)];
     while let Some(c) = stack.pop() {
-        let id = nodes.len() as u32;
         match c {
             Child::Main(i) => {
+                let id = out.nodes.len() as u32;
                 let n = main[i as usize];
                 new_id[i as usize] = id;
                 let parent = if i == 0 { 0 } else { new_id[n.parent as usize] };
-                nodes.push(Built { key: n.key, parent });
-                sums.push(main_sums[i as usize]);
+                out.nodes.push(Built { key: n.key, parent });
+                out.sums.push(main_sums[i as usize]);
                 let kids = &mut children[i as usize];
                 kids.sort_unstable_by_key(|&(key, _)| key);
                 stack.extend(kids.iter().rev().map(|&(_, c)| c));
             }
             Child::Block(k) => {
-                let b = &blocks[k as usize];
-                let part = &parts[b.part];
-                let top_parent = new_id[b.parent.index()];
-                for local in b.start..b.end {
-                    let n = part.nodes[local];
-                    let parent = if local == b.start {
-                        top_parent
-                    } else {
-                        id + (n.parent - b.start as u32)
-                    };
-                    nodes.push(Built { key: n.key, parent });
-                }
-                sums.extend_from_slice(&part.sums[b.start..b.end]);
+                let top_parent = match blocks[k as usize].parent {
+                    Parent::Main(p) => new_id[p.index()],
+                    Parent::Part(..) => unreachable!("below the main nodes"),
+                };
+                out.block(k as usize, top_parent);
             }
         }
     }
-    (nodes, sums)
+    (out.nodes, out.sums)
+}
+
+/// A block hanging below a node of another block: that node (in its
+/// part's numbering), the block's key, and the block.
+#[derive(Clone, Copy)]
+struct Graft {
+    parent: u32,
+    key: u32,
+    block: u32,
+}
+
+/// The assembled tree so far, and what it is assembled from.
+struct Layout<'a> {
+    parts: &'a [Part],
+    blocks: &'a [Block],
+    /// Each block's grafts, by parent then key.
+    grafts: &'a [Vec<Graft>],
+    nodes: Vec<Built>,
+    sums: Vec<[f64; 2]>,
+}
+
+impl Layout<'_> {
+    /// Lays out block `k` (and the blocks grafted below it), its top node
+    /// below node `top_parent` of the tree.
+    fn block(&mut self, k: usize, top_parent: u32) {
+        let b = &self.blocks[k];
+        let part = &self.parts[b.part];
+        let grafts = &self.grafts[k];
+        let id = self.nodes.len() as u32;
+        if grafts.is_empty() {
+            for local in b.start..b.end {
+                let n = part.nodes[local];
+                let parent = if local == b.start {
+                    top_parent
+                } else {
+                    id + (n.parent - b.start as u32)
+                };
+                self.nodes.push(Built { key: n.key, parent });
+            }
+            self.sums.extend_from_slice(&part.sums[b.start..b.end]);
+            return;
+        }
+        // The nodes whose subtrees are being laid out (the path to the
+        // node at hand): each one's number in the part, in the tree, and
+        // its next graft.
+        let mut open: Vec<(u32, u32, usize)> = Vec::new();
+        for local in b.start..b.end {
+            let n = part.nodes[local];
+            let parent_local = if local == b.start { u32::MAX } else { n.parent };
+            while let Some(&(l, id, next)) = open.last() {
+                if l == parent_local {
+                    break;
+                }
+                // Its subtree is done: the grafts left come after it all.
+                open.pop();
+                self.grafts_of(k, l, next, u32::MAX, id);
+            }
+            let parent = match open.last_mut() {
+                Some((l, id, next)) => {
+                    // The grafts of smaller keys come before this sibling.
+                    *next = self.grafts_of(k, *l, *next, n.key, *id);
+                    *id
+                }
+                None => top_parent,
+            };
+            let id = self.nodes.len() as u32;
+            self.nodes.push(Built { key: n.key, parent });
+            self.sums.push(part.sums[local]);
+            let first = grafts.partition_point(|g| g.parent < local as u32);
+            open.push((local as u32, id, first));
+        }
+        while let Some((l, id, next)) = open.pop() {
+            self.grafts_of(k, l, next, u32::MAX, id);
+        }
+    }
+
+    /// Lays out block `k`'s grafts below its node `local` (tree node `id`)
+    /// from the `next`-th on, while their keys are below `below`; returns
+    /// the next one left.
+    fn grafts_of(&mut self, k: usize, local: u32, mut next: usize, below: u32, id: u32) -> usize {
+        let grafts = self.grafts;
+        while let Some(g) = grafts[k].get(next) {
+            if g.parent != local || g.key >= below {
+                break;
+            }
+            self.block(g.block as usize, id);
+            next += 1;
+        }
+        next
+    }
 }
 
 /// At most this many distinct keys are sorted by counting.
@@ -1557,6 +1843,13 @@ fn finish(built: Vec<Built>, mut sums: Vec<[f64; 2]>, memory: Vec<u64>) -> Tree 
 mod tests {
     use super::*;
 
+    /// The upper levels' passes in halves from 1,000 stacks; the subtree
+    /// builders sharing work as they do.
+    const HALVES: Sharing = Sharing {
+        split_items: 1_000,
+        always: false,
+    };
+
     #[test]
     fn stacks_merge_by_path_and_totals_sum_up() {
         let (a, b, c) = (KeyId(0), KeyId(1), KeyId(2));
@@ -1767,14 +2060,36 @@ mod tests {
         // The upper levels' passes in halves on two threads (from 1,000
         // stacks) or not: the same tree.
         let n = items.len();
-        let t = build_split(&before, &after, items.clone(), n, 0, 0.0, 1_000);
+        let t = build_split(&before, &after, items.clone(), n, 0, 0.0, HALVES);
         let whole = build(&before, &after, items.clone(), n, 0, 0.0);
         assert_eq!(t.nodes(), whole.nodes());
+        // The subtree builders handing each other every task they can (the
+        // subtrees laid out around the ones handed over): the same tree.
+        for min in [0.0, 3_000.0] {
+            let shared = build_split(
+                &before,
+                &after,
+                items.clone(),
+                n,
+                0,
+                min,
+                Sharing {
+                    always: true,
+                    ..HALVES
+                },
+            );
+            let asked = build_split(&before, &after, items.clone(), n, 0, min, HALVES);
+            assert_eq!(shared.nodes(), asked.nodes(), "{min}");
+            assert_eq!(
+                (shared.path_growth, shared.path_shrinkage),
+                (asked.path_growth, asked.path_shrinkage)
+            );
+        }
         // Room past the stacks, holding anything, is used for the copies of
         // the big groups (not the stacks' own buffer), to the same tree.
         let mut roomy = items.clone();
         roomy.resize(3 * n, bytemuck::cast([u64::MAX; 4]));
-        let t_roomy = build_split(&before, &after, roomy, n, 0, 0.0, 1_000);
+        let t_roomy = build_split(&before, &after, roomy, n, 0, 0.0, HALVES);
         assert_eq!(t_roomy.nodes(), t.nodes());
         assert_eq!(
             (t_roomy.path_growth, t_roomy.path_shrinkage),
@@ -1805,7 +2120,7 @@ mod tests {
         let growth: i64 = own.values().map(|[b, a]| (a - b).max(0)).sum();
         let shrinkage: i64 = own.values().map(|[b, a]| (a - b).min(0)).sum();
         for min in [0.0, 3_000.0, 60_000.0] {
-            let t = build_split(&before, &after, items.clone(), n, 0, min, 1_000);
+            let t = build_split(&before, &after, items.clone(), n, 0, min, HALVES);
             assert_eq!(
                 (t.path_growth, t.path_shrinkage),
                 (growth, shrinkage),
@@ -1845,8 +2160,19 @@ mod tests {
             items.push(stacks.copy(&keys, 1.0 + next(100) as f64));
         }
         let n = items.len();
-        let in_place = build_split(&before, &after, items.clone(), n, 0, 0.0, 1_000);
-        let copied = build_split(&before, &after, items.clone(), n, 0, 0.0, usize::MAX);
+        let in_place = build_split(&before, &after, items.clone(), n, 0, 0.0, HALVES);
+        let copied = build_split(
+            &before,
+            &after,
+            items.clone(),
+            n,
+            0,
+            0.0,
+            Sharing {
+                split_items: usize::MAX,
+                ..HALVES
+            },
+        );
         assert_eq!(in_place.nodes(), copied.nodes());
         assert_eq!(
             (in_place.path_growth, in_place.path_shrinkage),
