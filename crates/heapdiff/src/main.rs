@@ -118,7 +118,7 @@ fn run(cli: &Cli) -> Result<Verdict> {
             max_depth: cli.max_depth,
             ..heapdiff_profile::Limits::default()
         },
-        keep_input_memory: false,
+        ..DecodeOptions::default()
     };
     output::timing("start");
     if let Plan::Pair { before, after } = &plan
@@ -187,18 +187,26 @@ fn pair_of_files(
         before: names[0].clone(),
         after: names[1].clone(),
     };
+    // The before file's input, once decoded, holds the after file's values
+    // (if it is decoded first, as the smaller file usually is).
+    let pool = heapdiff_profile::MemoryPool::new();
     let after = {
         let (path, name) = (paths[1].to_owned(), names[1].clone());
         // The after file's input, once decoded, is the diff's memory.
         let options = DecodeOptions {
             keep_input_memory: true,
+            memory_pool: Some(pool.clone()),
             ..options.clone()
         };
         std::thread::spawn(move || load(&path, &name, &options))
     };
     // A failing before file is reported first, as in command-line
     // order, and at once: the after file's thread ends with the process.
-    let mut before = load(paths[0], names[0], options)?;
+    let before_options = DecodeOptions {
+        memory_pool: Some(pool.clone()),
+        ..options.clone()
+    };
+    let mut before = load(paths[0], names[0], &before_options)?;
     let mut symbols = (!cli.no_symbolize).then(|| symbols::Session::new(cli));
     if let Some(session) = &mut symbols {
         session.symbolize(names[0], paths[0], &mut before);
@@ -206,6 +214,8 @@ fn pair_of_files(
     let ahead = heapdiff_diff::ahead(&before, &diff_options);
     output::timing("before side");
     let mut after = after.join().expect("the decoder thread does not panic")?;
+    // Whatever the after file did not take is freed.
+    pool.close();
     output::timing("decode");
     if let Some(session) = &mut symbols {
         session.symbolize(names[1], paths[1], &mut after);

@@ -49,6 +49,8 @@ pub struct DecodeOptions {
     /// Keep the memory a gzip-compressed binary input (pprof) was inflated
     /// into for the caller, once decoded: see [`crate::Profile::take_spare`].
     pub keep_input_memory: bool,
+    /// Memory decoders hand each other: see [`crate::MemoryPool`].
+    pub memory_pool: Option<crate::MemoryPool>,
 }
 
 /// The four sample types of every heap format, in pprof's order.

@@ -35,8 +35,18 @@ pub fn decode_bytes(bytes: bytes::Bytes) -> Result<Profile, Error> {
 
 /// Like [`decode_bytes`], within `limits`.
 pub fn decode_bytes_with(bytes: bytes::Bytes, limits: &crate::Limits) -> Result<Profile, Error> {
+    decode_bytes_pooled(bytes, limits, None)
+}
+
+/// Like [`decode_bytes_with`], a big profile's values written into memory
+/// from `pool` (see [`crate::MemoryPool`]).
+pub(crate) fn decode_bytes_pooled(
+    bytes: bytes::Bytes,
+    limits: &crate::Limits,
+    pool: Option<&crate::MemoryPool>,
+) -> Result<Profile, Error> {
     let pb = proto::SplitProfile::decode(bytes).map_err(protobuf_error)?;
-    convert(pb, limits, SPLIT_ABOVE)
+    convert(pb, limits, SPLIT_ABOVE, pool)
 }
 
 fn protobuf_error(e: prost::DecodeError) -> Error {
@@ -49,6 +59,7 @@ fn convert(
     message: proto::SplitProfile,
     limits: &crate::Limits,
     split_above: usize,
+    pool: Option<&crate::MemoryPool>,
 ) -> Result<Profile, Error> {
     let pb = &message.rest;
     let strings = Strings::new(&pb.string_table)?;
@@ -203,7 +214,7 @@ fn convert(
     let mid = message.byte_midpoint();
     if split && mid > 0 {
         let width = pb.sample_type.len();
-        if let Some(read) = read_in_place(&samples, &message, &b, n, mid, width)
+        if let Some(read) = read_in_place(&samples, &message, &b, (n, mid, width), pool)
             && b.set_narrow_samples(read.frames, read.start, read.ends, read.values, read.cut)
                 .is_ok()
         {
@@ -275,9 +286,8 @@ fn read_in_place(
     samples: &SampleReader<'_>,
     message: &proto::SplitProfile,
     b: &ProfileBuilder,
-    n: usize,
-    mid: usize,
-    width: usize,
+    (n, mid, width): (usize, usize, usize),
+    pool: Option<&crate::MemoryPool>,
 ) -> Option<InPlace> {
     // Each chunk's room is found from the checkpoints: a message prost
     // read whole (rare: it holds groups) has none.
@@ -288,8 +298,10 @@ fn read_in_place(
     let room = message.sample_bytes_from(0) - after_mid;
     // Zeroed memory (`calloc`): its pages cost nothing until written.
     let mut frames = vec![0u16; room.checked_add(after_mid)?];
-    let mut ends = vec![0usize; n];
-    let mut values = vec![0i64; n.checked_mul(width)?];
+    // Every value and end is written before it is read: they may go in
+    // memory another decoder is done with.
+    let mut values: Vec<i64> = crate::pooled_or_zeroed(pool, n.checked_mul(width)?);
+    let mut ends: Vec<usize> = crate::pooled_or_zeroed(pool, n);
     let (front, back) = frames.split_at_mut(room);
     let (ends_front, ends_back) = ends.split_at_mut(mid);
     let (values_front, values_back) = values.split_at_mut(mid * width);
@@ -1049,7 +1061,7 @@ mod tests {
         let lazy =
             proto::SplitProfile::decode_every(bytes::Bytes::from(pb.encode_to_vec()), 1).unwrap();
         IN_PLACE.set(false);
-        convert(lazy, limits, split_above)
+        convert(lazy, limits, split_above, None)
     }
 
     #[test]
@@ -1127,6 +1139,36 @@ mod tests {
             assert!(one.contains(what), "{one}");
             assert_eq!(one, err(&pb, &limits, 1));
         }
+    }
+
+    #[test]
+    fn values_and_ends_written_into_pooled_memory_are_the_same() {
+        let mut pb = base();
+        let stacks: [&[u64]; 3] = [&[1, 2, 3], &[2, 3], &[3, 1]];
+        pb.sample = (0..11u64)
+            .map(|i| Sample {
+                location_id: stacks[i as usize % 3].to_vec(),
+                value: vec![i as i64, 100 * i as i64],
+                label: vec![],
+            })
+            .collect();
+        let limits = crate::Limits::default();
+        let fresh = conv_split(&pb, &limits, 1).unwrap();
+        assert!(IN_PLACE.get());
+        // Memory holding anything: the smallest buffer that holds the 22
+        // values takes them, the other the 11 ends.
+        let pool = crate::MemoryPool::new();
+        for words in [1_000, 30, 5] {
+            pool.give(vec![u64::MAX; words]);
+        }
+        let lazy =
+            proto::SplitProfile::decode_every(bytes::Bytes::from(pb.encode_to_vec()), 1).unwrap();
+        IN_PLACE.set(false);
+        let pooled = convert(lazy, &limits, 1, Some(&pool)).unwrap();
+        assert!(IN_PLACE.get());
+        assert_eq!(pool.held(), 5 * 8, "two taken");
+        assert_eq!(format!("{pooled:?}"), format!("{fresh:?}"));
+        assert_eq!(pooled.samples().nth(10).unwrap().values, [10, 1000]);
     }
 
     #[test]
