@@ -1395,28 +1395,30 @@ impl<'a> Builder<'a> {
                 }
                 self.window = depth;
             }
-            // Each stack's next key, with its position.
-            pairs.clear();
+            // Each stack's next key, with its position: written in place
+            // (by two threads, each its half), in memory kept from node to
+            // node, fresh (zeroed by the allocator: no pass to clear it)
+            // when a bigger node needs more.
             let range = &items[lo..hi];
+            if pairs.len() < range.len() {
+                drop(std::mem::take(&mut pairs));
+                pairs = bytemuck::zeroed_vec(range.len());
+            }
+            let keyed = &mut pairs[..range.len()];
             if range.len() > self.split_above {
                 let (a, b) = range.split_at(range.len() / 2);
+                let (to_a, to_b) = keyed.split_at_mut(a.len());
                 let this = &*self;
-                let tail = std::thread::scope(|s| {
-                    let tail = s.spawn(|| {
-                        let mut tail = Vec::with_capacity(b.len());
-                        this.gather(b, a.len(), depth, &mut tail);
-                        tail
-                    });
-                    this.gather(a, 0, depth, &mut pairs);
-                    tail.join().expect("reading keys does not panic")
+                std::thread::scope(|s| {
+                    s.spawn(|| this.gather(b, a.len(), depth, to_b));
+                    this.gather(a, 0, depth, to_a);
                 });
-                pairs.extend_from_slice(&tail);
             } else {
-                self.gather(range, 0, depth, &mut pairs);
+                self.gather(range, 0, depth, keyed);
             }
-            let next = (pairs[0] >> 32) as u32;
-            if pairs.iter().any(|p| (p >> 32) as u32 != next) {
-                self.group(node, lo, depth, &mut pairs, items, work);
+            let next = (keyed[0] >> 32) as u32;
+            if keyed.iter().any(|p| (p >> 32) as u32 != next) {
+                self.group(node, lo, depth, keyed, items, work);
                 break;
             }
             // All go on through `next`, and maybe further: a chain, as long
@@ -1464,15 +1466,15 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Appends each stack's key at `depth`, shifted up, with its position in
-    /// `range` plus `base`, to `pairs`.
-    fn gather(&self, range: &[Item], base: usize, depth: usize, pairs: &mut Vec<u64>) {
-        pairs.extend(range.iter().enumerate().map(|(i, it)| {
+    /// Writes each stack's key at `depth`, shifted up, with its position in
+    /// `range` plus `base`, to `pairs` (as long as `range`).
+    fn gather(&self, range: &[Item], base: usize, depth: usize, pairs: &mut [u64]) {
+        for (i, (it, pair)) in range.iter().zip(pairs).enumerate() {
             if let Some(ahead) = range.get(i + PREFETCH_AHEAD) {
                 self.prefetch(ahead, depth);
             }
-            u64::from(self.key(it, depth)) << 32 | (base + i) as u64
-        }));
+            *pair = u64::from(self.key(it, depth)) << 32 | (base + i) as u64;
+        }
     }
 
     /// How deep (up to `end`) every stack of `range` shares its keys from
