@@ -595,6 +595,7 @@ fn build_subtrees(
     parallel: bool,
     always_share: bool,
 ) -> (Vec<Part>, Vec<Block>) {
+    let items_len = items.len();
     let jobs = carve(work, items)
         .into_iter()
         .map(|(task, items)| Job {
@@ -604,8 +605,14 @@ fn build_subtrees(
         })
         .collect();
     let queue = Queue::new(jobs, always_share);
+    // Room for a node a stack in each builder (more than either makes, but
+    // for deep chains): address space, not memory, until used; grown by
+    // doubling, its vectors would write every node two times over.
+    let room = items_len;
     let run = |part: usize| {
         let mut b = Builder::new(sides, min);
+        b.nodes.reserve(room);
+        b.sums.reserve(room);
         let mut blocks = Vec::new();
         let mut local: Vec<(Task, &mut [Item])> = Vec::new();
         let mut fresh = Vec::new();
