@@ -373,14 +373,24 @@ fn build_split(
             main.expand(task, items, &mut work);
         }
     }
-    let (parts, blocks) = build_subtrees(sides, min, work, items, parallel, sharing.always);
     let Builder {
         nodes: main_nodes,
         sums: main_sums,
         path_growth,
         path_shrinkage,
+        spare,
+        mut copy,
         ..
     } = main;
+    // What the upper levels moved their big groups through is free: the
+    // subtree builders move theirs through it (its pages already written).
+    let room = if copy.len() > spare.len() {
+        &mut copy[..]
+    } else {
+        spare
+    };
+    let (parts, blocks) = build_subtrees(sides, min, (work, items, room), parallel, sharing.always);
+    drop(copy);
     let (nodes, sums) = assemble(main_nodes, main_sums, &parts, &blocks);
     let path_growth = parts
         .iter()
@@ -590,8 +600,7 @@ impl<'i> Queue<'i> {
 fn build_subtrees(
     sides: [&SideStacks<'_>; 2],
     min: f64,
-    work: Vec<Task>,
-    items: &mut [Item],
+    (work, items, room): (Vec<Task>, &mut [Item], &mut [Item]),
     parallel: bool,
     always_share: bool,
 ) -> (Vec<Part>, Vec<Block>) {
@@ -605,14 +614,15 @@ fn build_subtrees(
         })
         .collect();
     let queue = Queue::new(jobs, always_share);
-    // Room for a node a stack in each builder (more than either makes, but
-    // for deep chains): address space, not memory, until used; grown by
-    // doubling, its vectors would write every node two times over.
-    let room = items_len;
-    let run = |part: usize| {
+    let run = |part: usize, spare: &mut [Item]| {
         let mut b = Builder::new(sides, min);
-        b.nodes.reserve(room);
-        b.sums.reserve(room);
+        // Room for a node a stack (more than a builder makes, but for deep
+        // chains): address space, not memory, until used; grown by
+        // doubling, its vectors would write every node two times over.
+        b.nodes.reserve(items_len);
+        b.sums.reserve(items_len);
+        // Memory to move the stacks of a node through: half of `room` each.
+        b.spare = spare;
         let mut blocks = Vec::new();
         let mut local: Vec<(Task, &mut [Item])> = Vec::new();
         let mut fresh = Vec::new();
@@ -668,17 +678,18 @@ fn build_subtrees(
         };
         (part, blocks)
     };
+    let (room_0, room_1) = room.split_at_mut(room.len() / 2);
     let ((p0, mut b0), (p1, b1)) = if parallel {
         std::thread::scope(|s| {
-            let other = s.spawn(|| run(1));
-            let mine = run(0);
+            let other = s.spawn(|| run(1, room_1));
+            let mine = run(0, room_0);
             (
                 mine,
                 other.join().expect("building a subtree does not panic"),
             )
         })
     } else {
-        (run(0), (Part::default(), Vec::new()))
+        (run(0, room_0), (Part::default(), Vec::new()))
     };
     b0.extend(b1);
     (vec![p0, p1], b0)
@@ -1578,11 +1589,19 @@ impl<'a> Builder<'a> {
             runs.extend(plan.groups());
         } else if planned {
             // Few keys: the stacks move straight to their groups, read in
-            // order (a copy of them first), instead of being gathered
-            // through the sorted pairs from all over; the groups are the
-            // plan's.
-            scratch.extend_from_slice(&items[lo..hi]);
-            for (it, d) in scratch.iter().zip(self.plan.destinations()) {
+            // order (a copy of them first, in the spare memory when it has
+            // room), instead of being gathered through the sorted pairs
+            // from all over; the groups are the plan's.
+            let n = hi - lo;
+            let from: &[Item] = if self.spare.len() >= n {
+                let copy = &mut self.spare[..n];
+                copy.copy_from_slice(&items[lo..hi]);
+                copy
+            } else {
+                scratch.extend_from_slice(&items[lo..hi]);
+                &scratch
+            };
+            for (it, d) in from.iter().zip(self.plan.destinations()) {
                 items[lo + d] = *it;
             }
             runs.extend(self.plan.groups());
