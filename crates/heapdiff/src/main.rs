@@ -192,9 +192,12 @@ fn pair_of_files(
     let pool = heapdiff_profile::MemoryPool::new();
     let after = {
         let (path, name) = (paths[1].to_owned(), names[1].clone());
-        // The after file's input, once decoded, is the diff's memory.
+        // The after file's input, once decoded, is the diff's memory; its
+        // inflating (the longest serial stretch) has its page faults taken
+        // on another thread.
         let options = DecodeOptions {
             keep_input_memory: true,
+            fault_ahead: true,
             memory_pool: Some(pool.clone()),
             ..options.clone()
         };

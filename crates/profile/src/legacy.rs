@@ -51,6 +51,11 @@ pub struct DecodeOptions {
     pub keep_input_memory: bool,
     /// Memory decoders hand each other: see [`crate::MemoryPool`].
     pub memory_pool: Option<crate::MemoryPool>,
+    /// Inflate a big gzip-compressed input into memory whose pages a
+    /// second thread faults in ahead of the inflating: for the input whose
+    /// inflating is the longest serial stretch of a run (a pair's bigger
+    /// file), while the other has the other core to spare.
+    pub fault_ahead: bool,
 }
 
 /// The four sample types of every heap format, in pprof's order.

@@ -169,19 +169,21 @@ fn read_to_end_into_zeroed(
     hint: usize,
     limit: u64,
 ) -> std::io::Result<Vec<u8>> {
-    let (mut buf, filled) = read_into_zeroed::<u8>(src, head, hint, limit)?;
+    let (mut buf, filled) = read_into_zeroed::<u8>(src, head, hint, limit, false)?;
     buf.truncate(filled);
     Ok(buf)
 }
 
 /// [`read_to_end_into_zeroed`], into a buffer of `W`s (bytes, or blocks
 /// that another use of the memory needs: [`Inflated`]); returns it and how
-/// many of its bytes were read.
+/// many of its bytes were read. With `fault_ahead`, a big buffer's pages are
+/// faulted in on a second thread ([`read_prefaulted`]).
 fn read_into_zeroed<W: bytemuck::Pod>(
     src: impl Read,
     head: Vec<u8>,
     hint: usize,
     limit: u64,
+    fault_ahead: bool,
 ) -> std::io::Result<(Vec<W>, usize)> {
     let room = limit.saturating_add(1).saturating_sub(head.len() as u64);
     let mut src = src.take(room);
@@ -190,6 +192,10 @@ fn read_into_zeroed<W: bytemuck::Pod>(
     let mut buf: Vec<W> = bytemuck::zeroed_vec(bytes.div_ceil(std::mem::size_of::<W>()));
     bytemuck::cast_slice_mut::<W, u8>(&mut buf)[..filled].copy_from_slice(&head);
     drop(head);
+    let view = bytemuck::cast_slice_mut::<W, u8>(&mut buf);
+    if fault_ahead && view.len() >= PREFAULT_FROM {
+        filled = read_prefaulted(&mut src, view, filled)?;
+    }
     loop {
         let view = bytemuck::cast_slice_mut::<W, u8>(&mut buf);
         if filled == view.len() {
@@ -211,6 +217,63 @@ fn read_into_zeroed<W: bytemuck::Pod>(
         }
     }
     Ok((buf, filled))
+}
+
+/// A buffer at least this big is read into with its pages faulted in ahead
+/// of the reads, on a second thread ([`read_prefaulted`]).
+const PREFAULT_FROM: usize = if cfg!(test) { 64 << 10 } else { 8 << 20 };
+
+/// The pages faulted in ahead of the reads are handed over this many at a
+/// time.
+const PREFAULT_CHUNK: usize = if cfg!(test) { 16 << 10 } else { 2 << 20 };
+
+/// Reads `src` into `view[filled..]` until the view is full or `src` ends,
+/// returning how many of its bytes are filled; a second thread writes to
+/// each page of the view ahead of the reads. The view is fresh memory (a
+/// big zeroed allocation is pages the kernel has yet to provide): its page
+/// faults, and the kernel's clearing of each page, are taken by that thread
+/// instead of by the one reading, whose work (inflating the biggest input)
+/// is the longest serial stretch of a run.
+fn read_prefaulted(src: &mut impl Read, view: &mut [u8], filled: usize) -> std::io::Result<usize> {
+    let (_, rest) = view.split_at_mut(filled);
+    let mut chunks = rest.chunks_mut(PREFAULT_CHUNK);
+    let Some(first) = chunks.next() else {
+        return Ok(filled);
+    };
+    let (ready, ahead) = std::sync::mpsc::channel::<&mut [u8]>();
+    std::thread::scope(move |s| {
+        s.spawn(move || {
+            for chunk in chunks {
+                for page in chunk.chunks_mut(4096) {
+                    // A write (a read would map the shared zero page).
+                    *std::hint::black_box(&mut page[0]) = 0;
+                }
+                if ready.send(chunk).is_err() {
+                    // The reads are over.
+                    break;
+                }
+            }
+        });
+        let mut filled = filled;
+        let read = (|| {
+            for chunk in std::iter::once(first).chain(ahead.iter()) {
+                let mut at = 0;
+                while at < chunk.len() {
+                    match read_retrying(src, &mut chunk[at..])? {
+                        0 => return Ok(()),
+                        n => {
+                            at += n;
+                            filled += n;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })();
+        // The helper stops at its next chunk.
+        drop(ahead);
+        read.map(|()| filled)
+    })
 }
 
 /// An input inflated whole, as the decoders read it (`bytes::Bytes` over
@@ -501,7 +564,8 @@ fn decode_gzip_stream(
         return format.decode(&mut lines::LineReader::new(head, gz, limit, true), options);
     }
     // `gz`, and with it the compressed bytes, is gone once inflated.
-    let (blocks, len) = read_into_zeroed::<[u64; 4]>(gz, head, hint, limit).map_err(Error::Gzip)?;
+    let (blocks, len) = read_into_zeroed::<[u64; 4]>(gz, head, hint, limit, options.fault_ahead)
+        .map_err(Error::Gzip)?;
     if len as u64 > limit {
         return Err(Error::TooLarge { limit });
     }
@@ -673,17 +737,51 @@ mod tests {
             for chunk in [1 << 10, 100_000, usize::MAX] {
                 let out = read(&data[..10], hint, 1 << 30, chunk);
                 assert!(out == data, "hint {hint}, reads of {chunk}");
-                // The same into 32-byte blocks, the last one part filled.
-                let src = Trickle {
-                    data: &data[10..],
-                    chunk,
-                    interrupt: false,
-                };
-                let (blocks, n) =
-                    read_into_zeroed::<[u64; 4]>(src, data[..10].to_vec(), hint, 1 << 30).unwrap();
-                assert_eq!(n, data.len(), "hint {hint}, reads of {chunk}");
-                assert!(bytemuck::cast_slice::<[u64; 4], u8>(&blocks)[..n] == data[..]);
+                // The same into 32-byte blocks, the last one part filled,
+                // with the pages faulted in ahead or not (the buffer is
+                // past `PREFAULT_FROM` but for the smallest hints; the
+                // input ends before it is full, or fills it and goes on).
+                for fault_ahead in [false, true] {
+                    let src = Trickle {
+                        data: &data[10..],
+                        chunk,
+                        interrupt: false,
+                    };
+                    let (blocks, n) = read_into_zeroed::<[u64; 4]>(
+                        src,
+                        data[..10].to_vec(),
+                        hint,
+                        1 << 30,
+                        fault_ahead,
+                    )
+                    .unwrap();
+                    let what = format!("hint {hint}, reads of {chunk}, ahead {fault_ahead}");
+                    assert_eq!(n, data.len(), "{what}");
+                    assert!(
+                        bytemuck::cast_slice::<[u64; 4], u8>(&blocks)[..n] == data[..],
+                        "{what}"
+                    );
+                }
             }
+        }
+        // A read failing while the pages are faulted in ahead ends the
+        // reading (and the faulting) with its error.
+        struct Failing(usize);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(std::io::Error::other("broken"));
+                }
+                let n = buf.len().min(self.0).min(1000);
+                self.0 -= n;
+                Ok(n)
+            }
+        }
+        for good in [0, 5000, 40_000] {
+            let err =
+                read_into_zeroed::<[u64; 4]>(Failing(good), Vec::new(), 1 << 20, 1 << 30, true)
+                    .unwrap_err();
+            assert_eq!(err.to_string(), "broken");
         }
         // One byte past the limit is read, for the caller to refuse.
         let out = read(&data[..10], data.len(), 1000, 333);
