@@ -1064,17 +1064,23 @@ mod tests {
         convert(lazy, limits, split_above, None)
     }
 
-    #[test]
-    fn samples_read_in_two_halves_equal_one_pass() {
+    /// [`base`] with 11 samples taking `stacks` in turn, the `i`th valued
+    /// `(i, 100 * i)`.
+    fn with_samples(stacks: &[&[u64]]) -> proto::Profile {
         let mut pb = base();
-        let stacks: [&[u64]; 4] = [&[1, 2, 3], &[2, 3], &[3], &[1, 1, 2, 3]];
         pb.sample = (0..11u64)
             .map(|i| Sample {
-                location_id: stacks[i as usize % 4].to_vec(),
+                location_id: stacks[i as usize % stacks.len()].to_vec(),
                 value: vec![i as i64, 100 * i as i64],
                 label: vec![],
             })
             .collect();
+        pb
+    }
+
+    #[test]
+    fn samples_read_in_two_halves_equal_one_pass() {
+        let pb = with_samples(&[&[1, 2, 3], &[2, 3], &[3], &[1, 1, 2, 3]]);
         let all = |p: &Profile| {
             let stacks: Vec<_> = (0..p.sample_count()).map(|i| stack_names(p, i)).collect();
             let values: Vec<_> = p.samples().map(|s| s.values.to_vec()).collect();
@@ -1143,15 +1149,7 @@ mod tests {
 
     #[test]
     fn values_and_ends_written_into_pooled_memory_are_the_same() {
-        let mut pb = base();
-        let stacks: [&[u64]; 3] = [&[1, 2, 3], &[2, 3], &[3, 1]];
-        pb.sample = (0..11u64)
-            .map(|i| Sample {
-                location_id: stacks[i as usize % 3].to_vec(),
-                value: vec![i as i64, 100 * i as i64],
-                label: vec![],
-            })
-            .collect();
+        let pb = with_samples(&[&[1, 2, 3], &[2, 3], &[3, 1]]);
         let limits = crate::Limits::default();
         let fresh = conv_split(&pb, &limits, 1).unwrap();
         assert!(IN_PLACE.get());
