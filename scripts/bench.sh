@@ -3,7 +3,7 @@
 # decompressing the inputs (zcat) in the same run, with peak memory, at
 # several sizes (to show how cost grows) and for every input format.
 #
-#   sh scripts/bench.sh [STACKS...]     # default: 25000 100000 400000 1000000
+#   sh scripts/bench.sh [STACKS...]     # default: 10000 25000 100000 400000 1000000
 #
 # Uses hyperfine when installed (mean of several runs), else one timed run.
 # The competitors, on the same data and against the same `zcat`, where
@@ -15,7 +15,7 @@
 # target/bench/gen-*.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
-sizes=${*:-25000 100000 400000 1000000}
+sizes=${*:-10000 25000 100000 400000 1000000}
 (cd "$root" && cargo build --release -q -p heapdiff -p heapdiff-benchgen)
 bin="$root/target/release/heapdiff"
 gen="$root/target/release/heapdiff-benchgen"
