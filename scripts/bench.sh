@@ -58,9 +58,8 @@ pairs() {
 # sets format, n, dir, b and a for a pair
 pair_files() {
   format=${1%:*}; n=${1#*:}
-  set -- "$format" "$n"
-  dir="$root/target/bench/gen-$1-$2"
-  ext=$(case $1 in pprof) echo pb.gz;; jemalloc) echo heap;; tracemalloc) echo tm;; folded) echo folded;; esac)
+  dir="$root/target/bench/gen-$format-$n"
+  ext=$(case $format in pprof) echo pb.gz;; jemalloc) echo heap;; tracemalloc) echo tm;; folded) echo folded;; esac)
   b="$dir/before.$ext"; a="$dir/after.$ext"
 }
 
