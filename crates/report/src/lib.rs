@@ -38,6 +38,7 @@
 //! assert!(table.contains("main.remember  main.go:42"));
 //! ```
 
+pub mod escape;
 mod flame;
 mod heap_flame;
 mod json;

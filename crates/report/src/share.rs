@@ -4,36 +4,9 @@
 use heapdiff_diff::{Diff, Status};
 
 use crate::Inputs;
+use crate::escape::{csv_text, markdown_code as code, markdown_text as cell};
 use crate::table::{SourceText, footer_text, notes, noun, source_of, via_text};
 use crate::units::{format_count, format_percent, format_value, relative_change};
-
-/// Text inside a markdown code span: backticks cannot be escaped there, so
-/// a span that contains them is fenced with more; pipes are escaped so that
-/// table cells stay cells.
-fn code(s: &str) -> String {
-    let s = s.replace('|', "\\|");
-    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest + 1);
-    if longest > 0 {
-        format!("{fence} {s} {fence}")
-    } else {
-        format!("`{s}`")
-    }
-}
-
-/// Plain text in a markdown table cell.
-fn cell(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '|' | '*' | '_' | '[' | ']' | '<' | '>' | '\\' | '`') {
-            out.push('\\');
-        }
-        if !c.is_control() {
-            out.push(c);
-        }
-    }
-    out
-}
 
 /// Renders the diff as markdown: a title, the totals, the top `top` rows
 /// (0 = all) with their source lines where `source` has them, and, when
@@ -66,7 +39,7 @@ pub fn render_markdown(
         let punit = p.period_type.as_ref().map_or("", |t| t.unit.as_str());
         out.push_str(&format!(
             "; sampling period {}",
-            format_value(p.after.max(p.before), punit, false)
+            cell(&format_value(p.after.max(p.before), punit, false))
         ));
     }
     out.push_str("\n\n");
@@ -84,9 +57,9 @@ pub fn render_markdown(
     out.push_str(&format!(
         "| {} | {} | {} | **{}**{percent} |\n",
         cell(unit),
-        format_value(t.before, unit, false),
-        format_value(t.after, unit, false),
-        format_value(t.delta(), unit, true)
+        cell(&format_value(t.before, unit, false)),
+        cell(&format_value(t.after, unit, false)),
+        cell(&format_value(t.delta(), unit, true))
     ));
     if diff.count_type.is_some() {
         out.push_str(&format!(
@@ -124,7 +97,7 @@ pub fn render_markdown(
             } else {
                 ""
             };
-            let delta = format!("{noise}{}", format_value(v.delta(), unit, true));
+            let delta = format!("{noise}{}", cell(&format_value(v.delta(), unit, true)));
             let delta = if v.delta() > 0 && noise.is_empty() {
                 format!("**{delta}**")
             } else {
@@ -134,8 +107,8 @@ pub fn render_markdown(
                 "| {delta} | {} | {} | {} |",
                 diff.share(row)
                     .map_or_else(String::new, |s| format_percent(s, false)),
-                format_value(v.before, unit, false),
-                format_value(v.after, unit, false)
+                cell(&format_value(v.before, unit, false)),
+                cell(&format_value(v.after, unit, false))
             ));
             if counts {
                 out.push_str(&format!(" {} |", format_count(v.count_delta(), true)));
@@ -224,8 +197,8 @@ pub fn render_csv(diff: &Diff, top: usize) -> String {
         let f = &row.flat;
         let opt = |v: Option<i64>| v.map_or_else(String::new, |v| v.to_string());
         let record = [
-            key.function.clone().unwrap_or_default(),
-            key.file.clone().unwrap_or_default(),
+            csv_text(key.function.as_deref().unwrap_or_default()),
+            csv_text(key.file.as_deref().unwrap_or_default()),
             opt(key.line.map(i64::from)),
             diff.status(row).as_str().to_owned(),
             f.before.to_string(),
@@ -247,22 +220,4 @@ pub fn render_csv(diff: &Diff, top: usize) -> String {
         w.write_record(&record).expect("writing to memory");
     }
     String::from_utf8(w.into_inner().expect("flushing to memory")).expect("CSV of UTF-8 is UTF-8")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn code_spans_survive_backticks_and_pipes() {
-        assert_eq!(code("main.go:12"), "`main.go:12`");
-        assert_eq!(code("a|b"), "`a\\|b`");
-        assert_eq!(code("x `y` z"), "`` x `y` z ``");
-    }
-
-    #[test]
-    fn cells_escape_markdown() {
-        assert_eq!(cell("a_b*c|d<e>"), "a\\_b\\*c\\|d\\<e\\>");
-        assert_eq!(cell("x\u{1b}y"), "xy");
-    }
 }

@@ -5,6 +5,7 @@ use heapdiff_diff::{Diff, Granularity, Precision, RankBy, Row, Status};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::Inputs;
+use crate::escape::terminal;
 use crate::units::{format_count, format_percent, format_value, relative_change};
 
 /// How to lay the table out.
@@ -80,8 +81,11 @@ fn header(out: &mut String, diff: &Diff, inputs: &Inputs, paint: &Paint) {
         RankBy::Cumulative => "cumulative",
     };
     let mut title = format!(
-        "{} ({unit}) by {}, {ranking}, sorted by {}",
-        diff.sample_type.name, diff.options.granularity, diff.options.sort
+        "{} ({}) by {}, {ranking}, sorted by {}",
+        terminal(&diff.sample_type.name),
+        terminal(unit),
+        diff.options.granularity,
+        diff.options.sort
     );
     if diff.options.attribute == heapdiff_diff::Attribute::User {
         title.push_str(", charged to your code");
@@ -108,17 +112,18 @@ fn header(out: &mut String, diff: &Diff, inputs: &Inputs, paint: &Paint) {
     let percent = relative_change(t.before, t.after)
         .map(|r| format!("({})", format_percent(r, true)))
         .unwrap_or_default();
+    let (before, after) = (terminal(&inputs.before), terminal(&inputs.after));
     let lines = [
         (
             "before",
-            inputs.before.as_str(),
+            &*before,
             format_value(t.before, unit, false),
             format_count(t.count_before, false),
             "",
         ),
         (
             "after",
-            inputs.after.as_str(),
+            &*after,
             format_value(t.after, unit, false),
             format_count(t.count_after, false),
             "",
@@ -205,8 +210,8 @@ fn rows(out: &mut String, diff: &Diff, shown: &[Row], opts: &TableOptions, paint
     let counts = diff.count_type.is_some();
     let delta_title = match unit.as_str() {
         "bytes" => "Δ bytes".to_owned(),
-        "count" => format!("Δ {}", diff.sample_type.name),
-        other => format!("Δ {other}"),
+        "count" => format!("Δ {}", terminal(&diff.sample_type.name)),
+        other => format!("Δ {}", terminal(other)),
     };
     let mut header = vec![delta_title, "share".into(), "before".into(), "after".into()];
     if counts {
@@ -275,8 +280,8 @@ fn rows(out: &mut String, diff: &Diff, shown: &[Row], opts: &TableOptions, paint
         });
         line.push_str("  ");
         finish_row(out, line, diff.key(row.key), prefix, opts.width, paint);
-        let source = source_of(&opts.source, diff.key(row.key));
-        if let Some(text) = source {
+        let source = source_of(&opts.source, diff.key(row.key)).map(terminal);
+        if let Some(text) = source.as_deref() {
             let room = opts
                 .width
                 .map_or(usize::MAX, |w| w.saturating_sub(prefix + 2));
@@ -321,7 +326,7 @@ pub(crate) fn via_text(diff: &Diff, row: &Row) -> Option<String> {
         return None;
     }
     let via = row.via?;
-    let mut text = diff.key(via.key).display();
+    let mut text = terminal(&diff.key(via.key).display()).into_owned();
     if let Some(share) = row.via_share()
         && share < 0.995
     {
@@ -449,10 +454,10 @@ fn footer(out: &mut String, diff: &Diff, hidden: &[Row], noun: &str) {
 
 /// `(function, file:line)` as shown for a key at a granularity.
 pub(crate) fn location(key: &heapdiff_diff::Key) -> (String, String) {
-    let function = key.function.clone().unwrap_or_default();
-    let place = match (&key.file, key.line) {
+    let function = terminal(key.function.as_deref().unwrap_or_default()).into_owned();
+    let place = match (key.file.as_deref().map(terminal), key.line) {
         (Some(f), Some(l)) => format!("{f}:{l}"),
-        (Some(f), None) => f.clone(),
+        (Some(f), None) => f.into_owned(),
         (None, Some(l)) => format!(":{l}"),
         (None, None) if function.is_empty() => "<unknown>".to_owned(),
         (None, None) => String::new(),

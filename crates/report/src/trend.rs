@@ -41,8 +41,9 @@ pub fn render_trend_table(trend: &Trend, files: &[String], opts: &TableOptions) 
         heapdiff_diff::RankBy::Cumulative => "cumulative",
     };
     out.push_str(&paint.bold(&format!(
-        "heapdiff: {} ({unit}) by {}, {ranking}, {} snapshots, ranked by leak score",
-        trend.sample_type.name,
+        "heapdiff: {} ({}) by {}, {ranking}, {} snapshots, ranked by leak score",
+        crate::escape::terminal(&trend.sample_type.name),
+        crate::escape::terminal(unit),
         trend.options.granularity,
         trend.snapshots()
     )));
@@ -54,6 +55,7 @@ pub fn render_trend_table(trend: &Trend, files: &[String], opts: &TableOptions) 
         )),
         Precision::Unknown => {}
     }
+    let files: Vec<_> = files.iter().map(|f| crate::escape::terminal(f)).collect();
     let name_w = files.iter().map(|f| f.width()).max().unwrap_or(0);
     for (i, (file, total)) in files.iter().zip(&trend.totals).enumerate() {
         let mut line = format!(

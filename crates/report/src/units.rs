@@ -21,7 +21,7 @@ pub fn format_value(v: i64, unit: &str, signed: bool) -> String {
         "bytes" | "byte" | "B" => scaled(m, 1024, &["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]),
         "nanoseconds" | "nanosecond" | "ns" => time(m),
         "count" | "" => group(m),
-        other => format!("{} {other}", group(m)),
+        other => format!("{} {}", group(m), crate::escape::terminal(other)),
     };
     format!("{sign}{body}")
 }
