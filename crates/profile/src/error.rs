@@ -130,9 +130,20 @@ pub enum Error {
 
     /// More input than the limit allows.
     #[error(
-        "the input is larger than {limit} bytes decompressed (a gzip bomb?); raise the limit with --max-input"
+        "the input is larger than {} (--max-input); raise the limit with --max-input SIZE",
+        crate::budget::human(*limit)
     )]
     TooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+
+    /// A gzip stream that inflates to more than the input limit allows.
+    #[error(
+        "it decompresses to more than {} (a gzip bomb?); raise the limit with --max-input SIZE",
+        crate::budget::human(*limit)
+    )]
+    InflatesTooLarge {
         /// The limit, in bytes.
         limit: u64,
     },
@@ -155,6 +166,17 @@ pub enum Error {
     /// A profile with samples but no sample types, or nothing at all.
     #[error("the profile declares no sample types")]
     NoSampleTypes,
+
+    /// Reading on would pass the memory budget ([`crate::Budget`]).
+    #[error(
+        "reading it needs more memory than the budget of {} (--max-memory); raise the budget \
+         with --max-memory SIZE if the machine has the room",
+        crate::budget::human(*limit)
+    )]
+    OverBudget {
+        /// The budget, in bytes.
+        limit: u64,
+    },
 }
 
 impl From<std::io::Error> for Error {

@@ -46,6 +46,9 @@ pub struct DecodeOptions {
     pub max_input: Option<u64>,
     /// Bounds on samples, frames, stack depth and names.
     pub limits: crate::Limits,
+    /// The memory the decoders may grow into, with every other use of the
+    /// run's memory.
+    pub budget: crate::Budget,
     /// Keep the memory a gzip-compressed binary input (pprof) was inflated
     /// into for the caller, once decoded: see [`crate::Profile::take_spare`].
     pub keep_input_memory: bool,

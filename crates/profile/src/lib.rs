@@ -49,10 +49,12 @@
 //! assert_eq!(sample.values, &[4096]);
 //! ```
 
+mod budget;
 mod dhat;
 mod error;
 mod folded;
 mod format;
+mod gzip;
 mod legacy;
 mod lines;
 mod memray;
@@ -63,6 +65,7 @@ mod python;
 use std::io::Read;
 use std::path::Path;
 
+pub use budget::Budget;
 pub use error::Error;
 pub use format::{Format, is_gzip, sniff};
 pub use legacy::DecodeOptions;
@@ -80,7 +83,7 @@ pub const DEFAULT_MAX_INPUT: u64 = 2 << 30;
 /// most `limit` bytes.
 pub fn read_input_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
     let src = open_source(path, limit)?;
-    read_rest(Vec::new(), src.reader, src.size, limit)
+    read_rest(Vec::new(), src.reader, src.size, limit, &Budget::UNLIMITED)
 }
 
 /// Reads a whole input (at most [`DEFAULT_MAX_INPUT`] bytes).
@@ -141,9 +144,11 @@ fn read_rest(
     src: impl Read,
     size: Option<u64>,
     limit: u64,
+    budget: &Budget,
 ) -> Result<Vec<u8>, Error> {
     let hint = size.map_or(0, |s| usize::try_from(s.min(limit)).unwrap_or(0));
-    let out = read_to_end_into_zeroed(src, head, hint, limit)?;
+    let out = read_to_end_into_zeroed(src, head, hint, limit, budget)
+        .map_err(|e| read_error(e, budget, Error::Io))?;
     if out.len() as u64 > limit {
         return Err(Error::TooLarge { limit });
     }
@@ -168,8 +173,9 @@ fn read_to_end_into_zeroed(
     head: Vec<u8>,
     hint: usize,
     limit: u64,
+    budget: &Budget,
 ) -> std::io::Result<Vec<u8>> {
-    let (mut buf, filled) = read_into_zeroed::<u8>(src, head, hint, limit, false)?;
+    let (mut buf, filled) = read_into_zeroed::<u8>(src, head, hint, limit, false, budget)?;
     buf.truncate(filled);
     Ok(buf)
 }
@@ -177,18 +183,22 @@ fn read_to_end_into_zeroed(
 /// [`read_to_end_into_zeroed`], into a buffer of `W`s (bytes, or blocks
 /// that another use of the memory needs: [`Inflated`]); returns it and how
 /// many of its bytes were read. With `fault_ahead`, a big buffer's pages are
-/// faulted in on a second thread ([`read_prefaulted`]).
+/// faulted in on a second thread ([`read_prefaulted`]). The buffer grows
+/// only as far as `budget` allows: past it, the read fails with
+/// [`std::io::ErrorKind::OutOfMemory`] ([`read_error`] tells it apart).
 fn read_into_zeroed<W: bytemuck::Pod>(
     src: impl Read,
     head: Vec<u8>,
     hint: usize,
     limit: u64,
     fault_ahead: bool,
+    budget: &Budget,
 ) -> std::io::Result<(Vec<W>, usize)> {
     let room = limit.saturating_add(1).saturating_sub(head.len() as u64);
     let mut src = src.take(room);
     let mut filled = head.len();
-    let bytes = hint.max(filled.saturating_add(READ_ROOM));
+    let allowed = usize::try_from(budget.remaining()).unwrap_or(usize::MAX);
+    let bytes = hint.min(allowed).max(filled.saturating_add(READ_ROOM));
     let mut buf: Vec<W> = bytemuck::zeroed_vec(bytes.div_ceil(std::mem::size_of::<W>()));
     bytemuck::cast_slice_mut::<W, u8>(&mut buf)[..filled].copy_from_slice(&head);
     drop(head);
@@ -205,7 +215,18 @@ fn read_into_zeroed<W: bytemuck::Pod>(
             if n == 0 {
                 break;
             }
-            buf.resize(buf.len().saturating_mul(2), W::zeroed());
+            // Doubled, or grown by what the budget still allows.
+            let more = buf.len().min(
+                usize::try_from(budget.remaining()).unwrap_or(usize::MAX)
+                    / std::mem::size_of::<W>(),
+            );
+            if more * std::mem::size_of::<W>() < READ_ROOM {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::OutOfMemory,
+                    "the memory budget is spent",
+                ));
+            }
+            buf.resize(buf.len() + more, W::zeroed());
             bytemuck::cast_slice_mut::<W, u8>(&mut buf)[filled..filled + n]
                 .copy_from_slice(&probe[..n]);
             filled += n;
@@ -217,6 +238,18 @@ fn read_into_zeroed<W: bytemuck::Pod>(
         }
     }
     Ok((buf, filled))
+}
+
+/// The error of a failed read: [`Error::OverBudget`] when the budget
+/// stopped it, else `other` of the I/O error.
+fn read_error(e: std::io::Error, budget: &Budget, other: fn(std::io::Error) -> Error) -> Error {
+    if e.kind() == std::io::ErrorKind::OutOfMemory {
+        Error::OverBudget {
+            limit: budget.limit(),
+        }
+    } else {
+        other(e)
+    }
 }
 
 /// A buffer at least this big is read into with its pages faulted in ahead
@@ -533,7 +566,8 @@ fn decode_reader(src: Source<'_>, options: &DecodeOptions) -> Result<Profile, Er
             options,
         );
     }
-    decode_inflated(read_rest(head, src, size, limit)?, options)
+    check_start(&head)?;
+    decode_inflated(read_rest(head, src, size, limit, &options.budget)?, options)
 }
 
 /// Decodes a gzip-compressed input held in memory.
@@ -551,23 +585,57 @@ fn decode_gzip_stream(
     hint: usize,
     options: &DecodeOptions,
 ) -> Result<Profile, Error> {
+    let padded = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let gz = gzip::Members::new(
+        std::io::BufReader::with_capacity(GZIP_READ, compressed),
+        padded.clone(),
+    );
+    let mut profile = decode_inflating(gz, hint, options)?;
+    if padded.load(std::sync::atomic::Ordering::Relaxed) {
+        profile
+            .warnings
+            .push("zero bytes after the gzip data were ignored, as zcat ignores them".to_owned());
+    }
+    Ok(profile)
+}
+
+/// Refuses an input whose first bytes (decompressed) start no format
+/// heapdiff reads, before the rest is read (or inflated): pprof, which has
+/// no signature, is what remains, and its first fields must make sense.
+fn check_start(head: &[u8]) -> Result<(), Error> {
+    if sniff(head).is_none()
+        && let Some(why) = pprof::proto::implausible_start(head)
+    {
+        return Err(Error::Unrecognized {
+            first_bytes: format::describe_start(head),
+            pprof: why,
+        });
+    }
+    Ok(())
+}
+
+/// [`decode_gzip_stream`] of the inflating reader `gz`.
+fn decode_inflating(
+    mut gz: impl Read,
+    hint: usize,
+    options: &DecodeOptions,
+) -> Result<Profile, Error> {
     let limit = options.max_input.unwrap_or(DEFAULT_MAX_INPUT);
-    let mut gz = flate2::bufread::MultiGzDecoder::new(std::io::BufReader::with_capacity(
-        GZIP_READ, compressed,
-    ));
     let mut head = Vec::new();
     (&mut gz)
         .take(HEAD.min(limit.saturating_add(1)))
         .read_to_end(&mut head)
         .map_err(Error::Gzip)?;
+    check_start(&head)?;
     if let Some(format) = Streamed::of(&head) {
         return format.decode(&mut lines::LineReader::new(head, gz, limit, true), options);
     }
     // `gz`, and with it the compressed bytes, is gone once inflated.
-    let (blocks, len) = read_into_zeroed::<[u64; 4]>(gz, head, hint, limit, options.fault_ahead)
-        .map_err(Error::Gzip)?;
+    let (blocks, len) =
+        read_into_zeroed::<[u64; 4]>(gz, head, hint, limit, options.fault_ahead, &options.budget)
+            .map_err(|e| read_error(e, &options.budget, Error::Gzip))?;
     if len as u64 > limit {
-        return Err(Error::TooLarge { limit });
+        return Err(Error::InflatesTooLarge { limit });
     }
     if len == 0 {
         return Err(Error::Empty);
@@ -612,7 +680,7 @@ pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, Error> {
 /// gzip bomb stops at the limit, having used no more memory than that.
 pub fn gunzip_limited(bytes: &[u8], limit: u64) -> Result<Vec<u8>, Error> {
     inflate_rest(
-        flate2::read::MultiGzDecoder::new(bytes),
+        gzip::Members::new(bytes, Default::default()),
         Vec::new(),
         gzip_size_hint(bytes, limit),
         limit,
@@ -644,9 +712,10 @@ fn size_hint(tail: Option<[u8; 4]>, compressed: u64, limit: u64) -> usize {
 /// `out` (what `gz` gave so far) followed by the rest of `gz`, of at most
 /// `limit` bytes in all; `hint` sizes the buffer.
 fn inflate_rest(gz: impl Read, out: Vec<u8>, hint: usize, limit: u64) -> Result<Vec<u8>, Error> {
-    let out = read_to_end_into_zeroed(gz, out, hint, limit).map_err(Error::Gzip)?;
+    let out =
+        read_to_end_into_zeroed(gz, out, hint, limit, &Budget::UNLIMITED).map_err(Error::Gzip)?;
     if out.len() as u64 > limit {
-        return Err(Error::TooLarge { limit });
+        return Err(Error::InflatesTooLarge { limit });
     }
     Ok(out)
 }
@@ -723,7 +792,7 @@ mod tests {
                 chunk,
                 interrupt: false,
             };
-            read_to_end_into_zeroed(src, head.to_vec(), hint, limit).unwrap()
+            read_to_end_into_zeroed(src, head.to_vec(), hint, limit, &Budget::UNLIMITED).unwrap()
         };
         for hint in [
             0,
@@ -753,6 +822,7 @@ mod tests {
                         hint,
                         1 << 30,
                         fault_ahead,
+                        &Budget::UNLIMITED,
                     )
                     .unwrap();
                     let what = format!("hint {hint}, reads of {chunk}, ahead {fault_ahead}");
@@ -778,9 +848,15 @@ mod tests {
             }
         }
         for good in [0, 5000, 40_000] {
-            let err =
-                read_into_zeroed::<[u64; 4]>(Failing(good), Vec::new(), 1 << 20, 1 << 30, true)
-                    .unwrap_err();
+            let err = read_into_zeroed::<[u64; 4]>(
+                Failing(good),
+                Vec::new(),
+                1 << 20,
+                1 << 30,
+                true,
+                &Budget::UNLIMITED,
+            )
+            .unwrap_err();
             assert_eq!(err.to_string(), "broken");
         }
         // One byte past the limit is read, for the caller to refuse.
@@ -791,12 +867,13 @@ mod tests {
                 data[..10].to_vec(),
                 &data[10..],
                 Some(data.len() as u64),
-                1000
+                1000,
+                &Budget::UNLIMITED
             ),
             Err(Error::TooLarge { limit: 1000 })
         ));
         assert_eq!(
-            read_rest(Vec::new(), &data[..], None, 1 << 30).unwrap(),
+            read_rest(Vec::new(), &data[..], None, 1 << 30, &Budget::UNLIMITED).unwrap(),
             data
         );
     }
@@ -849,7 +926,7 @@ mod tests {
         let err = gunzip_limited(&bomb, 1 << 20).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "the input is larger than 1048576 bytes decompressed (a gzip bomb?); raise the limit with --max-input"
+            "it decompresses to more than 1 MiB (a gzip bomb?); raise the limit with --max-input SIZE"
         );
         assert_eq!(gunzip_limited(&bomb, 10 << 20).unwrap().len(), 10 << 20);
         let opts = DecodeOptions {
@@ -858,7 +935,7 @@ mod tests {
         };
         assert!(matches!(
             decode_owned(bomb, &opts),
-            Err(Error::TooLarge { limit: 1000 })
+            Err(Error::InflatesTooLarge { limit: 1000 })
         ));
     }
 

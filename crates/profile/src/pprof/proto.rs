@@ -280,6 +280,55 @@ fn next_field<'a>(buf: &mut &'a [u8]) -> Option<Field<'a>> {
     Some(Field::Other)
 }
 
+/// Why the first bytes of an input cannot start a `profile.proto` message,
+/// if they cannot: read before the rest of a big (or compressed) input, so
+/// that what is not pprof (a gzip of zeros, a text file of no known format)
+/// is refused before it is read whole. Every top-level field that starts in
+/// `head` must have a field number from 1 and a wire type pprof writers
+/// use (varint, 64-bit, length-delimited, 32-bit); a field that runs past
+/// `head` ends the check.
+pub(crate) fn implausible_start(head: &[u8]) -> Option<String> {
+    let mut buf = head;
+    while !buf.is_empty() {
+        let at = head.len() - buf.len();
+        let Ok(key) = super::sample::varint(&mut buf) else {
+            // A key cut by the end of `head` is not wrong yet.
+            return None;
+        };
+        let (field, wire) = (key >> 3, key & 7);
+        if field == 0 {
+            return Some(format!("byte {at} holds field number 0"));
+        }
+        if !matches!(wire, 0 | 1 | 2 | 5) {
+            return Some(format!(
+                "byte {at} holds wire type {wire}, which pprof never writes"
+            ));
+        }
+        let mut probe = buf;
+        if next_field_body(key, &mut probe).is_none() {
+            return None;
+        }
+        buf = probe;
+    }
+    None
+}
+
+/// Skips the body of a field whose key was `key`; `None` if it runs past
+/// `buf`.
+fn next_field_body(key: u64, buf: &mut &[u8]) -> Option<()> {
+    match key & 7 {
+        0 => drop(super::sample::varint(buf).ok()?),
+        1 => *buf = buf.get(8..)?,
+        2 => {
+            let len = usize::try_from(super::sample::varint(buf).ok()?).ok()?;
+            *buf = buf.get(len..)?;
+        }
+        5 => *buf = buf.get(4..)?,
+        _ => return None,
+    }
+    Some(())
+}
+
 /// The top-level fields of a message but its `sample`s (field 2,
 /// length-delimited), copied, and where the samples are (a checkpoint every
 /// `every` samples); `None` if a field cannot be delimited.
@@ -435,6 +484,24 @@ mod tests {
         let mut rest = p.rest.clone();
         rest.sample.clear();
         (samples, rest)
+    }
+
+    #[test]
+    fn what_cannot_start_a_profile_is_told_from_its_first_bytes() {
+        let real = profile().encode_to_vec();
+        for cut in 0..=real.len() {
+            assert_eq!(implausible_start(&real[..cut]), None, "cut at {cut}");
+        }
+        assert_eq!(
+            implausible_start(&[0; 4096]).as_deref(),
+            Some("byte 0 holds field number 0")
+        );
+        assert!(implausible_start(b"hello, world").is_some());
+        assert!(
+            implausible_start(b"\x0b\x00")
+                .unwrap()
+                .contains("wire type 3")
+        );
     }
 
     #[test]
