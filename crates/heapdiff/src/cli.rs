@@ -85,9 +85,14 @@ pub(crate) struct Cli {
     pub(crate) afters: Vec<PathBuf>,
 
     /// Live capture (PROFILE is an http:// URL): time between fetches, e.g.
-    /// 30s, 5m, 500ms.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s", help_heading = "Live capture")]
+    /// 30s, 5m, 500ms (at most 24h).
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval, default_value = "30s", help_heading = "Live capture")]
     pub(crate) interval: std::time::Duration,
+
+    /// Live capture: how long one fetch may take [default: the URL's
+    /// `seconds=` plus 10s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval, help_heading = "Live capture")]
+    pub(crate) fetch_timeout: Option<std::time::Duration>,
 
     /// Live capture: how many profiles to fetch (2 compares them, 3 or more
     /// gives a trend).
@@ -130,9 +135,20 @@ pub(crate) struct Cli {
     #[arg(short = 'f', long, value_enum, default_value_t = OutputFormat::Table)]
     pub(crate) format: OutputFormat,
 
-    /// Where to write the differential flame graph.
+    /// Where to write the differential flame graph (`-`: standard output,
+    /// instead of the table). An existing file is replaced only if it is an
+    /// image (SVG or PNG), never an input.
     #[arg(long, value_name = "PATH", default_value = "heapdiff.svg")]
     pub(crate) svg: PathBuf,
+
+    /// Replace an existing output file even if it is not an image heapdiff
+    /// writes (never an input, a device or a directory).
+    #[arg(long)]
+    pub(crate) force: bool,
+
+    /// Where the graph goes once `--svg` is checked (`None`: nowhere).
+    #[arg(skip)]
+    pub(crate) graph: Option<crate::destination::Destination>,
 
     /// The flame graph: heapdiff's (frames as wide as the larger side, every
     /// frame coloured by its change, legend in the image) or Gregg's
@@ -243,27 +259,35 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "CI gates")]
     pub(crate) fail_on_line_growth: Option<i64>,
 
-    /// The largest input accepted, decompressed (a gzip bomb stops there).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "2GiB")]
-    pub(crate) max_input: i64,
+    /// The most memory the run may use, inputs, symbols and output
+    /// together [default: a quarter of the machine's memory, at most 4GiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Safety limits")]
+    pub(crate) max_memory: Option<i64>,
 
-    /// The most samples one profile may hold.
-    #[arg(long, value_name = "N", default_value_t = heapdiff_profile::Limits::default().max_samples)]
-    pub(crate) max_samples: usize,
+    /// The largest input accepted, decompressed (a gzip bomb stops there)
+    /// [default: the memory budget].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Safety limits")]
+    pub(crate) max_input: Option<i64>,
+
+    /// The most samples one profile may hold [default: one per 64 bytes of
+    /// the memory budget].
+    #[arg(long, value_name = "N", help_heading = "Safety limits")]
+    pub(crate) max_samples: Option<usize>,
 
     /// The most frames all stacks of one profile may hold, inlined frames
-    /// expanded (at most 2147483647).
+    /// expanded [default: one per 8 bytes of the memory budget, at most
+    /// 2147483647].
     #[arg(
         long,
         value_name = "N",
-        default_value_t = heapdiff_profile::Limits::default().max_frames,
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
-            .range(1..=heapdiff_profile::MAX_FRAMES as u64)
+            .range(1..=heapdiff_profile::MAX_FRAMES as u64),
+        help_heading = "Safety limits"
     )]
-    pub(crate) max_frames: usize,
+    pub(crate) max_frames: Option<usize>,
 
     /// Deeper stacks lose their outermost callers (with a warning).
-    #[arg(long, value_name = "N", default_value_t = heapdiff_profile::Limits::default().max_depth)]
+    #[arg(long, value_name = "N", default_value_t = heapdiff_profile::Limits::default().max_depth, help_heading = "Safety limits")]
     pub(crate) max_depth: usize,
 
     /// Folded stacks: what the counts are (bytes, count, or any unit name).
@@ -396,28 +420,57 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     std::time::Duration::try_from_secs_f64(seconds).map_err(|_| format!("{s:?} is out of range"))
 }
 
-/// Whether a profile argument is a URL to fetch.
+/// `--interval`, `--fetch-timeout`: a duration from 1 ms to 24 hours.
+fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration(s)?;
+    if d < std::time::Duration::from_millis(1) || d > std::time::Duration::from_secs(86_400) {
+        return Err(format!("{s:?} is out of range (1ms to 24h)"));
+    }
+    Ok(d)
+}
+
+/// Whether a profile argument is a URL to fetch (the scheme in any case).
 pub(crate) fn is_url(p: &std::path::Path) -> bool {
     let s = p.to_string_lossy();
-    s.starts_with("http://") || s.starts_with("https://")
+    ["http://", "https://"].iter().any(|scheme| {
+        s.get(..scheme.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(scheme))
+    })
 }
 
 /// Expands a `--before`/`--after` argument that is a glob pattern (and not
-/// an existing file) into the files it matches, sorted.
+/// an existing file) into the files it matches, sorted. Matches reached
+/// through a symlinked directory are left out, as `find` leaves them: a
+/// `**` through a link to an ancestor would match one file many times.
 fn expand(path: &std::path::Path) -> Result<Vec<PathBuf>, String> {
     let text = path.to_string_lossy();
     if path.exists() || !text.contains(['*', '?', '[']) {
         return Ok(vec![path.to_path_buf()]);
     }
+    let base: PathBuf = path
+        .components()
+        .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+        .collect();
     let matches: Vec<PathBuf> = glob::glob(&text)
         .map_err(|e| format!("{text}: not a valid glob pattern: {e}"))?
         .filter_map(Result::ok)
-        .filter(|p| p.is_file())
+        .filter(|p| p.is_file() && !through_link(p, &base))
         .collect();
     if matches.is_empty() {
         return Err(format!("{text}: no file matches this pattern"));
     }
     Ok(matches)
+}
+
+/// Whether `path` goes through a symlinked directory below `base`.
+fn through_link(path: &std::path::Path, base: &std::path::Path) -> bool {
+    path.ancestors()
+        .skip(1)
+        .take_while(|a| a.starts_with(base) && *a != base)
+        .any(|a| {
+            a.symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+        })
 }
 
 impl Cli {
@@ -440,7 +493,7 @@ impl Cli {
             if self.profiles.len() > 1 {
                 return Err(format!(
                     "{}: a URL is fetched {} times (--count); give it alone",
-                    url.display(),
+                    crate::live::redact(&url.to_string_lossy()),
                     self.count
                 ));
             }
@@ -599,6 +652,28 @@ fn parse_min_width(s: &str) -> Result<f64, String> {
 }
 
 impl Cli {
+    /// The memory budget, in bytes.
+    pub(crate) fn memory_budget(&self) -> u64 {
+        self.max_memory
+            .map_or_else(crate::budget::default_limit, i64::unsigned_abs)
+    }
+
+    /// The decoders' limits: what the flags say, else shares of the budget.
+    pub(crate) fn limits(&self) -> (u64, heapdiff_profile::Limits) {
+        let budget = self.memory_budget();
+        let share = |per: u64| usize::try_from(budget / per).unwrap_or(usize::MAX);
+        let limits = heapdiff_profile::Limits {
+            max_samples: self.max_samples.unwrap_or_else(|| share(64)),
+            max_frames: self
+                .max_frames
+                .unwrap_or_else(|| share(8).min(heapdiff_profile::MAX_FRAMES)),
+            max_depth: self.max_depth,
+            ..heapdiff_profile::Limits::default()
+        };
+        let max_input = self.max_input.map_or(budget, i64::unsigned_abs);
+        (max_input, limits)
+    }
+
     /// The differ's options.
     pub(crate) fn diff_options(&self) -> Options {
         Options {

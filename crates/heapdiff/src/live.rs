@@ -2,86 +2,227 @@
 //! anything that serves a profile over HTTP) now and after each interval.
 //!
 //! Plain HTTP only, to the URL given and nowhere else: redirects are not
-//! followed, and every request has a connect and an overall timeout. What
-//! was fetched is written to files (`--save-dir`, or a temporary directory
-//! the run removes) so that the rest of heapdiff reads it like any input.
+//! followed (the message names where the server pointed). Every fetch has a
+//! deadline, a few seconds past the `seconds=` the URL asks the server to
+//! wait (`--fetch-timeout` sets it), so a server that accepts and never
+//! answers, or trickles bytes, ends the run with a message instead of
+//! holding it; a wait longer than a moment shows a progress line. The body
+//! is read up to `--max-input`.
+//!
+//! What was fetched is written to files so that the rest of heapdiff reads
+//! it like any input: into `--save-dir`, where each file is created anew
+//! (never through a symlink, never over an earlier capture: numbering goes
+//! on after the files already there), or into a temporary directory that
+//! the run removes, on Ctrl-C too.
+//!
+//! URLs are shown without their credentials (`user:pass@`) and with the
+//! values of token-like query parameters replaced ([`redact`]), in messages
+//! and in every output that names the inputs.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
 use crate::output;
 
-/// The largest response accepted.
-const MAX_BODY: u64 = 1 << 30;
-
-/// Fetches `url` once.
-pub(crate) fn fetch(url: &str) -> Result<Vec<u8>> {
-    if url.starts_with("https://") {
-        bail!(
-            "{url}: https is not supported; fetch over plain http (e.g. through \
-             `kubectl port-forward` or an SSH tunnel to loopback), or save the profiles and pass the files"
-        );
-    }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(Duration::from_secs(10)))
-        .timeout_global(Some(Duration::from_secs(300)))
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut response = agent
-        .get(url)
-        .header("Accept", "application/octet-stream, */*")
-        .call()
-        .map_err(|e| anyhow::anyhow!("{url}: cannot fetch: {e}"))?;
-    let status = response.status();
-    if !status.is_success() {
-        bail!(
-            "{url}: the server answered HTTP {} {}",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or("")
-        );
-    }
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(MAX_BODY)
-        .read_to_vec()
-        .map_err(|e| anyhow::anyhow!("{url}: cannot read the response: {e}"))?;
-    if body.is_empty() {
-        bail!("{url}: the server answered with an empty body");
-    }
-    Ok(body)
+/// What to fetch and how.
+pub(crate) struct Endpoint {
+    /// The URL as given.
+    url: String,
+    /// The URL as shown: [`redact`]ed.
+    shown: String,
+    /// How long one fetch may take, from connecting to the body's end.
+    deadline: Duration,
+    /// The largest body accepted.
+    max_body: u64,
 }
 
-/// Fetches `url` `count` times, `interval` apart, into `dir`; returns the
-/// files, oldest first.
+/// How long a fetch may take beyond the `seconds=` it asks for.
+const SLACK: Duration = Duration::from_secs(10);
+
+impl Endpoint {
+    /// An endpoint; `deadline` overrides the default, which is the URL's
+    /// `seconds=` parameter plus [`SLACK`].
+    pub(crate) fn new(url: &str, deadline: Option<Duration>, max_body: u64) -> Self {
+        let asked = query_value(url, "seconds")
+            .and_then(|s| s.parse::<u64>().ok())
+            .map_or(Duration::ZERO, |s| Duration::from_secs(s.min(86_400)));
+        Endpoint {
+            url: url.to_owned(),
+            shown: redact(url),
+            deadline: deadline.unwrap_or(asked + SLACK),
+            max_body,
+        }
+    }
+
+    /// The URL as it may be shown.
+    pub(crate) fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// Fetches the endpoint once.
+    pub(crate) fn fetch(&self) -> Result<Vec<u8>> {
+        let shown = &self.shown;
+        if !self
+            .url
+            .get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+        {
+            bail!(
+                "{shown}: https is not supported; fetch over plain http (e.g. through \
+                 `kubectl port-forward` or an SSH tunnel to loopback), or save the profiles and \
+                 pass the files"
+            );
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(self.deadline.min(Duration::from_secs(10))))
+            .timeout_global(Some(self.deadline))
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let _waiting = Waiting::start(shown, self.deadline);
+        let mut response = agent
+            .get(&self.url)
+            .header("Accept", "application/octet-stream, */*")
+            .call()
+            .map_err(|e| self.failure("cannot fetch", &e))?;
+        let status = response.status();
+        if status.is_redirection() {
+            let to = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map_or_else(|| "nowhere".to_owned(), redact);
+            bail!(
+                "{shown}: the server answered HTTP {} and points to {to}; heapdiff does not follow \
+                 redirects: fetch that URL instead",
+                status.as_u16()
+            );
+        }
+        if !status.is_success() {
+            bail!(
+                "{shown}: the server answered HTTP {} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            );
+        }
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(self.max_body)
+            .read_to_vec()
+            .map_err(|e| self.failure("cannot read the response", &e))?;
+        if body.is_empty() {
+            bail!("{shown}: the server answered with an empty body");
+        }
+        Ok(body)
+    }
+
+    /// A one-line error for a failed request, without the URL's secrets.
+    fn failure(&self, what: &str, e: &ureq::Error) -> anyhow::Error {
+        let shown = &self.shown;
+        let why = match e {
+            ureq::Error::Timeout(_) => format!(
+                "no complete answer within {} (--fetch-timeout)",
+                humantime(self.deadline)
+            ),
+            ureq::Error::BodyExceedsLimit(_) => format!(
+                "the response is larger than {} bytes (--max-input)",
+                self.max_body
+            ),
+            other => other.to_string().replace(&self.url, shown),
+        };
+        anyhow::anyhow!("{shown}: {what}: {why}")
+    }
+}
+
+/// A progress line on stderr while a fetch takes longer than a moment: a
+/// spinner on a terminal, one line otherwise.
+struct Waiting {
+    done: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Waiting {
+    const AFTER: Duration = Duration::from_secs(1);
+
+    fn start(shown: &str, deadline: Duration) -> Self {
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let message = format!("waiting for {shown} (at most {})", humantime(deadline));
+        let thread = std::thread::spawn(move || {
+            use std::sync::mpsc::RecvTimeoutError::Timeout;
+            // The fetch ends by dropping the sender.
+            if !matches!(wait.recv_timeout(Self::AFTER), Err(Timeout)) {
+                return;
+            }
+            if !std::io::stderr().is_terminal() {
+                output::note(&message);
+                return;
+            }
+            let started = Instant::now() - Self::AFTER;
+            let spinner = indicatif::ProgressBar::new_spinner();
+            while matches!(wait.recv_timeout(Duration::from_millis(200)), Err(Timeout)) {
+                spinner.set_message(format!("{message}: {}s", started.elapsed().as_secs()));
+                spinner.tick();
+            }
+            spinner.finish_and_clear();
+        });
+        Waiting {
+            done: Some(done),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        drop(self.done.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Where captures go.
+pub(crate) enum SaveTo<'a> {
+    /// `--save-dir`: kept.
+    Kept(&'a Path),
+    /// A temporary directory, removed when the run ends (or is interrupted).
+    Scratch(&'a Path),
+}
+
+/// Fetches `endpoint` `count` times, `interval` apart, into `to`; returns
+/// the files, oldest first.
 pub(crate) fn capture(
-    url: &str,
+    endpoint: &Endpoint,
     count: u32,
     interval: Duration,
-    dir: &Path,
+    to: SaveTo<'_>,
 ) -> Result<Vec<PathBuf>> {
+    let shown = endpoint.shown();
     let mut files = Vec::with_capacity(count as usize);
+    let (dir, mut number) = match to {
+        SaveTo::Kept(dir) => (dir, next_number(dir)?),
+        SaveTo::Scratch(dir) => (dir, 1),
+    };
     for i in 1..=count {
         if i > 1 {
             std::thread::sleep(interval);
         }
-        let body = fetch(url)?;
+        let body = endpoint.fetch()?;
         // Decode now, so that a page that is not a profile fails at once.
-        heapdiff_profile::decode(&body).with_context(|| url.to_owned())?;
+        heapdiff_profile::decode(&body).with_context(|| shown.to_owned())?;
         let ext = if heapdiff_profile::is_gzip(&body) {
             "pb.gz"
         } else {
             "prof"
         };
-        let path = dir.join(format!("heap-{i}.{ext}"));
-        std::fs::write(&path, &body)
-            .with_context(|| format!("cannot save what was fetched to {}", path.display()))?;
+        let path = save_new(dir, &mut number, ext, &body)?;
         output::note(&format!(
-            "fetched {url} ({} of {count}, {} bytes){}",
+            "fetched {shown} ({} of {count}, {} bytes){}",
             i,
             body.len(),
             if i < count {
@@ -93,6 +234,137 @@ pub(crate) fn capture(
         files.push(path);
     }
     Ok(files)
+}
+
+/// The number after the highest `heap-N.*` already in `dir` (1 if none).
+fn next_number(dir: &Path) -> Result<u64> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    let highest = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name();
+            let rest = name.to_str()?.strip_prefix("heap-")?;
+            let digits = rest.split('.').next()?;
+            digits.parse::<u64>().ok()
+        })
+        .max()
+        .unwrap_or(0);
+    Ok(highest + 1)
+}
+
+/// Writes `body` to a new file `heap-N.EXT` in `dir`, `N` counting up from
+/// `number` past any name already taken: written to a temporary file, then
+/// linked into place without replacing anything (a symlink planted at the
+/// name is a name taken, not a way out of the directory).
+fn save_new(dir: &Path, number: &mut u64, ext: &str, body: &[u8]) -> Result<PathBuf> {
+    use std::io::Write;
+    let cannot = || format!("cannot save what was fetched in {}", dir.display());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".heapdiff-")
+        .tempfile_in(dir)
+        .with_context(cannot)?;
+    tmp.write_all(body).with_context(cannot)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .with_context(cannot)?;
+    }
+    loop {
+        let path = dir.join(format!("heap-{number}.{ext}"));
+        *number += 1;
+        match tmp.persist_noclobber(&path) {
+            Ok(_) => return Ok(path),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => tmp = e.file,
+            Err(e) => {
+                return Err(e.error).with_context(|| format!("cannot save {}", path.display()));
+            }
+        }
+    }
+}
+
+/// The temporary directory of a run, removed if the run is interrupted.
+static SCRATCH: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+/// Removes the run's temporary directory, if it has one: before an exit
+/// that skips the directory's own clean-up.
+pub(crate) fn remove_scratch() {
+    if let Some(dir) = SCRATCH.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Removes `dir` when the user interrupts the run (Ctrl-C, SIGTERM), then
+/// exits with 130 as a shell would.
+pub(crate) fn remove_on_interrupt(dir: &Path) {
+    *SCRATCH.lock().unwrap_or_else(|e| e.into_inner()) = Some(dir.to_owned());
+    let _ = ctrlc::set_handler(|| {
+        remove_scratch();
+        output::note("interrupted");
+        std::process::exit(130);
+    });
+}
+
+/// A URL as it may be shown: without credentials (`user:pass@`), and with
+/// the values of query parameters that look like secrets (`token`, `key`,
+/// `secret`, `password`, `auth`, `signature`, …) replaced by `REDACTED`.
+pub(crate) fn redact(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
+    let mut out = format!("{scheme}{host}{path}");
+    if tail.contains('?') {
+        let (query, fragment) = query.split_once('#').unwrap_or((query, ""));
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if is_secret(k) => format!("{k}=REDACTED"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+        if !fragment.is_empty() {
+            out.push('#');
+            out.push_str(fragment);
+        }
+    }
+    out
+}
+
+/// Whether a query parameter's name looks like it carries a secret.
+fn is_secret(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "token",
+        "key",
+        "secret",
+        "pass",
+        "pwd",
+        "auth",
+        "sig",
+        "credential",
+        "session",
+        "cookie",
+        "jwt",
+        "bearer",
+    ]
+    .iter()
+    .any(|s| n.contains(s))
+}
+
+/// The value of query parameter `name` in `url`.
+fn query_value<'a>(url: &'a str, name: &str) -> Option<&'a str> {
+    let query = url.split_once('?')?.1.split('#').next()?;
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
 
 fn humantime(d: Duration) -> String {
@@ -119,10 +391,63 @@ mod tests {
 
     #[test]
     fn https_is_refused_before_connecting() {
-        let err = fetch("https://127.0.0.1:9/heap").unwrap_err().to_string();
+        let err = Endpoint::new("https://u:p@127.0.0.1:9/heap", None, 1 << 20)
+            .fetch()
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with("https://127.0.0.1:9/heap: https is not supported"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn secrets_never_show() {
+        assert_eq!(
+            redact("http://user:pass@host:6060/debug/pprof/heap?gc=1&token=abc&seconds=30"),
+            "http://host:6060/debug/pprof/heap?gc=1&token=REDACTED&seconds=30"
+        );
+        assert_eq!(
+            redact("HTTP://h/p?X-Amz-Signature=s&api_key=k#frag"),
+            "HTTP://h/p?X-Amz-Signature=REDACTED&api_key=REDACTED#frag"
+        );
+        assert_eq!(redact("http://h/p"), "http://h/p");
+        assert_eq!(redact("http://a@b@h/p?q"), "http://h/p?q");
+    }
+
+    #[test]
+    fn the_deadline_follows_the_seconds_asked_for() {
+        let e = Endpoint::new("http://h/debug/pprof/heap?seconds=30&gc=1", None, 1);
+        assert_eq!(e.deadline, Duration::from_secs(40));
+        let e = Endpoint::new("http://h/heap", None, 1);
+        assert_eq!(e.deadline, SLACK);
+        let e = Endpoint::new("http://h/heap", Some(Duration::from_secs(3)), 1);
+        assert_eq!(e.deadline, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn captures_never_overwrite_nor_follow_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let caps = dir.path().join("caps");
+        std::fs::create_dir(&caps).unwrap();
+        std::os::unix::fs::symlink("../victim", caps.join("heap-1.pb.gz")).unwrap();
+        std::fs::write(caps.join("heap-3.prof"), b"old").unwrap();
+        let mut n = next_number(&caps).unwrap();
+        assert_eq!(n, 4, "numbering goes on after what is there");
+        let mut one = 1;
+        let p = save_new(&caps, &mut one, "pb.gz", b"new").unwrap();
+        assert_eq!(
+            p,
+            caps.join("heap-2.pb.gz"),
+            "a planted link is a name taken"
+        );
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        let q = save_new(&caps, &mut n, "pb.gz", b"newer").unwrap();
+        assert_eq!(q, caps.join("heap-4.pb.gz"));
+        assert_eq!(std::fs::read(caps.join("heap-3.prof")).unwrap(), b"old");
+        let names = std::fs::read_dir(&caps).unwrap().count();
+        assert_eq!(names, 4, "no temporary file is left");
     }
 }

@@ -4,7 +4,9 @@
 //! Exit codes: 0 success, 2 bad usage or input. A closed stdout pipe
 //! (`heapdiff … | head`) is not an error.
 
+mod budget;
 mod cli;
+mod destination;
 mod live;
 mod output;
 mod symbols;
@@ -19,6 +21,7 @@ use heapdiff_profile::{DecodeOptions, Profile};
 use heapdiff_report::{FlameError, HeapFlameOptions, Inputs, Orientation, TableOptions};
 
 use cli::{Cli, Color, FlameOrient, FlameStyle, OutputFormat, Plan};
+use destination::Destination;
 
 /// What a run that did not fail found.
 enum Verdict {
@@ -29,7 +32,8 @@ enum Verdict {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    output::reopen_closed_stdio();
+    let mut cli = Cli::parse();
     if let Some(command) = &cli.command {
         let stdout = std::io::stdout();
         return match cli::run_command(command, &mut stdout.lock()) {
@@ -41,7 +45,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    match run(&cli) {
+    let code = match run(&mut cli) {
         Ok(Verdict::Pass) => ExitCode::SUCCESS,
         Ok(Verdict::Fail(reason)) => {
             output::fail(&reason);
@@ -52,11 +56,26 @@ fn main() -> ExitCode {
             output::error(&format!("{e:#}"));
             ExitCode::from(2)
         }
-    }
+    };
+    output::timing("exit");
+    code
 }
 
-fn run(cli: &Cli) -> Result<Verdict> {
+fn run(cli: &mut Cli) -> Result<Verdict> {
     let mut plan = cli.plan().map_err(anyhow::Error::msg)?;
+    for w in dedupe(&mut plan) {
+        output::warn(&w);
+    }
+    if !cli.no_svg {
+        let inputs = match &plan {
+            Plan::Pair { before, after } => before.iter().chain(after).cloned().collect(),
+            Plan::Trend(snapshots) => snapshots.clone(),
+            Plan::Live { .. } => Vec::new(),
+        };
+        cli.graph = Some(destination::check("--svg", &cli.svg, &inputs, cli.force)?);
+    }
+    let cli = &*cli;
+    let memory = budget::enforce(cli.memory_budget());
     // Live capture: fetch into files, then compare them like any others.
     let _scratch;
     let mut live_names = None;
@@ -66,26 +85,32 @@ fn run(cli: &Cli) -> Result<Verdict> {
         interval,
     } = &plan
     {
-        let dir = match &cli.save_dir {
+        let endpoint = live::Endpoint::new(url, cli.fetch_timeout, cli.limits().0);
+        let files = match &cli.save_dir {
             Some(d) => {
                 std::fs::create_dir_all(d)
                     .with_context(|| format!("cannot create {}", d.display()))?;
-                d.clone()
+                live::capture(&endpoint, *count, *interval, live::SaveTo::Kept(d))?
             }
             None => {
                 let t = tempfile::Builder::new()
                     .prefix("heapdiff-live-")
                     .tempdir()?;
-                let p = t.path().to_path_buf();
+                live::remove_on_interrupt(t.path());
+                let files = live::capture(
+                    &endpoint,
+                    *count,
+                    *interval,
+                    live::SaveTo::Scratch(t.path()),
+                )?;
                 _scratch = t;
-                p
+                files
             }
         };
-        let files = live::capture(url, *count, *interval, &dir)?;
         if cli.save_dir.is_none() {
             live_names = Some(
                 (1..=files.len())
-                    .map(|i| format!("{url} #{i}"))
+                    .map(|i| format!("{} #{i}", endpoint.shown()))
                     .collect::<Vec<_>>(),
             );
         }
@@ -108,16 +133,14 @@ fn run(cli: &Cli) -> Result<Verdict> {
     }
     let names: Vec<String> =
         live_names.unwrap_or_else(|| paths.iter().map(|p| display_name(p)).collect());
+    let (max_input, limits) = cli.limits();
+    budget::working_on(names.join(", "));
     let options = DecodeOptions {
         jemalloc_thread: cli.thread,
         unit: Some(cli.unit.clone()),
-        max_input: Some(cli.max_input.unsigned_abs()),
-        limits: heapdiff_profile::Limits {
-            max_samples: cli.max_samples,
-            max_frames: cli.max_frames,
-            max_depth: cli.max_depth,
-            ..heapdiff_profile::Limits::default()
-        },
+        max_input: Some(max_input),
+        limits,
+        budget: memory,
         ..DecodeOptions::default()
     };
     output::timing("start");
@@ -308,7 +331,10 @@ fn trend(
         before: names[0].clone(),
         after: names[names.len() - 1].clone(),
     };
-    let written = write_graph(cli, &diff, &inputs)?;
+    let first = trend.totals.first().copied().unwrap_or(0);
+    let growth = trend.totals.last().copied().unwrap_or(0) - first;
+    let rows = trend.rows.iter().map(|r| (trend.key(r.key), r.growth()));
+    let verdict = gates(cli, &trend.sample_type.unit, first, growth, rows);
     let stdout = std::io::stdout();
     let text = match cli.format {
         OutputFormat::Json => heapdiff_report::render_trend_json(&trend, names, cli.top, &warnings),
@@ -324,7 +350,10 @@ fn trend(
             }
         ),
     };
-    output::write_stdout(&stdout, text.as_bytes())?;
+    let written = quiet_pipe(write_graph(cli, &diff, &inputs))?.flatten();
+    if report_on_stdout(cli) {
+        quiet_pipe(output::write_stdout(&stdout, text.as_bytes()).map_err(Into::into))?;
+    }
     output::timing("table");
     if let Some(path) = written {
         output::note(&format!(
@@ -332,10 +361,7 @@ fn trend(
             path.display()
         ));
     }
-    let first = trend.totals.first().copied().unwrap_or(0);
-    let growth = trend.totals.last().copied().unwrap_or(0) - first;
-    let rows = trend.rows.iter().map(|r| (trend.key(r.key), r.growth()));
-    Ok(gates(cli, &trend.sample_type.unit, first, growth, rows))
+    Ok(verdict)
 }
 
 /// Checks the CI gates: the total's growth, then every row's.
@@ -415,15 +441,12 @@ fn table_options(cli: &Cli, stdout: &std::io::Stdout) -> TableOptions {
     }
 }
 
-/// Writes the flame graph unless `--no-svg`; returns where it went.
-fn write_graph<'a>(
-    cli: &'a Cli,
-    diff: &heapdiff_diff::Diff,
-    inputs: &Inputs,
-) -> Result<Option<&'a PathBuf>> {
-    if cli.no_svg {
+/// Writes the flame graph unless `--no-svg`; returns the file it went to
+/// (`None` for none, or standard output).
+fn write_graph(cli: &Cli, diff: &heapdiff_diff::Diff, inputs: &Inputs) -> Result<Option<PathBuf>> {
+    let Some(destination) = &cli.graph else {
         return Ok(None);
-    }
+    };
     let rendered = match cli.flame_style {
         FlameStyle::Heap => heapdiff_report::render_heap_flamegraph(
             diff,
@@ -444,19 +467,73 @@ fn write_graph<'a>(
             cli.flame_orient == Some(FlameOrient::Icicle),
         ),
     };
-    match rendered {
-        Ok(svg) => {
-            output::write_atomic(&cli.svg, &svg).with_context(|| {
+    match (rendered, destination) {
+        (Ok(svg), Destination::Stdout) => {
+            output::write_stdout(&std::io::stdout(), &svg)?;
+            Ok(None)
+        }
+        (Ok(svg), Destination::File(path)) => {
+            output::write_atomic(path, &svg).with_context(|| {
                 format!("cannot write the flame graph to {}", cli.svg.display())
             })?;
-            Ok(Some(&cli.svg))
+            Ok(Some(cli.svg.clone()))
         }
-        Err(e @ (FlameError::Empty | FlameError::Blank)) => {
+        (Err(e @ (FlameError::Empty | FlameError::Blank)), _) => {
             output::warn(&format!("no flame graph written: {e}"));
             Ok(None)
         }
-        Err(e) => Err(e.into()),
+        (Err(e), _) => Err(e.into()),
     }
+}
+
+/// Whether the table (or JSON, markdown, CSV) is written: not when the
+/// graph goes to standard output in its place.
+fn report_on_stdout(cli: &Cli) -> bool {
+    cli.graph != Some(Destination::Stdout)
+}
+
+/// Drops inputs given twice (the same file by device and inode: a file
+/// repeated, overlapping globs, a link to a file also named), keeping the
+/// first; returns a warning for each.
+fn dedupe(plan: &mut Plan) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut warnings = Vec::new();
+    let mut keep_first = |paths: &mut Vec<PathBuf>, side: &str| {
+        let mut seen: Vec<((u64, u64), PathBuf)> = Vec::new();
+        paths.retain(|p| {
+            let Ok(m) = std::fs::metadata(p).map(|m| (m.dev(), m.ino())) else {
+                return true;
+            };
+            if !m_is_file(p) {
+                return true;
+            }
+            if let Some((_, first)) = seen.iter().find(|(id, _)| *id == m) {
+                warnings.push(format!(
+                    "{} is the same file as {}{side}; it is read once",
+                    p.display(),
+                    first.display()
+                ));
+                return false;
+            }
+            seen.push((m, p.clone()));
+            true
+        });
+    };
+    match plan {
+        Plan::Pair { before, after } if before.len() > 1 || after.len() > 1 => {
+            keep_first(before, " on the before side");
+            keep_first(after, " on the after side");
+        }
+        Plan::Trend(snapshots) => keep_first(snapshots, ""),
+        _ => {}
+    }
+    warnings
+}
+
+/// Whether `path` is a regular file (standard input and devices are not
+/// de-duplicated).
+fn m_is_file(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
 /// A pair of merged profiles: their diff, shown.
@@ -486,40 +563,7 @@ fn report(
         output::warn(w);
     }
 
-    // The graph is written before anything reaches stdout, so that a failure
-    // to write it stops the run cleanly; where it went is said last.
-    let written = write_graph(cli, &diff, inputs)?;
-    output::timing("flame graph");
-    let stdout = std::io::stdout();
-    let shown = match cli.top {
-        0 => diff.changed_rows(),
-        n => &diff.changed_rows()[..diff.changed_rows().len().min(n)],
-    };
-    let source = source_lines(cli, shown.iter().map(|r| diff.key(r.key)));
-    let text = match cli.format {
-        OutputFormat::Json => heapdiff_report::render_json(&diff, inputs, cli.top, &warnings),
-        OutputFormat::Table => heapdiff_report::render_table(
-            &diff,
-            inputs,
-            &TableOptions {
-                source,
-                ..table_options(cli, &stdout)
-            },
-        ),
-        OutputFormat::Markdown => heapdiff_report::render_markdown(
-            &diff,
-            inputs,
-            cli.top,
-            written.map(|p| p.to_string_lossy()).as_deref(),
-            &source,
-        ),
-        OutputFormat::Csv => heapdiff_report::render_csv(&diff, cli.top),
-    };
-    output::write_stdout(&stdout, text.as_bytes())?;
-    output::timing("table");
-    if let Some(path) = written {
-        output::note(&format!("flame graph written to {}", path.display()));
-    }
+    // The gates' verdict first: it stands whatever happens to stdout.
     let rows = diff
         .rows
         .iter()
@@ -531,9 +575,55 @@ fn report(
         diff.totals.delta(),
         rows,
     );
+    // The graph is written before anything reaches stdout, so that a failure
+    // to write it stops the run cleanly; where it went is said last.
+    let written = quiet_pipe(write_graph(cli, &diff, inputs))?.flatten();
+    output::timing("flame graph");
+    if report_on_stdout(cli) {
+        let stdout = std::io::stdout();
+        let shown = match cli.top {
+            0 => diff.changed_rows(),
+            n => &diff.changed_rows()[..diff.changed_rows().len().min(n)],
+        };
+        let source = source_lines(cli, shown.iter().map(|r| diff.key(r.key)));
+        let text = match cli.format {
+            OutputFormat::Json => heapdiff_report::render_json(&diff, inputs, cli.top, &warnings),
+            OutputFormat::Table => heapdiff_report::render_table(
+                &diff,
+                inputs,
+                &TableOptions {
+                    source,
+                    ..table_options(cli, &stdout)
+                },
+            ),
+            OutputFormat::Markdown => heapdiff_report::render_markdown(
+                &diff,
+                inputs,
+                cli.top,
+                written.as_ref().map(|p| p.to_string_lossy()).as_deref(),
+                &source,
+            ),
+            OutputFormat::Csv => heapdiff_report::render_csv(&diff, cli.top),
+        };
+        quiet_pipe(output::write_stdout(&stdout, text.as_bytes()).map_err(Into::into))?;
+    }
+    output::timing("table");
+    if let Some(path) = written {
+        output::note(&format!("flame graph written to {}", path.display()));
+    }
     // Freed by the exit that follows, all at once.
     std::mem::forget(diff);
     Ok(verdict)
+}
+
+/// `Ok(None)` for an error that is stdout's reader going away (`| head`):
+/// the run goes on to its verdict.
+fn quiet_pipe<T>(result: Result<T>) -> Result<Option<T>> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if output::is_broken_pipe(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 fn load(path: &Path, name: &str, options: &DecodeOptions) -> Result<Profile> {

@@ -67,12 +67,33 @@ pub(crate) fn note(message: &str) {
 }
 
 fn stderr_line(kind: &str, message: &str) {
-    // Messages may quote names from the profile: keep them on one line.
-    let one_line: String = message
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    // Messages may quote names from the profile: keep them on one line,
+    // with whatever a terminal would act on shown instead.
+    let one_line = heapdiff_report::escape::terminal(message);
     let _ = writeln!(io::stderr().lock(), "heapdiff: {kind}{one_line}");
+}
+
+/// Gives standard input, output and error that were closed (`>&-`) to
+/// `/dev/null`, so that the first file heapdiff opens does not become its
+/// standard output (the table would be written into the flame graph's
+/// temporary file) and the exit status still tells a gate's verdict.
+pub(crate) fn reopen_closed_stdio() {
+    use std::os::fd::{AsRawFd, IntoRawFd};
+    for _ in 0..3 {
+        let Ok(null) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+        else {
+            return;
+        };
+        if null.as_raw_fd() > 2 {
+            // Nothing was closed (or no longer is): this one is not needed.
+            return;
+        }
+        // It took the place of a closed standard stream: keep it open.
+        let _ = null.into_raw_fd();
+    }
 }
 
 /// With `HEAPDIFF_TIMINGS` set, prints the time since the first call and

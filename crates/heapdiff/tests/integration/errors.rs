@@ -15,7 +15,11 @@ fn fails(files: &[(&str, &[u8])], args: &[&str]) -> String {
     for (name, bytes) in files {
         std::fs::write(dir.path().join(name), bytes).unwrap();
     }
-    std::fs::write(dir.path().join("heapdiff.svg"), b"previous graph").unwrap();
+    std::fs::write(
+        dir.path().join("heapdiff.svg"),
+        b"<svg>previous graph</svg>",
+    )
+    .unwrap();
     let out: Output = heapdiff()
         .current_dir(dir.path())
         .args(args)
@@ -31,7 +35,7 @@ fn fails(files: &[(&str, &[u8])], args: &[&str]) -> String {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(
         std::fs::read(dir.path().join("heapdiff.svg")).unwrap(),
-        b"previous graph",
+        b"<svg>previous graph</svg>",
         "the existing SVG is untouched"
     );
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
@@ -374,7 +378,11 @@ fn empty_after_profile_draws_what_vanished_or_warns_in_classic_style() {
 #[test]
 fn gzip_bomb_stops_at_the_limit() {
     use std::io::Write;
+    // A valid start (a sample type), then 8 MiB of zeros in a field no
+    // decoder reads: nothing tells it from a profile but its size.
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(b"\x0a\x04\x08\x01\x10\x02\xa2\x06\x80\x80\x80\x04")
+        .unwrap();
     enc.write_all(&vec![0u8; 8 << 20]).unwrap();
     let bomb = enc.finish().unwrap();
     let err = fails(
@@ -383,7 +391,7 @@ fn gzip_bomb_stops_at_the_limit() {
     );
     assert_eq!(
         one_line(&err),
-        "heapdiff: error: bomb.gz: the input is larger than 1048576 bytes decompressed (a gzip bomb?); raise the limit with --max-input"
+        "heapdiff: error: bomb.gz: it decompresses to more than 1 MiB (a gzip bomb?); raise the limit with --max-input SIZE"
     );
 }
 
