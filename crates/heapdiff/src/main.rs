@@ -56,6 +56,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<Verdict> {
+    symbols::check_search_paths(cli)?;
     let mut plan = cli.plan().map_err(anyhow::Error::msg)?;
     // Live capture: fetch into files, then compare them like any others.
     let _scratch;

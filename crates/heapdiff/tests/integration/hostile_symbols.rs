@@ -107,3 +107,89 @@ fn a_given_binary_of_another_build_is_used_with_a_warning() {
         "{stderr}"
     );
 }
+
+/// Runs heapdiff on the C pair with `extra` arguments; asserts it stopped
+/// at once with exit code 2 and one line of error, and returns that line.
+fn refused(extra: &[&str]) -> String {
+    let mut args = vec![
+        "fixtures/c/jemalloc/before.heap",
+        "fixtures/c/jemalloc/after.heap",
+        "--no-svg",
+    ];
+    args.extend(extra);
+    let out = run(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(out.stdout.is_empty(), "{args:?}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    stderr.trim_end().to_owned()
+}
+
+#[test]
+fn search_paths_that_are_not_what_they_claim_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = path_str(dir.path());
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "hello, world").unwrap();
+    assert_eq!(
+        refused(&["--binary", "./app"]),
+        "heapdiff: error: --binary ./app: no such file"
+    );
+    assert_eq!(
+        refused(&["--binary", path_str(&notes)]),
+        format!(
+            "heapdiff: error: --binary {}: not an ELF file (starts with \"hello, world\")",
+            notes.display()
+        )
+    );
+    assert_eq!(
+        refused(&["--binary", d]),
+        format!(
+            "heapdiff: error: --binary {d}: a directory; --binary takes a file, --symbol-dir a directory"
+        )
+    );
+    assert_eq!(
+        refused(&["--symbol-dir", "fixtures/c/leak"]),
+        "heapdiff: error: --symbol-dir fixtures/c/leak: a file, not a directory; \
+         --binary takes a file, --symbol-dir a directory"
+    );
+    assert_eq!(
+        refused(&["--binary", "fixtures/c/leak", "--symbol-dir", "x"]),
+        "heapdiff: error: --symbol-dir x: no such directory"
+    );
+}
+
+#[test]
+fn a_fifo_given_as_a_binary_is_refused_without_being_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo is not available");
+        return;
+    }
+    // Opening the FIFO would block: the test would hang, not fail.
+    assert_eq!(
+        refused(&["--binary", path_str(&fifo)]),
+        format!(
+            "heapdiff: error: --binary {}: not a regular file",
+            fifo.display()
+        )
+    );
+}
+
+#[test]
+fn missing_entries_of_the_symbol_path_variable_are_skipped() {
+    let out = heapdiff()
+        .args([
+            "fixtures/c/jemalloc/before.heap",
+            "fixtures/c/jemalloc/after.heap",
+            "--no-svg",
+            "--binary",
+            "fixtures/c/leak",
+        ])
+        .env("HEAPDIFF_SYMBOL_PATH", "/no/such/dir:fixtures/c/leak")
+        .output()
+        .unwrap();
+    assert!(stdout_of(&out).contains("leak.c"));
+}
