@@ -56,6 +56,7 @@
 //! ```
 
 mod elf;
+mod inflated;
 mod python;
 mod search;
 mod source;
@@ -123,6 +124,9 @@ struct Object {
     info: ElfInfo,
     /// DWARF (the binary itself or its separate debug file).
     dwarf: Option<addr2line::Loader>,
+    /// The DWARF was left unread, its sections claiming to inflate past
+    /// the limit (one warning said so already).
+    dwarf_over_limit: bool,
     /// Function symbols of the debug file and the binary.
     symbols: SymbolTable,
 }
@@ -191,7 +195,7 @@ impl Symbolizer {
         let mut out = Vec::new();
         for (o, [symbol, unresolved]) in self.objects.iter().zip(per_object) {
             let who = o.path.display();
-            if o.dwarf.is_none() && symbol > 0 {
+            if o.dwarf.is_none() && !o.dwarf_over_limit && symbol > 0 {
                 out.push(format!(
                     "{who} has no debug info: {symbol} address{} named by symbol without a line \
                      (install its debug package, or pass --symbol-dir)",
@@ -467,7 +471,21 @@ impl Symbolizer {
             ));
         }
         let debug = self.paths.find_debug(&path, &info);
-        let dwarf = debug.as_ref().and_then(|d| addr2line::Loader::new(d).ok());
+        let limit = self.paths.max_inflated_bytes;
+        let over_limit = debug
+            .as_ref()
+            .and_then(|d| inflated::check_dwarf_files(d, limit).err());
+        if let Some(over) = &over_limit {
+            problems.push(format!(
+                "{over}, over the limit of {}: its DWARF is not read, so its frames have no \
+                 source lines (named by symbol where it has a symbol table, else by address)",
+                inflated::size(limit)
+            ));
+        }
+        let dwarf = debug
+            .as_ref()
+            .filter(|_| over_limit.is_none())
+            .and_then(|d| addr2line::Loader::new(d).ok());
         let symbols = match &debug {
             Some(d) if d != &path => SymbolTable::read(&[d, &path]),
             _ => SymbolTable::read(&[&path]),
@@ -477,6 +495,7 @@ impl Symbolizer {
             path,
             info,
             dwarf,
+            dwarf_over_limit: over_limit.is_some(),
             symbols,
         });
         Ok(self.objects.len() - 1)
@@ -771,6 +790,44 @@ mod tests {
         );
         // The user forced it: symbolized, with the warnings.
         assert_eq!(report.with_lines, 1);
+    }
+
+    #[test]
+    fn debug_sections_claiming_too_much_are_not_inflated() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = dir.path().join("app");
+        std::fs::write(
+            &app,
+            inflated::tests::elf_with_compressed_debug_info(4 << 30),
+        )
+        .unwrap();
+        let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new("space", "bytes")]);
+        let path = b.intern(&app.display().to_string());
+        let m = b.add_mapping(Mapping {
+            path,
+            ..fake_mapping()
+        });
+        let f = b.frame(Frame::unsymbolized(0x1234, Some(m)));
+        b.push_sample(&[f], &[1]).unwrap();
+        let mut p = b.finish();
+        let paths = SearchPaths {
+            max_inflated_bytes: 64 << 20,
+            ..SearchPaths::default()
+        };
+        let mut symbolizer = Symbolizer::new(paths);
+        let report = symbolizer.symbolize(&mut p, None, &NoProgress);
+        assert_eq!(
+            report.warnings,
+            [format!(
+                "{}: its compressed debug section .debug_info claims to inflate from 11 B to 4.0 GiB, \
+                 over the limit of 64.0 MiB: its DWARF is not read, so its frames have no source \
+                 lines (named by symbol where it has a symbol table, else by address)",
+                app.display()
+            )]
+        );
+        assert_eq!(report.unresolved, 1);
+        let frame = p.frame(p.samples().next().unwrap().stack.at(0));
+        assert_eq!(p.frame_name(frame), "0x1234 (app)");
     }
 
     #[test]

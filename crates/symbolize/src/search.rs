@@ -45,6 +45,10 @@ pub struct SearchPaths {
     /// Directories holding Python sources (`--source-root`), tried before
     /// the path a profile recorded.
     pub source_roots: Vec<PathBuf>,
+    /// The most bytes one file's compressed debug sections may inflate to,
+    /// together (default 1 GiB). A file claiming more has its DWARF left
+    /// unread, with a warning, before anything is inflated.
+    pub max_inflated_bytes: u64,
 }
 
 impl Default for SearchPaths {
@@ -55,6 +59,7 @@ impl Default for SearchPaths {
             debug_root: PathBuf::from("/usr/lib/debug"),
             debuginfod_cache: None,
             source_roots: Vec::new(),
+            max_inflated_bytes: 1 << 30,
         }
     }
 }
