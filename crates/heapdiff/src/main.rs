@@ -391,6 +391,14 @@ fn source_lines<'a>(
             text.insert((file.clone(), line), t.to_owned());
         }
     }
+    let refused = files.refused();
+    if refused > 0 {
+        output::warn(&format!(
+            "source lines of {refused} file{} outside the working directory were not read; \
+             name their directory with --source-root DIR",
+            if refused == 1 { "" } else { "s" }
+        ));
+    }
     text
 }
 

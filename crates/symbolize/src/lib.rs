@@ -58,6 +58,7 @@
 mod elf;
 mod inflated;
 mod python;
+mod readable;
 mod search;
 mod source;
 mod symtab;
@@ -227,6 +228,18 @@ impl Symbolizer {
                 missing.len(),
                 plural_s(missing.len()),
                 if missing.len() == 1 { "its" } else { "their" }
+            ));
+        }
+        let refused = self.sources.refused();
+        if let Some(first) = refused.first() {
+            out.push(format!(
+                "{} Python source file{} outside the working directory, --source-root and \
+                 Python's own directories {} not read (such as {first}): {} frames are named \
+                 file:line (name their directory with --source-root DIR)",
+                refused.len(),
+                plural_s(refused.len()),
+                if refused.len() == 1 { "was" } else { "were" },
+                if refused.len() == 1 { "its" } else { "their" }
             ));
         }
         if !self.unmapped.is_empty() {

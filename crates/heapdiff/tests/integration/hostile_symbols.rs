@@ -193,3 +193,79 @@ fn missing_entries_of_the_symbol_path_variable_are_skipped() {
         .unwrap();
     assert!(stdout_of(&out).contains("leak.c"));
 }
+
+/// Runs heapdiff in `cwd` on a folded pair whose one frame is at
+/// `file_line`, with `extra` arguments; returns the table and the
+/// standard error.
+fn table_with_frame_at(cwd: &Path, file_line: &str, extra: &[&str]) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let before = dir.path().join("before.folded");
+    let after = dir.path().join("after.folded");
+    std::fs::write(&before, format!("main;steal {file_line} 10\n")).unwrap();
+    std::fs::write(&after, format!("main;steal {file_line} 1000\n")).unwrap();
+    let mut args = vec![path_str(&before), path_str(&after), "--no-svg"];
+    args.extend(extra);
+    let out = heapdiff().current_dir(cwd).args(&args).output().unwrap();
+    (
+        stdout_of(&out),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const HINT: &str = "heapdiff: warning: source lines of 1 file outside the working directory \
+                    were not read; name their directory with --source-root DIR";
+
+#[test]
+fn source_lines_are_not_read_from_outside_the_working_directory() {
+    let secrets = tempfile::tempdir().unwrap();
+    let credentials = secrets.path().join("credentials");
+    std::fs::write(&credentials, "API_TOKEN=hunter2\n").unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    for at in [
+        "/proc/self/environ:1",
+        &format!("{}:1", credentials.display()),
+    ] {
+        let (table, stderr) = table_with_frame_at(cwd.path(), at, &[]);
+        assert!(
+            !table.contains("API_TOKEN") && !table.contains("PATH="),
+            "{table}"
+        );
+        assert!(stderr.contains(HINT), "{at}: {stderr}");
+        let (markdown, _) = table_with_frame_at(cwd.path(), at, &["--format", "markdown"]);
+        assert!(
+            !markdown.contains("API_TOKEN") && !markdown.contains("PATH="),
+            "{markdown}"
+        );
+    }
+    // Named with --source-root, the directory is the user's choice.
+    let at = format!("{}:1", credentials.display());
+    let root = ["--source-root", path_str(secrets.path())];
+    let (table, stderr) = table_with_frame_at(cwd.path(), &at, &root);
+    assert!(table.contains("API_TOKEN=hunter2"), "{table}");
+    assert!(!stderr.contains("not read"), "{stderr}");
+}
+
+#[test]
+fn hidden_files_and_links_out_of_the_working_directory_are_not_read() {
+    let secrets = tempfile::tempdir().unwrap();
+    let credentials = secrets.path().join("credentials");
+    std::fs::write(&credentials, "API_TOKEN=hunter2\n").unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    std::fs::write(cwd.path().join(".env"), "API_TOKEN=hunter2\n").unwrap();
+    std::fs::create_dir(cwd.path().join(".git")).unwrap();
+    std::fs::write(cwd.path().join(".git/config"), "API_TOKEN=hunter2\n").unwrap();
+    std::os::unix::fs::symlink(&credentials, cwd.path().join("link.c")).unwrap();
+    std::os::unix::fs::symlink("/proc/self/environ", cwd.path().join("env.c")).unwrap();
+    std::fs::write(cwd.path().join("app.c"), "char *leak = malloc(64);\n").unwrap();
+    for at in [".env:1", ".git/config:1", "link.c:1", "env.c:1"] {
+        let (table, stderr) = table_with_frame_at(cwd.path(), at, &[]);
+        assert!(
+            !table.contains("API_TOKEN") && !table.contains("PATH="),
+            "{at}: {table}"
+        );
+        assert!(stderr.contains(HINT), "{at}: {stderr}");
+    }
+    let (table, stderr) = table_with_frame_at(cwd.path(), "app.c:1", &[]);
+    assert!(table.contains("char *leak = malloc(64);"), "{table}");
+    assert!(!stderr.contains("not read"), "{stderr}");
+}
