@@ -62,6 +62,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &mut Cli) -> Result<Verdict> {
+    symbols::check_search_paths(cli)?;
     let mut plan = cli.plan().map_err(anyhow::Error::msg)?;
     for w in dedupe(&mut plan) {
         output::warn(&w);
@@ -415,6 +416,14 @@ fn source_lines<'a>(
         {
             text.insert((file.clone(), line), t.to_owned());
         }
+    }
+    let refused = files.refused();
+    if refused > 0 {
+        output::warn(&format!(
+            "source lines of {refused} file{} outside the working directory were not read; \
+             name their directory with --source-root DIR",
+            if refused == 1 { "" } else { "s" }
+        ));
     }
     text
 }

@@ -3,7 +3,7 @@
 //! once), and a progress bar on stderr when it takes more than a moment.
 
 use std::cell::{Cell, RefCell};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -24,7 +24,66 @@ pub(crate) fn search_paths(cli: &Cli) -> SearchPaths {
         symbol_dirs,
         debuginfod_cache: SearchPaths::debuginfod_cache_from_env(),
         source_roots: cli.source_roots.clone(),
+        // A binary's compressed debug sections may take half the budget.
+        max_inflated_bytes: cli.memory_budget() / 2,
         ..SearchPaths::default()
+    }
+}
+
+/// Checks that each `--binary` is an ELF file and each `--symbol-dir` a
+/// directory, before anything is decoded: a typo would otherwise be
+/// ignored, and end in a warning that tells the user to pass the very flag
+/// they passed. `HEAPDIFF_SYMBOL_PATH` is not checked: the environment is
+/// shared by every run, so its missing entries are skipped silently.
+pub(crate) fn check_search_paths(cli: &Cli) -> anyhow::Result<()> {
+    for binary in &cli.binaries {
+        check_binary(binary).map_err(|e| anyhow::anyhow!("--binary {}: {e}", binary.display()))?;
+    }
+    for dir in &cli.symbol_dirs {
+        check_symbol_dir(dir)
+            .map_err(|e| anyhow::anyhow!("--symbol-dir {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// What `--binary`/`--symbol-dir` say when given the other kind of path.
+const WRONG_KIND: &str = "--binary takes a file, --symbol-dir a directory";
+
+/// Why `path` is not an ELF file. Only a regular file is opened (opening
+/// a FIFO would block).
+fn check_binary(path: &Path) -> Result<(), String> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        _ => format!("cannot read it ({e})"),
+    })?;
+    if meta.is_dir() {
+        return Err(format!("a directory; {WRONG_KIND}"));
+    }
+    if !meta.is_file() {
+        return Err("not a regular file".to_owned());
+    }
+    let mut start = Vec::with_capacity(16);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(16).read_to_end(&mut start))
+        .map_err(|e| format!("cannot read it ({e})"))?;
+    match start.as_slice() {
+        [] => Err("an empty file, not an ELF file".to_owned()),
+        [0x7f, b'E', b'L', b'F', ..] => Ok(()),
+        _ => Err(format!(
+            "not an ELF file (starts with \"{}\")",
+            start.escape_ascii()
+        )),
+    }
+}
+
+/// Why `path` is not a directory.
+fn check_symbol_dir(path: &Path) -> Result<(), String> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(meta) if meta.is_file() => Err(format!("a file, not a directory; {WRONG_KIND}")),
+        Ok(_) => Err("not a directory".to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err("no such directory".to_owned()),
+        Err(e) => Err(format!("cannot read it ({e})")),
     }
 }
 
@@ -175,6 +234,65 @@ mod tests {
         let p = search_paths(&cli);
         assert_eq!(p.binaries, [PathBuf::from("/b/app")]);
         assert_eq!(p.symbol_dirs[0], PathBuf::from("/a"));
+    }
+
+    /// The error `check_search_paths` gives for `args`, if any.
+    fn check(args: &[&str]) -> Option<String> {
+        let cli = Cli::parse_from(["heapdiff"].iter().chain(args).chain(&["x", "y"]));
+        check_search_paths(&cli).err().map(|e| format!("{e:#}"))
+    }
+
+    #[test]
+    fn search_paths_are_checked_for_what_they_claim_to_be() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, "hello\tworld").unwrap();
+        let text = text.to_str().unwrap();
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "").unwrap();
+        let me = std::env::current_exe().unwrap();
+        let me = me.to_str().unwrap();
+        assert_eq!(check(&["--binary", me, "--symbol-dir", d]), None);
+        assert_eq!(
+            check(&["--binary", "./no-such-app"]).as_deref(),
+            Some("--binary ./no-such-app: no such file")
+        );
+        assert_eq!(
+            check(&["--binary", text]),
+            Some(format!(
+                "--binary {text}: not an ELF file (starts with \"hello\\tworld\")"
+            ))
+        );
+        assert_eq!(
+            check(&["--binary", empty.to_str().unwrap()]),
+            Some(format!(
+                "--binary {}: an empty file, not an ELF file",
+                empty.display()
+            ))
+        );
+        assert_eq!(
+            check(&["--binary", d]),
+            Some(format!("--binary {d}: a directory; {WRONG_KIND}"))
+        );
+        assert_eq!(
+            check(&["--binary", "/dev/null"]).as_deref(),
+            Some("--binary /dev/null: not a regular file")
+        );
+        assert_eq!(
+            check(&["--symbol-dir", "/no/such/dir"]).as_deref(),
+            Some("--symbol-dir /no/such/dir: no such directory")
+        );
+        assert_eq!(
+            check(&["--symbol-dir", me]),
+            Some(format!(
+                "--symbol-dir {me}: a file, not a directory; {WRONG_KIND}"
+            ))
+        );
+        assert_eq!(
+            check(&["--symbol-dir", "/dev/null"]).as_deref(),
+            Some("--symbol-dir /dev/null: not a directory")
+        );
     }
 
     #[test]

@@ -94,8 +94,22 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Copies the ELF file `from` to `to` with one bit of its build ID
+    /// flipped: the same code, as if of another build.
+    pub(crate) fn copy_of_another_build(from: &Path, to: &Path) {
+        let mut data = std::fs::read(from).unwrap();
+        let id = ElfInfo::read(from).unwrap().build_id.expect("a build ID");
+        let at = data
+            .windows(id.len())
+            .position(|w| w == id.as_slice())
+            .unwrap();
+        data[at + id.len() - 1] ^= 1;
+        std::fs::write(to, data).unwrap();
+        assert_ne!(ElfInfo::read(to).unwrap().build_id, Some(id));
+    }
 
     #[test]
     fn offsets_map_through_load_segments() {

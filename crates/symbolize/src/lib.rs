@@ -56,7 +56,9 @@
 //! ```
 
 mod elf;
+mod inflated;
 mod python;
+mod readable;
 mod search;
 mod source;
 mod symtab;
@@ -70,6 +72,7 @@ use heapdiff_profile::{Frame, Mapping, MappingId, Profile, SymbolFrame};
 use rustc_hash::FxHashMap;
 
 use elf::ElfInfo;
+use search::BinaryMatch;
 pub use search::SearchPaths;
 pub use source::SourceFiles;
 use symtab::SymbolTable;
@@ -122,15 +125,21 @@ struct Object {
     info: ElfInfo,
     /// DWARF (the binary itself or its separate debug file).
     dwarf: Option<addr2line::Loader>,
+    /// The DWARF was left unread, its sections claiming to inflate past
+    /// the limit (one warning said so already).
+    dwarf_over_limit: bool,
     /// Function symbols of the debug file and the binary.
     symbols: SymbolTable,
 }
 
-/// Why a mapping's binary is unusable.
+/// A mapping whose binary is unusable.
 #[derive(Clone, Debug)]
 struct Missing {
     name: String,
     path: String,
+    /// A file was found but is of another build (one warning said so
+    /// already): not counted among the binaries not found.
+    other_build: bool,
 }
 
 type Resolved = Rc<Vec<SymbolFrame>>;
@@ -187,7 +196,7 @@ impl Symbolizer {
         let mut out = Vec::new();
         for (o, [symbol, unresolved]) in self.objects.iter().zip(per_object) {
             let who = o.path.display();
-            if o.dwarf.is_none() && symbol > 0 {
+            if o.dwarf.is_none() && !o.dwarf_over_limit && symbol > 0 {
                 out.push(format!(
                     "{who} has no debug info: {symbol} address{} named by symbol without a line \
                      (install its debug package, or pass --symbol-dir)",
@@ -219,6 +228,18 @@ impl Symbolizer {
                 missing.len(),
                 plural_s(missing.len()),
                 if missing.len() == 1 { "its" } else { "their" }
+            ));
+        }
+        let refused = self.sources.refused();
+        if let Some(first) = refused.first() {
+            out.push(format!(
+                "{} Python source file{} outside the working directory, --source-root and \
+                 Python's own directories {} not read (such as {first}): {} frames are named \
+                 file:line (name their directory with --source-root DIR)",
+                refused.len(),
+                plural_s(refused.len()),
+                if refused.len() == 1 { "was" } else { "were" },
+                if refused.len() == 1 { "its" } else { "their" }
             ));
         }
         if !self.unmapped.is_empty() {
@@ -345,7 +366,9 @@ impl Symbolizer {
                 } else {
                     file_offset.unwrap_or(frame.address)
                 };
-                self.missing.entry(missing.path).or_default().insert(at);
+                if !missing.other_build {
+                    self.missing.entry(missing.path).or_default().insert(at);
+                }
                 let frames = vec![plain(format!("{at:#x} ({})", missing.name))];
                 return (Rc::new(frames), Outcome::Unresolved);
             }
@@ -412,28 +435,44 @@ impl Symbolizer {
             .file_name()
             .map_or_else(|| mapped.to_owned(), |n| n.to_string_lossy().into_owned());
         let wanted_id = (!build_id.is_empty()).then_some(build_id);
-        let Some((path, info)) = self.paths.find_binary(Path::new(mapped), wanted_id) else {
-            problems.push(format!(
-                "cannot find {} to symbolize its frames; pass --binary PATH or --symbol-dir DIR",
-                if mapped.is_empty() {
-                    "a mapped binary"
-                } else {
-                    mapped
-                }
-            ));
-            return Err(Missing {
-                name,
-                path: mapped.to_owned(),
-            });
+        let missing = |other_build| Missing {
+            name: name.clone(),
+            path: mapped.to_owned(),
+            other_build,
         };
-        if let (Some(wanted), Some(found)) = (wanted_id, info.build_id_hex())
-            && wanted != found
-        {
-            problems.push(format!(
-                "{}: build ID {found} differs from the profile's {wanted}; its symbols may be wrong",
-                path.display()
-            ));
-        }
+        let (path, info) = match self.paths.find_binary(Path::new(mapped), wanted_id) {
+            BinaryMatch::Found(path, info) => (path, info),
+            BinaryMatch::Forced(path, info) => {
+                problems.push(format!(
+                    "{}: {} the profile's {}; its symbols may be wrong (it was given with --binary)",
+                    path.display(),
+                    build_id_of(&info),
+                    build_id
+                ));
+                (path, info)
+            }
+            BinaryMatch::OtherBuild(path, info) => {
+                problems.push(format!(
+                    "{}: {} the profile's {}: its frames are left as addresses; pass the binary \
+                     the profile was taken from with --binary PATH or --symbol-dir DIR",
+                    path.display(),
+                    build_id_of(&info),
+                    build_id
+                ));
+                return Err(missing(true));
+            }
+            BinaryMatch::NotFound => {
+                problems.push(format!(
+                    "cannot find {} to symbolize its frames; pass --binary PATH or --symbol-dir DIR",
+                    if mapped.is_empty() {
+                        "a mapped binary"
+                    } else {
+                        mapped
+                    }
+                ));
+                return Err(missing(false));
+            }
+        };
         // A minute's grace: a fresh checkout writes binary and dump together.
         if let Some(time) = time
             && let Ok(modified) = std::fs::metadata(&path).and_then(|m| m.modified())
@@ -445,7 +484,21 @@ impl Symbolizer {
             ));
         }
         let debug = self.paths.find_debug(&path, &info);
-        let dwarf = debug.as_ref().and_then(|d| addr2line::Loader::new(d).ok());
+        let limit = self.paths.max_inflated_bytes;
+        let over_limit = debug
+            .as_ref()
+            .and_then(|d| inflated::check_dwarf_files(d, limit).err());
+        if let Some(over) = &over_limit {
+            problems.push(format!(
+                "{over}, over the limit of {}: its DWARF is not read, so its frames have no \
+                 source lines (named by symbol where it has a symbol table, else by address)",
+                inflated::size(limit)
+            ));
+        }
+        let dwarf = debug
+            .as_ref()
+            .filter(|_| over_limit.is_none())
+            .and_then(|d| addr2line::Loader::new(d).ok());
         let symbols = match &debug {
             Some(d) if d != &path => SymbolTable::read(&[d, &path]),
             _ => SymbolTable::read(&[&path]),
@@ -455,6 +508,7 @@ impl Symbolizer {
             path,
             info,
             dwarf,
+            dwarf_over_limit: over_limit.is_some(),
             symbols,
         });
         Ok(self.objects.len() - 1)
@@ -504,6 +558,15 @@ fn lookup(o: &Object, vaddr: u64) -> Vec<SymbolFrame> {
             line: 0,
         }],
         None => vec![plain(format!("{vaddr:#x} ({})", o.name))],
+    }
+}
+
+/// How a file's build ID differs from a profile's, as the start of a
+/// sentence ending in "the profile's <ID>".
+fn build_id_of(info: &ElfInfo) -> String {
+    match info.build_id_hex() {
+        Some(id) => format!("build ID {id} differs from"),
+        None => "has no build ID, unlike".to_owned(),
     }
 }
 
@@ -665,8 +728,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn build_id_mismatch_and_newer_binary_are_warnings() {
+    /// A profile with one frame of this test binary, whose mapping records
+    /// the build ID `DEADBEEF`.
+    fn profile_of_another_build() -> Profile {
         let _ = a_known_function();
         let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new("space", "bytes")]);
         let path = b.intern(&std::env::current_exe().unwrap().display().to_string());
@@ -678,21 +742,58 @@ mod tests {
         });
         let f = b.frame(Frame::unsymbolized(own_vaddr(), Some(m)));
         b.push_sample(&[f], &[1]).unwrap();
-        let mut p = b.finish();
+        b.finish()
+    }
+
+    /// The start of the warning about this test binary's build ID.
+    fn differs_from_deadbeef() -> String {
+        let me = std::env::current_exe().unwrap();
+        let real = ElfInfo::read(&me).unwrap().build_id_hex();
+        format!(
+            "{}: {} the profile's deadbeef",
+            me.display(),
+            real.map_or("has no build ID, unlike".to_owned(), |id| format!(
+                "build ID {id} differs from"
+            ))
+        )
+    }
+
+    #[test]
+    fn a_binary_of_another_build_names_no_frames() {
+        let mut p = profile_of_another_build();
+        let mut symbolizer = Symbolizer::new(SearchPaths::default());
+        let report = symbolizer.symbolize(&mut p, None, &NoProgress);
+        let warning = format!(
+            "{}: its frames are left as addresses; pass the binary the profile was taken from \
+             with --binary PATH or --symbol-dir DIR",
+            differs_from_deadbeef()
+        );
+        assert_eq!(report.warnings, [warning]);
+        assert_eq!(report.unresolved, 1, "{report:?}");
+        let f = p.frame(p.samples().next().unwrap().stack.at(0));
+        let name = p.frame_name(f);
+        assert!(
+            name.starts_with("0x") && name.contains("heapdiff_symbolize"),
+            "{name}"
+        );
+        // It was found, so the summary does not call it missing.
+        assert_eq!(symbolizer.summary(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_given_binary_of_another_build_and_a_newer_binary_are_warnings() {
+        let mut p = profile_of_another_build();
         let long_ago = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
-        let report =
-            Symbolizer::new(SearchPaths::default()).symbolize(&mut p, Some(long_ago), &NoProgress);
-        let real = ElfInfo::read(&std::env::current_exe().unwrap())
-            .unwrap()
-            .build_id_hex();
-        if let Some(real) = real {
-            assert!(
-                report.warnings.iter().any(|w| w.contains(&format!(
-                    "build ID {real} differs from the profile's deadbeef"
-                ))),
-                "{report:?}"
-            );
-        }
+        let paths = SearchPaths {
+            binaries: vec![std::env::current_exe().unwrap()],
+            ..SearchPaths::default()
+        };
+        let report = Symbolizer::new(paths).symbolize(&mut p, Some(long_ago), &NoProgress);
+        let forced = format!(
+            "{}; its symbols may be wrong (it was given with --binary)",
+            differs_from_deadbeef()
+        );
+        assert!(report.warnings.contains(&forced), "{report:?}");
         assert!(
             report
                 .warnings
@@ -700,8 +801,46 @@ mod tests {
                 .any(|w| w.contains("was modified after the profile was written")),
             "{report:?}"
         );
-        // Still symbolized: a mismatch is a warning, not a refusal.
+        // The user forced it: symbolized, with the warnings.
         assert_eq!(report.with_lines, 1);
+    }
+
+    #[test]
+    fn debug_sections_claiming_too_much_are_not_inflated() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = dir.path().join("app");
+        std::fs::write(
+            &app,
+            inflated::tests::elf_with_compressed_debug_info(4 << 30),
+        )
+        .unwrap();
+        let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new("space", "bytes")]);
+        let path = b.intern(&app.display().to_string());
+        let m = b.add_mapping(Mapping {
+            path,
+            ..fake_mapping()
+        });
+        let f = b.frame(Frame::unsymbolized(0x1234, Some(m)));
+        b.push_sample(&[f], &[1]).unwrap();
+        let mut p = b.finish();
+        let paths = SearchPaths {
+            max_inflated_bytes: 64 << 20,
+            ..SearchPaths::default()
+        };
+        let mut symbolizer = Symbolizer::new(paths);
+        let report = symbolizer.symbolize(&mut p, None, &NoProgress);
+        assert_eq!(
+            report.warnings,
+            [format!(
+                "{}: its compressed debug section .debug_info claims to inflate from 11 B to 4.0 GiB, \
+                 over the limit of 64.0 MiB: its DWARF is not read, so its frames have no source \
+                 lines (named by symbol where it has a symbol table, else by address)",
+                app.display()
+            )]
+        );
+        assert_eq!(report.unresolved, 1);
+        let frame = p.frame(p.samples().next().unwrap().stack.at(0));
+        assert_eq!(p.frame_name(frame), "0x1234 (app)");
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! with leading directories stripped one at a time, longest match first, so
 //! that `/srv/shop/headerlib/multidict.py` is found as
 //! `ROOT/headerlib/multidict.py`), then at the recorded path. Each file is
-//! read and scanned once.
+//! read and scanned once, and only if [`Readable`] admits it (a stranger's
+//! profile may name `/proc/self/environ` or `~/.aws/credentials`).
 //!
 //! The scanner follows Python's block structure the way the tokenizer does,
 //! as far as names need: logical lines (brackets, backslash continuations
@@ -21,6 +22,9 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
+
+use crate::readable::Readable;
+use crate::source::{Located, locate, read};
 
 /// The scope of every line of one source file.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -255,44 +259,61 @@ impl Lexer {
 #[derive(Debug, Default)]
 pub(crate) struct Sources {
     roots: Vec<PathBuf>,
-    files: HashMap<String, Option<Rc<Scopes>>>,
+    readable: Readable,
+    files: HashMap<String, Result<Rc<Scopes>, Located>>,
 }
 
 impl Sources {
+    /// Looks under `roots` (`--source-root`) first, then at the recorded
+    /// paths; reads only what [`Readable`] admits.
     pub(crate) fn new(roots: Vec<PathBuf>) -> Self {
         Sources {
+            readable: Readable::new(&roots),
             roots,
             files: HashMap::new(),
         }
     }
 
-    /// The scopes of a recorded file, or `None` when it cannot be read.
-    /// Pseudo-files (`<frozen importlib._bootstrap>`, `<string>`) have none.
+    /// The scopes of a recorded file, or `None` when it cannot or may not
+    /// be read. Pseudo-files (`<frozen importlib._bootstrap>`, `<string>`)
+    /// have none.
     pub(crate) fn scopes(&mut self, recorded: &str) -> Option<Rc<Scopes>> {
         if let Some(known) = self.files.get(recorded) {
-            return known.clone();
+            return known.as_ref().ok().cloned();
         }
         let found = if recorded.starts_with('<') {
-            None
+            Err(Located::Missing)
         } else {
-            crate::source::locate(&self.roots, recorded)
-                .and_then(|p| std::fs::read(p).ok())
-                .map(|bytes| Rc::new(Scopes::scan(&String::from_utf8_lossy(&bytes))))
+            match locate(&self.roots, &self.readable, recorded) {
+                Located::Found(path) => read(&path)
+                    .map(|bytes| Rc::new(Scopes::scan(&String::from_utf8_lossy(&bytes))))
+                    .ok_or(Located::Missing),
+                other => Err(other),
+            }
         };
         self.files.insert(recorded.to_owned(), found.clone());
-        found
+        found.ok()
     }
 
     /// Recorded files that were looked for and not found (not pseudo-files).
     pub(crate) fn missing(&self) -> Vec<&str> {
-        let mut missing: Vec<&str> = self
+        self.recorded(&Located::Missing)
+    }
+
+    /// Recorded files that exist but may not be read (see [`Readable`]).
+    pub(crate) fn refused(&self) -> Vec<&str> {
+        self.recorded(&Located::Refused)
+    }
+
+    fn recorded(&self, why: &Located) -> Vec<&str> {
+        let mut files: Vec<&str> = self
             .files
             .iter()
-            .filter(|(k, v)| v.is_none() && !k.starts_with('<'))
+            .filter(|(k, v)| v.as_ref().err() == Some(why) && !k.starts_with('<'))
             .map(|(k, _)| k.as_str())
             .collect();
-        missing.sort_unstable();
-        missing
+        files.sort_unstable();
+        files
     }
 }
 
@@ -412,5 +433,7 @@ CACHE.append(1)
         assert!(sources.scopes("/srv/shop/nothing.py").is_none());
         assert!(sources.scopes("<frozen importlib._bootstrap>").is_none());
         assert_eq!(sources.missing(), ["/srv/shop/nothing.py"]);
+        assert!(sources.scopes("/proc/self/environ").is_none());
+        assert_eq!(sources.refused(), ["/proc/self/environ"]);
     }
 }

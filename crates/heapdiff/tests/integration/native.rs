@@ -227,8 +227,9 @@ fn a_moved_binary_without_binary_flag_is_a_warning_not_a_failure() {
         "fixtures/c/jemalloc/before.heap",
         "fixtures/c/jemalloc/after.heap",
         "--no-svg",
+        // A directory without the binary (a missing one is an error).
         "--symbol-dir",
-        "/nonexistent",
+        "fixtures/go",
     ]);
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
