@@ -530,7 +530,11 @@ struct QueueState<'i> {
 const SHARE_ABOVE: usize = 256;
 
 impl<'i> Queue<'i> {
-    fn new(jobs: Vec<Job<'i>>, always_share: bool) -> Self {
+    /// A queue of `jobs`, kept in order of size so that the biggest is
+    /// taken first without looking at the others (a node of many children
+    /// would otherwise be quadratic).
+    fn new(mut jobs: Vec<Job<'i>>, always_share: bool) -> Self {
+        jobs.sort_by_key(|j| j.items.len());
         Queue {
             state: std::sync::Mutex::new(QueueState { jobs, busy: 0 }),
             wake: std::sync::Condvar::new(),
@@ -550,10 +554,9 @@ impl<'i> Queue<'i> {
     fn take(&self) -> Option<Job<'i>> {
         let mut state = self.lock();
         loop {
-            let biggest = (0..state.jobs.len()).max_by_key(|&i| state.jobs[i].items.len());
-            if let Some(i) = biggest {
+            if let Some(biggest) = state.jobs.pop() {
                 state.busy += 1;
-                return Some(state.jobs.swap_remove(i));
+                return Some(biggest);
             }
             if state.busy == 0 {
                 return None;
@@ -575,7 +578,10 @@ impl<'i> Queue<'i> {
 
     fn give(&self, job: Job<'i>) {
         let mut state = self.lock();
-        state.jobs.push(job);
+        let at = state
+            .jobs
+            .partition_point(|j| j.items.len() <= job.items.len());
+        state.jobs.insert(at, job);
         self.hungry
             .store(false, std::sync::atomic::Ordering::Relaxed);
         drop(state);
@@ -597,6 +603,9 @@ impl<'i> Queue<'i> {
 /// Builds the subtree of every task, on two threads when there are several
 /// (each takes the biggest task left, and hands over part of its work when
 /// the other runs out), each subtree in pre-order.
+/// How many pending tasks a builder looks at for one to share.
+const SHARE_LOOKS_AT: usize = 64;
+
 fn build_subtrees(
     sides: [&SideStacks<'_>; 2],
     min: f64,
@@ -646,8 +655,12 @@ fn build_subtrees(
                         .rev(),
                 );
                 if local.len() > 1 && queue.wanted() {
+                    // The biggest of the oldest pending tasks (the
+                    // shallowest): looking at all of them would make a
+                    // node of many children quadratic.
                     let (i, _) = local
                         .iter()
+                        .take(SHARE_LOOKS_AT)
                         .enumerate()
                         .max_by_key(|(_, (_, items))| items.len())
                         .expect("tasks");
