@@ -10,9 +10,9 @@
 //!
 //! **Cut files.** The format has no header and no trailer: the only sign of
 //! a cut is a last line without its newline (`main;a 100\nmain;b 2`, whose
-//! `2` may have been `200`), warned about when the file has other lines (a
-//! one-line file written by hand often has none), or an error when that
-//! line does not parse.
+//! `2` may have been `200`), warned about even in a one-line file (every
+//! producer ends its lines; a cut in the first line leaves one line), or an
+//! error when that line does not parse.
 //!
 //! **Negative counts.** Folded stacks count what was allocated; a negative
 //! count (a differential file, or a damaged one) is kept as written with
@@ -167,9 +167,7 @@ fn read(
         ));
     }
     let mut cut = CutSigns::default();
-    if lines.line_number() > 1 {
-        cut.check_last_line(lines);
-    }
+    cut.check_last_line(lines);
     if let Some(warning) = cut.warning() {
         b.warn(warning);
     }
@@ -279,8 +277,11 @@ mod tests {
             "line 2: expected `frame;frame;… COUNT`, found \"main;b\" \
              (the last line, without a newline: truncated?)"
         );
-        let one_line = decode("main;a 100", "bytes").unwrap();
-        assert!(one_line.warnings.is_empty(), "{:?}", one_line.warnings);
+        let one_line = decode("main;a 10", "bytes").unwrap();
+        assert_eq!(
+            one_line.warnings,
+            ["truncated? the last line (1) ends without a newline"]
+        );
         let whole = decode("main;a 100\nmain;b 2\n", "bytes").unwrap();
         assert!(whole.warnings.is_empty(), "{:?}", whole.warnings);
     }
