@@ -102,6 +102,7 @@ pub(crate) fn parse_frame(entry: &str) -> (&str, &str, u32) {
 
 /// Decodes a DHAT JSON file.
 pub(crate) fn decode(bytes: &[u8], limits: &crate::Limits) -> Result<Profile, Error> {
+    let bytes = crate::format::skip_utf8_bom(bytes);
     let file: File = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
     if file.version != 2 {
         return Err(invalid(format!(
@@ -270,6 +271,13 @@ mod tests {
             ("leak", "src/main.rs", 10)
         );
         assert_eq!(p.header.comments, ["command: leaky"]);
+    }
+
+    #[test]
+    fn a_utf8_byte_order_mark_is_skipped() {
+        let pps = r#"{"tb":1,"tbk":1,"gb":1,"gbk":1,"eb":1,"ebk":1,"fs":[1]}"#;
+        let text = format!("\u{feff}{}", json("heap", pps));
+        assert_eq!(decode(text.as_bytes()).unwrap().total(3), 1);
     }
 
     #[test]

@@ -155,6 +155,12 @@ pub enum Error {
     /// A profile with samples but no sample types, or nothing at all.
     #[error("the profile declares no sample types")]
     NoSampleTypes,
+
+    /// Not a profile as it stands, but perhaps one wrapped (compressed,
+    /// archived) or encoded (UTF-16): what it is and the command that
+    /// converts it.
+    #[error("{0}")]
+    NeedsConversion(String),
 }
 
 impl From<std::io::Error> for Error {

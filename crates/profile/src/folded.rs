@@ -47,7 +47,10 @@ fn count_of(line: &str) -> Option<(&str, i64)> {
 }
 
 /// Whether the start of `bytes` looks like folded stacks: text whose first
-/// lines (up to 4 KiB) all have the shape `STACK COUNT`.
+/// lines (up to 4 KiB) all have the shape `STACK COUNT`, or at least half
+/// of them do and frames are `;`-separated. A folded file with a bad line
+/// near its start is then still read as folded, so that the error names
+/// that line (rather than the protobuf decoder failing on text).
 pub(crate) fn looks_folded(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(4096)];
     // Only whole lines: the last one may be cut by the 4 KiB window.
@@ -67,8 +70,10 @@ pub(crate) fn looks_folded(bytes: &[u8]) -> bool {
     {
         return false;
     }
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty()).peekable();
-    lines.peek().is_some() && lines.all(|l| count_of(l).is_some())
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let shaped = lines.iter().filter(|l| count_of(l).is_some()).count();
+    let framed = lines.iter().any(|l| l.contains(';'));
+    !lines.is_empty() && (shaped == lines.len() || (framed && 2 * shaped >= lines.len()))
 }
 
 /// Splits `name file:line` into its parts when the last token is a
@@ -258,6 +263,11 @@ mod tests {
         assert!(!looks_folded(b" 100\n"));
         assert!(!looks_folded(b"\n\n"));
         assert!(!looks_folded(b"\x0a\x04a 1\x12\n"));
+        // Mostly folded, with `;` frames: its errors are folded errors.
+        assert!(looks_folded(b"main;a 1\nmain;b 2\nmain;c\n"));
+        assert!(looks_folded(b"main;a 1\nmain;b 2x\n"));
+        assert!(!looks_folded(b"a 1\nhello\n"), "no frames to go by");
+        assert!(!looks_folded(b"main;a 1\nx\ny\n"), "mostly not");
         // A long file is judged by its whole first lines.
         let mut long = b"main;f 1\n".repeat(1000);
         long.extend(b"oops\n");

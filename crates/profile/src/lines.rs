@@ -207,6 +207,10 @@ impl<R: Read> LineReader<R> {
     fn emit(&mut self, start: usize, end: usize) -> (usize, Cow<'_, str>) {
         self.line += 1;
         let mut bytes = &self.buf[start..end];
+        if self.line == 1 {
+            // A byte-order mark some editors write: not part of the text.
+            bytes = crate::format::skip_utf8_bom(bytes);
+        }
         if let [rest @ .., b'\r'] = bytes {
             bytes = rest;
         }
@@ -492,6 +496,17 @@ mod tests {
         signs.set_cause("a cause");
         signs.add("one");
         assert_eq!(signs.warning().unwrap(), "truncated? a cause; one");
+    }
+
+    #[test]
+    fn a_utf8_byte_order_mark_is_skipped() {
+        let mut r = LineReader::of_str("\u{feff}heap_v2/4096\n\u{feff}x\n");
+        assert_eq!(r.next_line().unwrap().unwrap().1, "heap_v2/4096");
+        assert_eq!(
+            r.next_line().unwrap().unwrap().1,
+            "\u{feff}x",
+            "only at the start"
+        );
     }
 
     #[test]

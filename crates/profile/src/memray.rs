@@ -80,6 +80,7 @@ fn text_error(line: u64, message: impl Into<String>) -> Error {
 
 /// Decodes a memray CSV file.
 pub(crate) fn decode(bytes: &[u8], limits: &crate::Limits) -> Result<Profile, Error> {
+    let bytes = crate::format::skip_utf8_bom(bytes);
     let ends_mid_line = !bytes.ends_with(b"\n");
     let lines = || bytes.iter().filter(|&&c| c == b'\n').count() + 1;
     match read(bytes, limits) {
@@ -295,6 +296,12 @@ mod tests {
         );
         let whole = decode(format!("{HEADER}\n{row}\n").as_bytes()).unwrap();
         assert!(whole.warnings.is_empty(), "{:?}", whole.warnings);
+    }
+
+    #[test]
+    fn a_utf8_byte_order_mark_is_skipped() {
+        let p = decode(format!("\u{feff}{HEADER}\nMALLOC,1,8,1,t,\n").as_bytes()).unwrap();
+        assert_eq!(p.total(1), 8);
     }
 
     #[test]
