@@ -11,6 +11,7 @@ mod common;
 mod errors;
 mod fixtures;
 mod golden;
+mod hostile_decoders;
 mod interchange;
 mod native;
 mod pprof_reference;
