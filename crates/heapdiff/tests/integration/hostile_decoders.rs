@@ -102,8 +102,13 @@ fn folded_with_a_bad_third_line() -> Vec<u8> {
     b"main;a 100\nmain;b 200\nmain;c two hundred\nmain;d 4\n".to_vec()
 }
 
+/// Folded stacks whose first line's only frame is the root.
+fn folded_root_first() -> Vec<u8> {
+    b"main 100\nmain;b 200\n".to_vec()
+}
+
 fn folded_after_a_byte_order_mark() -> Vec<u8> {
-    [b"\xef\xbb\xbf".as_slice(), &folded_whole()].concat()
+    [b"\xef\xbb\xbf".as_slice(), &folded_root_first()].concat()
 }
 
 const MEMRAY_HEADER: &str = "allocator,num_allocations,size,tid,thread_name,stack_trace\n";
@@ -310,12 +315,24 @@ fn a_folded_file_with_a_bad_line_near_its_start_names_the_line() {
 
 #[test]
 fn a_utf8_byte_order_mark_is_skipped() {
-    let stderr = warnings_of(
-        &folded_whole(),
-        &folded_after_a_byte_order_mark(),
-        "after.folded",
+    let out = run_on(
+        &[
+            ("before.folded", &folded_root_first()),
+            ("after.folded", &folded_after_a_byte_order_mark()),
+        ],
+        &["before.folded", "after.folded", "-n", "0", "-f", "csv"],
     );
-    assert!(stderr.is_empty(), "{stderr}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The same stacks on both sides: no frame named `\u{feff}main`.
+    let stdout = stdout_of(&out);
+    assert!(
+        !stdout.contains(",new,") && !stdout.contains('\u{feff}'),
+        "{stdout}"
+    );
 }
 
 #[test]
