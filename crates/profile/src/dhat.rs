@@ -10,6 +10,14 @@
 //! The six counters become sample types with pprof's heap names where they
 //! mean the same: `alloc_*` = total, `inuse_*` = live at the end (the
 //! default: what was never freed), and `peak_*` = live at the global peak.
+//!
+//! **Unknown functions.** Valgrind writes `0xADDR: ??? (in object)` for code
+//! it has no symbol for. Such a frame keeps its whole entry as its name:
+//! `???` alone would merge every unknown call site into one row.
+//!
+//! **Negative values.** DHAT's counters are unsigned; a negative one (an
+//! edited or damaged file) is kept as written with one warning. A cut file
+//! is not valid JSON and is refused by the JSON parser.
 
 use serde::Deserialize;
 
@@ -50,12 +58,20 @@ fn invalid(message: impl Into<String>) -> Error {
     }
 }
 
-/// `0xADDR: function (file:line:col)` as `(function, file, line)`.
+/// What Valgrind names a function it has no symbol for.
+const UNKNOWN_FUNCTION: &str = "???";
+
+/// `0xADDR: function (file:line:col)` as `(function, file, line)`; an
+/// unknown function (`0xADDR: ??? (in object)`) is named by the whole
+/// entry, which tells it from other unknown ones.
 pub(crate) fn parse_frame(entry: &str) -> (&str, &str, u32) {
     let rest = match entry.split_once(": ") {
         Some((addr, rest)) if addr.starts_with("0x") => rest,
         _ => entry,
     };
+    if rest == UNKNOWN_FUNCTION || rest.starts_with("??? (") {
+        return (entry, "", 0);
+    }
     let Some(inner) = rest.strip_suffix(')') else {
         return (rest, "", 0);
     };
@@ -86,6 +102,7 @@ pub(crate) fn parse_frame(entry: &str) -> (&str, &str, u32) {
 
 /// Decodes a DHAT JSON file.
 pub(crate) fn decode(bytes: &[u8], limits: &crate::Limits) -> Result<Profile, Error> {
+    let bytes = crate::format::skip_utf8_bom(bytes);
     let file: File = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
     if file.version != 2 {
         return Err(invalid(format!(
@@ -118,6 +135,7 @@ pub(crate) fn decode(bytes: &[u8], limits: &crate::Limits) -> Result<Profile, Er
     }
     let mut frames: Vec<Option<FrameId>> = vec![None; file.ftbl.len()];
     let mut stack = Vec::new();
+    let mut first_negative = None;
     for (i, pp) in file.pps.iter().enumerate() {
         let (Some(eb), Some(ebk), Some(gb), Some(gbk)) = (pp.eb, pp.ebk, pp.gb, pp.gbk) else {
             return Err(invalid(format!(
@@ -145,7 +163,17 @@ pub(crate) fn decode(bytes: &[u8], limits: &crate::Limits) -> Result<Profile, Er
             };
             stack.push(id);
         }
-        b.push_sample(&stack, &[pp.tbk, pp.tb, ebk, eb, gbk, gb])?;
+        let values = [pp.tbk, pp.tb, ebk, eb, gbk, gb];
+        if values.iter().any(|&v| v < 0) {
+            first_negative.get_or_insert(i);
+        }
+        b.push_sample(&stack, &values)?;
+    }
+    if let Some(i) = first_negative {
+        b.warn(format!(
+            "negative counts or sizes (first in program point {i}): DHAT never writes them \
+             (edited or damaged?); kept as written"
+        ));
     }
     Ok(b.finish())
 }
@@ -184,7 +212,11 @@ mod tests {
                 ("f", "C:\\src\\main.rs", 7),
             ),
             ("[root]", ("[root]", "", 0)),
-            ("0x4A: ???", ("???", "", 0)),
+            ("0x4A: ???", ("0x4A: ???", "", 0)),
+            (
+                "0x10919F: ??? (in /tmp/a.out)",
+                ("0x10919F: ??? (in /tmp/a.out)", "", 0),
+            ),
         ];
         for (entry, want) in cases {
             assert_eq!(parse_frame(entry), want, "{entry}");
@@ -239,6 +271,47 @@ mod tests {
             ("leak", "src/main.rs", 10)
         );
         assert_eq!(p.header.comments, ["command: leaky"]);
+    }
+
+    #[test]
+    fn a_utf8_byte_order_mark_is_skipped() {
+        let pps = r#"{"tb":1,"tbk":1,"gb":1,"gbk":1,"eb":1,"ebk":1,"fs":[1]}"#;
+        let text = format!("\u{feff}{}", json("heap", pps));
+        assert_eq!(decode(text.as_bytes()).unwrap().total(3), 1);
+    }
+
+    #[test]
+    fn unknown_functions_stay_apart() {
+        let text = r#"{"dhatFileVersion":2,"mode":"heap","pps":[
+            {"tb":8,"tbk":1,"gb":8,"gbk":1,"eb":8,"ebk":1,"fs":[1]},
+            {"tb":16,"tbk":1,"gb":16,"gbk":1,"eb":16,"ebk":1,"fs":[2]}],
+            "ftbl":["[root]","0x10919F: ??? (in /tmp/a.out)","0x1091C4: ??? (in /tmp/a.out)"]}"#;
+        let p = decode(text.as_bytes()).unwrap();
+        let leaves: Vec<&str> = p
+            .samples()
+            .map(|s| p.str(p.frame(s.stack.at(0)).function))
+            .collect();
+        assert_eq!(
+            leaves,
+            [
+                "0x10919F: ??? (in /tmp/a.out)",
+                "0x1091C4: ??? (in /tmp/a.out)"
+            ]
+        );
+    }
+
+    #[test]
+    fn negative_values_are_one_warning() {
+        let pps = r#"{"tb":-1,"tbk":1,"gb":1,"gbk":1,"eb":1,"ebk":1,"fs":[1]},
+                     {"tb":1,"tbk":1,"gb":1,"gbk":1,"eb":-1,"ebk":1,"fs":[1]}"#;
+        let p = decode(json("heap", pps).as_bytes()).unwrap();
+        assert_eq!(
+            p.warnings,
+            [
+                "negative counts or sizes (first in program point 0): DHAT never writes them \
+              (edited or damaged?); kept as written"
+            ]
+        );
     }
 
     #[test]

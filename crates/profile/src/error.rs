@@ -177,6 +177,12 @@ pub enum Error {
         /// The budget, in bytes.
         limit: u64,
     },
+
+    /// Not a profile as it stands, but perhaps one wrapped (compressed,
+    /// archived) or encoded (UTF-16): what it is and the command that
+    /// converts it.
+    #[error("{0}")]
+    NeedsConversion(String),
 }
 
 impl From<std::io::Error> for Error {

@@ -7,12 +7,22 @@
 //! told otherwise). A frame is kept as written, except that a trailing
 //! `file:line` token (`copy_header leak.c:16`) is read as the frame's file and
 //! line, so that `--by line` and `--by file` work on files that carry them.
+//!
+//! **Cut files.** The format has no header and no trailer: the only sign of
+//! a cut is a last line without its newline (`main;a 100\nmain;b 2`, whose
+//! `2` may have been `200`), warned about even in a one-line file (every
+//! producer ends its lines; a cut in the first line leaves one line), or an
+//! error when that line does not parse.
+//!
+//! **Negative counts.** Folded stacks count what was allocated; a negative
+//! count (a differential file, or a damaged one) is kept as written with
+//! one warning naming its line.
 
 use std::io::Read;
 
 use crate::Format;
 use crate::error::Error;
-use crate::lines::LineReader;
+use crate::lines::{CutSigns, LineReader};
 use crate::model::{Frame, FrameId, Profile, ProfileBuilder, StrId, ValueType};
 
 /// The sample type for a `--unit`: bytes and counts get pprof's heap names,
@@ -37,7 +47,10 @@ fn count_of(line: &str) -> Option<(&str, i64)> {
 }
 
 /// Whether the start of `bytes` looks like folded stacks: text whose first
-/// lines (up to 4 KiB) all have the shape `STACK COUNT`.
+/// lines (up to 4 KiB) all have the shape `STACK COUNT`, or at least half
+/// of them do and frames are `;`-separated. A folded file with a bad line
+/// near its start is then still read as folded, so that the error names
+/// that line (rather than the protobuf decoder failing on text).
 pub(crate) fn looks_folded(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(4096)];
     // Only whole lines: the last one may be cut by the 4 KiB window.
@@ -57,8 +70,10 @@ pub(crate) fn looks_folded(bytes: &[u8]) -> bool {
     {
         return false;
     }
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty()).peekable();
-    lines.peek().is_some() && lines.all(|l| count_of(l).is_some())
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let shaped = lines.iter().filter(|l| count_of(l).is_some()).count();
+    let framed = lines.iter().any(|l| l.contains(';'));
+    !lines.is_empty() && (shaped == lines.len() || (framed && 2 * shaped >= lines.len()))
 }
 
 /// Splits `name file:line` into its parts when the last token is a
@@ -87,11 +102,20 @@ pub(crate) fn decode_lines(
     unit: &str,
     limits: &crate::Limits,
 ) -> Result<Profile, Error> {
+    read(lines, unit, limits).map_err(|e| lines.explain_cut(e))
+}
+
+fn read(
+    lines: &mut LineReader<impl Read>,
+    unit: &str,
+    limits: &crate::Limits,
+) -> Result<Profile, Error> {
     let mut b = ProfileBuilder::new(Format::Folded, vec![sample_type(unit)]);
     b.set_limits(*limits);
     let mut frames: rustc_hash::FxHashMap<Box<str>, FrameId> = Default::default();
     let mut stack: Vec<FrameId> = Vec::new();
     let mut samples = 0usize;
+    let mut first_negative = None;
     while let Some((n, line)) = lines.next_line()? {
         if line.trim().is_empty() {
             continue;
@@ -131,12 +155,26 @@ pub(crate) fn decode_lines(
         }
         b.push_sample(&stack, &[count])?;
         samples += 1;
+        if count < 0 {
+            first_negative.get_or_insert(n);
+        }
     }
     if samples == 0 {
         return Err(Error::Invalid {
             format: Format::Folded,
             message: "no stacks".into(),
         });
+    }
+    if let Some(line) = first_negative {
+        b.warn(format!(
+            "negative counts (first on line {line}): folded stacks count what was allocated \
+             (a differential file?); kept as written"
+        ));
+    }
+    let mut cut = CutSigns::default();
+    cut.check_last_line(lines);
+    if let Some(warning) = cut.warning() {
+        b.warn(warning);
     }
     Ok(b.finish())
 }
@@ -225,10 +263,48 @@ mod tests {
         assert!(!looks_folded(b" 100\n"));
         assert!(!looks_folded(b"\n\n"));
         assert!(!looks_folded(b"\x0a\x04a 1\x12\n"));
+        // Mostly folded, with `;` frames: its errors are folded errors.
+        assert!(looks_folded(b"main;a 1\nmain;b 2\nmain;c\n"));
+        assert!(looks_folded(b"main;a 1\nmain;b 2x\n"));
+        assert!(!looks_folded(b"a 1\nhello\n"), "no frames to go by");
+        assert!(!looks_folded(b"main;a 1\nx\ny\n"), "mostly not");
         // A long file is judged by its whole first lines.
         let mut long = b"main;f 1\n".repeat(1000);
         long.extend(b"oops\n");
         assert!(looks_folded(&long), "only the first 4 KiB are looked at");
+    }
+
+    #[test]
+    fn a_cut_last_line_is_a_warning_or_an_error() {
+        let p = decode("main;a 100\nmain;b 2", "bytes").unwrap();
+        assert_eq!(
+            p.warnings,
+            ["truncated? the last line (2) ends without a newline"]
+        );
+        let err = decode("main;a 100\nmain;b", "bytes").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 2: expected `frame;frame;… COUNT`, found \"main;b\" \
+             (the last line, without a newline: truncated?)"
+        );
+        let one_line = decode("main;a 10", "bytes").unwrap();
+        assert_eq!(
+            one_line.warnings,
+            ["truncated? the last line (1) ends without a newline"]
+        );
+        let whole = decode("main;a 100\nmain;b 2\n", "bytes").unwrap();
+        assert!(whole.warnings.is_empty(), "{:?}", whole.warnings);
+    }
+
+    #[test]
+    fn negative_counts_are_one_warning() {
+        let p = decode("main;a 1\nmain;b -2\nmain;c -3\n", "bytes").unwrap();
+        assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+        assert!(
+            p.warnings[0].starts_with("negative counts (first on line 2)"),
+            "{:?}",
+            p.warnings
+        );
     }
 
     #[test]

@@ -4,8 +4,17 @@
 //! protobuf has no magic number), so pprof is what remains when nothing else
 //! matched. gzip is a wrapper, not a format: [`crate::decode`] unwraps it first
 //! and sniffs what is inside.
+//!
+//! **Misleading starts.** Anything unrecognised falls to pprof, whose
+//! protobuf error says nothing useful about a file that is really a zstd,
+//! bzip2, xz, zip or LZ4 container, or UTF-16 text. [`needs_conversion`]
+//! names those by their magic numbers, with the command that converts them.
+//! A UTF-8 byte-order mark before text or JSON is skipped: the text decoders
+//! skip it too.
 
 use std::fmt;
+
+use crate::error::Error;
 
 /// The input formats heapdiff recognises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -52,16 +61,38 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0x1f, 0x8b])
 }
 
+/// The UTF-8 byte-order mark some Windows editors put before text.
+pub(crate) const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// `bytes` without a leading UTF-8 byte-order mark.
+pub(crate) fn skip_utf8_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes)
+}
+
+/// The magic number of an LZ4 frame.
+const LZ4_MAGIC: &[u8] = &[0x04, 0x22, 0x4d, 0x18];
+
+/// Whether an LZ4 frame is plausibly memray's compressed capture: its
+/// first block starts with memray's magic, left as literals (the frame
+/// header and a block's first token come before it).
+fn is_memray_lz4(bytes: &[u8]) -> bool {
+    bytes.starts_with(LZ4_MAGIC)
+        && bytes[..bytes.len().min(64)]
+            .windows(6)
+            .any(|w| w == b"memray")
+}
+
 /// Recognises a (decompressed) input by its first bytes. Returns `None` when
 /// no text or pickle signature matches; the caller then tries pprof.
 pub fn sniff(bytes: &[u8]) -> Option<Format> {
     if bytes.starts_with(b"memray\0") || bytes.starts_with(b"memray") {
         return Some(Format::Memray);
     }
-    // An LZ4 frame: memray's default (compressed) capture.
-    if bytes.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
+    // memray's default (LZ4-compressed) capture.
+    if is_memray_lz4(bytes) {
         return Some(Format::Memray);
     }
+    let bytes = skip_utf8_bom(bytes);
     if bytes.starts_with(&[0x80, 0x04]) || bytes.starts_with(&[0x80, 0x05]) {
         return Some(Format::Tracemalloc);
     }
@@ -90,6 +121,74 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
         return Some(Format::Folded);
     }
     None
+}
+
+/// Containers recognised by their magic numbers: what the file is, and
+/// what to do about it.
+const CONTAINERS: &[(&[u8], &str)] = &[
+    (
+        &[0x28, 0xb5, 0x2f, 0xfd],
+        // heaptrack writes zstd; its content cannot be looked at here.
+        "zstd-compressed (a heaptrack capture? convert it with \
+         `heaptrack_print -f FILE --flamegraph-cost-type leaked -F FILE.folded`; \
+         otherwise decompress it first: `zstd -d FILE`)",
+    ),
+    (
+        b"BZh",
+        "bzip2-compressed: decompress it first (`bunzip2 -k FILE`)",
+    ),
+    (
+        &[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00],
+        "xz-compressed: decompress it first (`xz -dk FILE`)",
+    ),
+    (
+        b"PK\x03\x04",
+        "a zip archive: extract the profile first (`unzip FILE`)",
+    ),
+    (
+        LZ4_MAGIC,
+        "LZ4-compressed: decompress it first (`lz4 -d FILE`)",
+    ),
+    (
+        // Seen only once the outer gzip is gone.
+        &[0x1f, 0x8b],
+        "gzip-compressed twice: decompress it once (`gunzip -c FILE > ONCE.gz`) and pass that",
+    ),
+];
+
+/// What to say about UTF-16 text.
+const UTF16: &str = "UTF-16 text: convert it to UTF-8 first (`iconv -f UTF-16 -t UTF-8 FILE`)";
+
+/// Whether `bytes` look like UTF-16 text: a byte-order mark, or ASCII with
+/// a zero byte after (or before) every character in its first 32 bytes.
+fn is_utf16(bytes: &[u8]) -> bool {
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return true;
+    }
+    let head = &bytes[..bytes.len().min(32) & !1];
+    let ascii_then_zero = |first: usize| {
+        head.chunks(2)
+            .all(|pair| pair[1 - first] == 0 && pair[first].is_ascii() && pair[first] != 0)
+    };
+    head.len() >= 8 && (ascii_then_zero(0) || ascii_then_zero(1))
+}
+
+/// Why an input that no decoder recognised cannot be read as it stands,
+/// when it is a known container (zstd, bzip2, xz, zip, LZ4 other than
+/// memray's) or UTF-16 text: an error naming it and the command that
+/// converts it. `None` for anything else, which the caller tries as pprof.
+pub(crate) fn needs_conversion(bytes: &[u8]) -> Option<Error> {
+    if is_memray_lz4(bytes) {
+        // A memray capture: [`sniff`] recognises it.
+        return None;
+    }
+    if is_utf16(bytes) {
+        return Some(Error::NeedsConversion(UTF16.to_owned()));
+    }
+    CONTAINERS
+        .iter()
+        .find(|(magic, _)| bytes.starts_with(magic))
+        .map(|(_, message)| Error::NeedsConversion((*message).to_owned()))
 }
 
 /// Up to 16 leading bytes, escaped for an error message.
@@ -133,7 +232,14 @@ mod tests {
                 Some(Format::Dhat),
             ),
             (b"memray\0\x01", Some(Format::Memray)),
-            (b"\x04\x22\x4d\x18\x40\x40", Some(Format::Memray)),
+            (
+                b"\x04\x22\x4d\x18\x40\x40\xc0\x13\x09\x00\x00\xfa\x04memray\0",
+                Some(Format::Memray),
+            ),
+            (b"\x04\x22\x4d\x18\x40\x40", None),
+            (b"\xef\xbb\xbfmain;leak 100\n", Some(Format::Folded)),
+            (b"\xef\xbb\xbf{\"dhatFileVersion\":2}", Some(Format::Dhat)),
+            (b"\xef\xbb\xbfheap_v2/4096\n", Some(Format::JemallocHeap)),
             (b"\x0a\x04\x08\x01\x10\x02", None),
             (b"main;leak 100\n", Some(Format::Folded)),
             (
@@ -145,6 +251,81 @@ mod tests {
         for (bytes, want) in cases {
             assert_eq!(sniff(bytes), *want, "input {:?}", describe_start(bytes));
         }
+    }
+
+    #[test]
+    fn containers_and_utf16_are_named_with_their_conversion() {
+        let cases: &[(&[u8], &str)] = &[
+            (
+                b"\x28\xb5\x2f\xfd\x04\x58",
+                "zstd-compressed (a heaptrack capture?",
+            ),
+            (
+                b"BZh91AY&SY",
+                "bzip2-compressed: decompress it first (`bunzip2",
+            ),
+            (
+                b"\xfd7zXZ\x00\x00\x04",
+                "xz-compressed: decompress it first (`xz -dk",
+            ),
+            (
+                b"PK\x03\x04\x14\x00",
+                "a zip archive: extract the profile first",
+            ),
+            (
+                b"\x04\x22\x4d\x18\x64\x40\xa7",
+                "LZ4-compressed: decompress it first",
+            ),
+            (b"\xff\xfeh\x00e\x00", "UTF-16 text: convert it to UTF-8"),
+            (b"\xfe\xff\x00h\x00e", "UTF-16 text"),
+            (
+                "heap_v2/4096\n  t*: 1"
+                    .encode_utf16()
+                    .flat_map(u16::to_le_bytes)
+                    .collect::<Vec<_>>()
+                    .leak(),
+                "UTF-16 text",
+            ),
+            (
+                "main;leak 100\n"
+                    .encode_utf16()
+                    .flat_map(u16::to_be_bytes)
+                    .collect::<Vec<_>>()
+                    .leak(),
+                "UTF-16 text",
+            ),
+        ];
+        for (bytes, want) in cases {
+            let got = needs_conversion(bytes).map(|e| e.to_string());
+            assert!(
+                got.as_deref().is_some_and(|g| g.starts_with(want)),
+                "{}: {got:?}",
+                describe_start(bytes)
+            );
+        }
+        let profiles: &[&[u8]] = &[
+            b"\x0a\x04\x08\x01\x10\x02\x0a\x04\x08\x03\x10\x04",
+            b"\x1f\x8b\x08\x00",
+            b"heap_v2/4096\n",
+            b"\x80\x05\x95",
+            b"\x04\x22\x4d\x18\x40\x40\xc0\x13\x09\x00\x00\xfa\x04memray\0",
+        ];
+        for bytes in profiles {
+            assert!(
+                needs_conversion(bytes).is_none(),
+                "{}",
+                describe_start(bytes)
+            );
+        }
+    }
+
+    #[test]
+    fn the_memray_fixture_is_plausible_lz4() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/memray/tiny.bin"
+        );
+        assert_eq!(sniff(&std::fs::read(path).unwrap()), Some(Format::Memray));
     }
 
     #[test]

@@ -20,6 +20,22 @@
 //! floating point as `jeprof` does. Go's text values are scaled here, each
 //! sample truncated to an integer, which is what Go's runtime does when it
 //! writes the same profile as protobuf.
+//!
+//! **Cut files.** A dump cut short still parses up to the cut, so each is
+//! checked for the signs its producer leaves (one `truncated? …` warning):
+//! gperftools, tcmalloc and Go write header totals that equal the sum of
+//! the rows exactly (in use and allocated), and end with a trailer
+//! (`MAPPED_LIBRARIES:`, or Go's `# runtime.MemStats`); jemalloc ends with
+//! `MAPPED_LIBRARIES:` too, but its header totals are counted before
+//! jemalloc 5.3's unbiasing and differ from its stacks' sum in real dumps,
+//! so they are not compared. A last line without its newline is a sign in
+//! every one (and an error about it says so).
+//!
+//! **Negative values.** No producer writes one (jemalloc prints unsigned
+//! counters, gperftools and Go counts that only grow or shrink to zero); a
+//! dump that has them was edited or damaged. It is decoded as written, with
+//! one warning naming the first line that has one: refusing would hide the
+//! rest of a profile that may still be worth reading.
 
 use std::io::Read;
 
@@ -27,7 +43,7 @@ use rustc_hash::FxHashMap;
 
 use crate::Format;
 use crate::error::Error;
-use crate::lines::LineReader;
+use crate::lines::{CutSigns, LineReader};
 use crate::model::{
     Frame, FrameId, Mapping, MappingId, Profile, ProfileBuilder, Sampling, ValueType,
 };
@@ -87,6 +103,44 @@ fn parse_counts(s: &str) -> Option<[i64; 4]> {
     let (an, ab) = pair(alloc)?;
     Some([an, ab, n, b])
 }
+
+/// Four values as the dumps write them: `objs: bytes [aobjs: abytes]`.
+fn show_counts(v: [i64; 4]) -> String {
+    format!("{}: {} [{}: {}]", v[2], v[3], v[0], v[1])
+}
+
+/// The first line with a negative value, for one warning per profile.
+#[derive(Default)]
+struct FirstNegative(Option<usize>);
+
+impl FirstNegative {
+    fn check(&mut self, values: &[i64], line: usize) {
+        if self.0.is_none() && values.iter().any(|&v| v < 0) {
+            self.0 = Some(line);
+        }
+    }
+
+    /// The warning, if a value was negative, for a dump of `format`.
+    fn warning(&self, format: Format) -> Option<String> {
+        self.0.map(|line| {
+            format!(
+                "negative counts or sizes (first on line {line}): a {format} never has them \
+                 (edited or damaged?); kept as written"
+            )
+        })
+    }
+}
+
+/// Records each warning there is.
+fn warn_all(b: &mut ProfileBuilder, warnings: impl IntoIterator<Item = Option<String>>) {
+    for warning in warnings.into_iter().flatten() {
+        b.warn(warning);
+    }
+}
+
+/// The end of the rows of a dump: the `MAPPED_LIBRARIES:` copy of the
+/// maps, which jemalloc and gperftools always write.
+const MAPS_TRAILER_MISSING: &str = "the dump ends without its `MAPPED_LIBRARIES:` section";
 
 fn parse_address(s: &str) -> Option<u64> {
     parse_hex(s.as_bytes())
@@ -312,6 +366,13 @@ pub(crate) fn decode_jemalloc_lines(
     lines: &mut LineReader<impl Read>,
     opts: &DecodeOptions,
 ) -> Result<Profile, Error> {
+    read_jemalloc(lines, opts).map_err(|e| lines.explain_cut(e))
+}
+
+fn read_jemalloc(
+    lines: &mut LineReader<impl Read>,
+    opts: &DecodeOptions,
+) -> Result<Profile, Error> {
     let (_, header) = lines.next_line()?.ok_or(Error::Empty)?;
     let rate: i64 = header
         .trim()
@@ -336,12 +397,16 @@ pub(crate) fn decode_jemalloc_lines(
     // whether there is one, and whether its wanted row was seen.
     let mut addrs: Vec<u64> = Vec::new();
     let mut stack: Option<bool> = None;
+    let mut negative = FirstNegative::default();
+    let mut cut = CutSigns::default();
+    cut.add(MAPS_TRAILER_MISSING);
     while let Some((n, line)) = lines.next_line()? {
         let t = line.trim();
         if t.is_empty() {
             continue;
         }
         if is_maps_sentinel(t) {
+            cut = CutSigns::default();
             break;
         }
         if let Some(rest) = t.strip_prefix('@') {
@@ -364,6 +429,7 @@ pub(crate) fn decode_jemalloc_lines(
                 ),
             )
         })?;
+        negative.check(&values, n);
         // Rows before the first stack are the process and thread totals.
         if let Some(seen) = &mut stack
             && thread == wanted
@@ -374,6 +440,11 @@ pub(crate) fn decode_jemalloc_lines(
         }
     }
     let maps = Maps::parse(lines, &mut b)?;
+    cut.check_last_line(lines);
+    warn_all(
+        &mut b,
+        [negative.warning(Format::JemallocHeap), cut.warning()],
+    );
     raw.into_profile(b, &maps)
 }
 
@@ -411,31 +482,96 @@ pub(crate) fn decode_heap_profile_lines(
     lines: &mut LineReader<impl Read>,
     limits: &crate::Limits,
 ) -> Result<Profile, Error> {
-    let (_, header) = lines.next_line()?.ok_or(Error::Empty)?;
-    let kind = header
+    read_heap_profile(lines, limits).map_err(|e| lines.explain_cut(e))
+}
+
+/// A `heap profile:` header: its flavour and its totals (in sample-type
+/// order), when they parse.
+fn parse_heap_header(header: &str) -> Result<(HeapKind, Option<[i64; 4]>), Error> {
+    let parsed = header
         .trim()
         .strip_prefix("heap profile:")
         .and_then(|h| h.split_once('@'))
-        .and_then(|(_, kind)| {
+        .and_then(|(totals, kind)| {
             let kind = kind.trim();
             let (name, period) = kind.split_once('/').unwrap_or((kind, ""));
             let period = period.parse::<i64>().ok();
-            match (name, period) {
-                ("heapprofile", _) => Some(HeapKind::Exact),
-                ("heap_v2" | "heapz_v2", Some(p)) => Some(HeapKind::Sampled(p)),
-                ("heap", Some(p)) => Some(HeapKind::Go(p / 2)),
-                _ => None,
+            let kind = match (name, period) {
+                ("heapprofile", _) => HeapKind::Exact,
+                ("heap_v2" | "heapz_v2", Some(p)) => HeapKind::Sampled(p),
+                ("heap", Some(p)) => HeapKind::Go(p / 2),
+                _ => return None,
+            };
+            Some((kind, parse_counts(totals)))
+        });
+    parsed.ok_or_else(|| {
+        text_error(
+            1,
+            format!(
+                "expected `heap profile: … @ heapprofile`, `@ heap_v2/<period>` or \
+                 `@ heap/<period>`, found {header:?}"
+            ),
+        )
+    })
+}
+
+/// The size of the buffer gperftools' heap profiler writes a dump into: it
+/// stops writing rows when the next does not fit (the header's totals
+/// still count them).
+const GPERFTOOLS_BUFFER: u64 = 1 << 20;
+
+/// How far below [`GPERFTOOLS_BUFFER`] a dump cut by it may end: a row's
+/// length.
+const GPERFTOOLS_ROW_SLACK: u64 = 4 << 10;
+
+/// The signs that a `heap profile:` dump is cut: its header's totals
+/// against the sum of its rows, and its trailer.
+struct HeapProfileEnd {
+    header: Option<[i64; 4]>,
+    rows: [i128; 4],
+    trailer: bool,
+}
+
+impl HeapProfileEnd {
+    fn add_row(&mut self, values: [i64; 4]) {
+        for (sum, v) in self.rows.iter_mut().zip(values) {
+            *sum += i128::from(v);
+        }
+    }
+
+    /// The signs, for a dump of `kind` of `size` bytes.
+    fn signs(&self, kind: &HeapKind, size: u64) -> CutSigns {
+        let mut cut = CutSigns::default();
+        if let Some(header) = self.header
+            && header.map(i128::from) != self.rows
+        {
+            let rows = self.rows.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+            cut.add(format!(
+                "the header's totals ({}) differ from the rows' ({})",
+                show_counts(header),
+                show_counts(rows)
+            ));
+            let near_buffer = GPERFTOOLS_BUFFER - GPERFTOOLS_ROW_SLACK..=GPERFTOOLS_BUFFER;
+            if matches!(kind, HeapKind::Exact) && near_buffer.contains(&size) {
+                cut.set_cause("gperftools writes at most 1 MiB per dump (HEAPPROFILE's buffer)");
             }
-        })
-        .ok_or_else(|| {
-            text_error(
-                1,
-                format!(
-                    "expected `heap profile: … @ heapprofile`, `@ heap_v2/<period>` or \
-                     `@ heap/<period>`, found {header:?}"
-                ),
-            )
-        })?;
+        }
+        if !self.trailer {
+            cut.add(match kind {
+                HeapKind::Go(_) => "the profile ends without Go's `# runtime.MemStats` trailer",
+                _ => MAPS_TRAILER_MISSING,
+            });
+        }
+        cut
+    }
+}
+
+fn read_heap_profile(
+    lines: &mut LineReader<impl Read>,
+    limits: &crate::Limits,
+) -> Result<Profile, Error> {
+    let (_, header) = lines.next_line()?.ok_or(Error::Empty)?;
+    let (kind, totals) = parse_heap_header(&header)?;
     let format = match kind {
         HeapKind::Go(_) => Format::GoHeapText,
         _ => Format::GperftoolsHeap,
@@ -450,6 +586,12 @@ pub(crate) fn decode_heap_profile_lines(
             // Go writes MemProfileRate * 2 in the header; the period is the rate.
         }
     }
+    let mut end = HeapProfileEnd {
+        header: totals,
+        rows: [0; 4],
+        trailer: false,
+    };
+    let mut negative = FirstNegative::default();
 
     let mut raw = RawSamples::default();
     let mut go_stacks: Vec<Vec<FrameId>> = Vec::new();
@@ -489,11 +631,15 @@ pub(crate) fn decode_heap_profile_lines(
         }
         finish_go(pending.take(), &mut addrs, &mut b);
         let t = line.trim();
+        if t.starts_with("# runtime.MemStats") {
+            end.trailer = true;
+        }
         if t.is_empty() || (t.starts_with('#') && !line.starts_with("#\t")) {
             // Go's trailing `# runtime.MemStats` block and other comments.
             continue;
         }
         if is_maps_sentinel(t) {
+            end.trailer = true;
             break;
         }
         let (counts, rest) = t.split_once('@').ok_or_else(|| {
@@ -510,6 +656,8 @@ pub(crate) fn decode_heap_profile_lines(
                 format!("expected `<objects>: <bytes> [<objects>: <bytes>]`, found {counts:?}"),
             )
         })?;
+        negative.check(&values, n);
+        end.add_row(values);
         parse_addresses_into(rest, n, &mut addrs)?;
         match kind {
             HeapKind::Go(_) => pending = Some((values, Vec::new())),
@@ -520,13 +668,19 @@ pub(crate) fn decode_heap_profile_lines(
         }
     }
     finish_go(pending.take(), &mut addrs, &mut b);
-    if let HeapKind::Go(_) = kind {
+    let maps = match kind {
+        HeapKind::Go(_) => None,
+        _ => Some(Maps::parse(lines, &mut b)?),
+    };
+    let mut cut = end.signs(&kind, lines.offset());
+    cut.check_last_line(lines);
+    warn_all(&mut b, [negative.warning(format), cut.warning()]);
+    let Some(maps) = maps else {
         for (stack, values) in go_stacks.iter().zip(&go_values) {
             b.push_sample(stack, values)?;
         }
         return Ok(b.finish());
-    }
-    let maps = Maps::parse(lines, &mut b)?;
+    };
     raw.into_profile(b, &maps)
 }
 
@@ -716,6 +870,148 @@ MAPPED_LIBRARIES:
         let scale = 1.0 / (1.0 - (-(4096.0f64) / 524288.0).exp());
         assert_eq!(s.values[3], (8192.0 * scale) as i64);
         assert_eq!(s.values[2], (2.0 * scale) as i64);
+    }
+
+    const GPERFTOOLS: &str = "heap profile:    3:   300 [   4:   400] @ heapprofile
+     2:   200 [     3:   300] @ 0x5500000010 0x5500000020
+     1:   100 [     1:   100] @ 0x5500000030
+
+MAPPED_LIBRARIES:
+5500000000-5500001000 r-xp 00000000 00:00 7      /opt/app
+";
+
+    const GO: &str = "heap profile: 2: 8192 [3: 8200] @ heap/1048576
+2: 8192 [2: 8192] @ 0x4b3c31
+#\t0x4b3c30\tmain.alloc+0x50\t\t/tmp/gohp/main.go:12
+
+0: 0 [1: 8] @ 0x4b3c41
+#\t0x4b3c40\tmain.init+0x50\t\t/tmp/gohp/main.go:20
+
+# runtime.MemStats
+# Alloc = 9541776
+";
+
+    fn heap_warnings(text: &str) -> Vec<String> {
+        decode_heap_profile(text, &crate::Limits::default())
+            .unwrap()
+            .warnings
+    }
+
+    #[test]
+    fn whole_dumps_have_no_warning() {
+        assert_eq!(heap_warnings(GPERFTOOLS), [""; 0]);
+        assert_eq!(heap_warnings(GO), [""; 0]);
+        let p = decode_jemalloc(JEMALLOC, &DecodeOptions::default()).unwrap();
+        assert_eq!(p.warnings, [""; 0]);
+    }
+
+    #[test]
+    fn header_totals_against_the_rows() {
+        let cut = GPERFTOOLS.replace("     1:   100 [     1:   100] @ 0x5500000030\n", "");
+        assert_eq!(
+            heap_warnings(&cut),
+            [
+                "truncated? the header's totals (3: 300 [4: 400]) differ from the rows' (2: 200 [3: 300])"
+            ]
+        );
+        let go = GO.replace("[3: 8200]", "[2: 8192]");
+        assert_eq!(
+            heap_warnings(&go),
+            [
+                "truncated? the header's totals (2: 8192 [2: 8192]) differ from the rows' (2: 8192 [3: 8200])"
+            ],
+            "the allocated totals are compared too"
+        );
+    }
+
+    #[test]
+    fn a_missing_trailer_or_newline_is_a_sign() {
+        let end = GPERFTOOLS.find("MAPPED").unwrap();
+        assert_eq!(
+            heap_warnings(&GPERFTOOLS[..end]),
+            ["truncated? the dump ends without its `MAPPED_LIBRARIES:` section"]
+        );
+        let end = GO.find("# runtime").unwrap();
+        assert_eq!(
+            heap_warnings(&GO[..end]),
+            ["truncated? the profile ends without Go's `# runtime.MemStats` trailer"]
+        );
+        assert_eq!(
+            heap_warnings(&GO[..GO.len() - 3]),
+            ["truncated? the last line (9) ends without a newline"]
+        );
+        // A period cut short (`heap_v2/4096` to `heap_v2/40`) shows only as
+        // a header without its newline.
+        let p = decode_jemalloc("heap_v2/40", &DecodeOptions::default()).unwrap();
+        assert_eq!(
+            p.warnings,
+            [
+                "truncated? the dump ends without its `MAPPED_LIBRARIES:` section; \
+              the last line (1) ends without a newline"
+            ]
+        );
+        let cut = &JEMALLOC[..JEMALLOC.find("MAPPED").unwrap()];
+        let p = decode_jemalloc(cut, &DecodeOptions::default()).unwrap();
+        assert_eq!(
+            p.warnings,
+            ["truncated? the dump ends without its `MAPPED_LIBRARIES:` section"]
+        );
+    }
+
+    #[test]
+    fn a_cut_row_that_does_not_parse_is_an_error_that_says_so() {
+        let cut = &GPERFTOOLS[..GPERFTOOLS.find("[     1").unwrap() + 3];
+        let err = decode_heap_profile(cut, &crate::Limits::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("(the last line, without a newline: truncated?)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn gperftools_one_mib_buffer_is_named() {
+        let row = "     1:   100 [     1:   100] @ 0x5500000030 0x5500000040\n";
+        let rows = (GPERFTOOLS_BUFFER as usize - 80) / row.len();
+        let header = format!(
+            "heap profile: {0}: {1} [{0}: {1}] @ heapprofile\n",
+            rows + 10,
+            (rows + 10) * 100
+        );
+        let text = header + &row.repeat(rows);
+        assert!(text.len() as u64 > GPERFTOOLS_BUFFER - GPERFTOOLS_ROW_SLACK);
+        let warnings = heap_warnings(&text);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with(
+                "truncated? gperftools writes at most 1 MiB per dump (HEAPPROFILE's buffer); \
+                 the header's totals"
+            ),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn negative_values_are_one_warning() {
+        let text = GPERFTOOLS
+            .replace("2:   200 [     3:   300]", "2:  -200 [     3:   300]")
+            .replace("1:   100 [     1:   100]", "-1:   100 [     1:   100]");
+        let warnings = heap_warnings(&text);
+        assert!(
+            warnings[0].starts_with("negative counts or sizes (first on line 2): a gperftools heap profile never has them"),
+            "{warnings:?}"
+        );
+        let p = decode_jemalloc(
+            &JEMALLOC.replace("t*: 4: 4096", "t*: 4: -4096"),
+            &DecodeOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+        assert!(
+            p.warnings[0].contains("first on line 6"),
+            "{:?}",
+            p.warnings
+        );
     }
 
     #[test]

@@ -603,9 +603,13 @@ fn decode_gzip_stream(
 /// heapdiff reads, before the rest is read (or inflated): pprof, which has
 /// no signature, is what remains, and its first fields must make sense.
 fn check_start(head: &[u8]) -> Result<(), Error> {
-    if sniff(head).is_none()
-        && let Some(why) = pprof::proto::implausible_start(head)
-    {
+    if sniff(head).is_some() {
+        return Ok(());
+    }
+    if let Some(refusal) = format::needs_conversion(head) {
+        return Err(refusal);
+    }
+    if let Some(why) = pprof::proto::implausible_start(head) {
         return Err(Error::Unrecognized {
             first_bytes: format::describe_start(head),
             pprof: why,
@@ -732,6 +736,10 @@ fn decode_plain(bytes: bytes::Bytes, options: &DecodeOptions) -> Result<Profile,
         Some(Format::GperftoolsHeap | Format::GoHeapText) => lines(Streamed::HeapProfile),
         Some(Format::Folded) => lines(Streamed::Folded),
         Some(Format::Pprof) | None => {
+            // A compressed or UTF-16 file would only fail as protobuf.
+            if let Some(refusal) = format::needs_conversion(&bytes) {
+                return Err(refusal);
+            }
             // The decoder frees the input once read; the start is kept for
             // the error message.
             let first_bytes = format::describe_start(&bytes);

@@ -10,6 +10,13 @@
 //! sequence), line by line. Binary formats read the same way a field at a
 //! time ([`LineReader::bytes`]): tracemalloc's pickles are unpickled as they
 //! are read.
+//!
+//! **Cut files.** A profile copied from a crashed host or a full disk may
+//! end anywhere; a text decoder that reads what is there reports wrong
+//! totals without a word. The reader says whether the last line lacked
+//! its newline (every producer ends its lines with one), and [`CutSigns`]
+//! gathers that and each format's own signs (header totals, trailers) into
+//! one `truncated? …` warning.
 
 use std::borrow::Cow;
 use std::io::{ErrorKind, Read};
@@ -40,6 +47,8 @@ pub(crate) struct LineReader<R> {
     gzip: bool,
     /// The number of the last line returned.
     line: usize,
+    /// Whether the last line returned ended the input without a newline.
+    unterminated: bool,
 }
 
 impl<R: Read> LineReader<R> {
@@ -60,6 +69,7 @@ impl<R: Read> LineReader<R> {
             limit,
             gzip,
             line: 0,
+            unterminated: false,
         }
     }
 
@@ -78,6 +88,7 @@ impl<R: Read> LineReader<R> {
                 }
                 let start = self.pos;
                 self.pos = self.len;
+                self.unterminated = true;
                 return Ok(Some(self.emit(start, self.len)));
             }
             // Whatever lies before `len` holds no newline: search only what
@@ -130,6 +141,32 @@ impl<R: Read> LineReader<R> {
         self.read - (self.len - self.pos) as u64
     }
 
+    /// The number of the last line returned (0 before the first).
+    pub(crate) fn line_number(&self) -> usize {
+        self.line
+    }
+
+    /// Whether the last line returned ended the input without a newline:
+    /// the input may have been cut in the middle of it.
+    pub(crate) fn ended_mid_line(&self) -> bool {
+        self.unterminated
+    }
+
+    /// `err`, saying that the input may be cut when it is about the last
+    /// line and that line has no newline: the bytes a decoder could not
+    /// read are then likely the start of a line whose end is missing.
+    pub(crate) fn explain_cut(&self, err: Error) -> Error {
+        match err {
+            Error::Text { line, message } if self.unterminated && line == self.line => {
+                Error::Text {
+                    line,
+                    message: format!("{message} (the last line, without a newline: truncated?)"),
+                }
+            }
+            other => other,
+        }
+    }
+
     /// The bytes read but not yet taken (at the end of the input, all that
     /// is left of it).
     pub(crate) fn buffered(&self) -> usize {
@@ -170,6 +207,10 @@ impl<R: Read> LineReader<R> {
     fn emit(&mut self, start: usize, end: usize) -> (usize, Cow<'_, str>) {
         self.line += 1;
         let mut bytes = &self.buf[start..end];
+        if self.line == 1 {
+            // A byte-order mark some editors write: not part of the text.
+            bytes = crate::format::skip_utf8_bom(bytes);
+        }
         if let [rest @ .., b'\r'] = bytes {
             bytes = rest;
         }
@@ -215,6 +256,47 @@ impl<R: Read> LineReader<R> {
             return Err(Error::TooLarge { limit: self.limit });
         }
         Ok(())
+    }
+}
+
+/// The signs that a text profile was cut short, gathered while it is
+/// decoded and said in one warning: `truncated? SIGN; SIGN`, a cause first
+/// when one is known.
+#[derive(Default)]
+pub(crate) struct CutSigns {
+    cause: Option<&'static str>,
+    signs: Vec<String>,
+}
+
+impl CutSigns {
+    /// Adds a sign, e.g. `the dump ends without its MAPPED_LIBRARIES: section`.
+    pub(crate) fn add(&mut self, sign: impl Into<String>) {
+        self.signs.push(sign.into());
+    }
+
+    /// Names what likely cut the file, said before the signs.
+    pub(crate) fn set_cause(&mut self, cause: &'static str) {
+        self.cause = Some(cause);
+    }
+
+    /// Adds the sign of a last line without its newline, if `lines` ended
+    /// so.
+    pub(crate) fn check_last_line<R: Read>(&mut self, lines: &LineReader<R>) {
+        if lines.ended_mid_line() {
+            self.add(format!(
+                "the last line ({}) ends without a newline",
+                lines.line_number()
+            ));
+        }
+    }
+
+    /// The warning, if there is any sign.
+    pub(crate) fn warning(self) -> Option<String> {
+        if self.signs.is_empty() {
+            return None;
+        }
+        let cause = self.cause.map(|c| format!("{c}; ")).unwrap_or_default();
+        Some(format!("truncated? {cause}{}", self.signs.join("; ")))
     }
 }
 
@@ -367,6 +449,64 @@ mod tests {
         // Bytes already read (a sniffed head) count.
         let r = LineReader::new(text.as_bytes().to_vec(), &b""[..], 4999, false);
         assert!(matches!(all(r), Err(Error::TooLarge { limit: 4999 })));
+    }
+
+    #[test]
+    fn a_last_line_without_its_newline_is_noticed() {
+        for (text, mid_line) in [
+            ("a\nb\n", false),
+            ("a\nb", true),
+            ("", false),
+            ("a\r\n", false),
+        ] {
+            let mut r = LineReader::of_str(text);
+            while r.next_line().unwrap().is_some() {}
+            assert_eq!(r.ended_mid_line(), mid_line, "{text:?}");
+            let mut signs = CutSigns::default();
+            signs.check_last_line(&r);
+            assert_eq!(signs.warning().is_some(), mid_line, "{text:?}");
+        }
+        let mut r = LineReader::of_str("main;a 1\nmain;b");
+        while r.next_line().unwrap().is_some() {}
+        let err = r.explain_cut(Error::Text {
+            line: 2,
+            message: "bad".into(),
+        });
+        assert_eq!(
+            err.to_string(),
+            "line 2: bad (the last line, without a newline: truncated?)"
+        );
+        let other = r.explain_cut(Error::Text {
+            line: 1,
+            message: "bad".into(),
+        });
+        assert_eq!(other.to_string(), "line 1: bad");
+    }
+
+    #[test]
+    fn cut_signs_are_one_warning_cause_first() {
+        let mut signs = CutSigns::default();
+        signs.add("one");
+        signs.add("two");
+        assert_eq!(signs.warning().unwrap(), "truncated? one; two");
+        let mut signs = CutSigns::default();
+        signs.set_cause("a cause");
+        assert_eq!(signs.warning(), None, "a cause alone is no sign");
+        let mut signs = CutSigns::default();
+        signs.set_cause("a cause");
+        signs.add("one");
+        assert_eq!(signs.warning().unwrap(), "truncated? a cause; one");
+    }
+
+    #[test]
+    fn a_utf8_byte_order_mark_is_skipped() {
+        let mut r = LineReader::of_str("\u{feff}heap_v2/4096\n\u{feff}x\n");
+        assert_eq!(r.next_line().unwrap().unwrap().1, "heap_v2/4096");
+        assert_eq!(
+            r.next_line().unwrap().unwrap().1,
+            "\u{feff}x",
+            "only at the start"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod common;
 mod errors;
 mod fixtures;
 mod golden;
+mod hostile_decoders;
 mod hostile_symbols;
 mod interchange;
 mod native;

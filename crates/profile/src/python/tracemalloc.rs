@@ -233,12 +233,8 @@ pub(crate) fn decode_reader<R: Read>(
         d.1 = d.1.saturating_add(g.size);
     }
 
-    let mut other: Vec<_> = domains.into_iter().filter(|&(d, _)| d != 0).collect();
-    other.sort_unstable();
-    for (domain, (count, size)) in other {
-        let note = format!(
-            "tracemalloc domain {domain}: {count} blocks, {size} bytes (memory traced by an extension, not by Python's allocator)"
-        );
+    let other: Vec<_> = domains.into_iter().filter(|&(d, _)| d != 0).collect();
+    if let Some(note) = other_domains_note(other) {
         b.header_mut().comments.push(note.clone());
         // Said where the user sees it, too: it is part of every total.
         b.warn(note);
@@ -260,6 +256,41 @@ pub(crate) fn decode_reader<R: Read>(
         ));
     }
     Ok(b.finish())
+}
+
+/// How many domains [`other_domains_note`] names when there are more.
+const DOMAIN_EXAMPLES: usize = 3;
+
+/// One note on the memory of domains other than Python's (0), given as
+/// `(domain, (blocks, bytes))`: an extension's own tracing, part of every
+/// total. One note for them all, however many there are (a snapshot may
+/// hold a domain per trace), naming the largest few.
+fn other_domains_note(mut other: Vec<(i64, (i64, i64))>) -> Option<String> {
+    let describe = |&(domain, (count, size)): &(i64, (i64, i64))| {
+        format!("domain {domain}: {count} blocks, {size} bytes")
+    };
+    match other.len() {
+        0 => None,
+        1 => Some(format!(
+            "tracemalloc {} (memory traced by an extension, not by Python's allocator)",
+            describe(&other[0])
+        )),
+        n => {
+            let count: i64 = other.iter().map(|(_, (c, _))| c).sum();
+            let size = other
+                .iter()
+                .fold(0i64, |sum, (_, (_, s))| sum.saturating_add(*s));
+            // Largest first; equal sizes by domain, for a stable message.
+            other.sort_unstable_by_key(|&(d, (_, s))| (std::cmp::Reverse(s), d));
+            let examples: Vec<String> = other.iter().take(DOMAIN_EXAMPLES).map(describe).collect();
+            let more = if n > DOMAIN_EXAMPLES { ", …" } else { "" };
+            Some(format!(
+                "tracemalloc: {n} domains other than Python's hold {count} blocks, {size} bytes \
+                 (memory traced by extensions, not by Python's allocator); the largest: {}{more}",
+                examples.join("; ")
+            ))
+        }
+    }
 }
 
 /// The pickle's file names as interned strings, and its `(file, line)`
@@ -523,6 +554,29 @@ mod tests {
             p.header.comments[0].starts_with("tracemalloc domain 389047: 2 blocks, 8192 bytes"),
             "{:?}",
             p.header.comments
+        );
+    }
+
+    #[test]
+    fn many_domains_are_one_warning() {
+        let f: &[(&str, i64)] = &[("a.py", 1)];
+        let traces: Vec<(i64, i64, usize)> = (1..=1000).map(|d| (d, 16 + d % 7, 0)).collect();
+        let p = decode(&snapshot(25, &[f], &traces)).unwrap();
+        assert_eq!(
+            p.warnings.len(),
+            1,
+            "{:?}",
+            &p.warnings[..p.warnings.len().min(3)]
+        );
+        assert_eq!(p.header.comments.len(), 2, "the note and traceback_limit");
+        let warning = &p.warnings[0];
+        assert!(
+            warning.starts_with("tracemalloc: 1000 domains other than Python's hold 1000 blocks"),
+            "{warning}"
+        );
+        assert!(
+            warning.ends_with("the largest: domain 6: 1 blocks, 22 bytes; domain 13: 1 blocks, 22 bytes; domain 20: 1 blocks, 22 bytes, …"),
+            "{warning}"
         );
     }
 
