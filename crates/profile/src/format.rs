@@ -294,6 +294,8 @@ mod tests {
                     .leak(),
                 "UTF-16 text",
             ),
+            // Inflated once, and gzip still.
+            (b"\x1f\x8b\x08\x00", "gzip-compressed twice"),
         ];
         for (bytes, want) in cases {
             let got = needs_conversion(bytes).map(|e| e.to_string());
@@ -305,7 +307,6 @@ mod tests {
         }
         let profiles: &[&[u8]] = &[
             b"\x0a\x04\x08\x01\x10\x02\x0a\x04\x08\x03\x10\x04",
-            b"\x1f\x8b\x08\x00",
             b"heap_v2/4096\n",
             b"\x80\x05\x95",
             b"\x04\x22\x4d\x18\x40\x40\xc0\x13\x09\x00\x00\xfa\x04memray\0",

@@ -925,12 +925,18 @@ mod tests {
 
     #[test]
     fn gzip_bombs_stop_at_the_limit() {
-        let bomb = gzip(&vec![0u8; 10 << 20]);
+        // A sample type, then zeros in a field no decoder reads.
+        let mut zeros = b"\x0a\x04\x08\x01\x10\x02\xa2\x06\x80\x80\x80\x05".to_vec();
+        zeros.resize(10 << 20, 0);
+        let bomb = gzip(&zeros);
         assert!(
             bomb.len() < 200_000,
             "10 MiB of zeros compress to {}",
             bomb.len()
         );
+        // Zeros alone are refused from their first bytes.
+        let err = decode(&gzip(&vec![0u8; 10 << 20])).unwrap_err();
+        assert!(err.to_string().contains("field number 0"), "{err}");
         let err = gunzip_limited(&bomb, 1 << 20).unwrap_err();
         assert_eq!(
             err.to_string(),
