@@ -47,13 +47,13 @@ fn count_of(line: &str) -> Option<(&str, i64)> {
 }
 
 /// Whether the start of `bytes` looks like folded stacks: text whose first
-/// lines (up to 4 KiB) all have the shape `STACK COUNT`, or at least half
+/// lines (up to 64 KiB: a deep stack is a long line) all have the shape `STACK COUNT`, or at least half
 /// of them do and frames are `;`-separated. A folded file with a bad line
 /// near its start is then still read as folded, so that the error names
 /// that line (rather than the protobuf decoder failing on text).
 pub(crate) fn looks_folded(bytes: &[u8]) -> bool {
-    let head = &bytes[..bytes.len().min(4096)];
-    // Only whole lines: the last one may be cut by the 4 KiB window.
+    let head = &bytes[..bytes.len().min(64 << 10)];
+    // Only whole lines: the last one may be cut by the window.
     let head = match head.len() < bytes.len() {
         true => match head.iter().rposition(|&b| b == b'\n') {
             Some(end) => &head[..end],

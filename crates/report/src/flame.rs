@@ -12,6 +12,7 @@
 use heapdiff_diff::{Diff, Granularity, Key};
 
 use crate::Inputs;
+use crate::heap_flame::MAX_DEPTH;
 use crate::units::{format_percent, format_value, relative_change};
 
 /// Why no flame graph could be drawn.
@@ -43,6 +44,11 @@ const MIN_WIDTH_PX: f64 = 0.1;
 /// keeps inferno's work proportional to what it can show: a profile with
 /// hundreds of thousands of distinct stacks yields a few thousand lines.
 pub fn folded_lines(diff: &Diff) -> Vec<String> {
+    folded_stacks(diff).0
+}
+
+/// [`folded_lines`], and whether stacks deeper than [`MAX_DEPTH`] were cut.
+fn folded_stacks(diff: &Diff) -> (Vec<String>, bool) {
     let tree = &diff.tree;
     let nodes = tree.nodes();
     // Clamped (delta profiles can be negative) self and subtree values.
@@ -66,11 +72,31 @@ pub fn folded_lines(diff: &Diff) -> Vec<String> {
         }
     }
 
+    // Stacks are cut where the heap graph cuts them: a chain of D frames
+    // would otherwise be D lines of up to D frames each (a 1 KB profile, a
+    // 200 MB graph). A deeper frame's value is its ancestor's at the cut.
+    let mut cut = false;
+    let mut depth = vec![0u32; nodes.len()];
+    let mut drawn_as: Vec<usize> = (0..nodes.len()).collect();
+    for id in tree.node_ids().skip(1) {
+        let (i, p) = (id.index(), nodes[id.index()].parent.index());
+        depth[i] = depth[p] + 1;
+        if depth[i] > MAX_DEPTH {
+            cut = true;
+            drawn_as[i] = drawn_as[p];
+            if visible(i) {
+                let top = drawn_as[i];
+                own[top].0 = own[top].0.saturating_add(own[i].0);
+                own[top].1 = own[top].1.saturating_add(own[i].1);
+            }
+        }
+    }
+
     let labels: Vec<String> = diff.keys().map(|(_, key)| frame_label(diff, key)).collect();
     let mut stacks: Vec<(String, i64, i64)> = Vec::new();
     for id in tree.node_ids().skip(1) {
         let (before, after) = own[id.index()];
-        if !visible(id.index()) || (before == 0 && after == 0) {
+        if !visible(id.index()) || depth[id.index()] > MAX_DEPTH || (before == 0 && after == 0) {
             continue;
         }
         let mut line = String::new();
@@ -103,7 +129,7 @@ pub fn folded_lines(diff: &Diff) -> Vec<String> {
     if let Some((s, b, a)) = merged {
         lines.push(format!("{s} {b} {a}"));
     }
-    lines
+    (lines, cut)
 }
 
 /// Renders Gregg's differential flame graph with inferno, as SVG bytes:
@@ -114,7 +140,7 @@ pub fn render_classic_flamegraph(
     width: u32,
     icicle: bool,
 ) -> Result<Vec<u8>, FlameError> {
-    let lines = folded_lines(diff);
+    let (lines, cut) = folded_stacks(diff);
     if !lines.iter().any(|l| !l.ends_with(" 0")) {
         return Err(FlameError::Empty);
     }
@@ -130,8 +156,13 @@ pub fn render_classic_flamegraph(
     };
     let mut opt = inferno::flamegraph::Options::default();
     opt.title = sanitize(&format!("heapdiff: {} → {}", inputs.before, inputs.after));
+    let cut = if cut {
+        format!(" · stacks cut at {MAX_DEPTH} frames")
+    } else {
+        String::new()
+    };
     opt.subtitle = Some(sanitize(&format!(
-        "{}: {} → {} ({change}) · width: after · colour: red grew, blue shrank (leaf frames)",
+        "{}: {} → {} ({change}) · width: after · colour: red grew, blue shrank (leaf frames){cut}",
         diff.sample_type.name,
         format_value(t.before, unit, false),
         format_value(t.after, unit, false),

@@ -169,7 +169,7 @@ struct Layout {
 
 /// The deepest level drawn: deeper frames (a runaway recursion) are left
 /// out, and the subtitle says so.
-const MAX_DEPTH: u32 = 1000;
+pub(crate) const MAX_DEPTH: u32 = 1000;
 
 /// Lays the tree out; frames narrower than `min_fraction` of the root are
 /// not drawn.
