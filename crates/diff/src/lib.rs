@@ -953,8 +953,18 @@ fn diff_split<'p>(
     let mut sides: [Option<SideSums<'_>>; 2] = [before_sums, None];
     let (mut items, stacks, before_items) = items.close(done, &mut sides);
     let [mut b, a] = sides.map(|s| s.expect("every side has a part"));
-    let normalized = options.normalize.then(|| {
-        let ratio = |after: f64, before: f64| if before != 0.0 { after / before } else { 1.0 };
+    // A total that is not positive (a delta profile's can be negative)
+    // gives no factor to scale by: `--normalize` is then not applied, and
+    // the diff says so.
+    let normalizable = a.total.0 > 0.0 && b.total.0 > 0.0;
+    let normalized = (options.normalize && normalizable).then(|| {
+        let ratio = |after: f64, before: f64| {
+            if before > 0.0 && after > 0.0 {
+                after / before
+            } else {
+                1.0
+            }
+        };
         let factor = ratio(a.total.0, b.total.0);
         b.scale(factor, ratio(a.total.1, b.total.1));
         tree::scale(&mut items[..before_items], factor);
@@ -1062,7 +1072,23 @@ fn diff_split<'p>(
     let (path_growth, path_shrinkage) = (tree.path_growth, tree.path_shrinkage);
 
     let mut warnings = Vec::new();
+    if options.normalize && normalized.is_none() {
+        warnings.push(format!(
+            "--normalize needs positive totals on both sides (before {}, after {}): not applied",
+            totals.before, totals.after
+        ));
+    }
     let period = period(before, after, &mut warnings);
+    let sampled = [before, after].map(|p| Precision::of(p) == Precision::Sampled);
+    if sampled[0] != sampled[1] {
+        let word = |s: bool| if s { "sampled" } else { "exact (not sampled)" };
+        warnings.push(format!(
+            "the before profile is {} and the after profile {}: their values are not estimated \
+             alike and their change mixes the two; compare profiles taken the same way",
+            word(sampled[0]),
+            word(sampled[1])
+        ));
+    }
     Ok(Diff {
         sample_type: sel.value,
         count_type: sel.count,
@@ -2148,10 +2174,35 @@ mod tests {
         b.header.period = 524288;
         a.header.period = 4096;
         a.header.period_type = Some(ValueType::new("space", "bytes"));
+        b.header.period_type = a.header.period_type.clone();
         let d = diff(&b, &a, &Options::default()).unwrap();
         assert_eq!(d.period.as_ref().unwrap().after, 4096);
         assert_eq!(d.warnings.len(), 1);
         assert!(d.warnings[0].contains("524288 bytes before, 4096 bytes after"));
+        // An exact (period 0) profile against a sampled one.
+        b.header.period = 0;
+        let d = diff(&b, &a, &Options::default()).unwrap();
+        assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
+        assert!(
+            d.warnings[0]
+                .contains("before profile is exact (not sampled) and the after profile sampled"),
+            "{}",
+            d.warnings[0]
+        );
+    }
+
+    #[test]
+    fn normalizing_needs_positive_totals() {
+        let before = profile(&[("main;f", -1, -100)]);
+        let after = profile(&[("main;f", 3, 300)]);
+        let d = diff(&before, &after, &opts(|o| o.normalize = true)).unwrap();
+        assert_eq!(d.normalized, None);
+        assert_eq!(d.totals.before, -100, "not scaled by a negative factor");
+        assert!(
+            d.warnings
+                .iter()
+                .any(|w| w.contains("--normalize needs positive totals"))
+        );
     }
 
     #[test]
