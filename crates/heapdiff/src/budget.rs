@@ -24,9 +24,17 @@ use std::time::Duration;
 #[global_allocator]
 static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
 
-/// The bytes allocated now.
+/// The bytes held now: allocated, or resident if more (the allocator's own
+/// bookkeeping and the memory it keeps after a free count too).
 pub(crate) fn in_use() -> u64 {
-    ALLOCATOR.allocated() as u64
+    (ALLOCATOR.allocated() as u64).max(resident().unwrap_or(0))
+}
+
+/// The process's resident memory, from `/proc/self/statm` (Linux).
+fn resident() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
 }
 
 /// The default budget: a quarter of the machine's memory, at most 4 GiB
@@ -85,22 +93,17 @@ fn watch(limit: u64) {
         if used > limit {
             let work = WORK.lock().map(|w| w.clone()).unwrap_or_default();
             crate::live::remove_scratch();
-            crate::output::error(&format!(
-                "{work}{}the run needs more memory than the budget of {} (--max-memory); raise \
-                 the budget with --max-memory SIZE if the machine has the room",
-                if work.is_empty() { "" } else { ": " },
-                human(limit)
-            ));
+            let over = heapdiff_profile::Error::OverBudget { limit };
+            crate::output::error(&if work.is_empty() {
+                over.to_string()
+            } else {
+                format!("{work}: {over}")
+            });
             crate::output::timing("exit");
             std::process::exit(2);
         }
         std::thread::sleep(nap(limit - used));
     }
-}
-
-/// `bytes` for a message: `4 GiB`, `1.5 GiB`, `300 MiB`.
-pub(crate) fn human(bytes: u64) -> String {
-    heapdiff_report::units::format_value(i64::try_from(bytes).unwrap_or(i64::MAX), "bytes", false)
 }
 
 #[cfg(test)]
@@ -121,6 +124,12 @@ mod tests {
         assert_eq!(nap(0), Duration::from_micros(200));
         assert_eq!(nap(u64::MAX), Duration::from_millis(50));
         assert!(nap(16 << 20) < Duration::from_millis(2));
+    }
+
+    #[test]
+    fn resident_memory_is_read() {
+        let r = resident().expect("Linux");
+        assert!(r > 1 << 20 && in_use() >= r, "{r}");
     }
 
     #[test]

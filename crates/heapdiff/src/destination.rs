@@ -57,24 +57,30 @@ pub(crate) fn check(
         }
         Err(e) => bail!("{flag} {shown}: cannot be checked: {e}"),
     };
-    let (target, meta) = if link.file_type().is_symlink() {
-        match (std::fs::canonicalize(path), std::fs::metadata(path)) {
-            (Ok(t), Ok(m)) => (t, m),
-            _ => bail!(
-                "{flag} {shown}: a symlink to nothing; heapdiff does not create files through links: \
-                 name the file itself"
-            ),
-        }
-    } else {
-        (path.to_owned(), link)
+    let Ok(meta) = std::fs::metadata(path) else {
+        bail!(
+            "{flag} {shown}: a symlink to nothing; heapdiff does not create files through links: \
+             name the file itself"
+        );
     };
     if !meta.is_file() {
         bail!(
-            "{flag} {shown}: is {}, not a regular file; heapdiff replaces files, never \
-             devices or directories (--no-svg writes no graph, --svg - writes it to standard output)",
+            "{flag} {shown}: is {}{}, not a regular file; heapdiff replaces files, never devices \
+             or directories (--no-svg writes no graph, --svg - writes it to standard output)",
+            if link.file_type().is_symlink() {
+                "a symlink to "
+            } else {
+                ""
+            },
             kind(&meta)
         );
     }
+    // A link to a regular file: the file is written, the link stays.
+    let target = if link.file_type().is_symlink() {
+        std::fs::canonicalize(path)?
+    } else {
+        path.to_owned()
+    };
     let id = identity(&meta);
     for input in inputs {
         if std::fs::metadata(input).is_ok_and(|m| identity(&m) == id) {

@@ -169,8 +169,8 @@ pub enum Error {
 
     /// Reading on would pass the memory budget ([`crate::Budget`]).
     #[error(
-        "reading it needs more memory than the budget of {} (--max-memory); raise the budget \
-         with --max-memory SIZE if the machine has the room",
+        "it needs more memory than the budget of {} (--max-memory); raise the budget with \
+         --max-memory SIZE if the machine has the room",
         crate::budget::human(*limit)
     )]
     OverBudget {
