@@ -20,7 +20,7 @@ pub(crate) struct Members<R: BufRead> {
 }
 
 enum State<R: BufRead> {
-    Member(GzDecoder<R>),
+    Member(Box<GzDecoder<R>>),
     Between(R),
     Done,
 }
@@ -30,7 +30,7 @@ impl<R: BufRead> Members<R> {
     /// after the last member were skipped.
     pub(crate) fn new(input: R, padded: Arc<AtomicBool>) -> Self {
         Members {
-            state: State::Member(GzDecoder::new(input)),
+            state: State::Member(Box::new(GzDecoder::new(input))),
             padded,
         }
     }
@@ -41,7 +41,7 @@ impl<R: BufRead> Members<R> {
         if more.is_empty() {
             self.state = State::Done;
         } else if more.starts_with(&[0x1f, 0x8b]) || more.len() == 1 && more[0] == 0x1f {
-            self.state = State::Member(GzDecoder::new(input));
+            self.state = State::Member(Box::new(GzDecoder::new(input)));
         } else if more.iter().all(|&b| b == 0) {
             skip_zeros(&mut input)?;
             self.padded.store(true, Ordering::Relaxed);

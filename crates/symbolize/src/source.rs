@@ -82,7 +82,7 @@ pub struct SourceFiles {
 
 impl SourceFiles {
     /// Looks under `roots` (`--source-root`) first, then at the recorded
-    /// paths; reads only what [`Readable`] admits: files under `roots`, the
+    /// paths; reads only what the read rule (`readable.rs`) admits: files under `roots`, the
     /// working directory and toolchain source trees.
     pub fn new(roots: Vec<PathBuf>) -> Self {
         SourceFiles {

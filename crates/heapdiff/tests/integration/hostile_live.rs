@@ -187,7 +187,7 @@ fn ctrl_c_removes_the_temporary_directory() {
     let url = format!("http://{addr}/debug/pprof/heap");
     let tmp = tempfile::tempdir().unwrap();
     // Waiting for the second fetch when interrupted.
-    let mut child = heapdiff()
+    let child = heapdiff()
         .env("TMPDIR", tmp.path())
         .args([&url, "--interval", "60s", "--no-svg"])
         .stdout(Stdio::null())

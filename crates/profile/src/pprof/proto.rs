@@ -304,11 +304,8 @@ pub(crate) fn implausible_start(head: &[u8]) -> Option<String> {
                 "byte {at} holds wire type {wire}, which pprof never writes"
             ));
         }
-        let mut probe = buf;
-        if next_field_body(key, &mut probe).is_none() {
-            return None;
-        }
-        buf = probe;
+        // A field that runs past `head` ends the check.
+        next_field_body(key, &mut buf)?;
     }
     None
 }
