@@ -424,3 +424,33 @@ fn containers_and_utf16_say_what_they_are() {
         );
     }
 }
+
+#[test]
+fn zero_padding_after_gzip_is_ignored_with_a_warning() {
+    let mut padded = fixture("go/after.pb.gz");
+    padded.extend([0u8; 4096]);
+    let stderr = warnings_of(&fixture("go/before.pb.gz"), &padded, "padded.pb.gz");
+    assert!(
+        stderr.contains("padded.pb.gz: zero bytes after the gzip data were ignored"),
+        "{stderr}"
+    );
+    let mut garbage = fixture("go/after.pb.gz");
+    garbage.extend(b"\0\0trailing junk");
+    let err = error_of(&garbage, "junk.pb.gz");
+    assert!(err.contains("neither gzip nor padding"), "{err}");
+}
+
+#[test]
+fn a_plain_file_over_the_limit_is_not_called_a_gzip_bomb() {
+    let out = run_on(
+        &[("big.folded", &[b'x'; 4096]), ("a.folded", b"main;f 1\n")],
+        &["big.folded", "a.folded", "--max-input", "1KiB"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("big.folded: the input is larger than 1 KiB (--max-input)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("bomb"), "{stderr}");
+}

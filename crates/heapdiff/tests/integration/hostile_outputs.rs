@@ -357,3 +357,156 @@ fn globs_do_not_follow_symlink_loops() {
     let once: serde_json::Value = serde_json::from_str(&stdout_of(&once)).unwrap();
     assert_eq!(json["totals"], once["totals"], "one file, read once");
 }
+
+/// Every file under `dir` (directories are walked, not listed): its path,
+/// and what would tell a change (type, size, modification time, inode).
+fn snapshot(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut files = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let m = std::fs::symlink_metadata(entry.path()).unwrap();
+            if m.is_dir() {
+                todo.push(entry.path());
+                continue;
+            }
+            let state = format!(
+                "{:?} {} {} {}",
+                m.file_type(),
+                m.len(),
+                m.mtime_nsec(),
+                m.ino()
+            );
+            files.insert(entry.path(), state);
+        }
+    }
+    files
+}
+
+#[test]
+fn a_hostile_bundle_changes_no_file_but_its_outputs() {
+    // A native pair with its binary, a maps line naming a device and a
+    // file outside, frames naming secrets as sources; then a live capture.
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = repo_root();
+    std::fs::copy(root.join("fixtures/c/leak"), dir.path().join("leak")).unwrap();
+    std::fs::write(dir.path().join("secret.txt"), b"API_TOKEN=abc").unwrap();
+    for side in ["before", "after"] {
+        let mut dump =
+            std::fs::read_to_string(root.join(format!("fixtures/c/jemalloc/{side}.heap"))).unwrap();
+        dump.push_str("7f0000000000-7f0000001000 r-xp 00000000 00:05 1 /dev/null\n");
+        dump.push_str("7f0000001000-7f0000002000 r-xp 00000000 00:05 2 /etc/passwd\n");
+        std::fs::write(dir.path().join(format!("{side}.heap")), dump).unwrap();
+    }
+    let names = ["leak /proc/self/environ:1", "read ../secret.txt:1"];
+    std::fs::write(
+        dir.path().join("b.pb"),
+        named(&names, "/proc/self/environ", &[1, 1]),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("a.pb"),
+        named(&names, "/proc/self/environ", &[9, 9]),
+    )
+    .unwrap();
+    let caps = dir.path().join("caps");
+    std::fs::create_dir(&caps).unwrap();
+    std::os::unix::fs::symlink("../secret.txt", caps.join("heap-1.pb.gz")).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://u:p@{}/debug/pprof/heap",
+        listener.local_addr().unwrap()
+    );
+    std::thread::spawn(move || {
+        use std::io::{BufRead, Write};
+        for stream in listener.incoming().take(2).flatten() {
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let body = std::fs::read(repo_root().join(GO_AFTER)).unwrap();
+            let mut stream = stream;
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+
+    let before = (snapshot(dir.path()), snapshot(tmp.path()));
+    let dev_null = std::fs::symlink_metadata("/dev/null").unwrap();
+    let passwd = std::fs::read("/etc/passwd").unwrap();
+    let runs: [&[&str]; 3] = [
+        &[
+            "--binary",
+            "leak",
+            "before.heap",
+            "after.heap",
+            "--svg",
+            "native.svg",
+            "-f",
+            "markdown",
+        ],
+        &["b.pb", "a.pb", "--svg", "named.svg", "-f", "markdown"],
+        &[
+            &url,
+            "--interval",
+            "10ms",
+            "--save-dir",
+            "caps",
+            "--svg",
+            "live.svg",
+        ],
+    ];
+    for args in runs {
+        let out = heapdiff()
+            .current_dir(dir.path())
+            .env("TMPDIR", tmp.path())
+            .args(args)
+            .output()
+            .unwrap();
+        let stdout = stdout_of(&out);
+        assert!(
+            !stdout.contains("API_TOKEN") && !stdout.contains("root:x:0"),
+            "{stdout}"
+        );
+    }
+    let after = (snapshot(dir.path()), snapshot(tmp.path()));
+    assert_eq!(after.1, before.1, "nothing left in the temporary directory");
+    let mut made: Vec<String> = after
+        .0
+        .keys()
+        .filter(|p| before.0.get(*p) != after.0.get(*p))
+        .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
+        .collect();
+    made.sort();
+    assert_eq!(
+        made,
+        [
+            "caps/heap-2.pb.gz",
+            "caps/heap-3.pb.gz",
+            "live.svg",
+            "named.svg",
+            "native.svg"
+        ]
+    );
+    assert!(
+        before.0.keys().all(|p| after.0.get(p) == before.0.get(p)),
+        "a file changed"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("secret.txt")).unwrap(),
+        b"API_TOKEN=abc"
+    );
+    let now = std::fs::symlink_metadata("/dev/null").unwrap();
+    assert_eq!(
+        (now.file_type(), std::os::unix::fs::MetadataExt::ino(&now)),
+        (
+            dev_null.file_type(),
+            std::os::unix::fs::MetadataExt::ino(&dev_null)
+        )
+    );
+    assert_eq!(std::fs::read("/etc/passwd").unwrap(), passwd);
+}
