@@ -278,44 +278,34 @@ fn a_gate_tripped_survives_a_closed_stdout() {
     );
 }
 
+/// The before side's total of a JSON run in `dir` with `args` (no graph).
+fn before_total(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let out = run_in(dir, &[args, &["-f", "json", "--no-svg"]].concat());
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert!(json["before_total"].is_i64(), "{json}");
+    json["before_total"].clone()
+}
+
 #[test]
 fn the_same_file_given_twice_is_read_once() {
     let dir = profiles_dir();
-    let totals = |args: &[&str]| -> serde_json::Value {
-        let out = run_in(dir.path(), args);
-        let json: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
-        assert!(json["before_total"].is_i64(), "{json}");
-        json["before_total"].clone()
-    };
-    let once = totals(&[
+    let once = before_total(
+        dir.path(),
+        &["--before", "before.pb.gz", "--after", "after.pb.gz"],
+    );
+    std::os::unix::fs::symlink("before.pb.gz", dir.path().join("alias.pb.gz")).unwrap();
+    let args = [
         "--before",
         "before.pb.gz",
+        "--before",
+        "./before.pb.gz",
+        "--before",
+        "alias.pb.gz",
         "--after",
         "after.pb.gz",
-        "-f",
-        "json",
-        "--no-svg",
-    ]);
-    std::os::unix::fs::symlink("before.pb.gz", dir.path().join("alias.pb.gz")).unwrap();
-    let out = run_in(
-        dir.path(),
-        &[
-            "--before",
-            "before.pb.gz",
-            "--before",
-            "./before.pb.gz",
-            "--before",
-            "alias.pb.gz",
-            "--after",
-            "after.pb.gz",
-            "-f",
-            "json",
-            "--no-svg",
-        ],
-    );
-    let json: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
-    assert_eq!(json["before_total"], once);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    ];
+    assert_eq!(before_total(dir.path(), &args), once);
+    let stderr = String::from_utf8_lossy(&run_in(dir.path(), &args).stderr).into_owned();
     assert_eq!(
         stderr.matches("is the same file as before.pb.gz").count(),
         2,
@@ -330,37 +320,15 @@ fn globs_do_not_follow_symlink_loops() {
     std::fs::create_dir(&pods).unwrap();
     std::fs::copy(dir.path().join("before.pb.gz"), pods.join("pod-1.pb.gz")).unwrap();
     std::os::unix::fs::symlink(".", pods.join("loop")).unwrap();
-    let out = run_in(
+    let globbed = before_total(
         dir.path(),
-        &[
-            "--before",
-            "pods/**/pod-*.pb.gz",
-            "--after",
-            "after.pb.gz",
-            "-f",
-            "json",
-            "--no-svg",
-        ],
+        &["--before", "pods/**/pod-*.pb.gz", "--after", "after.pb.gz"],
     );
-    let json: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
-    let once = run_in(
+    let once = before_total(
         dir.path(),
-        &[
-            "--before",
-            "pods/pod-1.pb.gz",
-            "--after",
-            "after.pb.gz",
-            "-f",
-            "json",
-            "--no-svg",
-        ],
+        &["--before", "pods/pod-1.pb.gz", "--after", "after.pb.gz"],
     );
-    let once: serde_json::Value = serde_json::from_str(&stdout_of(&once)).unwrap();
-    assert!(once["before_total"].is_i64(), "{once}");
-    assert_eq!(
-        json["before_total"], once["before_total"],
-        "one file, read once"
-    );
+    assert_eq!(globbed, once, "one file, read once");
 }
 
 /// Every file under `dir` (directories are walked, not listed): its path,
