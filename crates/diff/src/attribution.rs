@@ -82,13 +82,28 @@ impl Classifier {
 
     /// Whether a row's key is library code.
     pub fn is_library(&self, key: &Key) -> bool {
-        self.is_library_name(&match (&key.function, &key.file) {
-            (Some(f), Some(file)) => format!("{f} {file}"),
-            (Some(f), None) => f.clone(),
-            (None, Some(file)) => format!(" {file}"),
-            (None, None) => String::new(),
-        })
+        self.is_library_name(&match_text(
+            key.function.as_deref().unwrap_or_default(),
+            key.file.as_deref().unwrap_or_default(),
+            key.line,
+        ))
     }
+}
+
+/// A frame as the filters (`--focus`, …) and the library rules (`--library`,
+/// `--user`, the built-in ones) see it: `function file:line`, without the
+/// file when there is none and without the line when it is unknown (0).
+pub(crate) fn match_text(function: &str, file: &str, line: Option<u32>) -> String {
+    let mut text = function.to_owned();
+    if !file.is_empty() {
+        text.push(' ');
+        text.push_str(file);
+        if let Some(line) = line.filter(|&l| l != 0) {
+            text.push(':');
+            text.push_str(&line.to_string());
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -188,6 +203,24 @@ mod tests {
         for (f, file) in user {
             assert!(!c.is_library(&key(f, file)), "{f} {file} is user code");
         }
+    }
+
+    #[test]
+    fn rules_see_function_file_and_line() {
+        assert_eq!(match_text("f", "a.c", Some(12)), "f a.c:12");
+        assert_eq!(match_text("f", "a.c", Some(0)), "f a.c");
+        assert_eq!(match_text("f", "", Some(12)), "f");
+        assert_eq!(match_text("", "a.py", Some(3)), " a.py:3");
+        // A pattern on the line number, as the filters take them.
+        let c = Classifier {
+            library: vec![Regex::new(r"a\.c:1[0-9]$").unwrap()],
+            user: Vec::new(),
+        };
+        let mut k = key("f", "a.c");
+        k.line = Some(12);
+        assert!(c.is_library(&k));
+        k.line = Some(22);
+        assert!(!c.is_library(&k));
     }
 
     #[test]

@@ -1227,6 +1227,17 @@ struct FrameMatch {
     show_from: bool,
 }
 
+/// A frame of `profile` as the filters and the library rules see it
+/// ([`attribution::match_text`]).
+fn frame_text(profile: &Profile, frame: &heapdiff_profile::Frame) -> String {
+    let file = if frame.is_symbolized() {
+        profile.str(frame.file)
+    } else {
+        ""
+    };
+    attribution::match_text(&profile.frame_name(frame), file, Some(frame.line))
+}
+
 fn frame_matches(profile: &Profile, filters: &Filters) -> Vec<FrameMatch> {
     if filters.is_empty() {
         return Vec::new();
@@ -1236,15 +1247,7 @@ fn frame_matches(profile: &Profile, filters: &Filters) -> Vec<FrameMatch> {
         .frames()
         .iter()
         .map(|f| {
-            let mut name = profile.frame_name(f);
-            let file = profile.str(f.file);
-            if f.is_symbolized() && !file.is_empty() {
-                name.push(' ');
-                name.push_str(file);
-                if f.line != 0 {
-                    name.push_str(&format!(":{}", f.line));
-                }
-            }
+            let name = frame_text(profile, f);
             FrameMatch {
                 focus: test(&filters.focus, &name),
                 ignore: test(&filters.ignore, &name),
@@ -1348,17 +1351,10 @@ struct FrameKey {
 impl FrameTable {
     fn of(profile: &Profile, input: &SideInput<'_>) -> FrameTable {
         // Which frames are library code, by `function file:line`.
-        let library = profile.frames().iter().map(|f| {
-            let mut name = profile.frame_name(f);
-            let file = profile.str(f.file);
-            if !file.is_empty() && f.is_symbolized() {
-                name.push(' ');
-                name.push_str(file);
-            } else if !file.is_empty() {
-                name = format!("{name} {file}");
-            }
-            input.classifier.is_library_name(&name)
-        });
+        let library = profile
+            .frames()
+            .iter()
+            .map(|f| input.classifier.is_library_name(&frame_text(profile, f)));
         let allocator = profile.frames().iter().map(|f| {
             !input.keep_allocator_frames
                 && if f.is_symbolized() {
