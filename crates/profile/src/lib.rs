@@ -79,18 +79,6 @@ pub use model::{
 /// says otherwise: 2 GiB.
 pub const DEFAULT_MAX_INPUT: u64 = 2 << 30;
 
-/// Reads a whole input: a file, or standard input when `path` is `-`, of at
-/// most `limit` bytes.
-pub fn read_input_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
-    let src = open_source(path, limit)?;
-    read_rest(Vec::new(), src.reader, src.size, limit, &Budget::UNLIMITED)
-}
-
-/// Reads a whole input (at most [`DEFAULT_MAX_INPUT`] bytes).
-pub fn read_input(path: &Path) -> Result<Vec<u8>, Error> {
-    read_input_limited(path, DEFAULT_MAX_INPUT)
-}
-
 /// An input to read: a file or standard input.
 struct Source<'a> {
     reader: Box<dyn Read + 'a>,
@@ -478,20 +466,17 @@ pub fn open_with(path: &Path, options: &DecodeOptions) -> Result<Profile, Error>
 /// Decodes a profile from its bytes, gzip-compressed or not, in any format
 /// heapdiff reads.
 pub fn decode(bytes: &[u8]) -> Result<Profile, Error> {
+    decode_with(bytes, &DecodeOptions::default())
+}
+
+/// Like [`decode`], with options.
+pub fn decode_with(bytes: &[u8], options: &DecodeOptions) -> Result<Profile, Error> {
     let source = Source {
         reader: Box::new(bytes),
         size: Some(bytes.len() as u64),
         tail: last_four(bytes),
     };
-    decode_reader(source, &DecodeOptions::default())
-}
-
-/// Like [`decode`], taking ownership so that nothing is copied.
-pub fn decode_owned(bytes: Vec<u8>, options: &DecodeOptions) -> Result<Profile, Error> {
-    if is_gzip(&bytes) {
-        return decode_gzip(bytes, options);
-    }
-    decode_inflated(bytes, options)
+    decode_reader(source, options)
 }
 
 /// How much of an input is read to recognise its format: enough for every
@@ -568,14 +553,6 @@ fn decode_reader(src: Source<'_>, options: &DecodeOptions) -> Result<Profile, Er
     }
     check_start(&head)?;
     decode_inflated(read_rest(head, src, size, limit, &options.budget)?, options)
-}
-
-/// Decodes a gzip-compressed input held in memory.
-fn decode_gzip(bytes: Vec<u8>, options: &DecodeOptions) -> Result<Profile, Error> {
-    let limit = options.max_input.unwrap_or(DEFAULT_MAX_INPUT);
-    let hint = gzip_size_hint(&bytes, limit);
-    // The reader owns the compressed bytes: they go once inflated.
-    decode_gzip_stream(std::io::Cursor::new(bytes), hint, options)
 }
 
 /// Decodes a gzip stream: inflated as it is decoded when it holds text or
@@ -948,7 +925,7 @@ mod tests {
             ..DecodeOptions::default()
         };
         assert!(matches!(
-            decode_owned(bomb, &opts),
+            decode_with(&bomb, &opts),
             Err(Error::InflatesTooLarge { limit: 1000 })
         ));
     }
@@ -962,8 +939,8 @@ mod tests {
             keep_input_memory: true,
             ..DecodeOptions::default()
         };
-        let mut kept = decode_owned(gz.clone(), &keep).unwrap();
-        let mut plain = decode_owned(gz, &DecodeOptions::default()).unwrap();
+        let mut kept = decode_with(&gz, &keep).unwrap();
+        let mut plain = decode_with(&gz, &DecodeOptions::default()).unwrap();
         assert!(plain.take_spare().is_none());
         let memory = kept.take_spare().expect("the input's memory");
         assert!(memory.len() * 8 >= inflated && memory.len().is_multiple_of(4));
@@ -971,7 +948,7 @@ mod tests {
         // Nothing else differs.
         assert_eq!(format!("{kept:?}"), format!("{plain:?}"));
         // Text inputs are read as they are inflated: nothing is kept.
-        let mut folded = decode_owned(gzip(b"main;leak 100\n"), &keep).unwrap();
+        let mut folded = decode_with(&gzip(b"main;leak 100\n"), &keep).unwrap();
         assert!(folded.take_spare().is_none());
     }
 
@@ -998,13 +975,10 @@ mod tests {
             memory_pool: Some(pool.clone()),
             ..DecodeOptions::default()
         };
-        let plain = format!(
-            "{:?}",
-            decode_owned(small.clone(), &DecodeOptions::default())
-        );
-        assert_eq!(format!("{:?}", decode_owned(small, &pooled)), plain);
+        let plain = format!("{:?}", decode_with(&small, &DecodeOptions::default()));
+        assert_eq!(format!("{:?}", decode_with(&small, &pooled)), plain);
         assert_eq!(pool.held(), 0, "a small input's memory is freed");
-        assert_eq!(format!("{:?}", decode_owned(big, &pooled)), plain);
+        assert_eq!(format!("{:?}", decode_with(&big, &pooled)), plain);
         assert!(pool.held() >= pad, "{}", pool.held());
         // Taken in part: the rest of the buffer is given back.
         let taken = pool.take(1000).expect("the big input's memory");
