@@ -28,5 +28,5 @@ done
 for f in "$fx"/dhat/*.json "$fx"/dhat/valgrind/*.json; do
   i=$((i+1)); cp "$f" "$c/dhat/$i"; cp "$f" "$c/pipeline/dh$i"
 done
-printf '\x05\x10\x08\x07' > "$c/roundtrip/1"
+printf '\005\020\010\007' > "$c/roundtrip/1"
 echo "seeded $c"
