@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 fx="$here/../fixtures"
 c="$here/corpus"
 mkdir -p "$c"/pprof "$c"/gzip "$c"/jemalloc "$c"/heap_text "$c"/tracemalloc "$c"/folded "$c"/memray_csv "$c"/dhat "$c"/pipeline "$c"/roundtrip \
-  "$c"/truncation
+  "$c"/truncation "$c"/live_response
 # Writes one byte, given as a number (0 to 255).
 byte() { printf "\\$(printf %03o "$1")"; }
 i=0
@@ -37,4 +37,14 @@ for f in "$fx"/dhat/*.json "$fx"/dhat/valgrind/*.json; do
   i=$((i+1)); cp "$f" "$c/dhat/$i"; cp "$f" "$c/pipeline/dh$i"
 done
 printf '\005\020\010\007' > "$c/roundtrip/1"
+# Answers a profile endpoint may give: a profile, a redirect, a chunked
+# body, an error page, a body ended by closing the connection.
+ok='HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n'
+for f in "$fx"/go/before.pb.gz "$fx"/c/jemalloc/before.heap; do
+  i=$((i+1)); { printf "$ok" "$(wc -c < "$f")"; cat "$f"; } > "$c/live_response/$i"
+done
+printf 'HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/debug/pprof/heap?token=t\r\nContent-Length: 0\r\n\r\n' > "$c/live_response/302"
+printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9\r\nheap_v2/5\r\n1\r\n\n\r\n0\r\n\r\n' > "$c/live_response/chunked"
+printf 'HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\nnot found\n' > "$c/live_response/404"
+printf 'HTTP/1.0 200 OK\r\n\r\nheap profile: 1: 8 [1: 8] @ heap/1\n' > "$c/live_response/close"
 echo "seeded $c"
