@@ -1,16 +1,18 @@
 //! Truncation is never silent: a text profile (jemalloc, gperftools or Go
 //! `debug=1`, folded stacks, memray CSV) that decodes whole without a
-//! `truncated?` warning, cut short mid-line, fails, warns `truncated? …`, or
-//! has the totals it had whole. A copy cut by a crash or a full disk must
-//! never pass for the whole file with smaller numbers.
+//! `truncated?` warning, cut short, fails, warns `truncated? …`, or has the
+//! totals it had whole. A copy cut by a crash or a full disk must never pass
+//! for the whole file with smaller numbers.
 //!
 //! The input is a format byte (which header to put first, as the
 //! per-decoder targets do), two bytes that choose a cut, then the text. The
-//! text is cut there, at its last byte, and nowhere inside the header we
-//! add. A cut right after a newline is not tried: folded stacks and memray
-//! CSV have no header totals and no trailer, so such a cut leaves a file as
-//! whole-looking as any, and no decoder can tell (the integration test
-//! `crates/profile/tests/truncation.rs` lets the same cuts through).
+//! text is cut there and at its last byte, never inside the header we add.
+//! Folded stacks and memray CSV have no header totals and no trailer: their
+//! only sign is a last line without its newline, so a cut right after a
+//! newline leaves a file as whole-looking as any, and no decoder can tell;
+//! those cuts are not tried (the integration test
+//! `crates/profile/tests/truncation.rs` lets the same cuts through). The
+//! heap formats' totals and trailers are checked at every cut.
 #![no_main]
 
 use heapdiff_profile::{Format, Profile, decode};
@@ -44,6 +46,11 @@ fn totals(p: &Profile) -> Vec<i64> {
         .collect()
 }
 
+/// Whether a format's only sign of a cut is a last line without its newline.
+fn has_only_the_newline_sign(format: Format) -> bool {
+    matches!(format, Format::Folded | Format::MemrayCsv)
+}
+
 fn warns_truncated(p: &Profile) -> bool {
     p.warnings.iter().any(|w| w.contains("truncated"))
 }
@@ -69,7 +76,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let chosen = shortest
         + usize::from(u16::from_le_bytes([*cut_low, *cut_high])) % (whole.len() - shortest);
     for cut in [chosen, whole.len() - 1] {
-        if whole[cut - 1] == b'\n' {
+        if whole[cut - 1] == b'\n' && has_only_the_newline_sign(p.format) {
             continue;
         }
         if let Ok(q) = decode(&whole[..cut]) {
