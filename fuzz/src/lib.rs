@@ -1,6 +1,9 @@
 //! What every decoder target checks: the input (after a format prefix that
 //! steers it to one decoder) decodes or fails cleanly, and a decoded
-//! profile keeps its promises.
+//! profile keeps its promises; and a loopback server for the target that
+//! fuzzes the live-capture client.
+
+pub mod canned_server;
 
 /// Decodes `prefix` + `data` and checks the profile's invariants.
 pub fn decode_checked(prefix: &[u8], data: &[u8]) {
