@@ -542,6 +542,11 @@ impl HeapProfileEnd {
     /// The signs, for a dump of `kind` of `size` bytes.
     fn signs(&self, kind: &HeapKind, size: u64) -> CutSigns {
         let mut cut = CutSigns::default();
+        if self.header.is_none() {
+            // Every producer writes them: without them a cut after a whole
+            // row could not be told.
+            cut.add("the header has no totals (`N: B [aN: aB]`) to check the rows against");
+        }
         if let Some(header) = self.header
             && header.map(i128::from) != self.rows
         {
@@ -921,6 +926,16 @@ MAPPED_LIBRARIES:
                 "truncated? the header's totals (2: 8192 [2: 8192]) differ from the rows' (2: 8192 [3: 8200])"
             ],
             "the allocated totals are compared too"
+        );
+    }
+
+    #[test]
+    fn a_header_without_totals_is_a_sign() {
+        let first = GPERFTOOLS.lines().next().unwrap();
+        let bare = GPERFTOOLS.replacen(first, "heap profile: @ heapprofile", 1);
+        assert_eq!(
+            heap_warnings(&bare),
+            ["truncated? the header has no totals (`N: B [aN: aB]`) to check the rows against"]
         );
     }
 
