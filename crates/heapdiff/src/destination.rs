@@ -50,6 +50,12 @@ pub(crate) fn check(
         return Ok(Destination::Stdout);
     }
     let shown = path.display();
+    if through_pseudo_files(path) {
+        bail!(
+            "{flag} {shown}: leads into /proc or /sys, whose files stand for whatever a process \
+             has open; name a file (--svg - writes the graph to standard output)"
+        );
+    }
     let link = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -102,6 +108,30 @@ pub(crate) fn check(
         }
     }
     Ok(Destination::File(target))
+}
+
+/// The pseudo-file systems, whose links (`/proc/self/fd/1`, and
+/// `/dev/stdout` through it) stand for whatever a process has open: a
+/// regular file behind one may be a log, or anything.
+const PSEUDO: [&str; 2] = ["/proc", "/sys"];
+
+/// Whether `path`, or a symlink on the way from it, is in a pseudo-file
+/// system (a chain too long to follow counts as one).
+fn through_pseudo_files(path: &Path) -> bool {
+    let mut at = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    for _ in 0..40 {
+        if PSEUDO.iter().any(|p| at.starts_with(p)) {
+            return true;
+        }
+        match std::fs::read_link(&at) {
+            Ok(target) => {
+                let dir = at.parent().unwrap_or(Path::new("/")).to_owned();
+                at = dir.join(target);
+            }
+            Err(_) => return false,
+        }
+    }
+    true
 }
 
 /// What a non-regular file is, for a message.
@@ -231,9 +261,15 @@ mod tests {
         let dangling = dir.path().join("dangling.svg");
         std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
         assert!(refused(&dangling, &[], false).contains("a symlink to nothing"));
+        // Whatever standard output is (a pipe, a terminal, a log file).
         let to_stdout = dir.path().join("out.svg");
         std::os::unix::fs::symlink("/proc/self/fd/1", &to_stdout).unwrap();
-        assert!(check("--svg", &to_stdout, &[], true).is_err());
+        assert!(refused(&to_stdout, &[], true).contains("leads into /proc"));
+        let chained = dir.path().join("chained.svg");
+        std::os::unix::fs::symlink("out.svg", &chained).unwrap();
+        assert!(refused(&chained, &[], true).contains("leads into /proc"));
+        let err = refused(Path::new("/dev/stdout"), &[], true);
+        assert!(err.contains("leads into /proc"), "{err}");
         // A link to a regular image: its target is written.
         let target = dir.path().join("real.svg");
         std::fs::write(&target, b"<svg/>").unwrap();

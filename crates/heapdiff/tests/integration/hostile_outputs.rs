@@ -119,7 +119,8 @@ fn devices_fifos_and_links_to_them_are_never_replaced() {
     for (target, why) in [
         ("fifo", "is a FIFO, not a regular file"),
         ("/dev/null", "is a character device, not a regular file"),
-        ("out.svg", "not a regular file"),
+        ("out.svg", "leads into /proc or /sys"),
+        ("/dev/stdout", "leads into /proc or /sys"),
         ("dangling.svg", "a symlink to nothing"),
         (".", "is a directory"),
     ] {
