@@ -70,9 +70,8 @@ pub use error::Error;
 pub use format::{Format, is_gzip, sniff};
 pub use legacy::DecodeOptions;
 pub use model::{
-    Frame, FrameId, Frames, FramesIter, Header, Limits, MAX_FRAMES, Mapping, MappingId,
-    NarrowParts, Profile, ProfileBuilder, Sample, SampleBatch, Sampling, StackFrame, StackWriter,
-    StrId, SymbolFrame, ValueType,
+    Frame, FrameId, Frames, FramesIter, Header, Limits, MAX_FRAMES, Mapping, MappingId, Profile,
+    ProfileBuilder, Sample, Sampling, StackFrame, StrId, SymbolFrame, ValueType,
 };
 
 /// The largest input read, decompressed, unless [`DecodeOptions::max_input`]

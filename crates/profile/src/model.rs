@@ -408,7 +408,7 @@ pub trait StackFrame: Copy + Eq + Send + Sync + 'static {
     /// The frame's position in [`Profile::frames`].
     fn index(self) -> usize;
 
-    /// The frame `id` at this width. A [`StackWriter`] is handed a two-byte
+    /// The frame `id` at this width. A decoder writing stacks is handed a two-byte
     /// buffer only while every interned frame's id fits in two bytes.
     fn of(id: FrameId) -> Self;
 }
@@ -445,7 +445,7 @@ impl StackFrame for FrameId {
 /// buffer at the width the profile stores frames (see
 /// [`ProfileBuilder::push_sample_written`]): no per-sample copy. It may
 /// only write frames interned before the sample is pushed.
-pub trait StackWriter {
+pub(crate) trait StackWriter {
     /// Appends the stack's frames to `frames` (whatever is there already
     /// belongs to earlier samples), or fails, failing the push.
     fn write<F: StackFrame>(self, frames: &mut Vec<F>) -> Result<(), Error>;
@@ -1050,7 +1050,7 @@ impl ProfileBuilder {
     /// Appends a sample whose stack `writer` writes straight into the frame
     /// buffer, at two bytes a frame while the profile's frames allow it:
     /// the fastest way in for a decoder whose frames are all interned.
-    pub fn push_sample_written(
+    pub(crate) fn push_sample_written(
         &mut self,
         values: &[i64],
         writer: impl StackWriter,
@@ -1080,7 +1080,7 @@ impl ProfileBuilder {
     /// (on another thread: samples whose frames are all interned already)
     /// and [`append`](Self::append) in order. The samples it will hold come
     /// after the `before` samples already pushed or in earlier batches.
-    pub fn batch(&self, before: usize) -> SampleBatch {
+    pub(crate) fn batch(&self, before: usize) -> SampleBatch {
         let mut frames = FrameStore::default();
         if let FrameStore::Wide(_) = self.profile.stack_frames {
             frames.widen();
@@ -1100,7 +1100,7 @@ impl ProfileBuilder {
 
     /// Whether the samples pushed from now on will store two-byte frames
     /// (no interned frame needs more).
-    pub fn stores_narrow(&self) -> bool {
+    pub(crate) fn stores_narrow(&self) -> bool {
         self.profile.frames.len() <= NARROW_FRAMES
             && !matches!(self.profile.stack_frames, FrameStore::Wide(_))
     }
@@ -1112,7 +1112,7 @@ impl ProfileBuilder {
     /// (on several threads, into one buffer: frames before `start` are
     /// never read) with [`SampleBatch`]es, which checked each sample; the
     /// limits on the whole are checked here.
-    pub fn set_narrow_samples(
+    pub(crate) fn set_narrow_samples(
         &mut self,
         frames: Vec<u16>,
         start: usize,
@@ -1142,7 +1142,7 @@ impl ProfileBuilder {
     }
 
     /// Appends a batch's samples after those pushed so far.
-    pub fn append(&mut self, batch: SampleBatch) -> Result<(), Error> {
+    pub(crate) fn append(&mut self, batch: SampleBatch) -> Result<(), Error> {
         let p = &mut self.profile;
         debug_assert_eq!(p.stack_ends.len(), batch.before, "batches append in order");
         let base = p.stack_frames.len();
@@ -1185,7 +1185,7 @@ impl ProfileBuilder {
 /// Samples decoded apart from their [`ProfileBuilder`] (see
 /// [`ProfileBuilder::batch`]), with the same checks.
 #[derive(Debug)]
-pub struct SampleBatch {
+pub(crate) struct SampleBatch {
     frames: FrameStore,
     scratch: Vec<FrameId>,
     /// Each stack's end in `frames`.
@@ -1202,8 +1202,9 @@ pub struct SampleBatch {
 }
 
 impl SampleBatch {
-    /// Like [`ProfileBuilder::push_sample_with`].
-    pub fn push_sample_with(
+    /// Like [`ProfileBuilder::push_sample_with`] (the decoders write theirs).
+    #[cfg(test)]
+    pub(crate) fn push_sample_with(
         &mut self,
         values: &[i64],
         fill: impl FnOnce(&mut Vec<FrameId>),
@@ -1213,7 +1214,7 @@ impl SampleBatch {
 
     /// Like [`ProfileBuilder::push_sample_written`]; the batch's frames
     /// are those the builder had interned when the batch was made.
-    pub fn push_sample_written(
+    pub(crate) fn push_sample_written(
         &mut self,
         values: &[i64],
         writer: impl StackWriter,
@@ -1239,7 +1240,7 @@ impl SampleBatch {
     }
 
     /// Empties the batch, for samples that come after `before` others.
-    pub fn restart(&mut self, before: usize) {
+    pub(crate) fn restart(&mut self, before: usize) {
         self.frames.settle();
         match &mut self.frames {
             FrameStore::Narrow(f) => f.clear(),
@@ -1253,7 +1254,7 @@ impl SampleBatch {
     }
 
     /// The batch's samples while its frames are two bytes each.
-    pub fn narrow_parts(&self) -> Option<NarrowParts<'_>> {
+    pub(crate) fn narrow_parts(&self) -> Option<NarrowParts<'_>> {
         match self.frames.view() {
             Frames::Narrow(frames) => Some(NarrowParts {
                 frames,
@@ -1266,7 +1267,7 @@ impl SampleBatch {
     }
 
     /// Reserves room for `samples` more samples with `frames` stack frames in all.
-    pub fn reserve(&mut self, samples: usize, frames: usize) {
+    pub(crate) fn reserve(&mut self, samples: usize, frames: usize) {
         self.ends.reserve(samples);
         self.values.reserve(samples.saturating_mul(self.width));
         self.frames.reserve(frames);
@@ -1275,7 +1276,7 @@ impl SampleBatch {
 
 /// A [`SampleBatch`]'s samples, their frames two bytes each.
 #[derive(Clone, Copy, Debug)]
-pub struct NarrowParts<'a> {
+pub(crate) struct NarrowParts<'a> {
     /// The stacks' frames back to back.
     pub frames: &'a [u16],
     /// Each stack's end in `frames`.

@@ -373,9 +373,9 @@ fn read_in_place(
 fn read_chunk<'b>(
     samples: &SampleReader<'_>,
     message: &proto::SplitProfile,
-    batch: &'b mut crate::SampleBatch,
+    batch: &'b mut crate::model::SampleBatch,
     range: std::ops::Range<usize>,
-) -> Option<crate::NarrowParts<'b>> {
+) -> Option<crate::model::NarrowParts<'b>> {
     batch.restart(range.start);
     let first = range.start;
     samples
