@@ -510,12 +510,14 @@ fn dedupe(plan: &mut Plan) -> Vec<String> {
     let mut keep_first = |paths: &mut Vec<PathBuf>, side: &str| {
         let mut seen: Vec<((u64, u64), PathBuf)> = Vec::new();
         paths.retain(|p| {
-            let Ok(m) = std::fs::metadata(p).map(|m| (m.dev(), m.ino())) else {
+            // Standard input and devices are not de-duplicated.
+            let Some(m) = std::fs::metadata(p)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| (m.dev(), m.ino()))
+            else {
                 return true;
             };
-            if !m_is_file(p) {
-                return true;
-            }
             if let Some((_, first)) = seen.iter().find(|(id, _)| *id == m) {
                 warnings.push(format!(
                     "{} is the same file as {}{side}; it is read once",
@@ -537,12 +539,6 @@ fn dedupe(plan: &mut Plan) -> Vec<String> {
         _ => {}
     }
     warnings
-}
-
-/// Whether `path` is a regular file (standard input and devices are not
-/// de-duplicated).
-fn m_is_file(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
 /// A pair of merged profiles: their diff, shown.

@@ -492,36 +492,7 @@ fn inlined_frame_amplification_is_bounded() {
     // One location with 1,000 inlined lines, used 10,000 times by one
     // sample: 10 million frames from a 20 KB file.
     let dir = tempfile::tempdir().unwrap();
-    let p = proto::Profile {
-        sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
-        sample: vec![proto::Sample {
-            location_id: vec![1; 10_000],
-            value: vec![64],
-            label: vec![],
-        }],
-        location: vec![proto::Location {
-            id: 1,
-            line: (0..1000)
-                .map(|l| proto::Line {
-                    function_id: 1,
-                    line: l,
-                    column: 0,
-                })
-                .collect(),
-            ..Default::default()
-        }],
-        function: vec![proto::Function {
-            id: 1,
-            name: 3,
-            filename: 4,
-            ..Default::default()
-        }],
-        string_table: ["", "inuse_space", "bytes", "f", "f.go"]
-            .map(|s| s.as_bytes().to_vec())
-            .to_vec(),
-        ..Default::default()
-    };
-    let bytes = p.encode_to_vec();
+    let bytes = crate::hostile_inputs::inlined_frames_raw(1000, 10_000, 1);
     assert!(bytes.len() < 30_000);
     std::fs::write(dir.path().join("amp.pb"), &bytes).unwrap();
     let out = heapdiff()

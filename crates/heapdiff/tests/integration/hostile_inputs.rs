@@ -54,11 +54,16 @@ pub(crate) fn empty_strings(n: usize) -> Vec<u8> {
     gzip(&raw)
 }
 
-/// A pprof profile (gzipped) whose one location has `lines` inlined frames
-/// and whose `samples` samples each name it `refs` times: a few bytes a
-/// reference, `lines` frames each once expanded.
+/// [`inlined_frames_raw`], gzipped.
 pub(crate) fn inlined_frames(lines: usize, refs: usize, samples: usize) -> Vec<u8> {
-    let pb = proto::Profile {
+    gzip(&inlined_frames_raw(lines, refs, samples))
+}
+
+/// A pprof profile whose one location has `lines` inlined frames and whose
+/// `samples` samples each name it `refs` times: a few bytes a reference,
+/// `lines` frames each once expanded.
+pub(crate) fn inlined_frames_raw(lines: usize, refs: usize, samples: usize) -> Vec<u8> {
+    proto::Profile {
         sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
         sample: (0..samples)
             .map(|_| proto::Sample {
@@ -88,8 +93,8 @@ pub(crate) fn inlined_frames(lines: usize, refs: usize, samples: usize) -> Vec<u
             .map(|s| s.as_bytes().to_vec())
             .to_vec(),
         ..Default::default()
-    };
-    gzip(&pb.encode_to_vec())
+    }
+    .encode_to_vec()
 }
 
 /// A gzip bomb that starts like a profile: a valid first field, then
