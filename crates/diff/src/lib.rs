@@ -54,6 +54,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use heapdiff_profile::{Frames, Profile, StackFrame, ValueType};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 pub use allocator::{is_allocator_frame, is_allocator_library};
@@ -576,284 +577,11 @@ impl Diff {
 
 /// Compares two profiles. See the crate documentation for the semantics.
 pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff, Error> {
-    diff_split(before, after, options, SPLIT_ABOVE, None)
-}
-
-/// The before side of a diff, keyed and summed before the after profile
-/// is at hand (while its file is still being read: the after file of a
-/// leak is the bigger one). [`diff_ahead`] finishes the diff; its result is
-/// [`diff`]'s to the byte.
-///
-/// What the before side's sums depend on in the after profile is guessed
-/// from the before profile alone: the sample type (chosen as if the after
-/// profile had the before's sample types) and whether the values are
-/// sampled. Where the after profile proves the guess wrong (other sample
-/// types, or sampled while the before's values are exact), the before
-/// side is summed again.
-pub struct Ahead<'p> {
-    before: &'p Profile,
-    keys: KeyTable,
-    before_keys: Arc<[KeyId]>,
-    /// The sums and what they were summed under, and the stacks' items;
-    /// `None` where no sample type could be chosen from the before profile
-    /// alone.
-    summed: Option<(Guess, SideSums<'p>, Vec<Item>)>,
-    /// Memory for the diff's stacks (see [`Ahead::with_memory`]).
-    memory: Option<Vec<u64>>,
-}
-
-impl Ahead<'_> {
-    /// Gives the diff memory to write the stacks it sums into (and to move
-    /// them through while the tree is built), instead of fresh memory: a
-    /// big buffer the caller is done with, such as the after profile's
-    /// input (`Profile::take_spare`), whose pages cost no faults. What it
-    /// holds does not matter; memory too small (or not in 32-byte blocks)
-    /// is let go.
-    pub fn with_memory(mut self, memory: Option<Vec<u64>>) -> Self {
-        self.memory = memory;
-        self
-    }
-}
-
-/// What a before side's sums were summed under that the after profile has
-/// a say in.
-#[derive(PartialEq, Eq)]
-struct Guess {
-    value_index: usize,
-    count_index: Option<usize>,
-    name: String,
-    errors: bool,
-}
-
-impl Guess {
-    fn of(sel: &Selection, precision: Precision) -> Guess {
-        Guess {
-            value_index: sel.value_index[0],
-            count_index: sel.count_index.map(|c| c[0]),
-            name: sel.value.name.clone(),
-            errors: precision == Precision::Sampled,
-        }
-    }
-}
-
-/// Keys and sums the before side of a diff ahead of the after profile, on
-/// this thread alone (see [`Ahead`]).
-pub fn ahead<'p>(before: &'p Profile, options: &Options) -> Ahead<'p> {
-    ahead_split(before, options, SPLIT_ABOVE)
-}
-
-/// [`ahead`], summing a side of more than `split_above` samples in two
-/// halves, one after the other, as [`diff`] would on two threads.
-fn ahead_split<'p>(before: &'p Profile, options: &Options, split_above: usize) -> Ahead<'p> {
-    let mut keys = KeyTable::default();
-    let before_keys: Arc<[KeyId]> = keys.map_frames(before, options.granularity).into();
-    let precision = Precision::of(before);
-    let summed = select(before, before, options.sample_type.as_ref())
-        .ok()
-        .map(|sel| {
-            let input = side_input(
-                &sel,
-                0,
-                &before_keys,
-                keys.len(),
-                precision,
-                before,
-                options,
-            );
-            let table = FrameTable::of(before, &input);
-            let parts: Vec<_> = parts_of(before, split_above)
-                .into_iter()
-                .map(|r| (0, r))
-                .collect();
-            let mut items = ItemLayout::new(0, &parts, None);
-            let (_, slices) = items.slices();
-            let done = parts
-                .iter()
-                .zip(slices)
-                .enumerate()
-                .map(|(k, ((_, r), out))| {
-                    let part = r.clone();
-                    let sums = aggregate(before, Side::Before, input.clone(), &table, part, out);
-                    (k, sums)
-                })
-                .collect();
-            let mut sides = [None, None];
-            let (mut items, len, _) = items.close(done, &mut sides);
-            items.truncate(len);
-            let [sums, _] = sides;
-            let sums = sums.expect("a side has at least one part");
-            (Guess::of(&sel, precision), sums, items)
-        });
-    Ahead {
-        before,
-        keys,
-        before_keys,
-        summed,
-        memory: None,
-    }
-}
-
-/// Finishes a diff whose before side was summed [`ahead`], with the same
-/// options.
-pub fn diff_ahead(ahead: Ahead<'_>, after: &Profile, options: &Options) -> Result<Diff, Error> {
-    diff_split(ahead.before, after, options, SPLIT_ABOVE, Some(ahead))
-}
-
-/// Sample ranges of a profile summed apart: two halves above `split_above`
-/// samples (integer values only: their sums are exact in any order, while
-/// a sampled profile's scaled values would round differently summed in two
-/// halves, by a byte once in a while against jeprof's order).
-fn parts_of(profile: &Profile, split_above: usize) -> Vec<std::ops::Range<usize>> {
-    let n = profile.sample_count();
-    if n > split_above.max(1) && profile.header.sampling.is_none() {
-        vec![0..n / 2, n / 2..n]
-    } else {
-        std::iter::once(0..n).collect()
-    }
-}
-
-/// Where the stacks' items of the parts of a diff's samples are written:
-/// one buffer (see [`tree::item_buffer`]) of `lead` items (a side summed
-/// ahead, copied in) then a slice per part, with room for one item a
-/// sample; once all are summed, [`ItemLayout::close`] moves each part's
-/// items down over the room left by samples that made none. The buffer may
-/// be memory given for it, and then bigger.
-struct ItemLayout {
-    buffer: Vec<Item>,
-    lead: usize,
-    /// Each part's side (0 before, 1 after) and where its slice starts.
-    parts: Vec<(usize, usize)>,
-    /// Where the last part's slice ends.
-    room: usize,
-}
-
-impl ItemLayout {
-    fn new(
-        lead: usize,
-        parts: &[(usize, std::ops::Range<usize>)],
-        memory: Option<Vec<u64>>,
-    ) -> ItemLayout {
-        let mut at = lead;
-        let parts: Vec<(usize, usize)> = parts
-            .iter()
-            .map(|(i, r)| {
-                at += r.len();
-                (*i, at - r.len())
-            })
-            .collect();
-        let given = memory
-            .and_then(|m| bytemuck::allocation::try_cast_vec::<u64, Item>(m).ok())
-            .filter(|b| b.len() >= at);
-        ItemLayout {
-            buffer: given.unwrap_or_else(|| tree::item_buffer(at)),
-            lead,
-            parts,
-            room: at,
-        }
-    }
-
-    /// The lead's slice, and each part's.
-    fn slices(&mut self) -> (&mut [Item], Vec<Option<&mut [Item]>>) {
-        let ends = self.parts.iter().skip(1).map(|&(_, at)| at);
-        let ends: Vec<usize> = ends.chain([self.room]).collect();
-        let (front, mut rest) = self.buffer.split_at_mut(self.lead);
-        let mut at = self.lead;
-        let mut slices = Vec::with_capacity(ends.len());
-        for end in ends {
-            let (mine, tail) = rest.split_at_mut(end - at);
-            slices.push(Some(mine));
-            rest = tail;
-            at = end;
-        }
-        (front, slices)
-    }
-
-    /// Brings the parts' items together in part order (every before part
-    /// first), merging each side's later parts into its first (`sides`,
-    /// where a side summed ahead is already); returns the buffer, how many
-    /// items it holds first (the rest is room), and how many of them are the
-    /// before side's.
-    fn close<'p>(
-        mut self,
-        mut done: Vec<(usize, SideSums<'p>)>,
-        sides: &mut [Option<SideSums<'p>>; 2],
-    ) -> (Vec<Item>, usize, usize) {
-        done.sort_by_key(|&(k, _)| k);
-        let (mut len, mut before) = (self.lead, self.lead);
-        for (k, sums) in done {
-            let (side, at) = self.parts[k];
-            let written = sums.items;
-            if at != len {
-                self.buffer.copy_within(at..at + written, len);
-            }
-            let placed = len..len + written;
-            len += written;
-            if side == 0 {
-                before = len;
-            }
-            let copies = sums.stacks.has_copies();
-            match &mut sides[side] {
-                Some(first) => {
-                    let base = first.merge(sums);
-                    if copies {
-                        tree::rebase_copied(&mut self.buffer[placed], base);
-                    }
-                }
-                empty => *empty = Some(sums),
-            }
-        }
-        (self.buffer, len, before)
-    }
-}
-
-/// What side `i` of a selection is summed under.
-fn side_input<'a>(
-    sel: &Selection,
-    i: usize,
-    keys_of: &'a Arc<[KeyId]>,
-    key_count: usize,
-    precision: Precision,
-    profile: &Profile,
-    options: &'a Options,
-) -> SideInput<'a> {
-    SideInput {
-        value_index: sel.value_index[i],
-        count_index: sel.count_index.map(|c| c[i]),
-        keys_of,
-        key_count,
-        keep_allocator_frames: options.keep_allocator_frames,
-        filters: &options.filters,
-        relative: options.relative,
-        errors: precision == Precision::Sampled,
-        pair: sampled_pair(profile, &sel.value.name),
-        attribute: options.attribute,
-        classifier: &options.classifier,
-    }
-}
-
-/// [`diff`], aggregating a side of more than `split_above` samples in two
-/// halves; the before side's sums taken from `ahead` where its guess holds.
-fn diff_split<'p>(
-    before: &'p Profile,
-    after: &'p Profile,
-    options: &Options,
-    split_above: usize,
-    ahead: Option<Ahead<'p>>,
-) -> Result<Diff, Error> {
     let sel = select(before, after, options.sample_type.as_ref())?;
     let precision = Precision::of(before).min(Precision::of(after));
-    // The before side's frames are keyed first: its key ids are the same
-    // whether or not it was summed ahead.
-    let (mut keys, before_keys, summed, memory) = match ahead {
-        Some(a) => (a.keys, a.before_keys, a.summed, a.memory),
-        None => {
-            let mut keys = KeyTable::default();
-            let before_keys = keys.map_frames(before, options.granularity).into();
-            (keys, before_keys, None, None)
-        }
-    };
+    let mut keys = KeyTable::default();
     let frame_keys: [Arc<[KeyId]>; 2] = [
-        before_keys,
+        keys.map_frames(before, options.granularity).into(),
         keys.map_frames(after, options.granularity).into(),
     ];
     let key_count = keys.len();
@@ -869,89 +597,58 @@ fn diff_split<'p>(
             options,
         )
     };
-    let (before_sums, ahead_items) = summed
-        .and_then(|(guess, mut sums, items)| {
-            (guess == Guess::of(&sel, precision)).then(|| {
-                sums.grow(key_count);
-                (sums, items)
-            })
+    let (b, a) = rayon::join(
+        || FrameTable::of(before, &side_of(0)),
+        || FrameTable::of(after, &side_of(1)),
+    );
+    let tables = [b, a];
+    // Each side's samples in parts summed apart, all at once; each side's
+    // parts merged in sample order, their stacks kept in that order (the
+    // before side's first).
+    let parts: Vec<(usize, std::ops::Range<usize>)> = profiles
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| parts_of(p, key_count).into_iter().map(move |r| (i, r)))
+        .collect();
+    // Every stack's item is written once, into one buffer: each part's
+    // into a slice of its own (room for one a sample), then moved down over
+    // the room left by the samples that made none.
+    let mut items = tree::item_buffer(parts.iter().map(|(_, r)| r.len()).sum());
+    let mut slices = Vec::with_capacity(parts.len());
+    let mut rest = &mut items[..];
+    for (_, r) in &parts {
+        let (mine, tail) = std::mem::take(&mut rest).split_at_mut(r.len());
+        slices.push(mine);
+        rest = tail;
+    }
+    let done: Vec<SideSums<'_>> = parts
+        .par_iter()
+        .zip(slices)
+        .map(|((i, r), out)| {
+            let side = if *i == 0 { Side::Before } else { Side::After };
+            let (profile, table) = (profiles[*i], &tables[*i]);
+            aggregate(profile, side, side_of(*i), table, r.clone(), Some(out))
         })
-        .unzip();
-    // The sides still to sum are independent until the merge, and so are
-    // the two halves of a big side's samples: the parts are shared out
-    // between two threads by size, each side's halves merged in sample
-    // order. The variances behind the ± error bars are not integers: a
-    // split side's may round one unit away from a one-pass sum's.
-    let mut parts: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
-    for (i, p) in profiles.iter().enumerate() {
-        if i == 0 && before_sums.is_some() {
-            continue;
+        .collect();
+    let mut sides: [Option<SideSums<'_>>; 2] = [None, None];
+    let (mut len, mut at, mut before_items) = (0, 0, 0);
+    for ((i, r), sums) in parts.iter().zip(done) {
+        let written = sums.items;
+        items.copy_within(at..at + written, len);
+        let placed = len..len + written;
+        (len, at) = (len + written, at + r.len());
+        match &mut sides[*i] {
+            Some(first) => {
+                let base = first.merge(sums);
+                tree::rebase_copied(&mut items[placed], base);
+            }
+            empty => *empty = Some(sums),
         }
-        parts.extend(parts_of(p, split_above).into_iter().map(|r| (i, r)));
-    }
-    let mut order: Vec<usize> = (0..parts.len()).collect();
-    // Biggest first, each to the less loaded thread (by samples).
-    order.sort_by_key(|&k| std::cmp::Reverse(parts[k].1.len()));
-    let (mut mine, mut theirs) = (Vec::new(), Vec::new());
-    let (mut load_mine, mut load_theirs) = (0, 0);
-    for k in order {
-        if load_mine <= load_theirs {
-            load_mine += parts[k].1.len();
-            mine.push(k);
-        } else {
-            load_theirs += parts[k].1.len();
-            theirs.push(k);
+        if *i == 0 {
+            before_items = len;
         }
     }
-    // The frame table of each profile still to sum, one per thread.
-    let tables: [Option<FrameTable>; 2] = std::thread::scope(|s| {
-        let b = before_sums
-            .is_none()
-            .then(|| s.spawn(|| FrameTable::of(before, &side_of(0))));
-        let a = FrameTable::of(after, &side_of(1));
-        [
-            b.map(|b| b.join().expect("classifying frames does not panic")),
-            Some(a),
-        ]
-    });
-    // Every stack's item is written once, into one buffer: the before
-    // side's summed ahead (copied in while the parts are summed), then
-    // each part's.
-    let ahead_items = ahead_items.unwrap_or_default();
-    let mut items = ItemLayout::new(ahead_items.len(), &parts, memory);
-    let (front, mut slices) = items.slices();
-    let mut take = |ks: Vec<usize>| -> Vec<(usize, &mut [Item])> {
-        ks.into_iter()
-            .map(|k| (k, slices[k].take().expect("each part once")))
-            .collect()
-    };
-    let (mine, theirs) = (take(mine), take(theirs));
-    let run = |ks: Vec<(usize, &mut [Item])>| -> Vec<(usize, SideSums<'_>)> {
-        ks.into_iter()
-            .map(|(k, out)| {
-                let (i, r) = parts[k].clone();
-                let side = if i == 0 { Side::Before } else { Side::After };
-                let table = tables[i].as_ref().expect("a table for every side summed");
-                (
-                    k,
-                    aggregate(profiles[i], side, side_of(i), table, r, Some(out)),
-                )
-            })
-            .collect()
-    };
-    let done: Vec<(usize, SideSums<'_>)> = std::thread::scope(|s| {
-        let run = &run;
-        let other = s.spawn(move || {
-            front.copy_from_slice(&ahead_items);
-            run(theirs)
-        });
-        let mut done = run(mine);
-        done.extend(other.join().expect("aggregation does not panic"));
-        done
-    });
-    // Parts in sample order, each side's later half merged into its first.
-    let mut sides: [Option<SideSums<'_>>; 2] = [before_sums, None];
-    let (mut items, stacks, before_items) = items.close(done, &mut sides);
+    items.truncate(len);
     let [mut b, a] = sides.map(|s| s.expect("every side has a part"));
     // A total that is not positive (a delta profile's can be negative)
     // gives no factor to scale by: `--normalize` is then not applied, and
@@ -1030,8 +727,7 @@ fn diff_split<'p>(
     };
     let via: Vec<Option<Via>> = (0..key_count).map(|k| via_of(k, flat[k].delta())).collect();
     let fold_below = f64::from(options.tree_fold_ppm) * 1e-6 * b.total.0.abs().max(a.total.0.abs());
-    let shortest = b.shortest.min(a.shortest);
-    let tree = tree::build(&b.stacks, &a.stacks, items, stacks, shortest, fold_below);
+    let tree = tree::build(&b.stacks, &a.stacks, items, fold_below);
     drop((b, a));
 
     let keys = keys.into_keys();
@@ -1114,6 +810,53 @@ fn diff_split<'p>(
     })
 }
 
+/// Sample ranges of a profile summed apart, one per thread at most: a
+/// profile of integer values only (their sums are exact in any order,
+/// while a sampled profile's scaled values would round differently summed
+/// in parts, by a byte once in a while against jeprof's order), and no more
+/// parts than leave each at least as many samples as there are keys (each
+/// part sums into a table of every key).
+fn parts_of(profile: &Profile, key_count: usize) -> Vec<std::ops::Range<usize>> {
+    let n = profile.sample_count();
+    let parts = if profile.header.sampling.is_none() {
+        let most = n / key_count.max(MIN_PART);
+        rayon::current_num_threads().min(most).max(1)
+    } else {
+        1
+    };
+    (0..parts)
+        .map(|k| k * n / parts..(k + 1) * n / parts)
+        .collect()
+}
+
+/// The fewest samples a side is summed in parts of.
+const MIN_PART: usize = 50_000;
+
+/// What side `i` of a selection is summed under.
+fn side_input<'a>(
+    sel: &Selection,
+    i: usize,
+    keys_of: &'a Arc<[KeyId]>,
+    key_count: usize,
+    precision: Precision,
+    profile: &Profile,
+    options: &'a Options,
+) -> SideInput<'a> {
+    SideInput {
+        value_index: sel.value_index[i],
+        count_index: sel.count_index.map(|c| c[i]),
+        keys_of,
+        key_count,
+        keep_allocator_frames: options.keep_allocator_frames,
+        filters: &options.filters,
+        relative: options.relative,
+        errors: precision == Precision::Sampled,
+        pair: sampled_pair(profile, &sel.value.name),
+        attribute: options.attribute,
+        classifier: &options.classifier,
+    }
+}
+
 /// What one side's aggregation needs.
 #[derive(Clone)]
 struct SideInput<'a> {
@@ -1150,12 +893,7 @@ struct SideSums<'a> {
     stacks: SideStacks<'a>,
     /// How many items (one per stack kept) were written (see [`aggregate`]).
     items: usize,
-    /// The fewest keys of a stack written (`usize::MAX`: none written).
-    shortest: usize,
 }
-
-/// Above this many samples, a side is aggregated in two halves.
-const SPLIT_ABOVE: usize = 100_000;
 
 impl<'a> SideSums<'a> {
     /// Adds the sums of later samples of the same side; returns where
@@ -1183,20 +921,7 @@ impl<'a> SideSums<'a> {
         for (k, v) in other.via {
             *self.via.entry(k).or_insert(0.0) += v;
         }
-        self.items += other.items;
-        self.shortest = self.shortest.min(other.shortest);
         self.stacks.append(other.stacks)
-    }
-
-    /// Makes room for keys up to `key_count` (keyed after these sums were
-    /// made: the after profile's), with nothing summed.
-    fn grow(&mut self, key_count: usize) {
-        self.flat.resize(key_count, (0.0, 0.0));
-        self.cum.resize(key_count, (0.0, 0.0));
-        if !self.flat_var.is_empty() || !self.cum_var.is_empty() {
-            self.flat_var.resize(key_count, 0.0);
-            self.cum_var.resize(key_count, 0.0);
-        }
     }
 
     /// Scales every value by `value` and every count by `count`
@@ -1421,7 +1146,6 @@ fn aggregate_over<'p, F: StackFrame>(
         via: rustc_hash::FxHashMap::default(),
         stacks: SideStacks::over(side, profile.stack_frames(), input.keys_of.clone()),
         items: 0,
-        shortest: usize::MAX,
     };
     let FrameTable {
         keys: frame_keys,
@@ -1528,7 +1252,6 @@ fn aggregate_over<'p, F: StackFrame>(
         };
         out[sums.items] = item;
         sums.items += 1;
-        sums.shortest = sums.shortest.min(item.len());
     }
     if input.errors {
         sums.cum_var = cum.iter().map(|s| s.variance).collect();
@@ -1733,168 +1456,58 @@ mod tests {
     }
 
     #[test]
-    fn sides_summed_in_halves_equal_one_pass() {
-        // Samples of no value, and samples the focus drops, make no stack:
-        // the first halves' items leave room that the second halves' are
-        // moved over.
-        let before = profile(&[
+    fn sides_summed_in_parts_on_any_number_of_threads_give_one_diff() {
+        // Enough samples for each side to be summed in parts; samples of
+        // no value and samples the focus drops make no stack, and hidden
+        // frames make copied stacks in every part.
+        let stacks: &[(&str, i64, i64)] = &[
             ("main;a;lib", 1, 100),
             ("main;none", 0, 0),
             ("main;a;a;b", 2, 30),
             ("main;gone", 1, 50),
-            ("main;c", 4, 7),
-        ]);
-        let after = profile(&[
-            ("main;a;lib", 3, 300),
-            ("main;none", 0, 0),
-            ("main;x;p;q;r;s;t;u;b", 2, 20),
-            ("main;a;a;b", 1, 10),
-            ("main;c;lib", 5, 5),
-            ("main;c", 1, 1),
-            // Hidden frames in both halves: copied stacks on either side
-            // of the merge (deeper than the keys an item holds).
             ("main;x;p;q;r;s;t;u;c", 1, 3),
-        ]);
+            ("main;c", 4, 7),
+        ];
+        let many = |times: usize, grow: i64| {
+            let all: Vec<(String, i64, i64)> = (0..times)
+                .flat_map(|i| {
+                    stacks.iter().map(move |&(s, n, v)| {
+                        (
+                            format!("{s};f{}", i % 7),
+                            n,
+                            v * (1 + grow * (i % 3) as i64),
+                        )
+                    })
+                })
+                .collect();
+            let all: Vec<(&str, i64, i64)> =
+                all.iter().map(|(s, n, v)| (s.as_str(), *n, *v)).collect();
+            profile(&all)
+        };
+        let (before, after) = (many(MIN_PART / 3, 0), many(MIN_PART / 2, 1));
+        assert!(parts_of(&after, 100).len() > 1 || rayon::current_num_threads() == 1);
         let hide = opts(|o| o.filters.hide = Some(regex::Regex::new("^x").unwrap()));
         let normalize = opts(|o| o.normalize = true);
         let focus = opts(|o| o.filters.focus = Some(regex::Regex::new("^(c|lib) ").unwrap()));
+        let on = |threads: usize, o: &Options| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| diff(&before, &after, o).unwrap())
+        };
         for o in [Options::default(), hide, normalize, focus] {
-            let one = diff_split(&before, &after, &o, usize::MAX, None).unwrap();
-            let two = diff_split(&before, &after, &o, 1, None).unwrap();
-            assert_eq!(one.rows, two.rows);
-            assert_eq!(one.totals, two.totals);
-            assert_eq!((one.growth, one.shrinkage), (two.growth, two.shrinkage));
-            assert_eq!(one.tree.nodes(), two.tree.nodes());
+            let (one, four) = (on(1, &o), on(4, &o));
+            assert_eq!(one.rows, four.rows);
+            assert_eq!(one.totals, four.totals);
+            assert_eq!((one.growth, one.shrinkage), (four.growth, four.shrinkage));
+            assert_eq!(one.tree.nodes(), four.tree.nodes());
             assert_eq!(
                 (one.path_growth, one.path_shrinkage),
-                (two.path_growth, two.path_shrinkage)
+                (four.path_growth, four.path_shrinkage)
             );
             assert!(!one.rows.is_empty());
         }
-    }
-
-    #[test]
-    fn a_side_summed_ahead_gives_the_same_diff() {
-        // A sample of no value (no stack), and stacks with hidden frames,
-        // deeper than the keys an item holds, in both halves.
-        let stacks_before: &[(&str, i64, i64)] = &[
-            ("main;x;p;q;r;s;t;u;b", 1, 9),
-            ("main;none", 0, 0),
-            ("main;a;lib", 1, 100),
-            ("main;a;a;b", 2, 30),
-            ("main;gone", 1, 50),
-            ("main;x;p;q;r;s;t;u;c", 4, 7),
-        ];
-        let stacks_after: &[(&str, i64, i64)] = &[
-            ("main;a;lib", 3, 300),
-            ("main;x;b", 2, 20),
-            ("main;a;a;b", 1, 10),
-            ("main;c;new", 5, 5),
-            ("main;x;c", 1, 3),
-        ];
-        // Go's four sample types, each sample's values (objects, bytes)
-        // as both alloc and inuse ones.
-        let go = |stacks: &[(&str, i64, i64)], tweak: &dyn Fn(&mut Profile)| {
-            let two = profile(stacks);
-            let mut b = ProfileBuilder::new(
-                Format::Pprof,
-                [
-                    "alloc_objects",
-                    "alloc_space",
-                    "inuse_objects",
-                    "inuse_space",
-                ]
-                .iter()
-                .zip(["count", "bytes", "count", "bytes"])
-                .map(|(n, u)| ValueType::new(*n, u))
-                .collect(),
-            );
-            let file = b.intern("m.go");
-            for sample in two.samples() {
-                let frames: Vec<FrameId> = sample
-                    .stack
-                    .iter()
-                    .map(|f| {
-                        let f = two.frames()[f.index()];
-                        let name = b.intern(two.str(f.function));
-                        b.frame(Frame::symbolized(name, file, f.line))
-                    })
-                    .collect();
-                let (o, v) = (sample.values[0], sample.values[1]);
-                b.push_sample(&frames, &[o * 2, v * 2, o, v]).unwrap();
-            }
-            let mut p = b.finish();
-            tweak(&mut p);
-            p
-        };
-        let same = |_: &mut Profile| {};
-        let alloc_default =
-            |p: &mut Profile| p.header.default_sample_type = Some("alloc_space".into());
-        let sampled = |p: &mut Profile| {
-            p.header.period = 512 * 1024;
-            p.header.period_type = Some(ValueType::new("space", "bytes"));
-        };
-        let hide = opts(|o| o.filters.hide = Some(regex::Regex::new("^x").unwrap()));
-        let normalize = opts(|o| o.normalize = true);
-        let by_index = opts(|o| o.sample_type = Some(SampleTypeChoice::Index(0)));
-        let before = go(stacks_before, &same);
-        // (after profile, whether the before side's sums are used as made)
-        let afters = [
-            (go(stacks_after, &same), true),
-            (go(stacks_after, &alloc_default), false),
-            (go(stacks_after, &sampled), false),
-        ];
-        for (after, kept) in &afters {
-            for o in [
-                Options::default(),
-                hide.clone(),
-                normalize.clone(),
-                by_index.clone(),
-            ] {
-                // Against the sides summed together in one pass each.
-                let together = diff_split(&before, after, &o, usize::MAX, None).unwrap();
-                // Memory given for the stacks, holding anything (enough of
-                // it, too little, or not in 32-byte blocks), or none; the
-                // tree's nodes then go in what the stacks leave of it.
-                let memories = [
-                    None,
-                    Some(vec![u64::MAX; 400]),
-                    Some(vec![0x5555; 8]),
-                    Some(vec![u64::MAX; 401]),
-                ];
-                for (split, memory) in [usize::MAX, 1]
-                    .into_iter()
-                    .flat_map(|s| memories.iter().map(move |m| (s, m)))
-                {
-                    let ahead = ahead_split(&before, &o, split).with_memory(memory.clone());
-                    let sel = select(&before, after, o.sample_type.as_ref()).unwrap();
-                    let precision = Precision::of(&before).min(Precision::of(after));
-                    let (guess, _, _) = ahead.summed.as_ref().unwrap();
-                    // A sample type chosen by index is the same one either way.
-                    let expected =
-                        *kept || o.sample_type.is_some() && precision != Precision::Sampled;
-                    assert_eq!(*guess == Guess::of(&sel, precision), expected);
-                    let apart = diff_split(&before, after, &o, split, Some(ahead)).unwrap();
-                    assert_eq!(together.rows, apart.rows);
-                    assert_eq!(together.totals, apart.totals);
-                    assert_eq!(together.tree.nodes(), apart.tree.nodes());
-                    assert_eq!(
-                        (
-                            together.path_growth,
-                            together.path_shrinkage,
-                            together.normalized
-                        ),
-                        (apart.path_growth, apart.path_shrinkage, apart.normalized)
-                    );
-                    assert_eq!(together.keys, apart.keys);
-                    assert!(!together.rows.is_empty());
-                }
-            }
-        }
-        // No sample type to guess from: the before side is summed with the
-        // after one.
-        let none = opts(|o| o.sample_type = Some(SampleTypeChoice::Name("nope".into())));
-        assert!(ahead(&before, &none).summed.is_none());
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! Rows are ranked by leak score, then growth, then key.
 
 use heapdiff_profile::{Profile, ValueType};
+use rayon::prelude::*;
 
 use crate::key::KeyTable;
 use crate::select::select;
@@ -157,47 +158,30 @@ pub fn trend(profiles: &[Profile], options: &Options) -> Result<Trend, Error> {
         .reduce(Precision::min)
         .unwrap_or(Precision::Unknown);
 
-    // Aggregate the snapshots, two at a time (one per core).
-    let mut sums = Vec::with_capacity(profiles.len());
-    for chunk in (0..profiles.len()).collect::<Vec<_>>().chunks(2) {
-        let input = |i: usize| SideInput {
-            value_index: value_index[i],
-            count_index: if counts { count_index[i] } else { None },
-            keys_of: &frame_keys[i],
-            key_count,
-            keep_allocator_frames: options.keep_allocator_frames,
-            filters: &options.filters,
-            relative: options.relative,
-            errors: false,
-            pair: None,
-            attribute: options.attribute,
-            classifier: &options.classifier,
-        };
-        let done = std::thread::scope(|s| {
-            let handles: Vec<_> = chunk
-                .iter()
-                .map(|&i| {
-                    s.spawn(move || {
-                        let table = FrameTable::of(&profiles[i], &input(i));
-                        aggregate(
-                            &profiles[i],
-                            Side::After,
-                            input(i),
-                            &table,
-                            0..profiles[i].sample_count(),
-                            // A trend draws no tree: no stacks' items.
-                            None,
-                        )
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("aggregation does not panic"))
-                .collect::<Vec<_>>()
-        });
-        sums.extend(done);
-    }
+    // Aggregate the snapshots, all at once.
+    let input = |i: usize| SideInput {
+        value_index: value_index[i],
+        count_index: if counts { count_index[i] } else { None },
+        keys_of: &frame_keys[i],
+        key_count,
+        keep_allocator_frames: options.keep_allocator_frames,
+        filters: &options.filters,
+        relative: options.relative,
+        errors: false,
+        pair: None,
+        attribute: options.attribute,
+        classifier: &options.classifier,
+    };
+    let sums: Vec<_> = profiles
+        .par_iter()
+        .enumerate()
+        .map(|(i, profile)| {
+            let table = FrameTable::of(profile, &input(i));
+            let all = 0..profile.sample_count();
+            // A trend draws no tree: no stacks' items.
+            aggregate(profile, Side::After, input(i), &table, all, None)
+        })
+        .collect();
 
     let keys = keys.into_keys();
     let mut rows = Vec::new();

@@ -259,6 +259,17 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "CI gates")]
     pub(crate) fail_on_line_growth: Option<i64>,
 
+    /// How many threads decode, sum and build the tree [default: one per
+    /// core the process may use].
+    #[arg(
+        long,
+        value_name = "N",
+        env = "HEAPDIFF_THREADS",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024),
+        help_heading = "Safety limits"
+    )]
+    pub(crate) threads: Option<usize>,
+
     /// The most memory the run may use, inputs, symbols and output
     /// together [default: a quarter of the machine's memory, at most 4GiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Safety limits")]

@@ -18,6 +18,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use heapdiff_profile::{DecodeOptions, Profile};
+use rayon::prelude::*;
 use heapdiff_report::{FlameError, HeapFlameOptions, Inputs, Orientation, TableOptions};
 
 use cli::{Cli, Color, FlameOrient, FlameStyle, OutputFormat, Plan};
@@ -63,6 +64,12 @@ fn main() -> ExitCode {
 
 fn run(cli: &mut Cli) -> Result<Verdict> {
     symbols::check_search_paths(cli)?;
+    if let Some(n) = cli.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("cannot start the threads")?;
+    }
     let mut plan = cli.plan().map_err(anyhow::Error::msg)?;
     for w in dedupe(&mut plan) {
         output::warn(&w);
@@ -145,17 +152,6 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
         ..DecodeOptions::default()
     };
     output::timing("start");
-    if let Plan::Pair { before, after } = &plan
-        && before.len() == 1
-        && after.len() == 1
-    {
-        return pair_of_files(
-            cli,
-            [&paths[0], &paths[1]],
-            [&names[0], &names[1]],
-            &options,
-        );
-    }
     let mut profiles = load_all(&paths, &names, &options)?;
     output::timing("decode");
 
@@ -171,6 +167,7 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
                 .map(|((n, p), profile)| (n, p, profile)),
         ));
     }
+    output::timing("symbolize");
     match plan {
         Plan::Pair { before, .. } => {
             let after = profiles.split_off(before.len());
@@ -180,84 +177,13 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
             };
             let before = Profile::merge(profiles).with_context(|| inputs.before.clone())?;
             let after = Profile::merge(after).with_context(|| inputs.after.clone())?;
-            let options = cli.diff_options();
-            let verdict = pair(cli, &before, &after, &inputs, warnings, &options);
-            // The process ends next: freeing hundreds of megabytes piece by
-            // piece would only delay the exit.
-            std::mem::forget((before, after));
-            verdict
+            let diff = heapdiff_diff::diff(&before, &after, &cli.diff_options())?;
+            output::timing("diff");
+            report(cli, diff, &inputs, warnings)
         }
-        Plan::Trend(_) => {
-            let verdict = trend(cli, &profiles, &names, warnings);
-            std::mem::forget(profiles);
-            verdict
-        }
+        Plan::Trend(_) => trend(cli, &profiles, &names, warnings),
         Plan::Live { .. } => unreachable!("live plans were fetched above"),
     }
-}
-
-/// A pair of single files. The after file is decoded on a thread of its own
-/// while this one decodes the before file, symbolizes it, and keys and sums
-/// it for the diff (a leak's after file is the bigger one: it is still
-/// being read by then).
-fn pair_of_files(
-    cli: &Cli,
-    paths: [&Path; 2],
-    names: [&String; 2],
-    options: &DecodeOptions,
-) -> Result<Verdict> {
-    let diff_options = cli.diff_options();
-    let inputs = Inputs {
-        before: names[0].clone(),
-        after: names[1].clone(),
-    };
-    // The before file's input, once decoded, holds the after file's values
-    // (if it is decoded first, as the smaller file usually is).
-    let pool = heapdiff_profile::MemoryPool::new();
-    let after = {
-        let (path, name) = (paths[1].to_owned(), names[1].clone());
-        // The after file's input, once decoded, is the diff's memory; its
-        // inflating (the longest serial stretch) has its page faults taken
-        // on another thread.
-        let options = DecodeOptions {
-            keep_input_memory: true,
-            fault_ahead: true,
-            memory_pool: Some(pool.clone()),
-            ..options.clone()
-        };
-        std::thread::spawn(move || load(&path, &name, &options))
-    };
-    // A failing before file is reported first, as in command-line
-    // order, and at once: the after file's thread ends with the process.
-    let before_options = DecodeOptions {
-        memory_pool: Some(pool.clone()),
-        ..options.clone()
-    };
-    let mut before = load(paths[0], names[0], &before_options)?;
-    let mut symbols = (!cli.no_symbolize).then(|| symbols::Session::new(cli));
-    if let Some(session) = &mut symbols {
-        session.symbolize(names[0], paths[0], &mut before);
-    }
-    let ahead = heapdiff_diff::ahead(&before, &diff_options);
-    output::timing("before side");
-    let mut after = after.join().expect("the decoder thread does not panic")?;
-    // Whatever the after file did not take is freed.
-    pool.close();
-    output::timing("decode");
-    if let Some(session) = &mut symbols {
-        session.symbolize(names[1], paths[1], &mut after);
-    }
-    let mut warnings = profile_warnings([(names[0].as_str(), &before), (names[1], &after)]);
-    warnings.extend(symbols.map(symbols::Session::finish).unwrap_or_default());
-    let ahead = ahead.with_memory(after.take_spare());
-    output::timing("symbolize");
-    let diff = heapdiff_diff::diff_ahead(ahead, &after, &diff_options)?;
-    output::timing("diff");
-    // The profiles are done with: their hundreds of megabytes are given
-    // back on another thread while the graph and the table are drawn,
-    // instead of by the exit, after them.
-    std::thread::spawn(move || drop((before, after)));
-    report(cli, diff, &inputs, warnings)
 }
 
 /// The decoders' warnings, each naming its input.
@@ -277,40 +203,15 @@ fn side_name(names: &[String]) -> String {
     }
 }
 
-/// Decodes every input, on as many threads as there are cores.
+/// Decodes every input, all at once; the first failing input, in
+/// command-line order, is the one reported.
 fn load_all(paths: &[PathBuf], names: &[String], options: &DecodeOptions) -> Result<Vec<Profile>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(2, usize::from)
-        .clamp(1, paths.len().max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<Option<Result<Profile>>> = (0..paths.len()).map(|_| None).collect();
-    let done: Vec<Vec<(usize, Result<Profile>)>> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if i >= paths.len() {
-                            return mine;
-                        }
-                        mine.push((i, load(&paths[i], &names[i], options)));
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("the decoder threads do not panic"))
-            .collect()
-    });
-    for (i, r) in done.into_iter().flatten() {
-        results[i] = Some(r);
-    }
-    // The first failing input, in command-line order, is the one reported.
-    results
+    paths
+        .par_iter()
+        .zip(names)
+        .map(|(path, name)| load(path, name, options))
+        .collect::<Vec<_>>()
         .into_iter()
-        .map(|r| r.expect("every input was decoded"))
         .collect()
 }
 
@@ -541,21 +442,6 @@ fn dedupe(plan: &mut Plan) -> Vec<String> {
     warnings
 }
 
-/// A pair of merged profiles: their diff, shown.
-fn pair(
-    cli: &Cli,
-    before: &Profile,
-    after: &Profile,
-    inputs: &Inputs,
-    warnings: Vec<String>,
-    options: &heapdiff_diff::Options,
-) -> Result<Verdict> {
-    output::timing("symbolize");
-    let diff = heapdiff_diff::diff(before, after, options)?;
-    output::timing("diff");
-    report(cli, diff, inputs, warnings)
-}
-
 /// A pair's diff shown: table or JSON, and the flame graph.
 fn report(
     cli: &Cli,
@@ -616,8 +502,6 @@ fn report(
     if let Some(path) = written {
         output::note(&format!("flame graph written to {}", path.display()));
     }
-    // Freed by the exit that follows, all at once.
-    std::mem::forget(diff);
     Ok(verdict)
 }
 
