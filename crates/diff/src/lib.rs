@@ -577,11 +577,92 @@ impl Diff {
 
 /// Compares two profiles. See the crate documentation for the semantics.
 pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff, Error> {
+    diff_ahead(ahead(before, options), after, options)
+}
+
+/// The before side of a diff, keyed and summed before the after profile
+/// is at hand (while its file is still being read: the after file of a
+/// leak is the bigger one). [`diff_ahead`] finishes the diff; its result is
+/// [`diff`]'s to the byte.
+///
+/// What the before side's sums depend on in the after profile is guessed
+/// from the before profile alone: the sample type (chosen as if the after
+/// profile had the before's sample types) and whether the values are
+/// sampled. Where the after profile proves the guess wrong, the before
+/// side is summed again.
+pub struct Ahead<'p> {
+    before: &'p Profile,
+    keys: KeyTable,
+    before_keys: Arc<[KeyId]>,
+    /// The sums, their stacks' items and what they were summed under;
+    /// `None` where no sample type could be chosen from the before profile
+    /// alone.
+    summed: Option<(Guess, SideSums<'p>, Vec<Item>)>,
+}
+
+/// What a before side's sums were summed under that the after profile has
+/// a say in.
+#[derive(PartialEq, Eq)]
+struct Guess {
+    value_index: usize,
+    count_index: Option<usize>,
+    name: String,
+    errors: bool,
+}
+
+impl Guess {
+    fn of(sel: &Selection, precision: Precision) -> Guess {
+        Guess {
+            value_index: sel.value_index[0],
+            count_index: sel.count_index.map(|c| c[0]),
+            name: sel.value.name.clone(),
+            errors: precision == Precision::Sampled,
+        }
+    }
+}
+
+/// Keys and sums the before side of a diff ahead of the after profile
+/// (see [`Ahead`]).
+pub fn ahead<'p>(before: &'p Profile, options: &Options) -> Ahead<'p> {
+    let mut keys = KeyTable::default();
+    let before_keys: Arc<[KeyId]> = keys.map_frames(before, options.granularity).into();
+    let precision = Precision::of(before);
+    let summed = select(before, before, options.sample_type.as_ref())
+        .ok()
+        .map(|sel| {
+            let input = side_input(
+                &sel,
+                0,
+                &before_keys,
+                keys.len(),
+                precision,
+                before,
+                options,
+            );
+            let (sums, items) = sum_side(before, Side::Before, &input);
+            (Guess::of(&sel, precision), sums, items)
+        });
+    Ahead {
+        before,
+        keys,
+        before_keys,
+        summed,
+    }
+}
+
+/// Finishes a diff whose before side was summed [`ahead`], with the same
+/// options.
+pub fn diff_ahead(ahead: Ahead<'_>, after: &Profile, options: &Options) -> Result<Diff, Error> {
+    let Ahead {
+        before,
+        mut keys,
+        before_keys,
+        summed,
+    } = ahead;
     let sel = select(before, after, options.sample_type.as_ref())?;
     let precision = Precision::of(before).min(Precision::of(after));
-    let mut keys = KeyTable::default();
     let frame_keys: [Arc<[KeyId]>; 2] = [
-        keys.map_frames(before, options.granularity).into(),
+        before_keys,
         keys.map_frames(after, options.granularity).into(),
     ];
     let key_count = keys.len();
@@ -597,59 +678,22 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
             options,
         )
     };
-    let (b, a) = rayon::join(
-        || FrameTable::of(before, &side_of(0)),
-        || FrameTable::of(after, &side_of(1)),
-    );
-    let tables = [b, a];
-    // Each side's samples in parts summed apart, all at once; each side's
-    // parts merged in sample order, their stacks kept in that order (the
-    // before side's first).
-    let parts: Vec<(usize, std::ops::Range<usize>)> = profiles
-        .iter()
-        .enumerate()
-        .flat_map(|(i, p)| parts_of(p, key_count).into_iter().map(move |r| (i, r)))
-        .collect();
-    // Every stack's item is written once, into one buffer: each part's
-    // into a slice of its own (room for one a sample), then moved down over
-    // the room left by the samples that made none.
-    let mut items = tree::item_buffer(parts.iter().map(|(_, r)| r.len()).sum());
-    let mut slices = Vec::with_capacity(parts.len());
-    let mut rest = &mut items[..];
-    for (_, r) in &parts {
-        let (mine, tail) = std::mem::take(&mut rest).split_at_mut(r.len());
-        slices.push(mine);
-        rest = tail;
-    }
-    let done: Vec<SideSums<'_>> = parts
-        .par_iter()
-        .zip(slices)
-        .map(|((i, r), out)| {
-            let side = if *i == 0 { Side::Before } else { Side::After };
-            let (profile, table) = (profiles[*i], &tables[*i]);
-            aggregate(profile, side, side_of(*i), table, r.clone(), Some(out))
-        })
-        .collect();
-    let mut sides: [Option<SideSums<'_>>; 2] = [None, None];
-    let (mut len, mut at, mut before_items) = (0, 0, 0);
-    for ((i, r), sums) in parts.iter().zip(done) {
-        let written = sums.items;
-        items.copy_within(at..at + written, len);
-        let placed = len..len + written;
-        (len, at) = (len + written, at + r.len());
-        match &mut sides[*i] {
-            Some(first) => {
-                let base = first.merge(sums);
-                tree::rebase_copied(&mut items[placed], base);
+    let kept = summed.filter(|(guess, ..)| *guess == Guess::of(&sel, precision));
+    // The after side, and the before side again if its guess was wrong,
+    // summed at once.
+    let ((mut b, mut items), (a, after_items)) = rayon::join(
+        || match kept {
+            Some((_, mut sums, items)) => {
+                sums.grow(key_count);
+                (sums, items)
             }
-            empty => *empty = Some(sums),
-        }
-        if *i == 0 {
-            before_items = len;
-        }
-    }
-    items.truncate(len);
-    let [mut b, a] = sides.map(|s| s.expect("every side has a part"));
+            None => sum_side(before, Side::Before, &side_of(0)),
+        },
+        || sum_side(after, Side::After, &side_of(1)),
+    );
+    let before_items = items.len();
+    items.extend_from_slice(&after_items);
+    drop(after_items);
     // A total that is not positive (a delta profile's can be negative)
     // gives no factor to scale by: `--normalize` is then not applied, and
     // the diff says so.
@@ -810,6 +854,50 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
     })
 }
 
+/// Sums one side's samples, in parts at once (see [`parts_of`]), merged in
+/// sample order; returns the sums and the stacks' items, in sample order.
+fn sum_side<'p>(
+    profile: &'p Profile,
+    side: Side,
+    input: &SideInput<'_>,
+) -> (SideSums<'p>, Vec<Item>) {
+    let table = FrameTable::of(profile, input);
+    let parts = parts_of(profile, input.key_count);
+    // Every stack's item is written once, into one buffer: each part's
+    // into a slice of its own (room for one a sample), then moved down over
+    // the room left by the samples that made none.
+    let mut items = tree::item_buffer(profile.sample_count());
+    let mut slices = Vec::with_capacity(parts.len());
+    let mut rest = &mut items[..];
+    for r in &parts {
+        let (mine, tail) = std::mem::take(&mut rest).split_at_mut(r.len());
+        slices.push(mine);
+        rest = tail;
+    }
+    let done: Vec<SideSums<'_>> = parts
+        .par_iter()
+        .zip(slices)
+        .map(|(r, out)| aggregate(profile, side, input.clone(), &table, r.clone(), Some(out)))
+        .collect();
+    let mut merged: Option<SideSums<'_>> = None;
+    let mut len = 0;
+    for (r, sums) in parts.iter().zip(done) {
+        let written = sums.items;
+        items.copy_within(r.start..r.start + written, len);
+        let placed = len..len + written;
+        len += written;
+        match &mut merged {
+            Some(first) => {
+                let base = first.merge(sums);
+                tree::rebase_copied(&mut items[placed], base);
+            }
+            empty => *empty = Some(sums),
+        }
+    }
+    items.truncate(len);
+    (merged.expect("a side has at least one part"), items)
+}
+
 /// Sample ranges of a profile summed apart, one per thread at most: a
 /// profile of integer values only (their sums are exact in any order,
 /// while a sampled profile's scaled values would round differently summed
@@ -922,6 +1010,17 @@ impl<'a> SideSums<'a> {
             *self.via.entry(k).or_insert(0.0) += v;
         }
         self.stacks.append(other.stacks)
+    }
+
+    /// Makes room for keys up to `key_count` (keyed after these sums were
+    /// made: the after profile's), with nothing summed.
+    fn grow(&mut self, key_count: usize) {
+        self.flat.resize(key_count, (0.0, 0.0));
+        self.cum.resize(key_count, (0.0, 0.0));
+        if !self.flat_var.is_empty() || !self.cum_var.is_empty() {
+            self.flat_var.resize(key_count, 0.0);
+            self.cum_var.resize(key_count, 0.0);
+        }
     }
 
     /// Scales every value by `value` and every count by `count`

@@ -18,8 +18,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use heapdiff_profile::{DecodeOptions, Profile};
-use rayon::prelude::*;
 use heapdiff_report::{FlameError, HeapFlameOptions, Inputs, Orientation, TableOptions};
+use rayon::prelude::*;
 
 use cli::{Cli, Color, FlameOrient, FlameStyle, OutputFormat, Plan};
 use destination::Destination;
@@ -152,38 +152,75 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
         ..DecodeOptions::default()
     };
     output::timing("start");
-    let mut profiles = load_all(&paths, &names, &options)?;
-    output::timing("decode");
-
-    let mut warnings = profile_warnings(names.iter().map(String::as_str).zip(&profiles));
-    if !cli.no_symbolize {
-        warnings.extend(symbols::symbolize(
-            cli,
-            names
-                .iter()
-                .map(String::as_str)
-                .zip(paths.iter().map(PathBuf::as_path))
-                .zip(profiles.iter_mut())
-                .map(|((n, p), profile)| (n, p, profile)),
-        ));
-    }
-    output::timing("symbolize");
     match plan {
-        Plan::Pair { before, .. } => {
-            let after = profiles.split_off(before.len());
-            let inputs = Inputs {
-                before: side_name(&names[..before.len()]),
-                after: side_name(&names[before.len()..]),
-            };
-            let before = Profile::merge(profiles).with_context(|| inputs.before.clone())?;
-            let after = Profile::merge(after).with_context(|| inputs.after.clone())?;
-            let diff = heapdiff_diff::diff(&before, &after, &cli.diff_options())?;
-            output::timing("diff");
-            report(cli, diff, &inputs, warnings)
+        Plan::Pair { before, .. } => compare(cli, &paths, &names, before.len(), &options),
+        Plan::Trend(_) => {
+            let mut profiles = load_all(&paths, &names, &options)?;
+            output::timing("decode");
+            let mut symbols = (!cli.no_symbolize).then(|| symbols::Session::new(cli));
+            for ((profile, name), path) in profiles.iter_mut().zip(&names).zip(&paths) {
+                if let Some(session) = &mut symbols {
+                    session.symbolize(name, path, profile);
+                }
+            }
+            let mut warnings = profile_warnings(names.iter().map(String::as_str).zip(&profiles));
+            warnings.extend(symbols.map(symbols::Session::finish).unwrap_or_default());
+            output::timing("symbolize");
+            trend(cli, &profiles, &names, warnings)
         }
-        Plan::Trend(_) => trend(cli, &profiles, &names, warnings),
         Plan::Live { .. } => unreachable!("live plans were fetched above"),
     }
+}
+
+/// Compares the first `split` inputs (merged) with the rest (merged). The
+/// after side is read on other threads while this one reads the before
+/// side, symbolizes it, and keys and sums it for the diff (a leak's after
+/// file is the bigger one: it is still being read by then).
+fn compare(
+    cli: &Cli,
+    paths: &[PathBuf],
+    names: &[String],
+    split: usize,
+    options: &DecodeOptions,
+) -> Result<Verdict> {
+    let inputs = Inputs {
+        before: side_name(&names[..split]),
+        after: side_name(&names[split..]),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let (paths, names) = (paths[split..].to_vec(), names[split..].to_vec());
+        let options = options.clone();
+        rayon::spawn(move || {
+            // The receiver is gone only if the before side failed.
+            let _ = tx.send(load_all(&paths, &names, &options));
+        });
+    }
+    let mut symbols = (!cli.no_symbolize).then(|| symbols::Session::new(cli));
+    let mut symbolized = |profiles: &mut [Profile], at: usize| {
+        if let Some(session) = &mut symbols {
+            for (i, profile) in profiles.iter_mut().enumerate() {
+                session.symbolize(&names[at + i], &paths[at + i], profile);
+            }
+        }
+        profile_warnings(names[at..].iter().map(String::as_str).zip(&*profiles))
+    };
+    // A failing before file is reported first, as in command-line order.
+    let mut before = load_all(&paths[..split], &names[..split], options)?;
+    let mut warnings = symbolized(&mut before, 0);
+    let before = Profile::merge(before).with_context(|| inputs.before.clone())?;
+    let diff_options = cli.diff_options();
+    let ahead = heapdiff_diff::ahead(&before, &diff_options);
+    output::timing("before side");
+    let mut after = rx.recv().expect("the after side is sent")?;
+    output::timing("decode");
+    warnings.extend(symbolized(&mut after, split));
+    warnings.extend(symbols.map(symbols::Session::finish).unwrap_or_default());
+    let after = Profile::merge(after).with_context(|| inputs.after.clone())?;
+    output::timing("symbolize");
+    let diff = heapdiff_diff::diff_ahead(ahead, &after, &diff_options)?;
+    output::timing("diff");
+    report(cli, diff, &inputs, warnings)
 }
 
 /// The decoders' warnings, each naming its input.

@@ -87,18 +87,6 @@ fn check_symbol_dir(path: &Path) -> Result<(), String> {
     }
 }
 
-/// Symbolizes every profile; returns the warnings, each naming its input.
-pub(crate) fn symbolize<'a>(
-    cli: &Cli,
-    profiles: impl IntoIterator<Item = (&'a str, &'a Path, &'a mut Profile)>,
-) -> Vec<String> {
-    let mut session = Session::new(cli);
-    for (name, path, profile) in profiles {
-        session.symbolize(name, path, profile);
-    }
-    session.finish()
-}
-
 /// One symbolizer for all of a run's profiles, symbolized one at a time as
 /// they are decoded, and their warnings.
 pub(crate) struct Session {
