@@ -639,7 +639,7 @@ pub fn ahead<'p>(before: &'p Profile, options: &Options) -> Ahead<'p> {
                 before,
                 options,
             );
-            let (sums, items) = sum_side(before, Side::Before, &input);
+            let (sums, items) = sum_side(before, Side::Before, &input, 0);
             (Guess::of(&sel, precision), sums, items)
         });
     Ahead {
@@ -680,20 +680,25 @@ pub fn diff_ahead(ahead: Ahead<'_>, after: &Profile, options: &Options) -> Resul
     };
     let kept = summed.filter(|(guess, ..)| *guess == Guess::of(&sel, precision));
     // The after side, and the before side again if its guess was wrong,
-    // summed at once.
-    let ((mut b, mut items), (a, after_items)) = rayon::join(
+    // summed at once; the after side's items leave room for the before
+    // side's in front, where they are known.
+    let lead = kept.as_ref().map_or(0, |(_, _, items)| items.len());
+    let ((mut b, before_items), (a, mut items)) = rayon::join(
         || match kept {
             Some((_, mut sums, items)) => {
                 sums.grow(key_count);
                 (sums, items)
             }
-            None => sum_side(before, Side::Before, &side_of(0)),
+            None => sum_side(before, Side::Before, &side_of(0), 0),
         },
-        || sum_side(after, Side::After, &side_of(1)),
+        || sum_side(after, Side::After, &side_of(1), lead),
     );
-    let before_items = items.len();
-    items.extend_from_slice(&after_items);
-    drop(after_items);
+    let before_count = before_items.len();
+    if lead == before_count {
+        items[..lead].copy_from_slice(&before_items);
+    } else {
+        items.splice(0..0, before_items);
+    }
     // A total that is not positive (a delta profile's can be negative)
     // gives no factor to scale by: `--normalize` is then not applied, and
     // the diff says so.
@@ -708,7 +713,7 @@ pub fn diff_ahead(ahead: Ahead<'_>, after: &Profile, options: &Options) -> Resul
         };
         let factor = ratio(a.total.0, b.total.0);
         b.scale(factor, ratio(a.total.1, b.total.1));
-        tree::scale(&mut items[..before_items], factor);
+        tree::scale(&mut items[..before_count], factor);
         factor
     });
     let flat: Vec<Values> = (0..key_count)
@@ -855,20 +860,22 @@ pub fn diff_ahead(ahead: Ahead<'_>, after: &Profile, options: &Options) -> Resul
 }
 
 /// Sums one side's samples, in parts at once (see [`parts_of`]), merged in
-/// sample order; returns the sums and the stacks' items, in sample order.
+/// sample order; returns the sums and the stacks' items, in sample order,
+/// after `lead` items of room.
 fn sum_side<'p>(
     profile: &'p Profile,
     side: Side,
     input: &SideInput<'_>,
+    lead: usize,
 ) -> (SideSums<'p>, Vec<Item>) {
     let table = FrameTable::of(profile, input);
     let parts = parts_of(profile, input.key_count);
     // Every stack's item is written once, into one buffer: each part's
     // into a slice of its own (room for one a sample), then moved down over
     // the room left by the samples that made none.
-    let mut items = tree::item_buffer(profile.sample_count());
+    let mut items = tree::item_buffer(lead + profile.sample_count());
     let mut slices = Vec::with_capacity(parts.len());
-    let mut rest = &mut items[..];
+    let mut rest = &mut items[lead..];
     for r in &parts {
         let (mine, tail) = std::mem::take(&mut rest).split_at_mut(r.len());
         slices.push(mine);
@@ -880,10 +887,10 @@ fn sum_side<'p>(
         .map(|(r, out)| aggregate(profile, side, input.clone(), &table, r.clone(), Some(out)))
         .collect();
     let mut merged: Option<SideSums<'_>> = None;
-    let mut len = 0;
+    let mut len = lead;
     for (r, sums) in parts.iter().zip(done) {
         let written = sums.items;
-        items.copy_within(r.start..r.start + written, len);
+        items.copy_within(lead + r.start..lead + r.start + written, len);
         let placed = len..len + written;
         len += written;
         match &mut merged {

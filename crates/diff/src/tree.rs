@@ -16,7 +16,7 @@
 use std::sync::Arc;
 use std::sync::Mutex;
 
-use heapdiff_profile::Frames;
+use heapdiff_profile::{FrameId, Frames, StackFrame};
 use rayon::prelude::*;
 
 use crate::{KeyId, Side};
@@ -188,15 +188,31 @@ impl<'p> SideStacks<'p> {
 
     /// A stack's keys from `depth` on, for [`Item::top`].
     fn window(&self, item: &Item, depth: usize) -> TopKeys {
-        let mut top = [u16::MAX; TOP];
-        for (j, slot) in top
-            .iter_mut()
-            .enumerate()
-            .take(item.len().saturating_sub(depth))
-        {
-            *slot = u16::try_from(self.key(item, depth + j)).unwrap_or(u16::MAX);
+        fn keys<F: StackFrame>(run: &[F], keys_of: &[KeyId]) -> TopKeys {
+            let mut top = [u16::MAX; TOP];
+            for (slot, f) in top.iter_mut().zip(run.iter().rev()) {
+                *slot = u16::try_from(keys_of[f.index()].0).unwrap_or(u16::MAX);
+            }
+            top
         }
-        top
+        let n = item.len().saturating_sub(depth).min(TOP);
+        let (start, len) = (item.start(), item.len());
+        if item.copied() {
+            let mut top = [u16::MAX; TOP];
+            for (slot, &k) in top
+                .iter_mut()
+                .zip(&self.copied[start + depth..start + depth + n])
+            {
+                *slot = u16::try_from(k).unwrap_or(u16::MAX);
+            }
+            return top;
+        }
+        // Root first is the end of the leaf-first run.
+        let end = start + len - depth;
+        match self.frames {
+            Frames::Narrow(f) => keys(&f[end - n..end], &self.keys_of),
+            Frames::Wide(f) => keys(&f[end - n..end], &self.keys_of),
+        }
     }
 
     /// How many frames two stacks of this side (neither copied) share
@@ -223,6 +239,20 @@ impl<'p> SideStacks<'p> {
         }
     }
 
+    /// A stack's keys at depths `from..to` (from the root).
+    fn keys(&self, item: &Item, from: usize, to: usize) -> Keys<'_> {
+        let (start, len) = (item.start(), item.len());
+        if item.copied() {
+            return Keys::Copied(self.copied[start + from..start + to].iter());
+        }
+        // Root first is the end of the leaf-first run.
+        let (lo, hi) = (start + len - to, start + len - from);
+        match self.frames {
+            Frames::Narrow(f) => Keys::Narrow(f[lo..hi].iter().rev(), &self.keys_of),
+            Frames::Wide(f) => Keys::Wide(f[lo..hi].iter().rev(), &self.keys_of),
+        }
+    }
+
     /// Key `depth` (from the root) of a stack.
     fn key(&self, item: &Item, depth: usize) -> u32 {
         let (start, len) = (item.start(), item.len());
@@ -239,6 +269,25 @@ impl<'p> SideStacks<'p> {
 /// nothing until they are written.
 pub(crate) fn item_buffer(n: usize) -> Vec<Item> {
     bytemuck::zeroed_vec(n)
+}
+
+/// A run of a stack's keys, root first (see [`SideStacks::keys`]).
+enum Keys<'a> {
+    Copied(std::slice::Iter<'a, u32>),
+    Narrow(std::iter::Rev<std::slice::Iter<'a, u16>>, &'a [KeyId]),
+    Wide(std::iter::Rev<std::slice::Iter<'a, FrameId>>, &'a [KeyId]),
+}
+
+impl Iterator for Keys<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        match self {
+            Keys::Copied(k) => k.next().copied(),
+            Keys::Narrow(f, keys) => f.next().map(|f| keys[usize::from(*f)].0),
+            Keys::Wide(f, keys) => f.next().map(|f| keys[f.index()].0),
+        }
+    }
 }
 
 /// Multiplies every stack's value by `factor`.
@@ -483,9 +532,11 @@ impl<'a> Builder<'a> {
         };
         let mut part = Part::default();
         let mut work = vec![task];
+        let mut children = Vec::new();
         let mut scratch = Scratch::default();
         while let Some(task) = work.pop() {
-            for child in self.expand(&mut part, number, task, &mut scratch) {
+            self.expand(&mut part, number, task, &mut scratch, &mut children);
+            for child in children.drain(..) {
                 if child.items.len() > TASK_ABOVE {
                     scope.spawn(move |s| self.subtree(s, child));
                 } else {
@@ -500,14 +551,15 @@ impl<'a> Builder<'a> {
     /// its own; while all the others go on through one key, that key's
     /// node is the next of a chain; then they are grouped by their next
     /// key: groups too small to draw are folded into the node, the others
-    /// are returned as tasks.
+    /// become tasks (`children`).
     fn expand<'s>(
         &self,
         part: &mut Part,
         number: u32,
         task: Task<'s>,
         scratch: &mut Scratch,
-    ) -> Vec<Task<'s>> {
+        children: &mut Vec<Task<'s>>,
+    ) {
         let Task {
             items,
             mut depth,
@@ -528,7 +580,7 @@ impl<'a> Builder<'a> {
                 sums[1] += own[1];
                 part.count_path(own);
                 if items.is_empty() {
-                    return Vec::new();
+                    return;
                 }
             }
             if depth >= window + TOP {
@@ -568,13 +620,13 @@ impl<'a> Builder<'a> {
             part: number,
             index: node,
         };
-        self.group(part, at, items, depth, window, scratch)
+        self.group(part, at, items, depth, window, scratch, children);
     }
 
     /// Groups `items` (which pass through node `at` and whose keys at
     /// `depth` are in `scratch.keys`) by that key, keeping their order:
-    /// groups too small to draw are folded into the node, the others are
-    /// returned as tasks, in key order.
+    /// groups too small to draw are folded into the node, the others become
+    /// tasks (`children`), in key order.
     fn group<'s>(
         &self,
         part: &mut Part,
@@ -583,11 +635,11 @@ impl<'a> Builder<'a> {
         depth: usize,
         window: usize,
         scratch: &mut Scratch,
-    ) -> Vec<Task<'s>> {
-        let runs = order_by_keys(items, scratch);
-        let mut tasks = Vec::new();
+        children: &mut Vec<Task<'s>>,
+    ) {
+        order_by_keys(items, scratch);
         let mut rest = items;
-        for (key, n) in runs {
+        for &(key, n) in &scratch.runs {
             let (group, tail) = rest.split_at_mut(n);
             rest = tail;
             let (mut before, mut after) = (0.0, 0.0);
@@ -606,7 +658,7 @@ impl<'a> Builder<'a> {
                 sums[1] += after;
                 self.count_folded(part, group, depth, window);
             } else {
-                tasks.push(Task {
+                children.push(Task {
                     items: group,
                     depth: depth + 1,
                     key,
@@ -616,7 +668,6 @@ impl<'a> Builder<'a> {
                 });
             }
         }
-        tasks
     }
 
     /// Holds each stack's keys from `depth` on in its item.
@@ -685,8 +736,19 @@ impl<'a> Builder<'a> {
             // in bulk.
             d += self.sides[a.side()].common_frames(a, b, depth, limit);
         }
-        while d < limit && self.key(a, d, window) == self.key(b, d, window) {
+        // The keys each item holds, then the rest from the frames, in bulk.
+        while d < limit && d < window + TOP {
+            if self.key(a, d, window) != self.key(b, d, window) {
+                return d - depth;
+            }
             d += 1;
+        }
+        if d < limit {
+            let (ka, kb) = (
+                self.sides[a.side()].keys(a, d, limit),
+                self.sides[b.side()].keys(b, d, limit),
+            );
+            d += ka.zip(kb).take_while(|(x, y)| x == y).count();
         }
         d - depth
     }
@@ -746,11 +808,12 @@ impl<'a> Builder<'a> {
     /// Two stacks' keys from `depth` on, compared (a stack before those it
     /// is the start of).
     fn compare(&self, a: &Item, b: &Item, depth: usize, window: usize) -> std::cmp::Ordering {
-        let shared = a.len().min(b.len());
-        (depth..shared)
-            .map(|d| self.key(a, d, window).cmp(&self.key(b, d, window)))
-            .find(|o| o.is_ne())
-            .unwrap_or_else(|| a.len().cmp(&b.len()))
+        let d = depth + self.shared(a, b, depth, a.len().min(b.len()), window);
+        if d < a.len() && d < b.len() {
+            self.key(a, d, window).cmp(&self.key(b, d, window))
+        } else {
+            a.len().cmp(&b.len())
+        }
     }
 }
 
@@ -775,35 +838,22 @@ fn end_here(items: &mut [Item], depth: usize) -> ([f64; 2], usize, usize) {
 }
 
 /// Orders `items` by their keys (`scratch.keys`, one each), keeping the
-/// order of those with equal keys; returns each key's count, in key order.
-fn order_by_keys(items: &mut [Item], scratch: &mut Scratch) -> Vec<(u32, usize)> {
-    let keys = &scratch.keys;
-    let moved = &mut scratch.moved;
+/// order of those with equal keys; `scratch.runs` is then each key's count,
+/// in key order.
+fn order_by_keys(items: &mut [Item], scratch: &mut Scratch) {
+    let Scratch {
+        keys,
+        pairs,
+        moved,
+        groups,
+        runs,
+    } = scratch;
+    runs.clear();
     moved.clear();
-    if let Some(mut runs) = few_keys(keys) {
-        // Few keys (the usual case): counted, then each stack moved
-        // straight to its place.
-        runs.sort_unstable();
-        let mut next: Vec<usize> = runs
-            .iter()
-            .scan(0, |at, &(_, n)| {
-                *at += n;
-                Some(*at - n)
-            })
-            .collect();
-        moved.extend_from_slice(items);
-        for (it, k) in moved.iter().zip(keys) {
-            let g = runs
-                .iter()
-                .position(|r| r.0 == *k)
-                .expect("every key counted");
-            items[next[g]] = *it;
-            next[g] += 1;
-        }
-        return runs;
+    if order_few(items, keys, groups, moved, runs) {
+        return;
     }
     // Many keys: (key, position) pairs sorted.
-    let pairs = &mut scratch.pairs;
     pairs.clear();
     pairs.extend(
         keys.iter()
@@ -817,7 +867,6 @@ fn order_by_keys(items: &mut [Item], scratch: &mut Scratch) -> Vec<(u32, usize)>
     }
     moved.extend(pairs.iter().map(|&p| items[(p as u32) as usize]));
     items.copy_from_slice(moved);
-    let mut runs: Vec<(u32, usize)> = Vec::new();
     for p in pairs.iter() {
         let key = (p >> 32) as u32;
         match runs.last_mut() {
@@ -825,23 +874,98 @@ fn order_by_keys(items: &mut [Item], scratch: &mut Scratch) -> Vec<(u32, usize)>
             _ => runs.push((key, 1)),
         }
     }
-    runs
 }
 
-/// Each key's count, if there are at most [`FEW`] distinct keys.
-fn few_keys(keys: &[u32]) -> Option<Vec<(u32, usize)>> {
-    let mut runs: Vec<(u32, usize)> = Vec::with_capacity(FEW);
+/// [`order_by_keys`] for at most [`FEW`] distinct keys (the usual case;
+/// `false` if there are more): each stack's group found once, the groups
+/// counted, then each stack copied straight to its place. The parts of a
+/// big range are copied at once, each to its own slice of every group.
+fn order_few(
+    items: &mut [Item],
+    keys: &[u32],
+    groups: &mut Vec<u8>,
+    moved: &mut Vec<Item>,
+    runs: &mut Vec<(u32, usize)>,
+) -> bool {
+    let mut distinct = [0u32; FEW];
+    let mut found = 0;
+    groups.clear();
+    let mut last = (u32::MAX, 0);
     for &k in keys {
-        match runs.iter().position(|r| r.0 == k) {
-            Some(g) => runs[g].1 += 1,
-            None if runs.len() < FEW => runs.push((k, 1)),
-            None => return None,
+        // Stacks with the same next key often come one after another.
+        if k == last.0 {
+            groups.push(last.1);
+            continue;
         }
+        let g = match distinct[..found].iter().position(|&d| d == k) {
+            Some(g) => g,
+            None if found < FEW => {
+                distinct[found] = k;
+                found += 1;
+                found - 1
+            }
+            None => return false,
+        };
+        last = (k, g as u8);
+        groups.push(g as u8);
     }
-    Some(runs)
+    let count = |part: &[u8]| {
+        let mut n = [0usize; FEW];
+        for &g in part {
+            n[usize::from(g)] += 1;
+        }
+        n
+    };
+    let mut order = [0usize; FEW];
+    for (g, o) in order.iter_mut().enumerate() {
+        *o = g;
+    }
+    order[..found].sort_unstable_by_key(|&g| distinct[g]);
+    moved.extend_from_slice(items);
+    if groups.len() <= PARALLEL_ABOVE {
+        let n = count(groups);
+        let mut next = [0usize; FEW];
+        let mut at = 0;
+        for &g in &order[..found] {
+            next[g] = at;
+            at += n[g];
+            runs.push((distinct[g], n[g]));
+        }
+        for (it, &g) in moved.iter().zip(groups.iter()) {
+            let g = usize::from(g);
+            items[next[g]] = *it;
+            next[g] += 1;
+        }
+        return true;
+    }
+    let counts: Vec<[usize; FEW]> = groups.par_chunks(PARALLEL_ABOVE).map(count).collect();
+    // Each part's slice of each group, groups in key order, parts in order.
+    let mut slices: Vec<[&mut [Item]; FEW]> = counts.iter().map(|_| Default::default()).collect();
+    let mut rest = &mut items[..];
+    for &g in &order[..found] {
+        for (part, n) in slices.iter_mut().zip(&counts) {
+            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(n[g]);
+            part[g] = mine;
+            rest = tail;
+        }
+        runs.push((distinct[g], counts.iter().map(|n| n[g]).sum()));
+    }
+    moved
+        .par_chunks(PARALLEL_ABOVE)
+        .zip(groups.par_chunks(PARALLEL_ABOVE))
+        .zip(slices)
+        .for_each(|((from, groups), to)| {
+            let mut at = [0usize; FEW];
+            for (it, &g) in from.iter().zip(groups) {
+                let g = usize::from(g);
+                to[g][at[g]] = *it;
+                at[g] += 1;
+            }
+        });
+    true
 }
 
-/// See [`few_keys`].
+/// See [`order_few`].
 const FEW: usize = 16;
 
 /// A builder's memory from node to node.
@@ -853,6 +977,10 @@ struct Scratch {
     pairs: Vec<u64>,
     /// The stacks in their groups' order.
     moved: Vec<Item>,
+    /// Each stack's group, while few keys are grouped.
+    groups: Vec<u8>,
+    /// Each key's count, in key order, once grouped.
+    runs: Vec<(u32, usize)>,
 }
 
 /// Numbers the parts' nodes in pre-order (siblings in key order), then
