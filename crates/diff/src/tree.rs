@@ -530,13 +530,16 @@ impl<'a> Builder<'a> {
             parts.push(Part::default());
             (parts.len() - 1) as u32
         };
-        let mut part = Part::default();
+        let mut worker = Worker {
+            part: Part::default(),
+            number,
+            scratch: Scratch::default(),
+            children: Vec::new(),
+        };
         let mut work = vec![task];
-        let mut children = Vec::new();
-        let mut scratch = Scratch::default();
         while let Some(task) = work.pop() {
-            self.expand(&mut part, number, task, &mut scratch, &mut children);
-            for child in children.drain(..) {
+            self.expand(&mut worker, task);
+            for child in worker.children.drain(..) {
                 if child.items.len() > TASK_ABOVE {
                     scope.spawn(move |s| self.subtree(s, child));
                 } else {
@@ -544,7 +547,7 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        self.parts.lock().expect("no builder panicked")[number as usize] = part;
+        self.parts.lock().expect("no builder panicked")[number as usize] = worker.part;
     }
 
     /// Creates a task's node and expands it: the stacks that end at it are
@@ -552,14 +555,14 @@ impl<'a> Builder<'a> {
     /// node is the next of a chain; then they are grouped by their next
     /// key: groups too small to draw are folded into the node, the others
     /// become tasks (`children`).
-    fn expand<'s>(
-        &self,
-        part: &mut Part,
-        number: u32,
-        task: Task<'s>,
-        scratch: &mut Scratch,
-        children: &mut Vec<Task<'s>>,
-    ) {
+    fn expand<'s>(&self, worker: &mut Worker<'s>, task: Task<'s>) {
+        let Worker {
+            part,
+            number,
+            scratch,
+            ..
+        } = worker;
+        let number = *number;
         let Task {
             items,
             mut depth,
@@ -620,7 +623,7 @@ impl<'a> Builder<'a> {
             part: number,
             index: node,
         };
-        self.group(part, at, items, depth, window, scratch, children);
+        self.group(worker, at, items, depth, window);
     }
 
     /// Groups `items` (which pass through node `at` and whose keys at
@@ -629,14 +632,18 @@ impl<'a> Builder<'a> {
     /// tasks (`children`), in key order.
     fn group<'s>(
         &self,
-        part: &mut Part,
+        worker: &mut Worker<'s>,
         at: At,
         items: &'s mut [Item],
         depth: usize,
         window: usize,
-        scratch: &mut Scratch,
-        children: &mut Vec<Task<'s>>,
     ) {
+        let Worker {
+            part,
+            scratch,
+            children,
+            ..
+        } = worker;
         order_by_keys(items, scratch);
         let mut rest = items;
         for &(key, n) in &scratch.runs {
@@ -967,6 +974,16 @@ fn order_few(
 
 /// See [`order_few`].
 const FEW: usize = 16;
+
+/// What one task's builder works with: the part its nodes go to (and its
+/// number), its memory from node to node, and the child tasks of the node
+/// it expanded last.
+struct Worker<'s> {
+    part: Part,
+    number: u32,
+    scratch: Scratch,
+    children: Vec<Task<'s>>,
+}
 
 /// A builder's memory from node to node.
 #[derive(Default)]

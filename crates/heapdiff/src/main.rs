@@ -149,7 +149,6 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
         max_input: Some(max_input),
         limits,
         budget: memory,
-        ..DecodeOptions::default()
     };
     output::timing("start");
     match plan {

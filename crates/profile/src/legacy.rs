@@ -65,16 +65,6 @@ pub struct DecodeOptions {
     /// The memory the decoders may grow into, with every other use of the
     /// run's memory.
     pub budget: crate::Budget,
-    /// Keep the memory a gzip-compressed binary input (pprof) was inflated
-    /// into for the caller, once decoded: see [`crate::Profile::take_spare`].
-    pub keep_input_memory: bool,
-    /// Memory decoders hand each other: see [`crate::MemoryPool`].
-    pub memory_pool: Option<crate::MemoryPool>,
-    /// Inflate a big gzip-compressed input into memory whose pages a
-    /// second thread faults in ahead of the inflating: for the input whose
-    /// inflating is the longest serial stretch of a run (a pair's bigger
-    /// file), while the other has the other core to spare.
-    pub fault_ahead: bool,
 }
 
 /// The four sample types of every heap format, in pprof's order.

@@ -162,40 +162,16 @@ fn read_to_end_into_zeroed(
     limit: u64,
     budget: &Budget,
 ) -> std::io::Result<Vec<u8>> {
-    let (mut buf, filled) = read_into_zeroed::<u8>(src, head, hint, limit, false, budget)?;
-    buf.truncate(filled);
-    Ok(buf)
-}
-
-/// [`read_to_end_into_zeroed`], into a buffer of `W`s (bytes, or blocks
-/// that another use of the memory needs: [`Inflated`]); returns it and how
-/// many of its bytes were read. With `fault_ahead`, a big buffer's pages are
-/// faulted in on a second thread ([`read_prefaulted`]). The buffer grows
-/// only as far as `budget` allows: past it, the read fails with
-/// [`std::io::ErrorKind::OutOfMemory`] ([`read_error`] tells it apart).
-fn read_into_zeroed<W: bytemuck::Pod>(
-    src: impl Read,
-    head: Vec<u8>,
-    hint: usize,
-    limit: u64,
-    fault_ahead: bool,
-    budget: &Budget,
-) -> std::io::Result<(Vec<W>, usize)> {
     let room = limit.saturating_add(1).saturating_sub(head.len() as u64);
     let mut src = src.take(room);
     let mut filled = head.len();
     let allowed = usize::try_from(budget.remaining()).unwrap_or(usize::MAX);
-    let bytes = hint.min(allowed).max(filled.saturating_add(READ_ROOM));
-    let mut buf: Vec<W> = bytemuck::zeroed_vec(bytes.div_ceil(std::mem::size_of::<W>()));
-    bytemuck::cast_slice_mut::<W, u8>(&mut buf)[..filled].copy_from_slice(&head);
+    let mut buf: Vec<u8> =
+        bytemuck::zeroed_vec(hint.min(allowed).max(filled.saturating_add(READ_ROOM)));
+    buf[..filled].copy_from_slice(&head);
     drop(head);
-    let view = bytemuck::cast_slice_mut::<W, u8>(&mut buf);
-    if fault_ahead && view.len() >= PREFAULT_FROM {
-        filled = read_prefaulted(&mut src, view, filled)?;
-    }
     loop {
-        let view = bytemuck::cast_slice_mut::<W, u8>(&mut buf);
-        if filled == view.len() {
+        if filled == buf.len() {
             // Full: grow only if there is more to read.
             let mut probe = [0u8; 32];
             let n = read_retrying(&mut src, &mut probe)?;
@@ -203,28 +179,27 @@ fn read_into_zeroed<W: bytemuck::Pod>(
                 break;
             }
             // Doubled, or grown by what the budget still allows.
-            let more = buf.len().min(
-                usize::try_from(budget.remaining()).unwrap_or(usize::MAX)
-                    / std::mem::size_of::<W>(),
-            );
-            if more * std::mem::size_of::<W>() < READ_ROOM {
+            let more = buf
+                .len()
+                .min(usize::try_from(budget.remaining()).unwrap_or(usize::MAX));
+            if more < READ_ROOM {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::OutOfMemory,
                     "the memory budget is spent",
                 ));
             }
-            buf.resize(buf.len() + more, W::zeroed());
-            bytemuck::cast_slice_mut::<W, u8>(&mut buf)[filled..filled + n]
-                .copy_from_slice(&probe[..n]);
+            buf.resize(buf.len() + more, 0);
+            buf[filled..filled + n].copy_from_slice(&probe[..n]);
             filled += n;
             continue;
         }
-        match read_retrying(&mut src, &mut view[filled..])? {
+        match read_retrying(&mut src, &mut buf[filled..])? {
             0 => break,
             n => filled += n,
         }
     }
-    Ok((buf, filled))
+    buf.truncate(filled);
+    Ok(buf)
 }
 
 /// The error of a failed read: [`Error::OverBudget`] when the budget
@@ -236,205 +211,6 @@ fn read_error(e: std::io::Error, budget: &Budget, other: fn(std::io::Error) -> E
         }
     } else {
         other(e)
-    }
-}
-
-/// A buffer at least this big is read into with its pages faulted in ahead
-/// of the reads, on a second thread ([`read_prefaulted`]).
-const PREFAULT_FROM: usize = if cfg!(test) { 64 << 10 } else { 8 << 20 };
-
-/// The pages faulted in ahead of the reads are handed over this many at a
-/// time.
-const PREFAULT_CHUNK: usize = if cfg!(test) { 16 << 10 } else { 2 << 20 };
-
-/// Reads `src` into `view[filled..]` until the view is full or `src` ends,
-/// returning how many of its bytes are filled; a second thread writes to
-/// each page of the view ahead of the reads. The view is fresh memory (a
-/// big zeroed allocation is pages the kernel has yet to provide): its page
-/// faults, and the kernel's clearing of each page, are taken by that thread
-/// instead of by the one reading, whose work (inflating the biggest input)
-/// is the longest serial stretch of a run.
-fn read_prefaulted(src: &mut impl Read, view: &mut [u8], filled: usize) -> std::io::Result<usize> {
-    let (_, rest) = view.split_at_mut(filled);
-    let mut chunks = rest.chunks_mut(PREFAULT_CHUNK);
-    let Some(first) = chunks.next() else {
-        return Ok(filled);
-    };
-    let (ready, ahead) = std::sync::mpsc::channel::<&mut [u8]>();
-    std::thread::scope(move |s| {
-        s.spawn(move || {
-            for chunk in chunks {
-                for page in chunk.chunks_mut(4096) {
-                    // A write (a read would map the shared zero page).
-                    *std::hint::black_box(&mut page[0]) = 0;
-                }
-                if ready.send(chunk).is_err() {
-                    // The reads are over.
-                    break;
-                }
-            }
-        });
-        let mut filled = filled;
-        let read = (|| {
-            for chunk in std::iter::once(first).chain(ahead.iter()) {
-                let mut at = 0;
-                while at < chunk.len() {
-                    match read_retrying(src, &mut chunk[at..])? {
-                        0 => return Ok(()),
-                        n => {
-                            at += n;
-                            filled += n;
-                        }
-                    }
-                }
-            }
-            Ok(())
-        })();
-        // The helper stops at its next chunk.
-        drop(ahead);
-        read.map(|()| filled)
-    })
-}
-
-/// An input inflated whole, as the decoders read it (`bytes::Bytes` over
-/// it): in 32-byte blocks, so that its memory can be reused for elements of
-/// any size dividing 32 once they are done: `keep` receives it then, if
-/// given ([`Profile::take_spare`]), else `pool`, if given.
-struct Inflated {
-    blocks: Vec<[u64; 4]>,
-    len: usize,
-    keep: Option<Kept>,
-    pool: Option<MemoryPool>,
-}
-
-/// Memory one decoder is done with, for another to write into: the memory
-/// a gzip-compressed binary input (pprof) was inflated into, once decoded,
-/// holds the sample values (and stack ends) of a big profile decoded after
-/// it, whose pages are then already written (no page faults) instead of
-/// fresh. Give clones of one pool to both decoders
-/// ([`DecodeOptions::memory_pool`]); what it holds is freed when it is
-/// [closed](MemoryPool::close) or dropped. Decoding gives the same profile
-/// with a pool or without.
-#[derive(Clone, Default)]
-pub struct MemoryPool(std::sync::Arc<std::sync::Mutex<PoolState>>);
-
-#[derive(Default)]
-struct PoolState {
-    closed: bool,
-    buffers: Vec<Vec<u64>>,
-}
-
-impl MemoryPool {
-    /// An empty pool.
-    pub fn new() -> Self {
-        MemoryPool::default()
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, PoolState> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Keeps `buffer` for a decoder to take (frees it if the pool is
-    /// closed).
-    pub(crate) fn give(&self, buffer: Vec<u64>) {
-        let mut state = self.state();
-        if !state.closed {
-            state.buffers.push(buffer);
-        }
-    }
-
-    /// `len` words (their values left as they were) in the smallest buffer
-    /// held that has them, its memory past them given back; `None` if none
-    /// has.
-    pub(crate) fn take(&self, len: usize) -> Option<Vec<u64>> {
-        let mut state = self.state();
-        let (i, _) = state
-            .buffers
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.len() >= len)
-            .min_by_key(|(_, b)| b.len())?;
-        let mut buffer = state.buffers.swap_remove(i);
-        drop(state);
-        buffer.truncate(len);
-        buffer.shrink_to_fit();
-        Some(buffer)
-    }
-
-    /// Frees what the pool holds, and from now on whatever it is given.
-    pub fn close(&self) {
-        let buffers = {
-            let mut state = self.state();
-            state.closed = true;
-            std::mem::take(&mut state.buffers)
-        };
-        drop(buffers);
-    }
-
-    /// How many bytes the pool holds.
-    pub fn held(&self) -> usize {
-        self.state().buffers.iter().map(|b| b.len() * 8).sum()
-    }
-}
-
-/// The smallest input memory given to a [`MemoryPool`]. glibc's allocator hands
-/// the memory of a smaller block it frees to its next allocations (once its
-/// threshold for mapping blocks of their own has risen past that size, as
-/// it does when such blocks are freed), which then take no faults either,
-/// while the pool would keep it from them (the real Go pair: 1,700 more
-/// faults with its 7 MB input pooled); a block of more than 32 MiB (that
-/// threshold's ceiling) it always gives back to the system. (Tests: 1 MiB.)
-const POOLED_FROM: usize = if cfg!(test) { 1 << 20 } else { 32 << 20 };
-
-impl PartialEq for MemoryPool {
-    /// The same pool.
-    fn eq(&self, other: &Self) -> bool {
-        std::sync::Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for MemoryPool {}
-
-impl std::fmt::Debug for MemoryPool {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "MemoryPool({} bytes)", self.held())
-    }
-}
-
-/// `len` elements of `T` (eight bytes each) from `pool`'s memory, their
-/// values whatever it held, or zeroed fresh memory: for buffers whose every
-/// element is written before it is read.
-pub(crate) fn pooled_or_zeroed<T: bytemuck::Pod>(pool: Option<&MemoryPool>, len: usize) -> Vec<T> {
-    pool.and_then(|p| p.take(len))
-        .and_then(|b| bytemuck::allocation::try_cast_vec::<u64, T>(b).ok())
-        .unwrap_or_else(|| bytemuck::zeroed_vec(len))
-}
-
-/// Where an [`Inflated`] input's memory goes once the decoders are done.
-type Kept = std::sync::Arc<std::sync::Mutex<Option<Vec<[u64; 4]>>>>;
-
-impl AsRef<[u8]> for Inflated {
-    fn as_ref(&self) -> &[u8] {
-        &bytemuck::cast_slice(&self.blocks)[..self.len]
-    }
-}
-
-impl Drop for Inflated {
-    fn drop(&mut self) {
-        if let Some(keep) = &self.keep {
-            let mut slot = keep
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            *slot = Some(std::mem::take(&mut self.blocks));
-        } else if let Some(pool) = &self.pool
-            && self.blocks.len() * 32 >= POOLED_FROM
-        {
-            pool.give(bytemuck::allocation::cast_vec(std::mem::take(
-                &mut self.blocks,
-            )));
-        }
     }
 }
 
@@ -611,32 +387,12 @@ fn decode_inflating(
         return format.decode(&mut lines::LineReader::new(head, gz, limit, true), options);
     }
     // `gz`, and with it the compressed bytes, is gone once inflated.
-    let (blocks, len) =
-        read_into_zeroed::<[u64; 4]>(gz, head, hint, limit, options.fault_ahead, &options.budget)
-            .map_err(|e| read_error(e, &options.budget, Error::Gzip))?;
-    if len as u64 > limit {
+    let inflated = read_to_end_into_zeroed(gz, head, hint, limit, &options.budget)
+        .map_err(|e| read_error(e, &options.budget, Error::Gzip))?;
+    if inflated.len() as u64 > limit {
         return Err(Error::InflatesTooLarge { limit });
     }
-    if len == 0 {
-        return Err(Error::Empty);
-    }
-    let keep: Option<Kept> = options.keep_input_memory.then(Kept::default);
-    let inflated = Inflated {
-        blocks,
-        len,
-        keep: keep.clone(),
-        pool: options.memory_pool.clone(),
-    };
-    let mut profile = decode_plain(bytes::Bytes::from_owner(inflated), options)?;
-    // The decoders hold none of the input by now.
-    if let Some(blocks) = keep.and_then(|k| {
-        k.lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-    }) {
-        profile.set_spare(bytemuck::allocation::cast_vec(blocks));
-    }
-    Ok(profile)
+    decode_inflated(inflated, options)
 }
 
 /// How much compressed input is read at a time.
@@ -719,16 +475,15 @@ fn decode_plain(bytes: bytes::Bytes, options: &DecodeOptions) -> Result<Profile,
             // The decoder frees the input once read; the start is kept for
             // the error message.
             let first_bytes = format::describe_start(&bytes);
-            pprof::decode_bytes_pooled(bytes, &options.limits, options.memory_pool.as_ref())
-                .map_err(|e| match e {
-                    // Raw protobuf has no signature: if it does not even parse, say
-                    // what the bytes looked like rather than only what prost said.
-                    Error::Protobuf(msg) => Error::Unrecognized {
-                        first_bytes,
-                        pprof: msg,
-                    },
-                    other => other,
-                })
+            pprof::decode_bytes_with(bytes, &options.limits).map_err(|e| match e {
+                // Raw protobuf has no signature: if it does not even parse, say
+                // what the bytes looked like rather than only what prost said.
+                Error::Protobuf(msg) => Error::Unrecognized {
+                    first_bytes,
+                    pprof: msg,
+                },
+                other => other,
+            })
         }
         Some(Format::Tracemalloc) => python::decode(&bytes, &options.limits),
         Some(Format::Dhat) => dhat::decode(&bytes, &options.limits),
@@ -790,58 +545,7 @@ mod tests {
             for chunk in [1 << 10, 100_000, usize::MAX] {
                 let out = read(&data[..10], hint, 1 << 30, chunk);
                 assert!(out == data, "hint {hint}, reads of {chunk}");
-                // The same into 32-byte blocks, the last one part filled,
-                // with the pages faulted in ahead or not (the buffer is
-                // past `PREFAULT_FROM` but for the smallest hints; the
-                // input ends before it is full, or fills it and goes on).
-                for fault_ahead in [false, true] {
-                    let src = Trickle {
-                        data: &data[10..],
-                        chunk,
-                        interrupt: false,
-                    };
-                    let (blocks, n) = read_into_zeroed::<[u64; 4]>(
-                        src,
-                        data[..10].to_vec(),
-                        hint,
-                        1 << 30,
-                        fault_ahead,
-                        &Budget::UNLIMITED,
-                    )
-                    .unwrap();
-                    let what = format!("hint {hint}, reads of {chunk}, ahead {fault_ahead}");
-                    assert_eq!(n, data.len(), "{what}");
-                    assert!(
-                        bytemuck::cast_slice::<[u64; 4], u8>(&blocks)[..n] == data[..],
-                        "{what}"
-                    );
-                }
             }
-        }
-        // A read failing while the pages are faulted in ahead ends the
-        // reading (and the faulting) with its error.
-        struct Failing(usize);
-        impl Read for Failing {
-            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                if self.0 == 0 {
-                    return Err(std::io::Error::other("broken"));
-                }
-                let n = buf.len().min(self.0).min(1000);
-                self.0 -= n;
-                Ok(n)
-            }
-        }
-        for good in [0, 5000, 40_000] {
-            let err = read_into_zeroed::<[u64; 4]>(
-                Failing(good),
-                Vec::new(),
-                1 << 20,
-                1 << 30,
-                true,
-                &Budget::UNLIMITED,
-            )
-            .unwrap_err();
-            assert_eq!(err.to_string(), "broken");
         }
         // One byte past the limit is read, for the caller to refuse.
         let out = read(&data[..10], data.len(), 1000, 333);
@@ -927,67 +631,6 @@ mod tests {
             decode_with(&bomb, &opts),
             Err(Error::InflatesTooLarge { limit: 1000 })
         ));
-    }
-
-    #[test]
-    fn the_memory_of_an_inflated_input_is_kept_when_asked_for() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/go/after.pb.gz");
-        let gz = std::fs::read(path).unwrap();
-        let inflated = gunzip(&gz).unwrap().len();
-        let keep = DecodeOptions {
-            keep_input_memory: true,
-            ..DecodeOptions::default()
-        };
-        let mut kept = decode_with(&gz, &keep).unwrap();
-        let mut plain = decode_with(&gz, &DecodeOptions::default()).unwrap();
-        assert!(plain.take_spare().is_none());
-        let memory = kept.take_spare().expect("the input's memory");
-        assert!(memory.len() * 8 >= inflated && memory.len().is_multiple_of(4));
-        assert!(kept.take_spare().is_none(), "handed over once");
-        // Nothing else differs.
-        assert_eq!(format!("{kept:?}"), format!("{plain:?}"));
-        // Text inputs are read as they are inflated: nothing is kept.
-        let mut folded = decode_with(&gzip(b"main;leak 100\n"), &keep).unwrap();
-        assert!(folded.take_spare().is_none());
-    }
-
-    #[test]
-    fn a_big_inflated_input_is_pooled_for_the_next_decoder() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/go/after.pb.gz");
-        let mut raw = gunzip(&std::fs::read(path).unwrap()).unwrap();
-        let small = gzip(&raw);
-        // A field no decoder reads, past `POOLED_FROM`: a big input, the
-        // same profile.
-        assert!(raw.len() < POOLED_FROM);
-        let pad = POOLED_FROM + 1;
-        raw.extend([0xA2, 0x06]); // field 100, length-delimited
-        let mut n = pad;
-        while n >= 0x80 {
-            raw.push(n as u8 | 0x80);
-            n >>= 7;
-        }
-        raw.push(n as u8);
-        raw.resize(raw.len() + pad, 0);
-        let big = gzip(&raw);
-        let pool = MemoryPool::new();
-        let pooled = DecodeOptions {
-            memory_pool: Some(pool.clone()),
-            ..DecodeOptions::default()
-        };
-        let plain = format!("{:?}", decode_with(&small, &DecodeOptions::default()));
-        assert_eq!(format!("{:?}", decode_with(&small, &pooled)), plain);
-        assert_eq!(pool.held(), 0, "a small input's memory is freed");
-        assert_eq!(format!("{:?}", decode_with(&big, &pooled)), plain);
-        assert!(pool.held() >= pad, "{}", pool.held());
-        // Taken in part: the rest of the buffer is given back.
-        let taken = pool.take(1000).expect("the big input's memory");
-        assert_eq!((taken.len(), taken.capacity()), (1000, 1000));
-        assert!(pool.take(1).is_none(), "taken once");
-        pool.give(vec![7; 10]);
-        pool.close();
-        assert_eq!(pool.held(), 0, "closed: freed");
-        pool.give(vec![7; 10]);
-        assert_eq!(pool.held(), 0, "closed: freed as it is given");
     }
 
     #[test]

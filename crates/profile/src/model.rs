@@ -456,27 +456,10 @@ pub(crate) trait StackWriter {
 const NARROW_FRAMES: usize = u16::MAX as usize + 1;
 
 /// Stack frames back to back, two bytes each until a frame id needs more.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum FrameStore {
     Narrow(Vec<u16>),
-    /// Two-byte frames from a position on: written in place by two threads,
-    /// one of them backwards from the middle (see
-    /// [`ProfileBuilder::set_narrow_samples`]). Made [`Self::Narrow`] again
-    /// before any change.
-    NarrowFrom(Vec<u16>, usize),
     Wide(Vec<FrameId>),
-}
-
-impl Clone for FrameStore {
-    /// A copy of the frames alone ([`Self::NarrowFrom`]'s unread front is
-    /// left behind).
-    fn clone(&self) -> Self {
-        match self {
-            FrameStore::Narrow(f) => FrameStore::Narrow(f.clone()),
-            FrameStore::NarrowFrom(f, start) => FrameStore::Narrow(f[*start..].to_vec()),
-            FrameStore::Wide(f) => FrameStore::Wide(f.clone()),
-        }
-    }
 }
 
 impl Default for FrameStore {
@@ -493,33 +476,19 @@ impl FrameStore {
     fn view(&self) -> Frames<'_> {
         match self {
             FrameStore::Narrow(f) => Frames::Narrow(f),
-            FrameStore::NarrowFrom(f, start) => Frames::Narrow(&f[*start..]),
             FrameStore::Wide(f) => Frames::Wide(f),
         }
     }
 
-    /// [`Self::NarrowFrom`] made [`Self::Narrow`] (its frames moved to the
-    /// front), so that it can change.
-    fn settle(&mut self) {
-        if let FrameStore::NarrowFrom(f, start) = self {
-            let mut f = std::mem::take(f);
-            f.drain(..*start);
-            *self = FrameStore::Narrow(f);
-        }
-    }
-
     fn reserve(&mut self, frames: usize) {
-        self.settle();
         match self {
             FrameStore::Narrow(f) => f.reserve(frames),
             FrameStore::Wide(f) => f.reserve(frames),
-            FrameStore::NarrowFrom(..) => unreachable!("settled"),
         }
     }
 
     /// Four bytes a frame from now on.
     fn widen(&mut self) {
-        self.settle();
         if let FrameStore::Narrow(f) = self {
             let mut wide = Vec::with_capacity(f.capacity());
             wide.extend(f.iter().map(|&n| FrameId(u32::from(n))));
@@ -529,7 +498,6 @@ impl FrameStore {
 
     /// Appends frames, widening first if one of them needs it.
     fn extend(&mut self, frames: &[FrameId]) {
-        self.settle();
         if let FrameStore::Narrow(f) = self {
             if frames.iter().all(|id| id.0 <= u32::from(u16::MAX)) {
                 f.extend(frames.iter().map(|id| id.0 as u16));
@@ -544,7 +512,6 @@ impl FrameStore {
 
     /// Appends another store's frames.
     fn append(&mut self, other: &FrameStore) {
-        self.settle();
         match (&mut *self, other.view()) {
             (FrameStore::Narrow(f), Frames::Narrow(o)) => f.extend_from_slice(o),
             (FrameStore::Wide(f), Frames::Wide(o)) => f.extend_from_slice(o),
@@ -557,7 +524,6 @@ impl FrameStore {
                     f.extend_from_slice(o);
                 }
             }
-            (FrameStore::NarrowFrom(..), _) => unreachable!("settled"),
         }
     }
 }
@@ -580,43 +546,6 @@ pub struct Profile {
     stack_frames: FrameStore,
     stack_ends: Vec<usize>,
     values: Vec<i64>,
-    /// The memory the input was inflated into, when it was asked for.
-    spare: Spare,
-}
-
-/// Memory a decoder is done with, kept for its caller to reuse
-/// ([`Profile::take_spare`]): never cloned, and shown by its size.
-#[derive(Default)]
-struct Spare(Option<Vec<u64>>);
-
-impl Clone for Spare {
-    fn clone(&self) -> Self {
-        Spare(None)
-    }
-}
-
-impl std::fmt::Debug for Spare {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let words = self.0.as_ref().map_or(0, Vec::len);
-        write!(f, "Spare({} bytes)", words * 8)
-    }
-}
-
-impl Profile {
-    /// The memory the (gzip-compressed) input was inflated into, once the
-    /// decoder was done with it, if [`crate::DecodeOptions::keep_input_memory`]
-    /// asked for it: its pages are already the process's, so a big buffer
-    /// made from it costs no page faults. Its content is the input's (or
-    /// anything else): only for buffers that are written before they are
-    /// read.
-    pub fn take_spare(&mut self) -> Option<Vec<u64>> {
-        self.spare.0.take()
-    }
-
-    /// Keeps `memory` for [`Profile::take_spare`].
-    pub(crate) fn set_spare(&mut self, memory: Vec<u64>) {
-        self.spare = Spare(Some(memory));
-    }
 }
 
 impl Profile {
@@ -937,7 +866,6 @@ impl ProfileBuilder {
                 stack_frames: FrameStore::default(),
                 stack_ends: Vec::new(),
                 values: Vec::new(),
-                spare: Spare::default(),
             },
             string_ids,
             frame_ids: FxHashMap::default(),
@@ -1098,49 +1026,6 @@ impl ProfileBuilder {
         }
     }
 
-    /// Whether the samples pushed from now on will store two-byte frames
-    /// (no interned frame needs more).
-    pub(crate) fn stores_narrow(&self) -> bool {
-        self.profile.frames.len() <= NARROW_FRAMES
-            && !matches!(self.profile.stack_frames, FrameStore::Wide(_))
-    }
-
-    /// Sets every sample at once, the builder having none yet: their
-    /// two-byte frames are `frames[start..]`, each stack's end (in those) is
-    /// in `ends`, their values back to back in `values`; `cut` stacks were
-    /// cut at [`Limits::max_depth`]. For a decoder that wrote them apart
-    /// (on several threads, into one buffer: frames before `start` are
-    /// never read) with [`SampleBatch`]es, which checked each sample; the
-    /// limits on the whole are checked here.
-    pub(crate) fn set_narrow_samples(
-        &mut self,
-        frames: Vec<u16>,
-        start: usize,
-        ends: Vec<usize>,
-        values: Vec<i64>,
-        cut: usize,
-    ) -> Result<(), Error> {
-        let p = &mut self.profile;
-        debug_assert!(p.stack_ends.is_empty(), "no samples before");
-        debug_assert!(p.frames.len() <= NARROW_FRAMES);
-        let start = start.min(frames.len());
-        let len = frames.len() - start;
-        debug_assert!(ends.windows(2).all(|w| w[0] <= w[1]) && ends.last() <= Some(&len));
-        debug_assert_eq!(values.len(), ends.len() * p.header.sample_types.len());
-        let max_frames = self.limits.max_frames.min(MAX_FRAMES);
-        if len > max_frames {
-            return Err(frames_limit(max_frames));
-        }
-        if ends.len() > self.limits.max_samples {
-            return Err(samples_limit(self.limits.max_samples));
-        }
-        p.stack_frames = FrameStore::NarrowFrom(frames, start);
-        p.stack_ends = ends;
-        p.values = values;
-        self.cut.0 += cut;
-        Ok(())
-    }
-
     /// Appends a batch's samples after those pushed so far.
     pub(crate) fn append(&mut self, batch: SampleBatch) -> Result<(), Error> {
         let p = &mut self.profile;
@@ -1239,31 +1124,9 @@ impl SampleBatch {
         }
     }
 
-    /// Empties the batch, for samples that come after `before` others.
-    pub(crate) fn restart(&mut self, before: usize) {
-        self.frames.settle();
-        match &mut self.frames {
-            FrameStore::Narrow(f) => f.clear(),
-            FrameStore::Wide(f) => f.clear(),
-            FrameStore::NarrowFrom(..) => unreachable!("settled"),
-        }
-        self.ends.clear();
-        self.values.clear();
-        self.cut = 0;
-        self.before = before;
-    }
-
-    /// The batch's samples while its frames are two bytes each.
-    pub(crate) fn narrow_parts(&self) -> Option<NarrowParts<'_>> {
-        match self.frames.view() {
-            Frames::Narrow(frames) => Some(NarrowParts {
-                frames,
-                ends: &self.ends,
-                values: &self.values,
-                cut: self.cut,
-            }),
-            Frames::Wide(_) => None,
-        }
+    /// How many stack frames the batch holds.
+    pub(crate) fn frame_count(&self) -> usize {
+        self.frames.len()
     }
 
     /// Reserves room for `samples` more samples with `frames` stack frames in all.
@@ -1272,19 +1135,6 @@ impl SampleBatch {
         self.values.reserve(samples.saturating_mul(self.width));
         self.frames.reserve(frames);
     }
-}
-
-/// A [`SampleBatch`]'s samples, their frames two bytes each.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct NarrowParts<'a> {
-    /// The stacks' frames back to back.
-    pub frames: &'a [u16],
-    /// Each stack's end in `frames`.
-    pub ends: &'a [usize],
-    /// The samples' values back to back.
-    pub values: &'a [i64],
-    /// How many stacks were cut at [`Limits::max_depth`].
-    pub cut: usize,
 }
 
 /// Where samples go: a builder's profile or a batch.
@@ -1324,7 +1174,6 @@ impl Samples<'_> {
     /// width; the caller has widened the store if an interned frame needs it.
     fn push_written(self, values: &[i64], writer: impl StackWriter) -> Result<(), Error> {
         self.check(values)?;
-        self.frames.settle();
         match self.frames {
             FrameStore::Narrow(frames) => {
                 let start = frames.len();
@@ -1336,7 +1185,6 @@ impl Samples<'_> {
                 writer.write(frames)?;
                 cut_stack(frames, start, self.limits, self.cut);
             }
-            FrameStore::NarrowFrom(..) => unreachable!("settled"),
         }
         self.end(values)
     }
@@ -1676,81 +1524,6 @@ mod tests {
             let narrow = matches!(p.stack_frames(), Frames::Narrow(_));
             assert_eq!(narrow, !first_high && !second_high);
         }
-    }
-
-    #[test]
-    fn samples_set_in_place_read_back_and_can_grow() {
-        let (mut b, ids) = with_frames(10);
-        assert!(b.stores_narrow());
-        let n = |i: usize| ids[i].0 as u16;
-        // Two stacks after two frames never read: [3, 4] and [5].
-        let frames = vec![9, 9, n(3), n(4), n(5)];
-        b.set_narrow_samples(frames, 2, vec![2, 3], vec![10, 20], 1)
-            .unwrap();
-        b.push_sample(&[ids[6], ids[7]], &[30]).unwrap();
-        let mut batch = b.batch(3);
-        batch
-            .push_sample_with(&[40], |out| out.push(ids[8]))
-            .unwrap();
-        b.append(batch).unwrap();
-        let p = b.finish();
-        assert_eq!(
-            p.samples().map(|s| s.stack.to_vec()).collect::<Vec<_>>(),
-            [
-                vec![ids[3], ids[4]],
-                vec![ids[5]],
-                vec![ids[6], ids[7]],
-                vec![ids[8]]
-            ]
-        );
-        let values: Vec<i64> = p.samples().map(|s| s.values[0]).collect();
-        assert_eq!(values, [10, 20, 30, 40]);
-        assert_eq!(p.stack_frames().len(), 6);
-        assert_eq!(p.warnings.len(), 1, "the cut stack is counted");
-
-        // Cloned as it was set: the frames alone, read the same.
-        let (mut b, _) = with_frames(10);
-        b.set_narrow_samples(vec![9, 9, n(3), n(4)], 2, vec![2], vec![10], 0)
-            .unwrap();
-        let q = b.finish();
-        assert_eq!(q.stack_frames(), Frames::Narrow(&[n(3), n(4)]));
-        assert_eq!(q.clone().stack_frames(), q.stack_frames());
-
-        // The limits on the whole are checked.
-        let limits = |max_samples, max_frames| Limits {
-            max_samples,
-            max_frames,
-            ..Limits::default()
-        };
-        for (l, what) in [(limits(1, 100), "samples"), (limits(100, 2), "frames")] {
-            let (mut b, _) = with_frames(10);
-            b.set_limits(l);
-            let err = b
-                .set_narrow_samples(vec![0, 1, 2, 3], 1, vec![2, 3], vec![1, 2], 0)
-                .unwrap_err();
-            assert!(err.to_string().contains(what), "{err}");
-        }
-    }
-
-    #[test]
-    fn a_restarted_batch_holds_only_its_new_samples() {
-        let (b, ids) = with_frames(10);
-        let mut batch = b.batch(0);
-        batch
-            .push_sample_with(&[1], |out| out.extend([ids[1], ids[2]]))
-            .unwrap();
-        batch.restart(5);
-        batch
-            .push_sample_with(&[7], |out| out.push(ids[3]))
-            .unwrap();
-        let part = batch.narrow_parts().unwrap();
-        assert_eq!(part.frames, [ids[3].0 as u16]);
-        assert_eq!((part.ends, part.values, part.cut), (&[1][..], &[7][..], 0));
-        // Numbering goes on from where it restarted.
-        let err = batch
-            .push_sample_with(&[1, 2], |out| out.push(ids[3]))
-            .unwrap_err();
-        assert!(err.to_string().contains("sample 6"), "{err}");
     }
 
     /// Writes the given frames.

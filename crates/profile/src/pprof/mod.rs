@@ -13,6 +13,7 @@
 pub mod proto;
 mod sample;
 
+use rayon::prelude::*;
 use regex::Regex;
 use rustc_hash::FxHashMap;
 
@@ -35,18 +36,8 @@ pub fn decode_bytes(bytes: bytes::Bytes) -> Result<Profile, Error> {
 
 /// Like [`decode_bytes`], within `limits`.
 pub fn decode_bytes_with(bytes: bytes::Bytes, limits: &crate::Limits) -> Result<Profile, Error> {
-    decode_bytes_pooled(bytes, limits, None)
-}
-
-/// Like [`decode_bytes_with`], a big profile's values written into memory
-/// from `pool` (see [`crate::MemoryPool`]).
-pub(crate) fn decode_bytes_pooled(
-    bytes: bytes::Bytes,
-    limits: &crate::Limits,
-    pool: Option<&crate::MemoryPool>,
-) -> Result<Profile, Error> {
     let pb = proto::SplitProfile::decode(bytes).map_err(protobuf_error)?;
-    convert(pb, limits, SPLIT_ABOVE, pool)
+    convert(pb, limits)
 }
 
 fn protobuf_error(e: prost::DecodeError) -> Error {
@@ -55,12 +46,7 @@ fn protobuf_error(e: prost::DecodeError) -> Error {
 
 /// Converts a (lazily) decoded protobuf message into the model, validating
 /// it. The message, and the input it slices, is dropped once read.
-fn convert(
-    message: proto::SplitProfile,
-    limits: &crate::Limits,
-    split_above: usize,
-    pool: Option<&crate::MemoryPool>,
-) -> Result<Profile, Error> {
+fn convert(message: proto::SplitProfile, limits: &crate::Limits) -> Result<Profile, Error> {
     let pb = &message.rest;
     let strings = Strings::new(&pb.string_table)?;
     if pb.sample_type.is_empty() {
@@ -207,187 +193,59 @@ fn convert(
             .max(1),
     };
     // Every frame is interned by now: a big profile's samples are read in
-    // two halves on two threads, straight into one buffer when they can be
-    // (see `read_in_place`), else the second into a batch appended after
-    // the first (the result is the same as in one pass).
-    let split = n >= split_above.max(2);
-    let mid = message.byte_midpoint();
-    if split && mid > 0 {
-        let width = pb.sample_type.len();
-        if let Some(read) = read_in_place(&samples, &message, &b, (n, mid, width), pool)
-            && b.set_narrow_samples(read.frames, read.start, read.ends, read.values, read.cut)
-                .is_ok()
-        {
-            #[cfg(test)]
-            tests::IN_PLACE.set(true);
-            return Ok(b.finish());
-        }
-    }
-    // Each location id takes at least a byte: the encoded samples bound the
-    // frames (but for inlining), and reserving them spares the copies of a
-    // growing buffer. Untouched capacity costs address space, not memory.
-    b.reserve(n, message.sample_bytes_from(0).min(limits.max_frames));
-    if !split {
+    // parts at once, each into a batch of its own, appended in sample order
+    // (the same profile as one pass; the first failure in sample order is
+    // the one reported).
+    let starts = part_starts(&message);
+    if starts.len() == 1 {
+        // Each location id takes at least a byte: the encoded samples bound
+        // the frames (but for inlining), and reserving them spares the
+        // copies of a growing buffer.
+        b.reserve(n, message.sample_bytes_from(0).min(limits.max_frames));
         samples.read(message.samples(0..n), 0, |values, stack| {
             b.push_sample_written(values, stack)
         })?;
         return Ok(b.finish());
     }
-    let mut batch = b.batch(mid);
-    let (first, second) = std::thread::scope(|s| {
-        let second = s.spawn(|| {
-            batch.reserve(n - mid, message.sample_bytes_from(mid));
-            samples.read(message.samples(mid..n), mid, |values, stack| {
+    let ends: Vec<usize> = starts.iter().skip(1).copied().chain([n]).collect();
+    let mut batches: Vec<_> = starts.iter().map(|&lo| b.batch(lo)).collect();
+    let read: Vec<Result<(), Error>> = batches
+        .par_iter_mut()
+        .zip(starts.par_iter().zip(ends.par_iter()))
+        .map(|(batch, (&lo, &hi))| {
+            let bytes = message.sample_bytes_from(lo) - message.sample_bytes_from(hi);
+            batch.reserve(hi - lo, bytes);
+            samples.read(message.samples(lo..hi), lo, |values, stack| {
                 batch.push_sample_written(values, stack)
             })
-        });
-        let first = samples.read(message.samples(0..mid), 0, |values, stack| {
-            b.push_sample_written(values, stack)
-        });
-        (
-            first,
-            second.join().expect("reading samples does not panic"),
-        )
-    });
-    // The first error in sample order is the one reported.
-    first?;
-    second?;
-    // The input is read: free it before the batch is copied after the
-    // first half, so that the copy costs no memory at the peak.
+        })
+        .collect();
+    read.into_iter().collect::<Result<(), Error>>()?;
+    // The input is read: freed before the batches are copied.
     drop(message);
-    b.append(batch)?;
+    let frames = batches.iter().map(|batch| batch.frame_count()).sum();
+    b.reserve(n, frames);
+    for batch in batches {
+        b.append(batch)?;
+    }
     Ok(b.finish())
 }
 
-/// A profile's samples read by [`read_in_place`], for
-/// [`ProfileBuilder::set_narrow_samples`].
-struct InPlace {
-    frames: Vec<u16>,
-    start: usize,
-    ends: Vec<usize>,
-    values: Vec<i64>,
-    cut: usize,
+/// Where the parts of a message's samples read at once start: split points
+/// about equally far apart, one part per thread, none of fewer than
+/// [`PART_SAMPLES`] samples.
+fn part_starts(message: &proto::SplitProfile) -> Vec<usize> {
+    let n = message.sample_count();
+    let parts = (n / PART_SAMPLES).clamp(1, rayon::current_num_threads());
+    let mut starts: Vec<usize> = (0..parts)
+        .map(|k| message.split_point(k * n / parts))
+        .collect();
+    starts.dedup();
+    starts
 }
 
-/// Reads samples `0..n` on two threads straight into one buffer of
-/// two-byte frames, with no copy of either half after the other: the
-/// second half (from `mid`, a split point) forward from the middle of the
-/// buffer, the first half backwards from there, a chunk of samples (a
-/// checkpoint's) at a time, last chunk first, each chunk's samples read in
-/// order into a small batch (which checks each one) and its frames copied
-/// in front of the chunk after it. Room is kept for a frame per encoded
-/// byte, as the usual path reserves (pprof's location ids take a byte or
-/// more; inlined frames may need more). `None` where it cannot be done
-/// (frames that need four bytes; a message without checkpoints; chunks with more frames than bytes, found
-/// at the first such chunk, not at the end of a half read in vain) or
-/// where a sample fails: the caller then reads the samples the usual way,
-/// which reports the first failure in sample order.
-fn read_in_place(
-    samples: &SampleReader<'_>,
-    message: &proto::SplitProfile,
-    b: &ProfileBuilder,
-    (n, mid, width): (usize, usize, usize),
-    pool: Option<&crate::MemoryPool>,
-) -> Option<InPlace> {
-    // Each chunk's room is found from the checkpoints: a message prost
-    // read whole (rare: it holds groups) has none.
-    if !b.stores_narrow() || !message.indexed() {
-        return None;
-    }
-    let after_mid = message.sample_bytes_from(mid);
-    let room = message.sample_bytes_from(0) - after_mid;
-    // Zeroed memory (`calloc`): its pages cost nothing until written.
-    let mut frames = vec![0u16; room.checked_add(after_mid)?];
-    // Every value and end is written before it is read: they may go in
-    // memory another decoder is done with.
-    let mut values: Vec<i64> = crate::pooled_or_zeroed(pool, n.checked_mul(width)?);
-    let mut ends: Vec<usize> = crate::pooled_or_zeroed(pool, n);
-    let (front, back) = frames.split_at_mut(room);
-    let (ends_front, ends_back) = ends.split_at_mut(mid);
-    let (values_front, values_back) = values.split_at_mut(mid * width);
-    let chunk = message.chunk_len();
-    let (mut first_batch, mut second_batch) = (b.batch(0), b.batch(mid));
-    // Each half gives where its frames start or end, and its stacks cut.
-    let (first, second) = std::thread::scope(|s| {
-        let second = s.spawn(move || -> Option<(usize, usize)> {
-            let (mut at, mut cut) = (0, 0);
-            for lo in (mid..n).step_by(chunk) {
-                let hi = (lo + chunk).min(n);
-                let part = read_chunk(samples, message, &mut second_batch, lo..hi)?;
-                let (f, e, v, c) = (part.frames, part.ends, part.values, part.cut);
-                if at + f.len() > after_mid - message.sample_bytes_from(hi) {
-                    return None;
-                }
-                back[at..at + f.len()].copy_from_slice(f);
-                for (slot, &end) in ends_back[lo - mid..hi - mid].iter_mut().zip(e) {
-                    *slot = room + at + end;
-                }
-                values_back[(lo - mid) * width..(hi - mid) * width].copy_from_slice(v);
-                at += f.len();
-                cut += c;
-            }
-            Some((room + at, cut))
-        });
-        let first = (|| -> Option<(usize, usize)> {
-            let (mut at, mut cut) = (room, 0);
-            let chunks: Vec<usize> = (0..mid).step_by(chunk).collect();
-            for &lo in chunks.iter().rev() {
-                let hi = (lo + chunk).min(mid);
-                let part = read_chunk(samples, message, &mut first_batch, lo..hi)?;
-                let (f, e, v, c) = (part.frames, part.ends, part.values, part.cut);
-                let from = at.checked_sub(f.len())?;
-                if room - from > message.sample_bytes_from(lo) - after_mid {
-                    return None;
-                }
-                front[from..at].copy_from_slice(f);
-                for (slot, &end) in ends_front[lo..hi].iter_mut().zip(e) {
-                    *slot = from + end;
-                }
-                values_front[lo * width..hi * width].copy_from_slice(v);
-                at = from;
-                cut += c;
-            }
-            Some((at, cut))
-        })();
-        (
-            first,
-            second.join().expect("reading samples does not panic"),
-        )
-    });
-    let ((start, cut_first), (end, cut_second)) = (first?, second?);
-    for e in &mut ends {
-        *e -= start;
-    }
-    frames.truncate(end);
-    Some(InPlace {
-        frames,
-        start,
-        ends,
-        values,
-        cut: cut_first + cut_second,
-    })
-}
-
-/// Reads samples `range` (from a split point) into `batch`, emptied first:
-/// their parts, or `None` if one fails or a frame needs four bytes.
-fn read_chunk<'b>(
-    samples: &SampleReader<'_>,
-    message: &proto::SplitProfile,
-    batch: &'b mut crate::model::SampleBatch,
-    range: std::ops::Range<usize>,
-) -> Option<crate::model::NarrowParts<'b>> {
-    batch.restart(range.start);
-    let first = range.start;
-    samples
-        .read(message.samples(range), first, |values, stack| {
-            batch.push_sample_written(values, stack)
-        })
-        .ok()?;
-    batch.narrow_parts()
-}
-
-/// Above this many samples, a profile's samples are read on two threads.
-const SPLIT_ABOVE: usize = 100_000;
+/// The fewest samples read as a part of their own.
+const PART_SAMPLES: usize = 50_000;
 
 /// What reading a sample needs: the validated tables it refers to.
 struct SampleReader<'a> {
@@ -1045,30 +903,25 @@ mod tests {
         decode(&pb.encode_to_vec())
     }
 
-    thread_local! {
-        /// Set when this thread's last decode read its samples in place.
-        pub(super) static IN_PLACE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
-
-    /// Decodes with the samples read in two halves above `split_above`.
-    fn conv_split(
+    /// Decodes on a pool of `threads` threads: the samples read in as many
+    /// parts, if there are enough of them.
+    fn conv_on(
         pb: &proto::Profile,
         limits: &crate::Limits,
-        split_above: usize,
+        threads: usize,
     ) -> Result<Profile, Error> {
-        // A checkpoint at every sample, so that the halves are as even as
-        // the count allows.
-        let lazy =
-            proto::SplitProfile::decode_every(bytes::Bytes::from(pb.encode_to_vec()), 1).unwrap();
-        IN_PLACE.set(false);
-        convert(lazy, limits, split_above, None)
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| decode_bytes_with(bytes::Bytes::from(pb.encode_to_vec()), limits))
     }
 
-    /// [`base`] with 11 samples taking `stacks` in turn, the `i`th valued
+    /// [`base`] with `n` samples taking `stacks` in turn, the `i`th valued
     /// `(i, 100 * i)`.
-    fn with_samples(stacks: &[&[u64]]) -> proto::Profile {
+    fn with_samples(n: u64, stacks: &[&[u64]]) -> proto::Profile {
         let mut pb = base();
-        pb.sample = (0..11u64)
+        pb.sample = (0..n)
             .map(|i| Sample {
                 location_id: stacks[i as usize % stacks.len()].to_vec(),
                 value: vec![i as i64, 100 * i as i64],
@@ -1078,11 +931,20 @@ mod tests {
         pb
     }
 
+    /// Enough samples to be read in three parts on four threads.
+    const MANY: u64 = 3 * PART_SAMPLES as u64;
+
     #[test]
-    fn samples_read_in_two_halves_equal_one_pass() {
-        let pb = with_samples(&[&[1, 2, 3], &[2, 3], &[3], &[1, 1, 2, 3]]);
+    fn samples_read_in_parts_equal_one_pass() {
+        let mut pb = with_samples(MANY, &[&[1, 2, 3], &[2, 3], &[3], &[1, 1, 2, 3]]);
+        // Location 4: 20 inlined frames for a one-byte id.
+        let lines: Vec<(u64, i64)> = (0..20).map(|i| (1 + i % 4, i as i64)).collect();
+        add_location(&mut pb, 4, &lines);
+        pb.sample[MANY as usize - 1].location_id = vec![4, 1, 4, 4];
         let all = |p: &Profile| {
-            let stacks: Vec<_> = (0..p.sample_count()).map(|i| stack_names(p, i)).collect();
+            let stacks: Vec<_> = [0, 1, 2, 3, MANY as usize - 1]
+                .map(|i| stack_names(p, i))
+                .to_vec();
             let values: Vec<_> = p.samples().map(|s| s.values.to_vec()).collect();
             (
                 stacks,
@@ -1091,124 +953,71 @@ mod tests {
                 p.stack_frames().to_vec(),
             )
         };
-        // Stacks cut at 3 frames (two of the four have 4 and 6): counted in both
-        // halves, one warning.
+        let limits = crate::Limits::default();
+        let message = proto::SplitProfile::decode(bytes::Bytes::from(pb.encode_to_vec())).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        assert_eq!(pool.install(|| part_starts(&message)).len(), 3);
+        assert_eq!(
+            all(&conv_on(&pb, &limits, 1).unwrap()),
+            all(&conv_on(&pb, &limits, 4).unwrap())
+        );
+        // Stacks cut at 3 frames: counted in every part, one warning.
         let limits = crate::Limits {
             max_depth: 3,
             ..Default::default()
         };
-        let one = all(&conv_split(&pb, &limits, usize::MAX).unwrap());
-        assert!(!IN_PLACE.get());
-        let two = all(&conv_split(&pb, &limits, 1).unwrap());
-        assert!(IN_PLACE.get(), "both halves written in place");
-        assert_eq!(one, two);
-        assert_eq!(one.0.len(), 11);
+        let one = all(&conv_on(&pb, &limits, 1).unwrap());
+        assert_eq!(one, all(&conv_on(&pb, &limits, 4).unwrap()));
         assert_eq!(one.2.len(), 1, "{:?}", one.2);
         assert!(
-            one.2[0].starts_with("5 stacks deeper than 3 frames"),
+            one.2[0].starts_with("75000 stacks deeper than 3 frames"),
             "{:?}",
             one.2
         );
 
-        // The first bad sample in sample order is reported, in either half.
-        let err = |pb: &proto::Profile, limits: &crate::Limits, split| {
-            conv_split(pb, limits, split).unwrap_err().to_string()
+        // The first bad sample in sample order is reported, in any part.
+        let err = |pb: &proto::Profile, limits: &crate::Limits, threads| {
+            conv_on(pb, limits, threads).unwrap_err().to_string()
         };
         let mut bad = pb.clone();
-        bad.sample[8].location_id = vec![99];
+        let late = MANY as usize - 8;
+        bad.sample[late].location_id = vec![99];
         let defaults = crate::Limits::default();
-        for split in [1, usize::MAX] {
-            assert!(err(&bad, &defaults, split).contains("sample 8"), "{split}");
+        for threads in [1, 4] {
+            let e = err(&bad, &defaults, threads);
+            assert!(e.contains(&format!("sample {late}")), "{threads}: {e}");
         }
         bad.sample[2].location_id = vec![99];
-        for split in [1, usize::MAX] {
-            assert!(err(&bad, &defaults, split).contains("sample 2"), "{split}");
+        for threads in [1, 4] {
+            assert!(
+                err(&bad, &defaults, threads).contains("sample 2"),
+                "{threads}"
+            );
         }
         // Limits hold on the whole, wherever they are crossed.
         for (limits, what) in [
             (
                 crate::Limits {
-                    max_samples: 10,
+                    max_samples: MANY as usize - 1,
                     ..Default::default()
                 },
                 "samples",
             ),
             (
                 crate::Limits {
-                    max_frames: 20,
+                    max_frames: 300_000,
                     ..Default::default()
                 },
                 "frames in all stacks",
             ),
         ] {
-            let one = err(&pb, &limits, usize::MAX);
+            let one = err(&pb, &limits, 1);
             assert!(one.contains(what), "{one}");
-            assert_eq!(one, err(&pb, &limits, 1));
+            assert_eq!(one, err(&pb, &limits, 4));
         }
-    }
-
-    #[test]
-    fn values_and_ends_written_into_pooled_memory_are_the_same() {
-        let pb = with_samples(&[&[1, 2, 3], &[2, 3], &[3, 1]]);
-        let limits = crate::Limits::default();
-        let fresh = conv_split(&pb, &limits, 1).unwrap();
-        assert!(IN_PLACE.get());
-        // Memory holding anything: the smallest buffer that holds the 22
-        // values takes them, the other the 11 ends.
-        let pool = crate::MemoryPool::new();
-        for words in [1_000, 30, 5] {
-            pool.give(vec![u64::MAX; words]);
-        }
-        let lazy =
-            proto::SplitProfile::decode_every(bytes::Bytes::from(pb.encode_to_vec()), 1).unwrap();
-        IN_PLACE.set(false);
-        let pooled = convert(lazy, &limits, 1, Some(&pool)).unwrap();
-        assert!(IN_PLACE.get());
-        assert_eq!(pool.held(), 5 * 8, "two taken");
-        assert_eq!(format!("{pooled:?}"), format!("{fresh:?}"));
-        assert_eq!(pooled.samples().nth(10).unwrap().values, [10, 1000]);
-    }
-
-    #[test]
-    fn halves_with_more_frames_than_bytes_are_read_the_usual_way() {
-        let mut pb = base();
-        // Location 4: 20 inlined frames for a one-byte id.
-        let lines: Vec<(u64, i64)> = (0..20).map(|i| (1 + i % 4, i as i64)).collect();
-        add_location(&mut pb, 4, &lines);
-        let stacks: [&[u64]; 3] = [&[4, 4, 3], &[1, 2, 3], &[4, 1, 4, 4]];
-        pb.sample = (0..9u64)
-            .map(|i| Sample {
-                location_id: stacks[i as usize % 3].to_vec(),
-                value: vec![1, i as i64],
-                label: vec![],
-            })
-            .collect();
-        let all = |p: &Profile| {
-            let stacks: Vec<_> = (0..p.sample_count()).map(|i| stack_names(p, i)).collect();
-            let values: Vec<_> = p.samples().map(|s| s.values.to_vec()).collect();
-            (stacks, values, p.warnings.clone())
-        };
-        let limits = crate::Limits::default();
-        let one = all(&conv_split(&pb, &limits, usize::MAX).unwrap());
-        let two = all(&conv_split(&pb, &limits, 1).unwrap());
-        assert!(!IN_PLACE.get(), "no room: read the usual way");
-        assert_eq!(one, two);
-        assert_eq!(one.0[0].len(), 41);
-        // Cut to 5 frames a stack, fewer than each sample's bytes, they
-        // fit: in place, and the same.
-        let limits = crate::Limits {
-            max_depth: 5,
-            ..Default::default()
-        };
-        let one = all(&conv_split(&pb, &limits, usize::MAX).unwrap());
-        let two = all(&conv_split(&pb, &limits, 1).unwrap());
-        assert!(IN_PLACE.get());
-        assert_eq!(one, two);
-        assert!(
-            one.2[0].starts_with("6 stacks deeper than 5 frames"),
-            "{:?}",
-            one.2
-        );
     }
 
     fn err_of(pb: proto::Profile) -> String {
@@ -1301,7 +1110,7 @@ mod tests {
                 max_depth: depth,
                 ..Default::default()
             };
-            let p = conv_split(&pb, &limits, usize::MAX).unwrap();
+            let p = conv_on(&pb, &limits, 1).unwrap();
             for (i, ids) in stacks.iter().enumerate() {
                 assert_eq!(
                     stack_names(&p, i),
@@ -1470,7 +1279,7 @@ mod tests {
         let mut pb = base();
         // Location 1 is two frames: the cut falls after main.leak either way.
         pb.sample[0].location_id = vec![2, 1, 3];
-        let p = conv_split(&pb, &limits, usize::MAX).unwrap();
+        let p = conv_on(&pb, &limits, 1).unwrap();
         assert_eq!(stack_names(&p, 0), ["main.main:20", "bytes.Repeat:610"]);
         assert_eq!(stack_names(&p, 1), ["main.main:20", "runtime.main:250"]);
         assert!(
@@ -1480,7 +1289,7 @@ mod tests {
         );
         // An unknown id past the cut is still an error.
         pb.sample[0].location_id.push(77);
-        let err = conv_split(&pb, &limits, usize::MAX).unwrap_err();
+        let err = conv_on(&pb, &limits, 1).unwrap_err();
         assert_eq!(
             err.to_string(),
             "pprof: sample 0 refers to unknown location id 77"

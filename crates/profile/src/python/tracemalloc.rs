@@ -13,6 +13,7 @@
 
 use std::io::Read;
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::pickle::{self, Arena, Class, Items, Value};
@@ -169,62 +170,47 @@ pub(crate) fn decode_reader<R: Read>(
         traceback_of.push(*n);
     }
     drop(number);
-    // The tracebacks' frames are found in two halves of about as many
-    // frames (on two threads for a big snapshot), each half numbering its
-    // (file, line) pairs; the pairs then become the profile's frames, the
-    // first half's first: the order reading them one by one would give.
-    let total: usize = order.iter().map(|&t| arena.tuple(t).len()).sum();
-    let mut seen = 0;
-    let mid = order
+    // The tracebacks' frames are found in parts of about as many frames,
+    // all at once, each part numbering its (file, line) pairs; the pairs
+    // then become the profile's frames, part after part: the order reading
+    // them one by one would give.
+    let starts = part_starts(&arena, &order);
+    let ends: Vec<usize> = starts
         .iter()
-        .position(|&t| {
-            seen += arena.tuple(t).len();
-            2 * seen > total
-        })
-        .map_or(order.len(), |i| i + 1);
-    let (first, second) = order.split_at(mid);
-    let (mut first, mut second) = if total > parallel_frames() {
-        std::thread::scope(|s| {
-            let other = s.spawn(|| Tracebacks::read(&arena, second));
-            let mine = Tracebacks::read(&arena, first);
-            (
-                mine,
-                other.join().expect("reading tracebacks does not panic"),
-            )
-        })
-    } else {
-        (
-            Tracebacks::read(&arena, first),
-            Tracebacks::read(&arena, second),
-        )
-    };
+        .skip(1)
+        .copied()
+        .chain([order.len()])
+        .collect();
+    let mut parts: Vec<Tracebacks> = starts
+        .par_iter()
+        .zip(ends.par_iter())
+        .map(|(&lo, &hi)| Tracebacks::read(&arena, &order[lo..hi]))
+        .collect();
     let mut files = Files::default();
-    let mut frames_for = |t: &Tracebacks| -> Vec<FrameId> {
-        t.pairs
-            .iter()
-            .map(|&(file, line)| files.frame(&arena, &mut b, file, line))
-            .collect()
-    };
-    let halves = [frames_for(&first), frames_for(&second)];
-    // The first traceback that is not one, as the halves found it.
-    let mut failed = first
-        .failed
-        .take()
-        .or_else(|| second.failed.take().map(|(i, e)| (mid + i, e)));
+    let frames: Vec<Vec<FrameId>> = parts
+        .iter()
+        .map(|t| {
+            t.pairs
+                .iter()
+                .map(|&(file, line)| files.frame(&arena, &mut b, file, line))
+                .collect()
+        })
+        .collect();
+    // The first traceback that is not one, as the parts found it.
+    let mut failed = parts
+        .iter_mut()
+        .zip(&starts)
+        .find_map(|(part, &lo)| part.failed.take().map(|(i, e)| (lo + i, e)));
     let mut domains: FxHashMap<i64, (i64, i64)> = FxHashMap::default();
     for (g, &t) in groups.iter().zip(&traceback_of) {
         let t = t as usize;
         if failed.as_ref().is_some_and(|(f, _)| *f == t) {
             return Err(failed.take().expect("checked").1);
         }
-        let (half, i) = if t < mid {
-            (&first, t)
-        } else {
-            (&second, t - mid)
-        };
-        let frames = &halves[usize::from(t >= mid)];
-        let start = if i == 0 { 0 } else { half.ends[i - 1] };
-        let ids = &half.ids[start..half.ends[i]];
+        let k = starts.partition_point(|&lo| lo <= t) - 1;
+        let (part, frames, i) = (&parts[k], &frames[k], t - starts[k]);
+        let start = if i == 0 { 0 } else { part.ends[i - 1] };
+        let ids = &part.ids[start..part.ends[i]];
         b.push_sample_with(&[g.count, g.size], |stack| {
             stack.extend(ids.iter().map(|&l| frames[l as usize]));
         })?;
@@ -318,18 +304,25 @@ impl Files {
     }
 }
 
-/// Above this many frames in all, a snapshot's tracebacks are read on two
-/// threads.
-const PARALLEL_FRAMES: usize = 1 << 20;
-
-/// [`PARALLEL_FRAMES`], or what a test set on this thread.
-fn parallel_frames() -> usize {
-    #[cfg(test)]
-    if let Some(n) = tests::PARALLEL_ABOVE.get() {
-        return n;
+/// Where the parts of the tracebacks `order` read at once start: about as
+/// many frames each, one part per thread, none of fewer than
+/// [`PART_FRAMES`] frames.
+fn part_starts(arena: &Arena, order: &[u32]) -> Vec<usize> {
+    let total: usize = order.iter().map(|&t| arena.tuple(t).len()).sum();
+    let parts = (total / PART_FRAMES).clamp(1, rayon::current_num_threads());
+    let mut starts = vec![0];
+    let mut seen = 0;
+    for (i, &t) in order.iter().enumerate() {
+        if seen * parts >= starts.len() * total && starts.len() < parts {
+            starts.push(i);
+        }
+        seen += arena.tuple(t).len();
     }
-    PARALLEL_FRAMES
+    starts
 }
+
+/// The fewest frames read as a part of their own.
+const PART_FRAMES: usize = 1 << 17;
 
 /// Tracebacks read as runs of numbers of their `(file, line)` pairs.
 struct Tracebacks {
@@ -425,19 +418,15 @@ mod tests {
     use super::super::pickle::tests::Writer;
     use super::*;
 
-    thread_local! {
-        /// Overrides [`PARALLEL_FRAMES`] on this thread.
-        pub(super) static PARALLEL_ABOVE: std::cell::Cell<Option<usize>> =
-            const { std::cell::Cell::new(None) };
-    }
-
-    /// Decodes `bytes` with the tracebacks read on one thread and on two.
+    /// Decodes `bytes` on one thread and on four (the tracebacks then read
+    /// in parts, if there are frames enough).
     fn decode_both_ways(bytes: &[u8]) -> [Result<Profile, Error>; 2] {
-        [usize::MAX, 0].map(|above| {
-            PARALLEL_ABOVE.set(Some(above));
-            let p = decode(bytes);
-            PARALLEL_ABOVE.set(None);
-            p
+        [1, 4].map(|threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| decode(bytes))
         })
     }
 
@@ -647,12 +636,13 @@ mod tests {
     }
 
     #[test]
-    fn tracebacks_read_on_two_threads_make_the_same_profile() {
-        // Tracebacks sharing frames across the halves, traces sharing
+    fn tracebacks_read_in_parts_make_the_same_profile() {
+        // Tracebacks sharing frames across the parts, traces sharing
         // tracebacks, in and out of order.
+        // Deep enough for three parts.
         let tb: Vec<Vec<(String, i64)>> = (0..40)
             .map(|i| {
-                (0..(i % 7 + 1))
+                (0..(i % 7 + 1) * 3000)
                     .map(|d| match d % 2 {
                         // Frames shared by tracebacks in both halves, and
                         // frames of one traceback only.
@@ -688,19 +678,23 @@ mod tests {
 
     #[test]
     fn the_first_traceback_that_is_not_one_is_reported_however_read() {
-        let good: &[(&str, i64)] = &[("a.py", 1), ("b.py", 2), ("c.py", 3)];
+        // Good tracebacks deep enough for the bad ones to be in parts of
+        // their own.
+        let deep: Vec<(&str, i64)> = (0..100_000).map(|i| ("a.py", i % 50)).collect();
+        let good: &[(&str, i64)] = &deep;
         let bad_int: &[(&str, i64)] = &[("a.py", 1), ("", 5)];
         let bad_str: &[(&str, i64)] = &[("!", 0)];
         let expect_int = "a traceback frame is not a (filename, lineno) pair but an int";
         let expect_str = "a traceback frame is not a (filename, lineno) pair but a str";
-        // One bad traceback in each half: the earlier one is reported.
+        // One bad traceback in each of two parts: the earlier one is
+        // reported.
         let frames = [good, bad_int, good, good, good, bad_str, good];
         let traces: Vec<_> = (0..frames.len()).map(|i| (0, 10, i)).collect();
         for p in decode_both_ways(&snapshot(25, &frames, &traces)) {
             let err = p.unwrap_err().to_string();
             assert!(err.contains(expect_int), "{err}");
         }
-        // Only in the second half.
+        // Only in a later part.
         let frames = [good, good, good, good, good, bad_str, good];
         for p in decode_both_ways(&snapshot(25, &frames, &traces)) {
             let err = p.unwrap_err().to_string();
