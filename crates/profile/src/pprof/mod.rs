@@ -207,24 +207,36 @@ fn convert(message: proto::SplitProfile, limits: &crate::Limits) -> Result<Profi
         })?;
         return Ok(b.finish());
     }
+    // The first part is read into the builder, the others into batches.
     let ends: Vec<usize> = starts.iter().skip(1).copied().chain([n]).collect();
-    let mut batches: Vec<_> = starts.iter().map(|&lo| b.batch(lo)).collect();
-    let read: Vec<Result<(), Error>> = batches
-        .par_iter_mut()
-        .zip(starts.par_iter().zip(ends.par_iter()))
-        .map(|(batch, (&lo, &hi))| {
-            let bytes = message.sample_bytes_from(lo) - message.sample_bytes_from(hi);
-            batch.reserve(hi - lo, bytes);
-            samples.read(message.samples(lo..hi), lo, |values, stack| {
-                batch.push_sample_written(values, stack)
+    let mut batches: Vec<_> = starts[1..].iter().map(|&lo| b.batch(lo)).collect();
+    let bytes = |lo: usize, hi: usize| message.sample_bytes_from(lo) - message.sample_bytes_from(hi);
+    let (first, rest) = rayon::join(
+        || {
+            b.reserve(ends[0], bytes(0, ends[0]).min(limits.max_frames));
+            samples.read(message.samples(0..ends[0]), 0, |values, stack| {
+                b.push_sample_written(values, stack)
             })
-        })
-        .collect();
-    read.into_iter().collect::<Result<(), Error>>()?;
+        },
+        || {
+            batches
+                .par_iter_mut()
+                .zip(starts[1..].par_iter().zip(ends[1..].par_iter()))
+                .map(|(batch, (&lo, &hi))| {
+                    batch.reserve(hi - lo, bytes(lo, hi));
+                    samples.read(message.samples(lo..hi), lo, |values, stack| {
+                        batch.push_sample_written(values, stack)
+                    })
+                })
+                .collect::<Vec<_>>()
+        },
+    );
+    first?;
+    rest.into_iter().collect::<Result<(), Error>>()?;
     // The input is read: freed before the batches are copied.
     drop(message);
     let frames = batches.iter().map(|batch| batch.frame_count()).sum();
-    b.reserve(n, frames);
+    b.reserve(n - ends[0], frames);
     for batch in batches {
         b.append(batch)?;
     }
