@@ -49,6 +49,7 @@ mod select;
 mod tree;
 mod trend;
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
@@ -66,7 +67,7 @@ pub use tree::{Node, NodeId, Tree, TreeValues};
 pub use trend::{Trend, TrendRow, leak_score, slope, trend};
 
 use key::KeyTable;
-use tree::{Item, SideStacks};
+use tree::{Copies, Item};
 
 /// Which profile a value comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -590,14 +591,14 @@ pub fn diff(before: &Profile, after: &Profile, options: &Options) -> Result<Diff
 /// profile had the before's sample types) and whether the values are
 /// sampled. Where the after profile proves the guess wrong, the before
 /// side is summed again.
-pub struct Ahead<'p> {
-    before: &'p Profile,
+pub struct Ahead<P: Borrow<Profile>> {
+    before: P,
     keys: KeyTable,
     before_keys: Arc<[KeyId]>,
     /// The sums, their stacks' items and what they were summed under;
     /// `None` where no sample type could be chosen from the before profile
     /// alone.
-    summed: Option<(Guess, SideSums<'p>, Vec<Item>)>,
+    summed: Option<(Guess, SideSums, Vec<Item>)>,
 }
 
 /// What a before side's sums were summed under that the after profile has
@@ -623,7 +624,8 @@ impl Guess {
 
 /// Keys and sums the before side of a diff ahead of the after profile
 /// (see [`Ahead`]).
-pub fn ahead<'p>(before: &'p Profile, options: &Options) -> Ahead<'p> {
+pub fn ahead<P: Borrow<Profile>>(owner: P, options: &Options) -> Ahead<P> {
+    let before = owner.borrow();
     let mut keys = KeyTable::default();
     let before_keys: Arc<[KeyId]> = keys.map_frames(before, options.granularity).into();
     let precision = Precision::of(before);
@@ -643,7 +645,7 @@ pub fn ahead<'p>(before: &'p Profile, options: &Options) -> Ahead<'p> {
             (Guess::of(&sel, precision), sums, items)
         });
     Ahead {
-        before,
+        before: owner,
         keys,
         before_keys,
         summed,
@@ -652,13 +654,18 @@ pub fn ahead<'p>(before: &'p Profile, options: &Options) -> Ahead<'p> {
 
 /// Finishes a diff whose before side was summed [`ahead`], with the same
 /// options.
-pub fn diff_ahead(ahead: Ahead<'_>, after: &Profile, options: &Options) -> Result<Diff, Error> {
+pub fn diff_ahead<P: Borrow<Profile>>(
+    ahead: Ahead<P>,
+    after: &Profile,
+    options: &Options,
+) -> Result<Diff, Error> {
     let Ahead {
-        before,
+        before: owner,
         mut keys,
         before_keys,
         summed,
     } = ahead;
+    let before = owner.borrow();
     let sel = select(before, after, options.sample_type.as_ref())?;
     let precision = Precision::of(before).min(Precision::of(after));
     let frame_keys: [Arc<[KeyId]>; 2] = [
@@ -683,7 +690,7 @@ pub fn diff_ahead(ahead: Ahead<'_>, after: &Profile, options: &Options) -> Resul
     // summed at once; the after side's items leave room for the before
     // side's in front, where they are known.
     let lead = kept.as_ref().map_or(0, |(_, _, items)| items.len());
-    let ((mut b, before_items), (a, mut items)) = rayon::join(
+    let ((mut b, before_items), (mut a, mut items)) = rayon::join(
         || match kept {
             Some((_, mut sums, items)) => {
                 sums.grow(key_count);
@@ -776,7 +783,13 @@ pub fn diff_ahead(ahead: Ahead<'_>, after: &Profile, options: &Options) -> Resul
     };
     let via: Vec<Option<Via>> = (0..key_count).map(|k| via_of(k, flat[k].delta())).collect();
     let fold_below = f64::from(options.tree_fold_ppm) * 1e-6 * b.total.0.abs().max(a.total.0.abs());
-    let tree = tree::build(&b.stacks, &a.stacks, items, fold_below);
+    let (before_stacks, after_stacks) = (
+        std::mem::replace(&mut b.copies, Copies::new(Side::Before))
+            .over(before.stack_frames(), frame_keys[0].clone()),
+        std::mem::replace(&mut a.copies, Copies::new(Side::After))
+            .over(after.stack_frames(), frame_keys[1].clone()),
+    );
+    let tree = tree::build(&before_stacks, &after_stacks, items, fold_below);
     drop((b, a));
 
     let keys = keys.into_keys();
@@ -867,7 +880,7 @@ fn sum_side<'p>(
     side: Side,
     input: &SideInput<'_>,
     lead: usize,
-) -> (SideSums<'p>, Vec<Item>) {
+) -> (SideSums, Vec<Item>) {
     let table = FrameTable::of(profile, input);
     let parts = parts_of(profile, input.key_count);
     // Every stack's item is written once, into one buffer: each part's
@@ -881,12 +894,12 @@ fn sum_side<'p>(
         slices.push(mine);
         rest = tail;
     }
-    let done: Vec<SideSums<'_>> = parts
+    let done: Vec<SideSums> = parts
         .par_iter()
         .zip(slices)
         .map(|(r, out)| aggregate(profile, side, input.clone(), &table, r.clone(), Some(out)))
         .collect();
-    let mut merged: Option<SideSums<'_>> = None;
+    let mut merged: Option<SideSums> = None;
     let mut len = lead;
     for (r, sums) in parts.iter().zip(done) {
         let written = sums.items;
@@ -972,7 +985,7 @@ struct SideInput<'a> {
 
 /// One side's sums: (value, count) per key, flat and cumulative, the total,
 /// and its stacks for the tree.
-struct SideSums<'a> {
+struct SideSums {
     flat: Vec<(f64, f64)>,
     cum: Vec<(f64, f64)>,
     total: (f64, f64),
@@ -985,16 +998,16 @@ struct SideSums<'a> {
     /// (library leaf, user frame) -> value, for stacks whose leaf is library
     /// code and that have a user frame.
     via: rustc_hash::FxHashMap<(KeyId, KeyId), f64>,
-    stacks: SideStacks<'a>,
+    copies: Copies,
     /// How many items (one per stack kept) were written (see [`aggregate`]).
     items: usize,
 }
 
-impl<'a> SideSums<'a> {
+impl SideSums {
     /// Adds the sums of later samples of the same side; returns where
     /// `other`'s copied stacks' keys now start (see
     /// [`tree::rebase_copied`]).
-    fn merge(&mut self, other: SideSums<'a>) -> usize {
+    fn merge(&mut self, other: SideSums) -> usize {
         let add = |x: &mut (f64, f64), y: (f64, f64)| {
             x.0 += y.0;
             x.1 += y.1;
@@ -1016,7 +1029,7 @@ impl<'a> SideSums<'a> {
         for (k, v) in other.via {
             *self.via.entry(k).or_insert(0.0) += v;
         }
-        self.stacks.append(other.stacks)
+        self.copies.append(other.copies)
     }
 
     /// Makes room for keys up to `key_count` (keyed after these sums were
@@ -1221,7 +1234,7 @@ fn aggregate<'p>(
     table: &FrameTable,
     range: std::ops::Range<usize>,
     out: Option<&mut [Item]>,
-) -> SideSums<'p> {
+) -> SideSums {
     match profile.stack_frames() {
         Frames::Narrow(all) => aggregate_over(all, profile, side, input, table, range, out),
         Frames::Wide(all) => aggregate_over(all, profile, side, input, table, range, out),
@@ -1237,7 +1250,7 @@ fn aggregate_over<'p, F: StackFrame>(
     table: &FrameTable,
     range: std::ops::Range<usize>,
     mut out: Option<&mut [Item]>,
-) -> SideSums<'p> {
+) -> SideSums {
     let add = |slot: &mut (f64, f64), value: f64, count: f64| {
         slot.0 += value;
         slot.1 += count;
@@ -1250,7 +1263,7 @@ fn aggregate_over<'p, F: StackFrame>(
         flat_var: vec![0.0; if input.errors { input.key_count } else { 0 }],
         cum_var: vec![0.0; if input.errors { input.key_count } else { 0 }],
         via: rustc_hash::FxHashMap::default(),
-        stacks: SideStacks::over(side, profile.stack_frames(), input.keys_of.clone()),
+        copies: Copies::new(side),
         items: 0,
     };
     let FrameTable {
@@ -1346,14 +1359,14 @@ fn aggregate_over<'p, F: StackFrame>(
         let item = if hidden {
             stack.clear();
             stack.extend(frames.iter().map(|f| input.keys_of[f.index()]));
-            sums.stacks.copy(&stack, value)
+            sums.copies.copy(&stack, value)
         } else {
             // The stack is a run of the profile's own frames: the tree
             // reads it there, through the key table, instead of a copy;
             // its first keys from the root are read while its frames are
             // at hand.
             let top = tree::top_keys(frames.iter().rev().map(|f| frame_keys[f.index()].key));
-            sums.stacks
+            sums.copies
                 .run(sample.offset + lead, frames.len(), value, path, top)
         };
         out[sums.items] = item;

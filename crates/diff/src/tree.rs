@@ -123,41 +123,29 @@ impl Tree {
     }
 }
 
-/// One side's stacks, as the tree reads them: runs of the profile's own
-/// frames (keyed through `keys_of`), or copies of their keys (stacks a
-/// filter changed).
+/// One side's stacks as items are made of them: runs of the profile's own
+/// frames, or copies of their keys (stacks a filter changed), kept here.
 #[derive(Clone, Debug)]
-pub(crate) struct SideStacks<'p> {
+pub(crate) struct Copies {
     side: Side,
-    frames: Frames<'p>,
-    /// Each frame's key.
-    keys_of: Arc<[KeyId]>,
     /// Keys of the copied stacks, root first, back to back.
-    copied: Vec<u32>,
+    keys: Vec<u32>,
 }
 
-impl<'p> SideStacks<'p> {
-    /// No stacks.
-    #[cfg(test)]
+impl Copies {
+    /// None yet.
     pub(crate) fn new(side: Side) -> Self {
-        SideStacks::over(side, Frames::Wide(&[]), Arc::from([]))
-    }
-
-    /// Stacks that are runs of `frames`, keyed by `keys_of`.
-    pub(crate) fn over(side: Side, frames: Frames<'p>, keys_of: Arc<[KeyId]>) -> Self {
-        SideStacks {
+        Copies {
             side,
-            frames,
-            keys_of,
-            copied: Vec::new(),
+            keys: Vec::new(),
         }
     }
 
     /// One stack given by its keys, leaf first: the keys are copied here,
     /// and the item returned.
     pub(crate) fn copy(&mut self, leaf_first: &[KeyId], value: f64) -> Item {
-        let start = self.copied.len();
-        self.copied.extend(leaf_first.iter().rev().map(|k| k.0));
+        let start = self.keys.len();
+        self.keys.extend(leaf_first.iter().rev().map(|k| k.0));
         let hash = path_hash(leaf_first.iter().rev().copied());
         let top = top_keys(leaf_first.iter().rev().copied());
         Item::new(self.side, start, leaf_first.len(), true, value, hash, top)
@@ -180,12 +168,34 @@ impl<'p> SideStacks<'p> {
     /// Appends the copied keys of `other` (the same side of the same
     /// profile, later samples) after these, and returns where they start:
     /// `other`'s copied items must be moved there ([`rebase_copied`]).
-    pub(crate) fn append(&mut self, other: SideStacks<'p>) -> usize {
-        let base = self.copied.len();
-        self.copied.extend(other.copied);
+    pub(crate) fn append(&mut self, other: Copies) -> usize {
+        let base = self.keys.len();
+        self.keys.extend(other.keys);
         base
     }
 
+    /// The side's stacks as the tree reads them: runs of `frames`, keyed
+    /// by `keys_of`, and these copies.
+    pub(crate) fn over(self, frames: Frames<'_>, keys_of: Arc<[KeyId]>) -> SideStacks<'_> {
+        SideStacks {
+            frames,
+            keys_of,
+            copied: self.keys,
+        }
+    }
+}
+
+/// One side's stacks, as the tree reads them (see [`Copies::over`]).
+#[derive(Clone, Debug)]
+pub(crate) struct SideStacks<'p> {
+    frames: Frames<'p>,
+    /// Each frame's key.
+    keys_of: Arc<[KeyId]>,
+    /// Keys of the copied stacks, root first, back to back.
+    copied: Vec<u32>,
+}
+
+impl SideStacks<'_> {
     /// A stack's keys from `depth` on, for [`Item::top`].
     fn window(&self, item: &Item, depth: usize) -> TopKeys {
         fn keys<F: StackFrame>(run: &[F], keys_of: &[KeyId]) -> TopKeys {
@@ -298,7 +308,7 @@ pub(crate) fn scale(items: &mut [Item], factor: f64) {
 }
 
 /// Moves the copied stacks among `items` by `base` in their side's copied
-/// keys (see [`SideStacks::append`]).
+/// keys (see [`Copies::append`]).
 pub(crate) fn rebase_copied(items: &mut [Item], base: usize) {
     for it in items.iter_mut().filter(|it| it.copied()) {
         it.start += u32::try_from(base).expect("profiles hold fewer than 2^31 frames");
@@ -1101,11 +1111,16 @@ fn children_of<T: Copy>(parents: &[usize], id: impl Fn(usize) -> T) -> (Vec<u32>
 mod tests {
     use super::*;
 
+    /// Stacks that are all copies.
+    fn read(copies: &Copies) -> SideStacks<'static> {
+        copies.clone().over(Frames::Wide(&[]), Arc::from([]))
+    }
+
     #[test]
     fn stacks_merge_by_path_and_totals_sum_up() {
         let (a, b, c) = (KeyId(0), KeyId(1), KeyId(2));
-        let mut before = SideStacks::new(Side::Before);
-        let mut after = SideStacks::new(Side::After);
+        let mut before = Copies::new(Side::Before);
+        let mut after = Copies::new(Side::After);
         // leaf first: c <- b <- a (a is the root caller)
         let items = vec![
             before.copy(&[c, b, a], 10.0),
@@ -1113,7 +1128,7 @@ mod tests {
             after.copy(&[c, b, a], 30.0),
             after.copy(&[b, a], 5.0),
         ];
-        let t = build(&before, &after, items.clone(), 0.0);
+        let t = build(&read(&before), &read(&after), items.clone(), 0.0);
         assert_eq!(t.nodes().len(), 5); // root, a, a;b, a;b;c, a;c
         let root = t.node(Tree::ROOT);
         assert_eq!((root.total.before, root.total.after), (10, 42));
@@ -1130,9 +1145,14 @@ mod tests {
 
     #[test]
     fn empty_stacks_count_at_the_root() {
-        let mut after = SideStacks::new(Side::After);
+        let mut after = Copies::new(Side::After);
         let items = vec![after.copy(&[], 9.0), after.copy(&[], 1.0)];
-        let t = build(&SideStacks::new(Side::Before), &after, items.clone(), 0.0);
+        let t = build(
+            &read(&Copies::new(Side::Before)),
+            &read(&after),
+            items.clone(),
+            0.0,
+        );
         assert_eq!(t.node(Tree::ROOT).self_values.after, 10);
         assert!(t.children(Tree::ROOT).is_empty());
     }
@@ -1153,9 +1173,9 @@ mod tests {
         let profile = b.finish();
         let frames = profile.stack_frames();
         let sides = |collide: bool| {
-            let before = SideStacks::over(Side::Before, frames, keys_of.clone());
-            let after = SideStacks::over(Side::After, frames, keys_of.clone());
-            let add = |stacks: &SideStacks<'_>, start: usize, len: usize, value: f64| {
+            let before = Copies::new(Side::Before);
+            let after = Copies::new(Side::After);
+            let add = |stacks: &Copies, start: usize, len: usize, value: f64| {
                 let keys = frames
                     .slice(start..start + len)
                     .iter()
@@ -1178,6 +1198,10 @@ mod tests {
         };
         for collide in [false, true] {
             let (before, after, items) = sides(collide);
+            let (before, after) = (
+                before.over(frames, keys_of.clone()),
+                after.over(frames, keys_of.clone()),
+            );
             // Everything below the root's child is folded.
             let t = build(&before, &after, items.clone(), 100.0);
             assert_eq!(t.nodes().len(), 2, "collide: {collide}");
@@ -1193,8 +1217,8 @@ mod tests {
     fn small_subtrees_fold_into_their_parent_and_path_growth_is_kept() {
         let (a, b, c, d) = (KeyId(0), KeyId(1), KeyId(2), KeyId(3));
         let sides = || {
-            let mut before = SideStacks::new(Side::Before);
-            let mut after = SideStacks::new(Side::After);
+            let mut before = Copies::new(Side::Before);
+            let mut after = Copies::new(Side::After);
             // a;b big, a;c tiny growing, a;c;d tiny shrinking (leaf first).
             let items = vec![
                 before.copy(&[b, a], 1000.0),
@@ -1205,9 +1229,9 @@ mod tests {
             (before, after, items)
         };
         let (before, after, items) = sides();
-        let full = build(&before, &after, items.clone(), 0.0);
+        let full = build(&read(&before), &read(&after), items.clone(), 0.0);
         let (before, after, items) = sides();
-        let folded = build(&before, &after, items.clone(), 10.0);
+        let folded = build(&read(&before), &read(&after), items.clone(), 10.0);
         assert_eq!(full.nodes().len(), 5);
         assert_eq!(folded.nodes().len(), 3, "c and d are folded into a");
         assert_eq!(
@@ -1276,8 +1300,8 @@ mod tests {
             b.finish()
         };
         let (pb, pa) = (profile(15_000), profile(15_000));
-        let mut before = SideStacks::over(Side::Before, pb.stack_frames(), keys_of.clone());
-        let mut after = SideStacks::over(Side::After, pa.stack_frames(), keys_of.clone());
+        let mut before = Copies::new(Side::Before);
+        let mut after = Copies::new(Side::After);
         let mut reference: BTreeMap<Vec<u32>, [i64; 2]> = BTreeMap::new();
         // Each call path's own values, for the path growth.
         let mut own: BTreeMap<Vec<u32>, [i64; 2]> = BTreeMap::new();
@@ -1301,6 +1325,8 @@ mod tests {
             }
         }
         assert!(items.len() > 4 * TASK_ABOVE, "subtrees are built as tasks");
+        let before = before.over(pb.stack_frames(), keys_of.clone());
+        let after = after.over(pa.stack_frames(), keys_of.clone());
         // On one thread or four: the same tree.
         let on = |threads: usize, min: f64| {
             let pool = rayon::ThreadPoolBuilder::new()

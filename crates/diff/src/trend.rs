@@ -186,7 +186,7 @@ pub fn trend(profiles: &[Profile], options: &Options) -> Result<Trend, Error> {
     let keys = keys.into_keys();
     let mut rows = Vec::new();
     for k in 0..key_count {
-        let pick = |s: &crate::SideSums<'_>| match options.rank_by {
+        let pick = |s: &crate::SideSums| match options.rank_by {
             RankBy::Flat => s.flat[k],
             RankBy::Cumulative => s.cum[k],
         };

@@ -157,12 +157,7 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
             let mut profiles = load_all(&paths, &names, &options)?;
             output::timing("decode");
             let mut symbols = (!cli.no_symbolize).then(|| symbols::Session::new(cli));
-            for ((profile, name), path) in profiles.iter_mut().zip(&names).zip(&paths) {
-                if let Some(session) = &mut symbols {
-                    session.symbolize(name, path, profile);
-                }
-            }
-            let mut warnings = profile_warnings(names.iter().map(String::as_str).zip(&profiles));
+            let mut warnings = symbolize(&mut symbols, &mut profiles, &paths, &names);
             warnings.extend(symbols.map(symbols::Session::finish).unwrap_or_default());
             output::timing("symbolize");
             trend(cli, &profiles, &names, warnings)
@@ -171,10 +166,9 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
     }
 }
 
-/// Compares the first `split` inputs (merged) with the rest (merged). The
-/// after side is read on other threads while this one reads the before
-/// side, symbolizes it, and keys and sums it for the diff (a leak's after
-/// file is the bigger one: it is still being read by then).
+/// Compares the first `split` inputs (merged) with the rest (merged). Both
+/// sides are read at once; the before side (a leak's smaller file) is then
+/// symbolized, keyed and summed while the after side is still being read.
 fn compare(
     cli: &Cli,
     paths: &[PathBuf],
@@ -186,40 +180,54 @@ fn compare(
         before: side_name(&names[..split]),
         after: side_name(&names[split..]),
     };
-    let (tx, rx) = std::sync::mpsc::channel();
-    {
-        let (paths, names) = (paths[split..].to_vec(), names[split..].to_vec());
-        let options = options.clone();
-        rayon::spawn(move || {
-            // The receiver is gone only if the before side failed.
-            let _ = tx.send(load_all(&paths, &names, &options));
-        });
-    }
-    let mut symbols = (!cli.no_symbolize).then(|| symbols::Session::new(cli));
-    let mut symbolized = |profiles: &mut [Profile], at: usize| {
-        if let Some(session) = &mut symbols {
-            for (i, profile) in profiles.iter_mut().enumerate() {
-                session.symbolize(&names[at + i], &paths[at + i], profile);
-            }
-        }
-        profile_warnings(names[at..].iter().map(String::as_str).zip(&*profiles))
-    };
-    // A failing before file is reported first, as in command-line order.
-    let mut before = load_all(&paths[..split], &names[..split], options)?;
-    let mut warnings = symbolized(&mut before, 0);
-    let before = Profile::merge(before).with_context(|| inputs.before.clone())?;
     let diff_options = cli.diff_options();
-    let ahead = heapdiff_diff::ahead(&before, &diff_options);
-    output::timing("before side");
-    let mut after = rx.recv().expect("the after side is sent")?;
+    let mut symbols = (!cli.no_symbolize).then(|| symbols::Session::new(cli));
+    let (before, after) = rayon::join(
+        || -> Result<_> {
+            let mut profiles = load_all(&paths[..split], &names[..split], options)?;
+            let warnings = symbolize(
+                &mut symbols,
+                &mut profiles,
+                &paths[..split],
+                &names[..split],
+            );
+            let before = Profile::merge(profiles).with_context(|| inputs.before.clone())?;
+            Ok((heapdiff_diff::ahead(before, &diff_options), warnings))
+        },
+        || load_all(&paths[split..], &names[split..], options),
+    );
+    // A failing before file is reported first, as in command-line order.
+    let (ahead, mut warnings) = before?;
+    let mut after = after?;
     output::timing("decode");
-    warnings.extend(symbolized(&mut after, split));
+    warnings.extend(symbolize(
+        &mut symbols,
+        &mut after,
+        &paths[split..],
+        &names[split..],
+    ));
     warnings.extend(symbols.map(symbols::Session::finish).unwrap_or_default());
     let after = Profile::merge(after).with_context(|| inputs.after.clone())?;
     output::timing("symbolize");
     let diff = heapdiff_diff::diff_ahead(ahead, &after, &diff_options)?;
     output::timing("diff");
     report(cli, diff, &inputs, warnings)
+}
+
+/// Symbolizes `profiles` (read from `paths`, called `names`) in `session`,
+/// if any; returns their decoders' warnings.
+fn symbolize(
+    session: &mut Option<symbols::Session>,
+    profiles: &mut [Profile],
+    paths: &[PathBuf],
+    names: &[String],
+) -> Vec<String> {
+    if let Some(session) = session {
+        for ((profile, path), name) in profiles.iter_mut().zip(paths).zip(names) {
+            session.symbolize(name, path, profile);
+        }
+    }
+    profile_warnings(names.iter().map(String::as_str).zip(&*profiles))
 }
 
 /// The decoders' warnings, each naming its input.

@@ -210,7 +210,8 @@ fn convert(message: proto::SplitProfile, limits: &crate::Limits) -> Result<Profi
     // The first part is read into the builder, the others into batches.
     let ends: Vec<usize> = starts.iter().skip(1).copied().chain([n]).collect();
     let mut batches: Vec<_> = starts[1..].iter().map(|&lo| b.batch(lo)).collect();
-    let bytes = |lo: usize, hi: usize| message.sample_bytes_from(lo) - message.sample_bytes_from(hi);
+    let bytes =
+        |lo: usize, hi: usize| message.sample_bytes_from(lo) - message.sample_bytes_from(hi);
     let (first, rest) = rayon::join(
         || {
             b.reserve(ends[0], bytes(0, ends[0]).min(limits.max_frames));
