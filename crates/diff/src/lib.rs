@@ -875,8 +875,8 @@ pub fn diff_ahead<P: Borrow<Profile>>(
 /// Sums one side's samples, in parts at once (see [`parts_of`]), merged in
 /// sample order; returns the sums and the stacks' items, in sample order,
 /// after `lead` items of room.
-fn sum_side<'p>(
-    profile: &'p Profile,
+fn sum_side(
+    profile: &Profile,
     side: Side,
     input: &SideInput<'_>,
     lead: usize,
@@ -1227,8 +1227,8 @@ impl FrameTable {
 
 /// Sums samples `range` of one side, and writes each stack's item to
 /// `out` (room for one a sample), if given.
-fn aggregate<'p>(
-    profile: &'p Profile,
+fn aggregate(
+    profile: &Profile,
     side: Side,
     input: SideInput<'_>,
     table: &FrameTable,
@@ -1242,9 +1242,9 @@ fn aggregate<'p>(
 }
 
 /// [`aggregate`], over the profile's frames as they are stored.
-fn aggregate_over<'p, F: StackFrame>(
+fn aggregate_over<F: StackFrame>(
     all: &[F],
-    profile: &'p Profile,
+    profile: &Profile,
     side: Side,
     input: SideInput<'_>,
     table: &FrameTable,

@@ -166,9 +166,10 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
     }
 }
 
-/// Compares the first `split` inputs (merged) with the rest (merged). Both
-/// sides are read at once; the before side (a leak's smaller file) is then
-/// symbolized, keyed and summed while the after side is still being read.
+/// Compares the first `split` inputs (merged) with the rest (merged). The
+/// after side is read on the thread pool while this thread reads the before
+/// side, symbolizes it, and keys and sums it for the diff (a leak's after
+/// file is the bigger one: it is still being read by then).
 fn compare(
     cli: &Cli,
     paths: &[PathBuf],
@@ -180,25 +181,24 @@ fn compare(
         before: side_name(&names[..split]),
         after: side_name(&names[split..]),
     };
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let (paths, names) = (paths[split..].to_vec(), names[split..].to_vec());
+        let options = options.clone();
+        rayon::spawn(move || {
+            // The receiver is gone only if the before side failed.
+            let _ = tx.send(load_all(&paths, &names, &options));
+        });
+    }
+    // A failing before file is reported at once, as in command-line order.
     let diff_options = cli.diff_options();
     let mut symbols = (!cli.no_symbolize).then(|| symbols::Session::new(cli));
-    let (before, after) = rayon::join(
-        || -> Result<_> {
-            let mut profiles = load_all(&paths[..split], &names[..split], options)?;
-            let warnings = symbolize(
-                &mut symbols,
-                &mut profiles,
-                &paths[..split],
-                &names[..split],
-            );
-            let before = Profile::merge(profiles).with_context(|| inputs.before.clone())?;
-            Ok((heapdiff_diff::ahead(before, &diff_options), warnings))
-        },
-        || load_all(&paths[split..], &names[split..], options),
-    );
-    // A failing before file is reported first, as in command-line order.
-    let (ahead, mut warnings) = before?;
-    let mut after = after?;
+    let mut before = load_all(&paths[..split], &names[..split], options)?;
+    let mut warnings = symbolize(&mut symbols, &mut before, &paths[..split], &names[..split]);
+    let before = Profile::merge(before).with_context(|| inputs.before.clone())?;
+    let ahead = heapdiff_diff::ahead(before, &diff_options);
+    output::timing("before side");
+    let mut after = rx.recv().expect("the after side is sent")?;
     output::timing("decode");
     warnings.extend(symbolize(
         &mut symbols,

@@ -131,7 +131,7 @@ pub enum Error {
     /// More input than the limit allows.
     #[error(
         "the input is larger than {} (--max-input); raise the limit with --max-input SIZE",
-        crate::budget::human(*limit)
+        crate::decode::budget::human(*limit)
     )]
     TooLarge {
         /// The limit, in bytes.
@@ -141,7 +141,7 @@ pub enum Error {
     /// A gzip stream that inflates to more than the input limit allows.
     #[error(
         "it decompresses to more than {} (a gzip bomb?); raise the limit with --max-input SIZE",
-        crate::budget::human(*limit)
+        crate::decode::budget::human(*limit)
     )]
     InflatesTooLarge {
         /// The limit, in bytes.
@@ -171,7 +171,7 @@ pub enum Error {
     #[error(
         "it needs more memory than the budget of {} (--max-memory); raise the budget with \
          --max-memory SIZE if the machine has the room",
-        crate::budget::human(*limit)
+        crate::decode::budget::human(*limit)
     )]
     OverBudget {
         /// The budget, in bytes.

@@ -14,8 +14,47 @@ use std::fmt;
 
 use rustc_hash::FxHashMap;
 
-use crate::Format;
 use crate::error::Error;
+
+/// The input formats heapdiff recognises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// pprof `profile.proto` (Go, jemalloc_pprof, pprof-rs, …).
+    Pprof,
+    /// jemalloc `heap_v2/N` profile dump.
+    JemallocHeap,
+    /// gperftools / tcmalloc `heap profile:` dump.
+    GperftoolsHeap,
+    /// Go `debug=1` text heap profile (`heap profile: … @ heap/N`).
+    GoHeapText,
+    /// Python `tracemalloc.Snapshot.dump()` pickle.
+    Tracemalloc,
+    /// dhat / dhat-rs JSON.
+    Dhat,
+    /// memray binary capture.
+    Memray,
+    /// memray `transform csv` output.
+    MemrayCsv,
+    /// Folded stacks (`a;b;c 123` per line).
+    Folded,
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Format::Pprof => "pprof protobuf",
+            Format::JemallocHeap => "jemalloc heap_v2 dump",
+            Format::GperftoolsHeap => "gperftools heap profile",
+            Format::GoHeapText => "Go debug=1 text heap profile",
+            Format::Tracemalloc => "tracemalloc snapshot (pickle)",
+            Format::Dhat => "dhat JSON",
+            Format::Memray => "memray capture",
+            Format::MemrayCsv => "memray CSV",
+            Format::Folded => "folded stacks",
+        })
+    }
+}
 
 /// An interned string of one [`Profile`]. `StrId::EMPTY` is always `""`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -21,8 +21,8 @@
 use std::io::Read;
 
 use crate::Format;
+use crate::decode::lines::{CutSigns, LineReader};
 use crate::error::Error;
-use crate::lines::{CutSigns, LineReader};
 use crate::model::{Frame, FrameId, Profile, ProfileBuilder, StrId, ValueType};
 
 /// The sample type for a `--unit`: bytes and counts get pprof's heap names,

@@ -209,7 +209,7 @@ impl<R: Read> LineReader<R> {
         let mut bytes = &self.buf[start..end];
         if self.line == 1 {
             // A byte-order mark some editors write: not part of the text.
-            bytes = crate::format::skip_utf8_bom(bytes);
+            bytes = crate::decode::format::skip_utf8_bom(bytes);
         }
         if let [rest @ .., b'\r'] = bytes {
             bytes = rest;

@@ -80,7 +80,7 @@ fn text_error(line: u64, message: impl Into<String>) -> Error {
 
 /// Decodes a memray CSV file.
 pub(crate) fn decode(bytes: &[u8], limits: &crate::Limits) -> Result<Profile, Error> {
-    let bytes = crate::format::skip_utf8_bom(bytes);
+    let bytes = crate::decode::format::skip_utf8_bom(bytes);
     let ends_mid_line = !bytes.ends_with(b"\n");
     let lines = || bytes.iter().filter(|&&c| c == b'\n').count() + 1;
     match read(bytes, limits) {

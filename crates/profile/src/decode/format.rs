@@ -12,49 +12,8 @@
 //! A UTF-8 byte-order mark before text or JSON is skipped: the text decoders
 //! skip it too.
 
-use std::fmt;
-
+use crate::Format;
 use crate::error::Error;
-
-/// The input formats heapdiff recognises.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Format {
-    /// pprof `profile.proto` (Go, jemalloc_pprof, pprof-rs, …).
-    Pprof,
-    /// jemalloc `heap_v2/N` profile dump.
-    JemallocHeap,
-    /// gperftools / tcmalloc `heap profile:` dump.
-    GperftoolsHeap,
-    /// Go `debug=1` text heap profile (`heap profile: … @ heap/N`).
-    GoHeapText,
-    /// Python `tracemalloc.Snapshot.dump()` pickle.
-    Tracemalloc,
-    /// dhat / dhat-rs JSON.
-    Dhat,
-    /// memray binary capture.
-    Memray,
-    /// memray `transform csv` output.
-    MemrayCsv,
-    /// Folded stacks (`a;b;c 123` per line).
-    Folded,
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Format::Pprof => "pprof protobuf",
-            Format::JemallocHeap => "jemalloc heap_v2 dump",
-            Format::GperftoolsHeap => "gperftools heap profile",
-            Format::GoHeapText => "Go debug=1 text heap profile",
-            Format::Tracemalloc => "tracemalloc snapshot (pickle)",
-            Format::Dhat => "dhat JSON",
-            Format::Memray => "memray capture",
-            Format::MemrayCsv => "memray CSV",
-            Format::Folded => "folded stacks",
-        })
-    }
-}
 
 /// Whether `bytes` start with the gzip magic number.
 pub fn is_gzip(bytes: &[u8]) -> bool {
@@ -114,10 +73,10 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     if trimmed.starts_with(b"{") && head.windows(15).any(|w| w == b"dhatFileVersion") {
         return Some(Format::Dhat);
     }
-    if line.starts_with(crate::memray::HEADER) {
+    if line.starts_with(crate::decode::memray::HEADER) {
         return Some(Format::MemrayCsv);
     }
-    if crate::folded::looks_folded(bytes) {
+    if crate::decode::folded::looks_folded(bytes) {
         return Some(Format::Folded);
     }
     None

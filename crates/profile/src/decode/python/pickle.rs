@@ -19,8 +19,8 @@ use std::io::Read;
 
 use rustc_hash::FxHashMap;
 
+use crate::decode::lines::LineReader;
 use crate::error::Error;
-use crate::lines::LineReader;
 
 /// A class a snapshot pickle may name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -18,8 +18,8 @@ use rustc_hash::FxHashMap;
 
 use super::pickle::{self, Arena, Class, Items, Value};
 use crate::Format;
+use crate::decode::lines::LineReader;
 use crate::error::Error;
-use crate::lines::LineReader;
 use crate::model::{Frame, FrameId, Profile, ProfileBuilder, StrId, ValueType};
 
 fn invalid(message: impl Into<String>) -> Error {

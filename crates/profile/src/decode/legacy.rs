@@ -42,8 +42,8 @@ use std::io::Read;
 use rustc_hash::FxHashMap;
 
 use crate::Format;
+use crate::decode::lines::{CutSigns, LineReader};
 use crate::error::Error;
-use crate::lines::{CutSigns, LineReader};
 use crate::model::{
     Frame, FrameId, Mapping, MappingId, Profile, ProfileBuilder, Sampling, ValueType,
 };

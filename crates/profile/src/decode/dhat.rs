@@ -102,7 +102,7 @@ pub(crate) fn parse_frame(entry: &str) -> (&str, &str, u32) {
 
 /// Decodes a DHAT JSON file.
 pub(crate) fn decode(bytes: &[u8], limits: &crate::Limits) -> Result<Profile, Error> {
-    let bytes = crate::format::skip_utf8_bom(bytes);
+    let bytes = crate::decode::format::skip_utf8_bom(bytes);
     let file: File = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
     if file.version != 2 {
         return Err(invalid(format!(
