@@ -65,7 +65,7 @@ mod symtab;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::rc::Rc;
 use std::time::SystemTime;
 
 use heapdiff_profile::{Frame, Mapping, MappingId, Profile, SymbolFrame};
@@ -142,7 +142,7 @@ struct Missing {
     other_build: bool,
 }
 
-type Resolved = Arc<Vec<SymbolFrame>>;
+type Resolved = Rc<Vec<SymbolFrame>>;
 
 /// Resolves addresses to frames, caching binaries and results across
 /// profiles (the before and after profiles usually share every binary).
@@ -346,7 +346,7 @@ impl Symbolizer {
         let Some(mapping_id) = frame.mapping else {
             self.unmapped.insert(frame.address);
             let name = format!("{:#x}", frame.address);
-            return (Arc::new(vec![plain(name)]), Outcome::Unresolved);
+            return (Rc::new(vec![plain(name)]), Outcome::Unresolved);
         };
         let mapping = *profile.mapping(mapping_id);
         let object = self.object(profile, mapping_id, time, problems);
@@ -370,7 +370,7 @@ impl Symbolizer {
                     self.missing.entry(missing.path).or_default().insert(at);
                 }
                 let frames = vec![plain(format!("{at:#x} ({})", missing.name))];
-                return (Arc::new(frames), Outcome::Unresolved);
+                return (Rc::new(frames), Outcome::Unresolved);
             }
         };
         let o = &self.objects[object];
@@ -391,7 +391,7 @@ impl Symbolizer {
             let outcome = outcome_of(hit);
             return (hit.clone(), outcome);
         }
-        let frames = Arc::new(match vaddr {
+        let frames = Rc::new(match vaddr {
             Some(v) => lookup(o, v),
             None => vec![plain(format!(
                 "{:#x} ({})",

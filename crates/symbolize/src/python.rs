@@ -21,7 +21,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::rc::Rc;
 
 use crate::readable::Readable;
 use crate::source::{Located, locate, read};
@@ -260,7 +260,7 @@ impl Lexer {
 pub(crate) struct Sources {
     roots: Vec<PathBuf>,
     readable: Readable,
-    files: HashMap<String, Result<Arc<Scopes>, Located>>,
+    files: HashMap<String, Result<Rc<Scopes>, Located>>,
 }
 
 impl Sources {
@@ -277,7 +277,7 @@ impl Sources {
     /// The scopes of a recorded file, or `None` when it cannot or may not
     /// be read. Pseudo-files (`<frozen importlib._bootstrap>`, `<string>`)
     /// have none.
-    pub(crate) fn scopes(&mut self, recorded: &str) -> Option<Arc<Scopes>> {
+    pub(crate) fn scopes(&mut self, recorded: &str) -> Option<Rc<Scopes>> {
         if let Some(known) = self.files.get(recorded) {
             return known.as_ref().ok().cloned();
         }
@@ -286,7 +286,7 @@ impl Sources {
         } else {
             match locate(&self.roots, &self.readable, recorded) {
                 Located::Found(path) => read(&path)
-                    .map(|bytes| Arc::new(Scopes::scan(&String::from_utf8_lossy(&bytes))))
+                    .map(|bytes| Rc::new(Scopes::scan(&String::from_utf8_lossy(&bytes))))
                     .ok_or(Located::Missing),
                 other => Err(other),
             }
