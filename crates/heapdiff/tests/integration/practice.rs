@@ -188,3 +188,30 @@ fn completions_and_man_page() {
     let help = stdout_of(&run(&["--help"]));
     assert!(help.contains("Examples:") && help.contains("heapdiff completions"));
 }
+
+#[test]
+fn the_number_of_threads_changes_nothing_but_the_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let outputs: Vec<(String, Vec<u8>)> = [("--threads", "1"), ("--threads", "4"), ("", "3")]
+        .iter()
+        .enumerate()
+        .map(|(i, (flag, n))| {
+            let svg = dir.path().join(format!("{i}.svg"));
+            let mut cmd = heapdiff();
+            cmd.args([GO_BEFORE, GO_AFTER, "--format", "json", "--top", "0", "--svg"])
+                .arg(&svg);
+            if flag.is_empty() {
+                cmd.env("HEAPDIFF_THREADS", n);
+            } else {
+                cmd.args([flag, n]);
+            }
+            let out = cmd.output().unwrap();
+            (stdout_of(&out), std::fs::read(&svg).unwrap())
+        })
+        .collect();
+    assert!(outputs.windows(2).all(|w| w[0] == w[1]));
+    let out = run(&[GO_BEFORE, GO_AFTER, "--threads", "0", "--no-svg"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--threads"), "{err}");
+}
