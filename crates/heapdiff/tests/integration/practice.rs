@@ -198,8 +198,10 @@ fn the_number_of_threads_changes_nothing_but_the_time() {
         .map(|(i, (flag, n))| {
             let svg = dir.path().join(format!("{i}.svg"));
             let mut cmd = heapdiff();
-            cmd.args([GO_BEFORE, GO_AFTER, "--format", "json", "--top", "0", "--svg"])
-                .arg(&svg);
+            cmd.args([
+                GO_BEFORE, GO_AFTER, "--format", "json", "--top", "0", "--svg",
+            ])
+            .arg(&svg);
             if flag.is_empty() {
                 cmd.env("HEAPDIFF_THREADS", n);
             } else {
