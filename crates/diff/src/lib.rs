@@ -706,82 +706,14 @@ pub fn diff_ahead<P: Borrow<Profile>>(
     } else {
         items.splice(0..0, before_items);
     }
-    // A total that is not positive (a delta profile's can be negative)
-    // gives no factor to scale by: `--normalize` is then not applied, and
-    // the diff says so.
-    let normalizable = a.total.0 > 0.0 && b.total.0 > 0.0;
-    let normalized = (options.normalize && normalizable).then(|| {
-        let ratio = |after: f64, before: f64| {
-            if before > 0.0 && after > 0.0 {
-                after / before
-            } else {
-                1.0
-            }
-        };
-        let factor = ratio(a.total.0, b.total.0);
-        b.scale(factor, ratio(a.total.1, b.total.1));
-        tree::scale(&mut items[..before_count], factor);
-        factor
-    });
-    let flat: Vec<Values> = (0..key_count)
-        .map(|k| Values::from_sums(b.flat[k], a.flat[k]))
-        .collect();
-    let cum: Vec<Values> = (0..key_count)
-        .map(|k| Values::from_sums(b.cum[k], a.cum[k]))
-        .collect();
+    let normalized = options
+        .normalize
+        .then(|| normalize(&mut b, &a, &mut items[..before_count]))
+        .flatten();
     let totals = Values::from_sums(b.total, a.total);
     let unfiltered_totals = (!options.filters.is_empty() && !options.relative)
         .then(|| Values::from_sums(b.unfiltered, a.unfiltered));
-    let flat_error: Vec<Option<i64>> = (0..key_count)
-        .map(|k| {
-            (precision == Precision::Sampled).then(|| {
-                (b.flat_var.get(k).copied().unwrap_or(0.0)
-                    + a.flat_var.get(k).copied().unwrap_or(0.0))
-                .sqrt() as i64
-            })
-        })
-        .collect();
-    let cum_error: Vec<Option<i64>> = (0..key_count)
-        .map(|k| {
-            (precision == Precision::Sampled).then(|| {
-                (b.cum_var.get(k).copied().unwrap_or(0.0)
-                    + a.cum_var.get(k).copied().unwrap_or(0.0))
-                .sqrt() as i64
-            })
-        })
-        .collect();
-    // For each library leaf: the user frame carrying most of its change.
-    let mut via_deltas: FxHashMap<KeyId, Vec<(KeyId, f64)>> = FxHashMap::default();
-    for (&(leaf, user), &v) in &a.via {
-        via_deltas.entry(leaf).or_default().push((user, v));
-    }
-    for (&(leaf, user), &v) in &b.via {
-        via_deltas.entry(leaf).or_default().push((user, -v));
-    }
-    let via_of = |leaf: usize, delta: i64| -> Option<Via> {
-        let entries = via_deltas.get(&KeyId(leaf as u32))?;
-        let mut per_user: FxHashMap<KeyId, f64> = FxHashMap::default();
-        for &(u, v) in entries {
-            *per_user.entry(u).or_insert(0.0) += v;
-        }
-        let mut best: Option<(KeyId, f64)> = None;
-        for (u, v) in per_user {
-            let better = match best {
-                None => true,
-                Some((bu, bv)) => {
-                    let (x, y) = if delta >= 0 { (v, bv) } else { (-v, -bv) };
-                    x > y || (x == y && u < bu)
-                }
-            };
-            if better {
-                best = Some((u, v));
-            }
-        }
-        let (key, v) = best?;
-        let v = v as i64;
-        (delta != 0 && v != 0 && (v > 0) == (delta > 0)).then_some(Via { key, delta: v })
-    };
-    let via: Vec<Option<Via>> = (0..key_count).map(|k| via_of(k, flat[k].delta())).collect();
+    let mut rows = key_rows(&b, &a, key_count, precision == Precision::Sampled);
     let fold_below = f64::from(options.tree_fold_ppm) * 1e-6 * b.total.0.abs().max(a.total.0.abs());
     let (before_stacks, after_stacks) = (
         std::mem::replace(&mut b.copies, Copies::new(Side::Before))
@@ -793,40 +725,9 @@ pub fn diff_ahead<P: Borrow<Profile>>(
     drop((b, a));
 
     let keys = keys.into_keys();
-    let mut rows: Vec<Row> = (0..keys.len())
-        .filter(|&k| !flat[k].is_zero() || !cum[k].is_zero())
-        .map(|k| Row {
-            key: KeyId(k as u32),
-            flat: flat[k],
-            cum: cum[k],
-            flat_error: flat_error[k],
-            cum_error: cum_error[k],
-            via: via[k],
-        })
-        .collect();
-    let (mut growth, mut shrinkage) = (0i64, 0i64);
-    for r in &rows {
-        let d = r.flat.delta();
-        if d > 0 {
-            growth = growth.saturating_add(d);
-        } else {
-            shrinkage = shrinkage.saturating_add(d);
-        }
-    }
+    let (growth, shrinkage) = flat_growth(&rows);
     sort_rows(&mut rows, &keys, options);
-    let before_filter = rows.len();
-    if options.min_delta > 0 {
-        let min = options.min_delta.unsigned_abs();
-        rows.retain(|r| {
-            let v = match options.rank_by {
-                RankBy::Flat => &r.flat,
-                RankBy::Cumulative => &r.cum,
-            };
-            v.delta().unsigned_abs() >= min
-        });
-    }
-    let below_min_delta = before_filter - rows.len();
-
+    let below_min_delta = drop_below_min_delta(&mut rows, options);
     let (path_growth, path_shrinkage) = (tree.path_growth, tree.path_shrinkage);
 
     let mut warnings = Vec::new();
@@ -837,16 +738,7 @@ pub fn diff_ahead<P: Borrow<Profile>>(
         ));
     }
     let period = period(before, after, &mut warnings);
-    let sampled = [before, after].map(|p| Precision::of(p) == Precision::Sampled);
-    if sampled[0] != sampled[1] {
-        let word = |s: bool| if s { "sampled" } else { "exact (not sampled)" };
-        warnings.push(format!(
-            "the before profile is {} and the after profile {}: their values are not estimated \
-             alike and their change mixes the two; compare profiles taken the same way",
-            word(sampled[0]),
-            word(sampled[1])
-        ));
-    }
+    warnings.extend(mixed_precision(before, after));
     Ok(Diff {
         sample_type: sel.value,
         count_type: sel.count,
@@ -869,6 +761,140 @@ pub fn diff_ahead<P: Borrow<Profile>>(
             .map(|k| options.classifier.is_library(k))
             .collect(),
         keys,
+    })
+}
+
+/// `--normalize`: scales the before side's sums, and its stacks' values
+/// (`before_items`), to the after side's totals; returns the factor, or
+/// `None` where a total is not positive (a delta profile's can be
+/// negative) and there is no factor to scale by.
+fn normalize(b: &mut SideSums, a: &SideSums, before_items: &mut [Item]) -> Option<f64> {
+    if a.total.0 <= 0.0 || b.total.0 <= 0.0 {
+        return None;
+    }
+    let ratio = |after: f64, before: f64| {
+        if before > 0.0 && after > 0.0 {
+            after / before
+        } else {
+            1.0
+        }
+    };
+    let factor = ratio(a.total.0, b.total.0);
+    b.scale(factor, ratio(a.total.1, b.total.1));
+    tree::scale(before_items, factor);
+    Some(factor)
+}
+
+/// A row for every key with a value on either side, in key order: flat and
+/// cumulative values, their sampling error bars (if `sampled`), and for a
+/// library leaf the user frame that carries most of its change.
+fn key_rows(b: &SideSums, a: &SideSums, key_count: usize, sampled: bool) -> Vec<Row> {
+    let error = |var_b: &[f64], var_a: &[f64], k: usize| {
+        sampled.then(|| {
+            (var_b.get(k).copied().unwrap_or(0.0) + var_a.get(k).copied().unwrap_or(0.0)).sqrt()
+                as i64
+        })
+    };
+    let via = library_vias(b, a);
+    (0..key_count)
+        .map(|k| {
+            let flat = Values::from_sums(b.flat[k], a.flat[k]);
+            Row {
+                key: KeyId(k as u32),
+                flat,
+                cum: Values::from_sums(b.cum[k], a.cum[k]),
+                flat_error: error(&b.flat_var, &a.flat_var, k),
+                cum_error: error(&b.cum_var, &a.cum_var, k),
+                via: via
+                    .get(&KeyId(k as u32))
+                    .and_then(|users| best_via(users, flat.delta())),
+            }
+        })
+        .filter(|r| !r.flat.is_zero() || !r.cum.is_zero())
+        .collect()
+}
+
+/// For each library leaf, the change (after − before) under each user
+/// frame that called it.
+fn library_vias(b: &SideSums, a: &SideSums) -> FxHashMap<KeyId, Vec<(KeyId, f64)>> {
+    let mut vias: FxHashMap<KeyId, Vec<(KeyId, f64)>> = FxHashMap::default();
+    for (&(leaf, user), &v) in &a.via {
+        vias.entry(leaf).or_default().push((user, v));
+    }
+    for (&(leaf, user), &v) in &b.via {
+        vias.entry(leaf).or_default().push((user, -v));
+    }
+    vias
+}
+
+/// The user frame carrying most of a library leaf's change `delta` (in its
+/// direction; ties to the smaller key), if its change goes that way.
+fn best_via(users: &[(KeyId, f64)], delta: i64) -> Option<Via> {
+    let mut per_user: FxHashMap<KeyId, f64> = FxHashMap::default();
+    for &(u, v) in users {
+        *per_user.entry(u).or_insert(0.0) += v;
+    }
+    let mut best: Option<(KeyId, f64)> = None;
+    for (u, v) in per_user {
+        let better = match best {
+            None => true,
+            Some((bu, bv)) => {
+                let (x, y) = if delta >= 0 { (v, bv) } else { (-v, -bv) };
+                x > y || (x == y && u < bu)
+            }
+        };
+        if better {
+            best = Some((u, v));
+        }
+    }
+    let (key, v) = best?;
+    let v = v as i64;
+    (delta != 0 && v != 0 && (v > 0) == (delta > 0)).then_some(Via { key, delta: v })
+}
+
+/// The sums of the rows' positive and of their negative flat changes.
+fn flat_growth(rows: &[Row]) -> (i64, i64) {
+    let (mut growth, mut shrinkage) = (0i64, 0i64);
+    for r in rows {
+        let d = r.flat.delta();
+        if d > 0 {
+            growth = growth.saturating_add(d);
+        } else {
+            shrinkage = shrinkage.saturating_add(d);
+        }
+    }
+    (growth, shrinkage)
+}
+
+/// Drops the rows whose ranked change is under `--min-delta`; returns how
+/// many.
+fn drop_below_min_delta(rows: &mut Vec<Row>, options: &Options) -> usize {
+    let before = rows.len();
+    if options.min_delta > 0 {
+        let min = options.min_delta.unsigned_abs();
+        rows.retain(|r| {
+            let v = match options.rank_by {
+                RankBy::Flat => &r.flat,
+                RankBy::Cumulative => &r.cum,
+            };
+            v.delta().unsigned_abs() >= min
+        });
+    }
+    before - rows.len()
+}
+
+/// The warning for a pair of which one profile is sampled and the other
+/// exact, if it is one.
+fn mixed_precision(before: &Profile, after: &Profile) -> Option<String> {
+    let sampled = [before, after].map(|p| Precision::of(p) == Precision::Sampled);
+    let word = |s: bool| if s { "sampled" } else { "exact (not sampled)" };
+    (sampled[0] != sampled[1]).then(|| {
+        format!(
+            "the before profile is {} and the after profile {}: their values are not estimated \
+             alike and their change mixes the two; compare profiles taken the same way",
+            word(sampled[0]),
+            word(sampled[1])
+        )
     })
 }
 
@@ -1119,13 +1145,7 @@ fn sampled_pair(profile: &Profile, name: &str) -> Option<(usize, usize)> {
 /// count) and `p` (the inverse of the scale) directly; Go's pprof values are
 /// already scaled, so `p = 1 − exp(−(bytes / objects) / period)` comes from
 /// the mean block size and `k` = objects × `p`.
-fn sample_variance(
-    profile: &Profile,
-    values: &[i64],
-    v: f64,
-    pair: (usize, usize),
-    chances: &mut Chances,
-) -> f64 {
+fn sample_variance(profile: &Profile, values: &[i64], v: f64, pair: (usize, usize)) -> f64 {
     let (objects, bytes) = (values[pair.0] as f64, values[pair.1] as f64);
     let (k, p) = match profile.header.sampling.as_ref() {
         Some(s) => (objects, 1.0 / s.scale(values, pair.1)),
@@ -1134,7 +1154,7 @@ fn sample_variance(
                 return 0.0;
             }
             let rate = profile.header.period.max(1) as f64;
-            let p = chances.of((bytes / objects) / rate);
+            let p = 1.0 - (-(bytes / objects) / rate).exp();
             (objects * p, p)
         }
     };
@@ -1142,34 +1162,6 @@ fn sample_variance(
         return 0.0;
     }
     v * v * (1.0 - p).max(0.0) / k
-}
-
-/// `1 − exp(−x)` of the `x` seen last (a sample's mean block size over the
-/// sampling period), by `x`'s bits: the same few block sizes come back
-/// sample after sample, and `exp` is a sample's dearest step. The same
-/// result as computing it every time, to the bit.
-struct Chances {
-    keys: [u64; 64],
-    values: [f64; 64],
-}
-
-impl Chances {
-    fn new() -> Chances {
-        Chances {
-            keys: [u64::MAX; 64],
-            values: [0.0; 64],
-        }
-    }
-
-    fn of(&mut self, x: f64) -> f64 {
-        let bits = x.to_bits();
-        let slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize;
-        if self.keys[slot] != bits || x.is_nan() {
-            self.keys[slot] = bits;
-            self.values[slot] = 1.0 - (-x).exp();
-        }
-        self.values[slot]
-    }
 }
 
 /// What aggregation needs to know of each frame of a profile, worked out
@@ -1279,7 +1271,6 @@ fn aggregate_over<F: StackFrame>(
     let mut cum = vec![CumSlot::default(); input.key_count];
     let mut serial = 0u64;
     let mut stack = Vec::new();
-    let mut chances = Chances::new();
     for sample in profile.samples().skip(range.start).take(range.len()) {
         let raw_value = sample.values[input.value_index];
         let raw_count = input.count_index.map_or(0, |c| sample.values[c]);
@@ -1320,39 +1311,14 @@ fn aggregate_over<F: StackFrame>(
             add(&mut sums.total, value, count);
         }
         let variance = match input.pair {
-            Some(pair) if input.errors => {
-                sample_variance(profile, sample.values, value, pair, &mut chances)
-            }
+            Some(pair) if input.errors => sample_variance(profile, sample.values, value, pair),
             _ => 0.0,
         };
         serial += 1;
         let Summed { cut, path } =
             sum_keys(frames, frame_keys, &mut cum, serial, value, count, variance);
         let (frames, lead) = (&frames[cut..], lead + cut);
-        let leaf = frames.first().map(|f| input.keys_of[f.index()]);
-        // The innermost frame of user code (mostly the leaf: found from it).
-        let user = frames
-            .iter()
-            .map(|f| frame_keys[f.index()])
-            .find(|f| !f.library)
-            .map(|f| f.key);
-        // The key the flat value goes to.
-        let charged = match (input.attribute, user) {
-            (Attribute::User, Some(u)) => Some(u),
-            _ => leaf,
-        };
-        if input.attribute == Attribute::Leaf
-            && let (Some(&leaf_frame), Some(leaf), Some(u)) = (frames.first(), leaf, user)
-            && frame_keys[leaf_frame.index()].library
-        {
-            *sums.via.entry((leaf, u)).or_insert(0.0) += value;
-        }
-        if let Some(leaf) = charged {
-            add(&mut sums.flat[leaf.index()], value, count);
-            if input.errors {
-                sums.flat_var[leaf.index()] += variance;
-            }
-        }
+        sums.charge_flat(frames, frame_keys, &input, (value, count), variance);
         let Some(out) = out.as_deref_mut() else {
             continue;
         };
@@ -1377,6 +1343,47 @@ fn aggregate_over<F: StackFrame>(
     }
     sums.cum = cum.into_iter().map(|s| (s.value, s.count)).collect();
     sums
+}
+
+impl SideSums {
+    /// Adds a stack's value and count (and variance) to the flat sums of
+    /// the key it is charged to: its leaf's, or with `--attribute user` its
+    /// innermost user frame's; a library leaf's value is also noted under
+    /// the user frame that called it (the row's "via").
+    fn charge_flat<F: StackFrame>(
+        &mut self,
+        frames: &[F],
+        frame_keys: &[FrameKey],
+        input: &SideInput<'_>,
+        (value, count): (f64, f64),
+        variance: f64,
+    ) {
+        let leaf = frames.first().map(|f| input.keys_of[f.index()]);
+        // The innermost frame of user code (mostly the leaf: found from it).
+        let user = frames
+            .iter()
+            .map(|f| frame_keys[f.index()])
+            .find(|f| !f.library)
+            .map(|f| f.key);
+        let charged = match (input.attribute, user) {
+            (Attribute::User, Some(u)) => Some(u),
+            _ => leaf,
+        };
+        if input.attribute == Attribute::Leaf
+            && let (Some(&leaf_frame), Some(leaf), Some(u)) = (frames.first(), leaf, user)
+            && frame_keys[leaf_frame.index()].library
+        {
+            *self.via.entry((leaf, u)).or_insert(0.0) += value;
+        }
+        if let Some(leaf) = charged {
+            let slot = &mut self.flat[leaf.index()];
+            slot.0 += value;
+            slot.1 += count;
+            if input.errors {
+                self.flat_var[leaf.index()] += variance;
+            }
+        }
+    }
 }
 
 /// A key's cumulative sums on one side, and the last stack that counted it
@@ -1785,17 +1792,6 @@ mod tests {
             "stacks with an allocator frame at the root were tried"
         );
         assert_eq!(cum.iter().map(|s| s.value).collect::<Vec<_>>(), expected);
-    }
-
-    #[test]
-    fn remembered_chances_equal_computed_ones() {
-        let mut chances = Chances::new();
-        // Sizes that come back, and more than the table holds, so slots
-        // are taken over.
-        for i in 0..2000u64 {
-            let x = ((i * 7919) % 300) as f64 / 97.0 + 1e-9;
-            assert_eq!(chances.of(x).to_bits(), (1.0 - (-x).exp()).to_bits(), "{x}");
-        }
     }
 
     #[test]

@@ -1168,6 +1168,11 @@ impl SampleBatch {
         self.frames.len()
     }
 
+    /// How many samples the batch holds.
+    pub(crate) fn sample_count(&self) -> usize {
+        self.ends.len()
+    }
+
     /// Reserves room for `samples` more samples with `frames` stack frames in all.
     pub(crate) fn reserve(&mut self, samples: usize, frames: usize) {
         self.ends.reserve(samples);

@@ -20,8 +20,8 @@ use rustc_hash::FxHashMap;
 use crate::Format;
 use crate::error::Error;
 use crate::model::{
-    Frame, FrameId, Mapping, MappingId, Profile, ProfileBuilder, StackFrame, StackWriter, StrId,
-    ValueType,
+    Frame, FrameId, Mapping, MappingId, Profile, ProfileBuilder, SampleBatch, StackFrame,
+    StackWriter, StrId, ValueType,
 };
 
 /// Decodes an uncompressed `profile.proto` message.
@@ -49,42 +49,8 @@ fn protobuf_error(e: prost::DecodeError) -> Error {
 fn convert(message: proto::SplitProfile, limits: &crate::Limits) -> Result<Profile, Error> {
     let pb = &message.rest;
     let strings = Strings::new(&pb.string_table)?;
-    if pb.sample_type.is_empty() {
-        return Err(Error::NoSampleTypes);
-    }
-    let value_type = |vt: &proto::ValueType, what: &str| -> Result<ValueType, Error> {
-        Ok(ValueType::new(
-            strings.get(vt.r#type, || format!("{what} type"))?,
-            strings.get(vt.unit, || format!("{what} unit"))?,
-        ))
-    };
-    let sample_types = pb
-        .sample_type
-        .iter()
-        .enumerate()
-        .map(|(i, vt)| value_type(vt, &format!("sample_type {i}")))
-        .collect::<Result<Vec<_>, _>>()?;
-
-    let mut b = ProfileBuilder::new(Format::Pprof, sample_types);
+    let mut b = builder_with_header(pb, &strings)?;
     b.set_limits(*limits);
-    {
-        let h = b.header_mut();
-        h.period_type = pb
-            .period_type
-            .as_ref()
-            .map(|vt| value_type(vt, "period_type"))
-            .transpose()?;
-        h.period = pb.period;
-        h.time_nanos = pb.time_nanos;
-        h.duration_nanos = pb.duration_nanos;
-        h.default_sample_type = strings.optional(pb.default_sample_type, "default_sample_type")?;
-        h.doc_url = strings.optional(pb.doc_url, "doc_url")?;
-        h.comments = pb
-            .comment
-            .iter()
-            .map(|&c| strings.get(c, || "comment".to_owned()).map(str::to_owned))
-            .collect::<Result<_, _>>()?;
-    }
 
     // Intern each string once; the model refers to strings by its own ids.
     let ids: Vec<StrId> = strings.table.iter().map(|s| b.intern(s)).collect();
@@ -176,7 +142,6 @@ fn convert(message: proto::SplitProfile, limits: &crate::Limits) -> Result<Profi
         loc_ranges.push((start as u32, loc_frames.len() as u32));
     }
 
-    let n = message.sample_count();
     let samples = SampleReader {
         strings: &strings,
         location_index: &location_index,
@@ -192,24 +157,80 @@ fn convert(message: proto::SplitProfile, limits: &crate::Limits) -> Result<Profi
             .unwrap_or(0)
             .max(1),
     };
-    // Every frame is interned by now: a big profile's samples are read in
-    // parts at once, each into a batch of its own, appended in sample order
-    // (the same profile as one pass; the first failure in sample order is
-    // the one reported).
-    let starts = part_starts(&message);
-    if starts.len() == 1 {
-        // Each location id takes at least a byte: the encoded samples bound
-        // the frames (but for inlining), and reserving them spares the
-        // copies of a growing buffer.
-        b.reserve(n, message.sample_bytes_from(0).min(limits.max_frames));
-        samples.read(message.samples(0..n), 0, |values, stack| {
-            b.push_sample_written(values, stack)
-        })?;
-        return Ok(b.finish());
+    // Every frame is interned by now.
+    let batches = read_samples(&mut b, &message, &samples, limits)?;
+    // The input is read: freed before the batches are copied.
+    drop(message);
+    let frames = batches.iter().map(|batch| batch.frame_count()).sum();
+    let samples = batches.iter().map(|batch| batch.sample_count()).sum();
+    b.reserve(samples, frames);
+    for batch in batches {
+        b.append(batch)?;
     }
-    // The first part is read into the builder, the others into batches.
+    Ok(b.finish())
+}
+
+/// A builder for the message's profile: its sample types and header
+/// (period, times, default sample type, doc URL, comments), checked.
+fn builder_with_header(
+    pb: &proto::LazyProfile,
+    strings: &Strings,
+) -> Result<ProfileBuilder, Error> {
+    if pb.sample_type.is_empty() {
+        return Err(Error::NoSampleTypes);
+    }
+    let value_type = |vt: &proto::ValueType, what: &str| -> Result<ValueType, Error> {
+        Ok(ValueType::new(
+            strings.get(vt.r#type, || format!("{what} type"))?,
+            strings.get(vt.unit, || format!("{what} unit"))?,
+        ))
+    };
+    let sample_types = pb
+        .sample_type
+        .iter()
+        .enumerate()
+        .map(|(i, vt)| value_type(vt, &format!("sample_type {i}")))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut b = ProfileBuilder::new(Format::Pprof, sample_types);
+    {
+        let h = b.header_mut();
+        h.period_type = pb
+            .period_type
+            .as_ref()
+            .map(|vt| value_type(vt, "period_type"))
+            .transpose()?;
+        h.period = pb.period;
+        h.time_nanos = pb.time_nanos;
+        h.duration_nanos = pb.duration_nanos;
+        h.default_sample_type = strings.optional(pb.default_sample_type, "default_sample_type")?;
+        h.doc_url = strings.optional(pb.doc_url, "doc_url")?;
+        h.comments = pb
+            .comment
+            .iter()
+            .map(|&c| strings.get(c, || "comment".to_owned()).map(str::to_owned))
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(b)
+}
+
+/// Reads the message's samples in parts at once (see [`part_starts`]):
+/// the first into `b`, the others into batches returned in sample order,
+/// to append (the same profile as one pass; the first failure in sample
+/// order is the one reported).
+fn read_samples(
+    b: &mut ProfileBuilder,
+    message: &proto::SplitProfile,
+    samples: &SampleReader<'_>,
+    limits: &crate::Limits,
+) -> Result<Vec<SampleBatch>, Error> {
+    let n = message.sample_count();
+    let starts = part_starts(message);
     let ends: Vec<usize> = starts.iter().skip(1).copied().chain([n]).collect();
     let mut batches: Vec<_> = starts[1..].iter().map(|&lo| b.batch(lo)).collect();
+    // Each location id takes at least a byte: the encoded samples bound the
+    // frames (but for inlining), and reserving them spares the copies of a
+    // growing buffer.
     let bytes =
         |lo: usize, hi: usize| message.sample_bytes_from(lo) - message.sample_bytes_from(hi);
     let (first, rest) = rayon::join(
@@ -234,14 +255,7 @@ fn convert(message: proto::SplitProfile, limits: &crate::Limits) -> Result<Profi
     );
     first?;
     rest.into_iter().collect::<Result<(), Error>>()?;
-    // The input is read: freed before the batches are copied.
-    drop(message);
-    let frames = batches.iter().map(|batch| batch.frame_count()).sum();
-    b.reserve(n - ends[0], frames);
-    for batch in batches {
-        b.append(batch)?;
-    }
-    Ok(b.finish())
+    Ok(batches)
 }
 
 /// Where the parts of a message's samples read at once start: split points
