@@ -240,8 +240,7 @@ pub fn render_heap_flamegraph(
     inputs: &Inputs,
     options: &HeapFlameOptions,
 ) -> Result<Vec<u8>, FlameError> {
-    let tree = &diff.tree;
-    let nodes = tree.nodes();
+    let nodes = diff.tree.nodes();
     let labels: Vec<String> = diff.keys().map(|(_, key)| frame_label(diff, key)).collect();
     let image_width = f64::from(options.width.max(200));
     let frames_width = image_width - 2.0 * PAD;
@@ -250,25 +249,85 @@ pub fn render_heap_flamegraph(
     if total <= 0.0 {
         return Err(FlameError::Blank);
     }
-    let scale = frames_width / total;
-    let unit = diff.sample_type.unit.as_str();
-    let (pruned_frames, pruned_delta) = lay.pruned;
-    let drawn = &lay.drawn;
-    let max_depth = drawn.iter().map(|d| d.2).max().unwrap_or(0);
-    let max_abs = drawn
+    let max_depth = lay.drawn.iter().map(|d| d.2).max().unwrap_or(0);
+    let max_abs = lay
+        .drawn
         .iter()
         .map(|(id, _, _)| nodes[id.index()].total.delta().unsigned_abs())
         .max()
         .unwrap_or(0)
         .min(i64::MAX as u64) as i64;
     let graph_height = f64::from(max_depth + 1) * FRAME_HEIGHT;
-    let height = HEADER_HEIGHT + graph_height + FOOTER_HEIGHT;
-    let y_of = |depth: u32| match options.orientation {
-        Orientation::Icicle => HEADER_HEIGHT + f64::from(depth) * FRAME_HEIGHT,
-        Orientation::Flame => HEADER_HEIGHT + f64::from(max_depth - depth) * FRAME_HEIGHT,
+    let d = Drawing {
+        diff,
+        labels: &labels,
+        lay: &lay,
+        unit: diff.sample_type.unit.as_str(),
+        orientation: options.orientation,
+        image_width,
+        frames_width,
+        height: HEADER_HEIGHT + graph_height + FOOTER_HEIGHT,
+        total,
+        scale: frames_width / total,
+        max_depth,
+        max_abs,
     };
 
-    let mut svg = String::with_capacity(4096 + drawn.len() * 400);
+    let mut svg = String::with_capacity(4096 + lay.drawn.len() * 400);
+    svg_head(&mut svg, &d);
+    heading(&mut svg, &d, inputs, options.min_width);
+    let _ = writeln!(svg, r#"<g id="frames">"#);
+    for &(id, left, depth) in &lay.drawn {
+        frame(&mut svg, &d, id, left, depth);
+    }
+    svg.push_str("</g>\n");
+    svg_tail(&mut svg, &d);
+    Ok(svg.into_bytes())
+}
+
+/// What the parts of one heap flame graph share: the diff, its frame
+/// labels and layout, and the sizes and scales that place frames in pixels.
+struct Drawing<'a> {
+    /// The diff drawn.
+    diff: &'a Diff,
+    /// Frame label of each key, by key index.
+    labels: &'a [String],
+    /// Where every frame goes, in value units.
+    lay: &'a Layout,
+    /// Unit of the sample type.
+    unit: &'a str,
+    /// Roots at the top or at the bottom.
+    orientation: Orientation,
+    /// Width of the image in pixels.
+    image_width: f64,
+    /// Width of the frames' area: the image less its padding.
+    frames_width: f64,
+    /// Height of the image: header, frames and footer.
+    height: f64,
+    /// Width of the root, in value units.
+    total: f64,
+    /// Pixels per value unit.
+    scale: f64,
+    /// The deepest drawn level.
+    max_depth: u32,
+    /// The largest change of a drawn frame: the ends of the colour scale.
+    max_abs: i64,
+}
+
+impl Drawing<'_> {
+    /// The top edge of a frame at `depth`.
+    fn y_of(&self, depth: u32) -> f64 {
+        match self.orientation {
+            Orientation::Icicle => HEADER_HEIGHT + f64::from(depth) * FRAME_HEIGHT,
+            Orientation::Flame => HEADER_HEIGHT + f64::from(self.max_depth - depth) * FRAME_HEIGHT,
+        }
+    }
+}
+
+/// The subtitle: sample type, both totals and the change, the granularity,
+/// and what was left out (stacks cut, frames too narrow to draw).
+fn subtitle(d: &Drawing<'_>, min_width: f64) -> String {
+    let (diff, unit) = (d.diff, d.unit);
     let t = &diff.totals;
     let change = match relative_change(t.before, t.after) {
         Some(r) => format!(
@@ -289,19 +348,26 @@ pub fn render_heap_flamegraph(
         format_value(t.before, unit, false),
         format_value(t.after, unit, false),
     );
-    if lay.cut {
+    if d.lay.cut {
         let _ = write!(subtitle, " · stacks cut at {MAX_DEPTH} frames");
     }
+    let (pruned_frames, pruned_delta) = d.lay.pruned;
     if pruned_frames > 0 {
         let _ = write!(
             subtitle,
             " · {pruned_frames} frame{} narrower than {} px not drawn ({})",
             if pruned_frames == 1 { "" } else { "s" },
-            trim_float(options.min_width),
+            trim_float(min_width),
             format_value(pruned_delta, unit, true)
         );
     }
+    subtitle
+}
 
+/// The start of the SVG document: the root element with the data the
+/// script reads, the hatch pattern of vanished frames, the styles and the
+/// background.
+fn svg_head(svg: &mut String, d: &Drawing<'_>) {
     let _ = write!(
         svg,
         r##"<?xml version="1.0" encoding="UTF-8" standalone="no"?>
@@ -323,19 +389,24 @@ text {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 
 </style>
 <rect width="100%" height="100%" fill="#fcfcfa"/>
 "##,
-        w = image_width,
-        h = height,
-        fw = frames_width,
-        total = total,
+        w = d.image_width,
+        h = d.height,
+        fw = d.frames_width,
+        total = d.total,
         pad = PAD,
         cw = CHAR_WIDTH,
         fs = FONT_SIZE,
-        orient = match options.orientation {
+        orient = match d.orientation {
             Orientation::Icicle => "icicle",
             Orientation::Flame => "flame",
         },
-        unit = xml_escape(unit),
+        unit = xml_escape(d.unit),
     );
+}
+
+/// The header above the frames: title, subtitle, legend, and the reset and
+/// search controls.
+fn heading(svg: &mut String, d: &Drawing<'_>, inputs: &Inputs, min_width: f64) {
     let _ = writeln!(
         svg,
         r#"<text class="title" x="{PAD}" y="22">{}</text>"#,
@@ -344,113 +415,136 @@ text {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 
     let _ = writeln!(
         svg,
         r#"<text class="sub" x="{PAD}" y="40">{}</text>"#,
-        xml_escape(&subtitle)
+        xml_escape(&subtitle(d, min_width))
     );
-    legend(&mut svg, max_abs, unit);
+    legend(svg, d.max_abs, d.unit);
     let _ = writeln!(
         svg,
         r#"<text id="reset" class="ctl" x="{}" y="22" text-anchor="end" opacity="0">Reset zoom</text><text id="search" class="ctl" x="{}" y="40" text-anchor="end">Search</text>"#,
-        image_width - PAD - 70.0,
-        image_width - PAD
+        d.image_width - PAD - 70.0,
+        d.image_width - PAD
     );
+}
 
-    let _ = writeln!(svg, r#"<g id="frames">"#);
-    for &(id, left, depth) in drawn {
-        let i = id.index();
-        let node = &nodes[i];
-        let (b, a) = (node.total.before.max(0), node.total.after.max(0));
-        let delta = node.total.delta();
-        let name = match node.key() {
-            Some(k) => labels[k.index()].as_str(),
-            None => "all",
-        };
-        let x = PAD + left * scale;
-        let w = lay.width[i] * scale;
-        let y = y_of(depth);
-        let rgb = fill(delta, max_abs);
-        let suffix = if delta == 0 {
-            String::new()
+/// One frame: a group carrying its data and tooltip, its rectangle (outlined
+/// when new, hatched when gone), its after bar and its label.
+fn frame(svg: &mut String, d: &Drawing<'_>, id: NodeId, left: f64, depth: u32) {
+    let diff = d.diff;
+    let i = id.index();
+    let node = &diff.tree.nodes()[i];
+    let (b, a) = (node.total.before.max(0), node.total.after.max(0));
+    let delta = node.total.delta();
+    let name = match node.key() {
+        Some(k) => d.labels[k.index()].as_str(),
+        None => "all",
+    };
+    let x = PAD + left * d.scale;
+    let w = d.lay.width[i] * d.scale;
+    let y = d.y_of(depth);
+    let rgb = fill(delta, d.max_abs);
+    let suffix = if delta == 0 {
+        String::new()
+    } else {
+        format!(" {}", format_value(delta, d.unit, true))
+    };
+    let _ = write!(
+        svg,
+        r#"<g class="f" data-x="{:.6}" data-w="{:.6}" data-d="{}" data-b="{b}" data-a="{a}" data-l="{}" data-s="{}"{}><title>{}</title>"#,
+        left / d.total,
+        d.lay.width[i] / d.total,
+        depth,
+        xml_escape(name),
+        xml_escape(&suffix),
+        if text_colour(rgb) == "#fff" {
+            r#" data-dark="1""#
         } else {
-            format!(" {}", format_value(delta, unit, true))
-        };
+            ""
+        },
+        xml_escape(&frame_title(diff, node.key(), name, b, a, d.unit)),
+    );
+    let mut rect = format!(
+        r#"<rect class="r" x="{x:.2}" y="{y:.1}" width="{w:.2}" height="{:.1}" fill="{}""#,
+        FRAME_HEIGHT - 1.0,
+        hex(rgb)
+    );
+    if b == 0 && a > 0 {
+        rect.push_str(r##" stroke="#5a0008" stroke-width="1.5""##);
+    }
+    rect.push_str("/>");
+    svg.push_str(&rect);
+    if a == 0 && b > 0 {
         let _ = write!(
             svg,
-            r#"<g class="f" data-x="{:.6}" data-w="{:.6}" data-d="{}" data-b="{b}" data-a="{a}" data-l="{}" data-s="{}"{}><title>{}</title>"#,
-            left / total,
-            lay.width[i] / total,
-            depth,
-            xml_escape(name),
-            xml_escape(&suffix),
-            if text_colour(rgb) == "#fff" {
-                r#" data-dark="1""#
-            } else {
-                ""
-            },
-            xml_escape(&format!(
-                "{}\n{}",
-                tooltip(diff, node.key(), name, b, a, unit),
-                match node.key() {
-                    Some(k) if diff.is_library(k) => "library code",
-                    Some(_) => "your code",
-                    None => "all memory",
-                }
-            )),
+            r#"<rect class="h" x="{x:.2}" y="{y:.1}" width="{w:.2}" height="{:.1}" fill="url(#gone)"/>"#,
+            FRAME_HEIGHT - 1.0
         );
-        let mut rect = format!(
-            r#"<rect class="r" x="{x:.2}" y="{y:.1}" width="{w:.2}" height="{:.1}" fill="{}""#,
-            FRAME_HEIGHT - 1.0,
-            hex(rgb)
+    }
+    if a > 0 && a as f64 * d.scale >= 0.5 {
+        let _ = write!(
+            svg,
+            r##"<rect class="a" x="{x:.2}" y="{:.1}" width="{:.2}" height="{BAR_HEIGHT}" fill="#222" fill-opacity="0.45"/>"##,
+            y + FRAME_HEIGHT - 1.0 - BAR_HEIGHT,
+            a as f64 * d.scale
         );
-        if b == 0 && a > 0 {
-            rect.push_str(r##" stroke="#5a0008" stroke-width="1.5""##);
-        }
-        rect.push_str("/>");
-        svg.push_str(&rect);
-        if a == 0 && b > 0 {
-            let _ = write!(
-                svg,
-                r#"<rect class="h" x="{x:.2}" y="{y:.1}" width="{w:.2}" height="{:.1}" fill="url(#gone)"/>"#,
-                FRAME_HEIGHT - 1.0
-            );
-        }
-        if a > 0 && a as f64 * scale >= 0.5 {
-            let _ = write!(
-                svg,
-                r##"<rect class="a" x="{x:.2}" y="{:.1}" width="{:.2}" height="{BAR_HEIGHT}" fill="#222" fill-opacity="0.45"/>"##,
-                y + FRAME_HEIGHT - 1.0 - BAR_HEIGHT,
-                a as f64 * scale
-            );
-        }
-        let full = format!("{name}{suffix}");
-        let text = if (full.chars().count() as f64) * CHAR_WIDTH + 6.0 <= w {
-            full
-        } else {
-            fit_label(name, w)
-        };
-        if !text.is_empty() {
-            let user = node.key().is_some_and(|k| !diff.is_library(k));
-            let _ = write!(
-                svg,
-                r#"<text x="{:.2}" y="{:.1}" fill="{}"{}>{}</text>"#,
-                x + 3.0,
-                y + FRAME_HEIGHT - 6.0,
-                text_colour(rgb),
-                if user { r#" font-weight="bold""# } else { "" },
-                xml_escape(&text)
-            );
-        }
-        svg.push_str("</g>\n");
+    }
+    let text = frame_text(name, &suffix, w);
+    if !text.is_empty() {
+        let user = node.key().is_some_and(|k| !diff.is_library(k));
+        let _ = write!(
+            svg,
+            r#"<text x="{:.2}" y="{:.1}" fill="{}"{}>{}</text>"#,
+            x + 3.0,
+            y + FRAME_HEIGHT - 6.0,
+            text_colour(rgb),
+            if user { r#" font-weight="bold""# } else { "" },
+            xml_escape(&text)
+        );
     }
     svg.push_str("</g>\n");
+}
+
+/// A frame's hover title: its [`tooltip`], then whose code it is.
+fn frame_title(
+    diff: &Diff,
+    key: Option<heapdiff_diff::KeyId>,
+    label: &str,
+    before: i64,
+    after: i64,
+    unit: &str,
+) -> String {
+    format!(
+        "{}\n{}",
+        tooltip(diff, key, label, before, after, unit),
+        match key {
+            Some(k) if diff.is_library(k) => "library code",
+            Some(_) => "your code",
+            None => "all memory",
+        }
+    )
+}
+
+/// A frame's label: its name and change when both fit in `w` pixels, else
+/// the name cut to fit, empty when not even that fits.
+fn frame_text(name: &str, suffix: &str, w: f64) -> String {
+    let full = format!("{name}{suffix}");
+    if (full.chars().count() as f64) * CHAR_WIDTH + 6.0 <= w {
+        full
+    } else {
+        fit_label(name, w)
+    }
+}
+
+/// The end of the SVG document: the details and search-match lines the
+/// script fills, and the script.
+fn svg_tail(svg: &mut String, d: &Drawing<'_>) {
     let _ = writeln!(
         svg,
         r#"<text id="details" class="legend" x="{PAD}" y="{:.1}"> </text><text id="matched" class="legend" x="{:.1}" y="{:.1}" text-anchor="end"> </text>"#,
-        height - 10.0,
-        image_width - PAD,
-        height - 10.0
+        d.height - 10.0,
+        d.image_width - PAD,
+        d.height - 10.0
     );
     let _ = writeln!(svg, "<script><![CDATA[{SCRIPT}]]></script>\n</svg>");
-    Ok(svg.into_bytes())
 }
 
 /// `1` for `1.0`, `0.5` for `0.5`.

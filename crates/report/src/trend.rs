@@ -34,7 +34,38 @@ pub fn sparkline(series: &[i64]) -> String {
 /// top rows by leak score.
 pub fn render_trend_table(trend: &Trend, files: &[String], opts: &TableOptions) -> String {
     let paint = Paint { on: opts.color };
-    let unit = &trend.sample_type.unit;
+    let mut out = trend_heading(trend, &paint);
+    out.push_str(&snapshot_totals(trend, files));
+
+    let rows: Vec<&TrendRow> = trend
+        .rows
+        .iter()
+        .filter(|r| r.score > 0 || r.growth() != 0)
+        .collect();
+    let noun_s = noun(trend.options.granularity);
+    if rows.is_empty() {
+        out.push_str(&format!("\nNo {noun_s} changed.\n"));
+        return out;
+    }
+    let shown = if opts.top == 0 {
+        &rows[..]
+    } else {
+        &rows[..rows.len().min(opts.top)]
+    };
+    out.push_str(&score_table(trend, shown, opts, &paint));
+    let hidden = rows.len() - shown.len();
+    if hidden > 0 {
+        out.push_str(&format!(
+            "\n{hidden} more {} (--top 0 shows all).\n",
+            plural(noun_s, hidden)
+        ));
+    }
+    out
+}
+
+/// The title line of a trend table and, when the values are exact or
+/// sampled, a note saying so.
+fn trend_heading(trend: &Trend, paint: &Paint) -> String {
     let mut out = String::new();
     let ranking = match trend.options.rank_by {
         heapdiff_diff::RankBy::Flat => "flat",
@@ -43,7 +74,7 @@ pub fn render_trend_table(trend: &Trend, files: &[String], opts: &TableOptions) 
     out.push_str(&paint.bold(&format!(
         "heapdiff: {} ({}) by {}, {ranking}, {} snapshots, ranked by leak score",
         crate::escape::terminal(&trend.sample_type.name),
-        crate::escape::terminal(unit),
+        crate::escape::terminal(&trend.sample_type.unit),
         trend.options.granularity,
         trend.snapshots()
     )));
@@ -55,6 +86,14 @@ pub fn render_trend_table(trend: &Trend, files: &[String], opts: &TableOptions) 
         )),
         Precision::Unknown => {}
     }
+    out
+}
+
+/// One line per snapshot with its file and total (and object count where
+/// the profiles have one), then the change from the first to the last.
+fn snapshot_totals(trend: &Trend, files: &[String]) -> String {
+    let unit = &trend.sample_type.unit;
+    let mut out = String::new();
     let files: Vec<_> = files.iter().map(|f| crate::escape::terminal(f)).collect();
     let name_w = files.iter().map(|f| f.width()).max().unwrap_or(0);
     for (i, (file, total)) in files.iter().zip(&trend.totals).enumerate() {
@@ -82,33 +121,26 @@ pub fn render_trend_table(trend: &Trend, files: &[String], opts: &TableOptions) 
             format_value(last - first, unit, true)
         ));
     }
+    out
+}
 
-    let rows: Vec<&TrendRow> = trend
-        .rows
-        .iter()
-        .filter(|r| r.score > 0 || r.growth() != 0)
-        .collect();
-    let noun_s = noun(trend.options.granularity);
-    if rows.is_empty() {
-        out.push_str(&format!("\nNo {noun_s} changed.\n"));
-        return out;
-    }
-    let shown = if opts.top == 0 {
-        &rows[..]
-    } else {
-        &rows[..rows.len().min(opts.top)]
-    };
+/// Column headings of the score table.
+const SCORE_HEADER: [&str; 7] = [
+    "leak score",
+    "Δ first→last",
+    "per step",
+    "steady",
+    "trend",
+    "first",
+    "last",
+];
+
+/// The cells of the score table's rows, one array per row in the order of
+/// [`SCORE_HEADER`].
+fn score_cells(trend: &Trend, shown: &[&TrendRow]) -> Vec<[String; 7]> {
+    let unit = &trend.sample_type.unit;
     let steps = trend.snapshots().saturating_sub(1);
-    let header = [
-        "leak score",
-        "Δ first→last",
-        "per step",
-        "steady",
-        "trend",
-        "first",
-        "last",
-    ];
-    let cells: Vec<[String; 7]> = shown
+    shown
         .iter()
         .map(|r| {
             [
@@ -121,21 +153,33 @@ pub fn render_trend_table(trend: &Trend, files: &[String], opts: &TableOptions) 
                 format_value(*r.series.last().unwrap_or(&0), unit, false),
             ]
         })
-        .collect();
-    let widths: Vec<usize> = (0..header.len())
+        .collect()
+}
+
+/// The width of each column: its widest cell or its heading.
+fn column_widths(cells: &[[String; 7]]) -> Vec<usize> {
+    (0..SCORE_HEADER.len())
         .map(|i| {
             cells
                 .iter()
                 .map(|c| c[i].width())
-                .chain([header[i].width()])
+                .chain([SCORE_HEADER[i].width()])
                 .max()
                 .unwrap_or(0)
         })
-        .collect();
+        .collect()
+}
+
+/// The score table: a blank line, the headings, then one line per shown
+/// row with its location.
+fn score_table(trend: &Trend, shown: &[&TrendRow], opts: &TableOptions, paint: &Paint) -> String {
+    let mut out = String::new();
+    let cells = score_cells(trend, shown);
+    let widths = column_widths(&cells);
     let prefix = INDENT.len() + widths.iter().map(|w| w + 2).sum::<usize>() + 2;
     out.push('\n');
     let mut head = String::from(INDENT);
-    for (h, w) in header.iter().zip(&widths) {
+    for (h, w) in SCORE_HEADER.iter().zip(&widths) {
         head.push_str(&pad_left(h, *w));
         head.push_str("  ");
     }
@@ -164,15 +208,8 @@ pub fn render_trend_table(trend: &Trend, files: &[String], opts: &TableOptions) 
             trend.key(row.key),
             prefix,
             opts.width,
-            &paint,
+            paint,
         );
-    }
-    let hidden = rows.len() - shown.len();
-    if hidden > 0 {
-        out.push_str(&format!(
-            "\n{hidden} more {} (--top 0 shows all).\n",
-            plural(noun_s, hidden)
-        ));
     }
     out
 }
