@@ -359,6 +359,11 @@ const NO_KEY: u32 = u32::MAX;
 /// another thread may take.
 const TASK_ABOVE: usize = 4_096;
 
+/// Smaller sibling groups holding more stacks than this together are built
+/// as a task of their own (a node with many small callees, as the root of
+/// stacks cut at a traceback limit has).
+const BATCH_ABOVE: usize = 32_768;
+
 /// A pass over more stacks than this is shared out among the threads, in
 /// parts of this many.
 const PARALLEL_ABOVE: usize = 32_768;
@@ -444,16 +449,16 @@ pub(crate) fn build(
         parts: Mutex::new(Vec::new()),
     };
     rayon::scope(|s| {
-        builder.subtree(
+        builder.subtrees(
             s,
-            Task {
+            vec![Task {
                 items: &mut items,
                 depth: 0,
                 key: NO_KEY,
                 parent: None,
                 window: 0,
                 min_len: 0,
-            },
+            }],
         );
     });
     let parts = builder.parts.into_inner().expect("no builder panicked");
@@ -532,9 +537,11 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Builds the subtree of `task` into a part of its own; groups of more
-    /// than [`TASK_ABOVE`] stacks below it become tasks of their own.
-    fn subtree<'s>(&'s self, scope: &rayon::Scope<'s>, task: Task<'s>) {
+    /// Builds the subtrees of `tasks` into a part of their own; below them,
+    /// each group of more than [`TASK_ABOVE`] stacks, and each run of
+    /// smaller sibling groups holding more than [`BATCH_ABOVE`] together,
+    /// is handed to the pool as tasks of its own.
+    fn subtrees<'s>(&'s self, scope: &rayon::Scope<'s>, tasks: Vec<Task<'s>>) {
         let number = {
             let mut parts = self.parts.lock().expect("no builder panicked");
             parts.push(Part::default());
@@ -546,16 +553,25 @@ impl<'a> Builder<'a> {
             scratch: Scratch::default(),
             children: Vec::new(),
         };
-        let mut work = vec![task];
+        let mut work = tasks;
         while let Some(task) = work.pop() {
             self.expand(&mut worker, task);
+            let mut batch = Vec::new();
+            let mut stacks = 0;
             for child in worker.children.drain(..) {
                 if child.items.len() > TASK_ABOVE {
-                    scope.spawn(move |s| self.subtree(s, child));
-                } else {
-                    work.push(child);
+                    scope.spawn(move |s| self.subtrees(s, vec![child]));
+                    continue;
+                }
+                stacks += child.items.len();
+                batch.push(child);
+                if stacks > BATCH_ABOVE {
+                    let tasks = std::mem::take(&mut batch);
+                    scope.spawn(move |s| self.subtrees(s, tasks));
+                    stacks = 0;
                 }
             }
+            work.extend(batch);
         }
         self.parts.lock().expect("no builder panicked")[number as usize] = worker.part;
     }
@@ -1379,6 +1395,48 @@ mod tests {
             if min > 0.0 {
                 assert!(t.nodes().len() < reference.len(), "{min}: something folds");
             }
+        }
+    }
+
+    /// Many small callees of one node (the root of stacks cut at a
+    /// traceback limit): runs of them are built as tasks, to the same tree
+    /// on one thread or four, whose totals equal a plain sum per path.
+    #[test]
+    fn many_small_siblings_are_shared_out_to_the_same_tree() {
+        use std::collections::BTreeMap;
+        let mut before = Copies::new(Side::Before);
+        let mut after = Copies::new(Side::After);
+        let mut items = Vec::new();
+        let mut reference: BTreeMap<Vec<u32>, [i64; 2]> = BTreeMap::new();
+        for i in 0..3 * BATCH_ABOVE as u32 {
+            let root_first = [i % 1000, 1000 + i % 7, 2000 + i % 3];
+            let leaf_first: Vec<KeyId> = root_first.iter().rev().map(|&k| KeyId(k)).collect();
+            let (side, copies) = if i % 2 == 0 {
+                (0, &mut before)
+            } else {
+                (1, &mut after)
+            };
+            let value = 1 + i64::from(i % 5);
+            items.push(copies.copy(&leaf_first, value as f64));
+            for n in 0..=root_first.len() {
+                reference.entry(root_first[..n].to_vec()).or_default()[side] += value;
+            }
+        }
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| build(&read(&before), &read(&after), items.clone(), 0.0))
+        };
+        let (one, four) = (on(1), on(4));
+        assert_eq!(one.nodes(), four.nodes());
+        assert_eq!(one.children(Tree::ROOT).len(), 1000);
+        assert_eq!(four.nodes().len(), reference.len());
+        for id in four.node_ids() {
+            let path: Vec<u32> = four.path(id).iter().map(|k| k.0).collect();
+            let total = four.node(id).total;
+            assert_eq!([total.before, total.after], reference[&path], "{path:?}");
         }
     }
 }
