@@ -136,8 +136,8 @@ pub(crate) struct Cli {
     pub(crate) format: OutputFormat,
 
     /// Where to write the differential flame graph (`-`: standard output,
-    /// instead of the table). An existing file is replaced only if it is an
-    /// image (SVG or PNG), never an input.
+    /// instead of the table; a `.png` name: a PNG). An existing file is
+    /// replaced only if it is an image (SVG or PNG), never an input.
     #[arg(long, value_name = "PATH", default_value = "heapdiff.svg")]
     pub(crate) svg: PathBuf,
 
@@ -150,6 +150,19 @@ pub(crate) struct Cli {
     #[arg(skip)]
     pub(crate) graph: Option<crate::destination::Destination>,
 
+    /// Also write the flame graph as a PNG (for Jira, Slack and other places
+    /// that show only raster images); `--svg PATH.png` writes only the PNG.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) png: Option<PathBuf>,
+
+    /// Pixels per SVG pixel in the PNG: 2 for sharp (high-density) screens.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4))]
+    pub(crate) png_scale: u32,
+
+    /// Where the PNG goes once `--png` is checked (`None`: nowhere).
+    #[arg(skip)]
+    pub(crate) png_graph: Option<crate::destination::Destination>,
+
     /// The flame graph: heapdiff's (frames as wide as the larger side, every
     /// frame coloured by its change, legend in the image) or Gregg's
     /// differential graph as inferno draws it.
@@ -161,8 +174,9 @@ pub(crate) struct Cli {
     #[arg(long, value_enum, value_name = "ORIENT")]
     pub(crate) flame_orient: Option<FlameOrient>,
 
-    /// Flame graph width in pixels.
-    #[arg(long, default_value_t = 1200, value_name = "PX", value_parser = clap::value_parser!(u32).range(200..=100_000))]
+    /// Flame graph width in pixels (880 fits a GitHub issue's column at full
+    /// size).
+    #[arg(long, default_value_t = 880, value_name = "PX", value_parser = clap::value_parser!(u32).range(200..=100_000))]
     pub(crate) svg_width: u32,
 
     /// Frames narrower than this many pixels are left out of the flame graph

@@ -74,13 +74,20 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
     for w in dedupe(&mut plan) {
         output::warn(&w);
     }
+    let inputs: Vec<PathBuf> = match &plan {
+        Plan::Pair { before, after } => before.iter().chain(after).cloned().collect(),
+        Plan::Trend(snapshots) => snapshots.clone(),
+        Plan::Live { .. } => Vec::new(),
+    };
     if !cli.no_svg {
-        let inputs = match &plan {
-            Plan::Pair { before, after } => before.iter().chain(after).cloned().collect(),
-            Plan::Trend(snapshots) => snapshots.clone(),
-            Plan::Live { .. } => Vec::new(),
-        };
         cli.graph = Some(destination::check("--svg", &cli.svg, &inputs, cli.force)?);
+    }
+    if let Some(png) = &cli.png {
+        let png = destination::check("--png", png, &inputs, cli.force)?;
+        if png == Destination::Stdout && cli.graph == Some(Destination::Stdout) {
+            bail!("--svg - and --png - both name standard output; send one of them to a file");
+        }
+        cli.png_graph = Some(png);
     }
     let cli = &*cli;
     let memory = budget::enforce(cli.memory_budget());
@@ -296,15 +303,15 @@ fn trend(
             }
         ),
     };
-    let written = quiet_pipe(write_graph(cli, &diff, &inputs))?.flatten();
+    let written = quiet_pipe(write_graph(cli, &diff, &inputs))?.unwrap_or_default();
     if report_on_stdout(cli) {
         quiet_pipe(output::write_stdout(&stdout, text.as_bytes()).map_err(Into::into))?;
     }
     output::timing("table");
-    if let Some(path) = written {
+    if !written.is_empty() {
         output::note(&format!(
             "flame graph (first → last) written to {}",
-            path.display()
+            list_paths(&written)
         ));
     }
     Ok(verdict)
@@ -395,12 +402,12 @@ fn table_options(cli: &Cli, stdout: &std::io::Stdout) -> TableOptions {
     }
 }
 
-/// Writes the flame graph unless `--no-svg`; returns the file it went to
-/// (`None` for none, or standard output).
-fn write_graph(cli: &Cli, diff: &heapdiff_diff::Diff, inputs: &Inputs) -> Result<Option<PathBuf>> {
-    let Some(destination) = &cli.graph else {
-        return Ok(None);
-    };
+/// Writes the flame graph unless `--no-svg`, and its PNG with `--png`;
+/// returns the files they went to.
+fn write_graph(cli: &Cli, diff: &heapdiff_diff::Diff, inputs: &Inputs) -> Result<Vec<PathBuf>> {
+    if cli.graph.is_none() && cli.png_graph.is_none() {
+        return Ok(Vec::new());
+    }
     let rendered = match cli.flame_style {
         FlameStyle::Heap => heapdiff_report::render_heap_flamegraph(
             diff,
@@ -421,29 +428,57 @@ fn write_graph(cli: &Cli, diff: &heapdiff_diff::Diff, inputs: &Inputs) -> Result
             cli.flame_orient == Some(FlameOrient::Icicle),
         ),
     };
-    match (rendered, destination) {
-        (Ok(svg), Destination::Stdout) => {
-            output::write_stdout(&std::io::stdout(), &svg)?;
-            Ok(None)
-        }
-        (Ok(svg), Destination::File(path)) => {
-            output::write_atomic(path, &svg).with_context(|| {
-                format!("cannot write the flame graph to {}", cli.svg.display())
-            })?;
-            Ok(Some(cli.svg.clone()))
-        }
-        (Err(e @ (FlameError::Empty | FlameError::Blank)), _) => {
+    let svg = match rendered {
+        Ok(svg) => svg,
+        Err(e @ (FlameError::Empty | FlameError::Blank)) => {
             output::warn(&format!("no flame graph written: {e}"));
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut written = Vec::new();
+    if let Some(destination) = &cli.graph {
+        let png = is_png_name(&cli.svg);
+        let bytes = if png { to_png(cli, &svg)? } else { svg.clone() };
+        written.extend(write_image(destination, &cli.svg, &bytes)?);
+    }
+    if let (Some(destination), Some(path)) = (&cli.png_graph, &cli.png) {
+        written.extend(write_image(destination, path, &to_png(cli, &svg)?)?);
+    }
+    Ok(written)
+}
+
+/// Whether a graph's path asks for a PNG (`graph.png`, `graph.PNG`).
+fn is_png_name(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"))
+}
+
+/// The graph drawn as a PNG at `--png-scale`.
+fn to_png(cli: &Cli, svg: &[u8]) -> Result<Vec<u8>> {
+    heapdiff_report::render_png(svg, cli.png_scale).context("no PNG written")
+}
+
+/// Writes one image to its checked destination; returns the file written
+/// (`None` for standard output).
+fn write_image(destination: &Destination, named: &Path, bytes: &[u8]) -> Result<Option<PathBuf>> {
+    match destination {
+        Destination::Stdout => {
+            output::write_stdout(&std::io::stdout(), bytes)?;
             Ok(None)
         }
-        (Err(e), _) => Err(e.into()),
+        Destination::File(path) => {
+            output::write_atomic(path, bytes)
+                .with_context(|| format!("cannot write the flame graph to {}", named.display()))?;
+            Ok(Some(named.to_owned()))
+        }
     }
 }
 
 /// Whether the table (or JSON, markdown, CSV) is written: not when the
 /// graph goes to standard output in its place.
 fn report_on_stdout(cli: &Cli) -> bool {
-    cli.graph != Some(Destination::Stdout)
+    cli.graph != Some(Destination::Stdout) && cli.png_graph != Some(Destination::Stdout)
 }
 
 /// Drops inputs given twice (the same file by device and inode: a file
@@ -512,7 +547,7 @@ fn report(
     );
     // The graph is written before anything reaches stdout, so that a failure
     // to write it stops the run cleanly; where it went is said last.
-    let written = quiet_pipe(write_graph(cli, &diff, inputs))?.flatten();
+    let written = quiet_pipe(write_graph(cli, &diff, inputs))?.unwrap_or_default();
     output::timing("flame graph");
     if report_on_stdout(cli) {
         let stdout = std::io::stdout();
@@ -535,7 +570,7 @@ fn report(
                 &diff,
                 inputs,
                 cli.top,
-                written.as_ref().map(|p| p.to_string_lossy()).as_deref(),
+                image_of(&written).map(|p| p.to_string_lossy()).as_deref(),
                 &source,
             ),
             OutputFormat::Csv => heapdiff_report::render_csv(&diff, cli.top),
@@ -543,10 +578,25 @@ fn report(
         quiet_pipe(output::write_stdout(&stdout, text.as_bytes()).map_err(Into::into))?;
     }
     output::timing("table");
-    if let Some(path) = written {
-        output::note(&format!("flame graph written to {}", path.display()));
+    if !written.is_empty() {
+        output::note(&format!("flame graph written to {}", list_paths(&written)));
     }
     Ok(verdict)
+}
+
+/// The image a markdown report shows: the PNG when one was written (every
+/// tracker shows it), else the SVG.
+fn image_of(written: &[PathBuf]) -> Option<&PathBuf> {
+    written.iter().find(|p| is_png_name(p)).or(written.first())
+}
+
+/// `a.svg` or `a.svg and a.png`.
+fn list_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
 /// `Ok(None)` for an error that is stdout's reader going away (`| head`):

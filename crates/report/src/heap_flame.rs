@@ -58,7 +58,7 @@ pub struct HeapFlameOptions {
 impl Default for HeapFlameOptions {
     fn default() -> Self {
         HeapFlameOptions {
-            width: 1200,
+            width: 880,
             min_width: 1.0,
             orientation: Orientation::Icicle,
         }
@@ -70,6 +70,10 @@ const FRAME_HEIGHT: f64 = 18.0;
 const FONT_SIZE: f64 = 11.0;
 /// Advance of one character of the monospace font, in pixels.
 const CHAR_WIDTH: f64 = FONT_SIZE * 0.61;
+/// The font of every text, set as a presentation attribute so that a viewer
+/// that drops `<style>` (GitHub serves SVGs with `default-src 'none'`) draws
+/// the same picture. DejaVu Sans Mono is the font the PNG is drawn with.
+const FONT_FAMILY: &str = "DejaVu Sans Mono, Menlo, Consolas, monospace";
 const HEADER_HEIGHT: f64 = 108.0;
 const FOOTER_HEIGHT: f64 = 28.0;
 /// Height of the after bar along each frame's bottom.
@@ -371,21 +375,17 @@ fn svg_head(svg: &mut String, d: &Drawing<'_>) {
     let _ = write!(
         svg,
         r##"<?xml version="1.0" encoding="UTF-8" standalone="no"?>
-<svg version="1.1" xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" data-frames-width="{fw}" data-total="{total}" data-pad="{pad}" data-char="{cw}" data-orient="{orient}" data-unit="{unit}">
+<svg version="1.1" xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" data-frames-width="{fw}" data-total="{total}" data-pad="{pad}" data-char="{cw}" data-orient="{orient}" data-unit="{unit}" font-family="{FONT_FAMILY}" font-size="{fs}">
 <defs>
 <pattern id="gone" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="2" height="6" fill="#000" fill-opacity="0.22"/></pattern>
 </defs>
 <style>
-text {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: {fs}px; }}
-.title {{ font-size: 16px; font-weight: bold; }}
-.sub {{ font-size: 12px; fill: #333; }}
-.legend {{ font-size: 11px; fill: #333; }}
 .f {{ cursor: pointer; }}
 .f:hover > rect.r {{ stroke: #000; stroke-width: 0.8; }}
 .f.hit > rect.r {{ stroke: #e0a000; stroke-width: 2; }}
 .f.hidden {{ display: none; }}
 .f.anc > rect.r {{ fill-opacity: 0.55; }}
-.ctl {{ font-size: 12px; fill: #1a4fa0; cursor: pointer; }}
+.ctl {{ cursor: pointer; }}
 </style>
 <rect width="100%" height="100%" fill="#fcfcfa"/>
 "##,
@@ -409,18 +409,18 @@ text {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 
 fn heading(svg: &mut String, d: &Drawing<'_>, inputs: &Inputs, min_width: f64) {
     let _ = writeln!(
         svg,
-        r#"<text class="title" x="{PAD}" y="22">{}</text>"#,
+        r#"<text x="{PAD}" y="22" font-size="16" font-weight="bold">{}</text>"#,
         xml_escape(&format!("heapdiff: {} → {}", inputs.before, inputs.after))
     );
     let _ = writeln!(
         svg,
-        r#"<text class="sub" x="{PAD}" y="40">{}</text>"#,
+        r##"<text x="{PAD}" y="40" font-size="12" fill="#333">{}</text>"##,
         xml_escape(&subtitle(d, min_width))
     );
     legend(svg, d.max_abs, d.unit);
     let _ = writeln!(
         svg,
-        r#"<text id="reset" class="ctl" x="{}" y="22" text-anchor="end" opacity="0">Reset zoom</text><text id="search" class="ctl" x="{}" y="40" text-anchor="end">Search</text>"#,
+        r##"<g id="controls" display="none" font-size="12" fill="#1a4fa0"><text id="reset" class="ctl" x="{}" y="22" text-anchor="end" opacity="0">Reset zoom</text><text id="search" class="ctl" x="{}" y="40" text-anchor="end">Search</text></g>"##,
         d.image_width - PAD - 70.0,
         d.image_width - PAD
     );
@@ -441,8 +441,19 @@ fn frame(svg: &mut String, d: &Drawing<'_>, id: NodeId, left: f64, depth: u32) {
     let x = PAD + left * d.scale;
     let w = d.lay.width[i] * d.scale;
     let y = d.y_of(depth);
-    let rgb = fill(delta, d.max_abs);
-    let suffix = if delta == 0 {
+    // The root of a graph where some paths grew and others shrank shows
+    // both, red for the growth and blue for the shrinkage beside it, so a
+    // leak under a shrinking total is not painted blue.
+    let mixed = id == Tree::ROOT && diff.path_growth > 0 && diff.path_shrinkage < 0;
+    let rgb = fill(if mixed { diff.path_growth } else { delta }, d.max_abs);
+    let suffix = if mixed {
+        format!(
+            " {} ({} grew, {} shrank)",
+            format_value(delta, d.unit, true),
+            format_value(diff.path_growth, d.unit, true),
+            format_value(diff.path_shrinkage, d.unit, true)
+        )
+    } else if delta == 0 {
         String::new()
     } else {
         format!(" {}", format_value(delta, d.unit, true))
@@ -472,6 +483,18 @@ fn frame(svg: &mut String, d: &Drawing<'_>, id: NodeId, left: f64, depth: u32) {
     }
     rect.push_str("/>");
     svg.push_str(&rect);
+    if mixed {
+        let growth = diff.path_growth as f64;
+        let shrinkage = diff.path_shrinkage.unsigned_abs() as f64;
+        let part = w * shrinkage / (growth + shrinkage);
+        let _ = write!(
+            svg,
+            r#"<rect class="p" x="{:.2}" y="{y:.1}" width="{part:.2}" height="{:.1}" fill="{}"/>"#,
+            x + w - part,
+            FRAME_HEIGHT - 1.0,
+            hex(fill(diff.path_shrinkage, d.max_abs))
+        );
+    }
     if a == 0 && b > 0 {
         let _ = write!(
             svg,
@@ -492,10 +515,11 @@ fn frame(svg: &mut String, d: &Drawing<'_>, id: NodeId, left: f64, depth: u32) {
         let user = node.key().is_some_and(|k| !diff.is_library(k));
         let _ = write!(
             svg,
-            r#"<text x="{:.2}" y="{:.1}" fill="{}"{}>{}</text>"#,
+            r#"<text x="{:.2}" y="{:.1}" fill="{}" textLength="{:.2}" lengthAdjust="spacingAndGlyphs"{}>{}</text>"#,
             x + 3.0,
             y + FRAME_HEIGHT - 6.0,
             text_colour(rgb),
+            text.chars().count() as f64 * CHAR_WIDTH,
             if user { r#" font-weight="bold""# } else { "" },
             xml_escape(&text)
         );
@@ -539,7 +563,7 @@ fn frame_text(name: &str, suffix: &str, w: f64) -> String {
 fn svg_tail(svg: &mut String, d: &Drawing<'_>) {
     let _ = writeln!(
         svg,
-        r#"<text id="details" class="legend" x="{PAD}" y="{:.1}"> </text><text id="matched" class="legend" x="{:.1}" y="{:.1}" text-anchor="end"> </text>"#,
+        r##"<g fill="#333"><text id="details" x="{PAD}" y="{:.1}"> </text><text id="matched" x="{:.1}" y="{:.1}" text-anchor="end"> </text></g>"##,
         d.height - 10.0,
         d.image_width - PAD,
         d.height - 10.0
@@ -615,7 +639,7 @@ fn legend(svg: &mut String, max_abs: i64, unit: &str) {
     let mut x = PAD;
     let _ = write!(
         svg,
-        r#"<g id="legend"><text class="legend" x="{x}" y="{:.1}">shrank</text>"#,
+        r##"<g id="legend" fill="#333"><text x="{x}" y="{:.1}">shrank</text>"##,
         y + 12.0
     );
     x += 48.0;
@@ -646,21 +670,17 @@ fn legend(svg: &mut String, max_abs: i64, unit: &str) {
     for (lx, text, anchor) in labels {
         let _ = write!(
             svg,
-            r#"<text class="legend" x="{lx:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
+            r#"<text x="{lx:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
             y + 27.0,
             xml_escape(&text)
         );
     }
     x = ramp_end + 6.0;
-    let _ = write!(
-        svg,
-        r#"<text class="legend" x="{x:.1}" y="{:.1}">grew</text>"#,
-        y + 12.0
-    );
+    let _ = write!(svg, r#"<text x="{x:.1}" y="{:.1}">grew</text>"#, y + 12.0);
     x += 44.0;
     let _ = write!(
         svg,
-        r##"<rect x="{x:.1}" y="{y}" width="28" height="14" fill="{}" stroke="#5a0008" stroke-width="1.5"/><text class="legend" x="{:.1}" y="{:.1}">new</text>"##,
+        r##"<rect x="{x:.1}" y="{y}" width="28" height="14" fill="{}" stroke="#5a0008" stroke-width="1.5"/><text x="{:.1}" y="{:.1}">new</text>"##,
         hex(fill(max_abs / 10, max_abs)),
         x + 34.0,
         y + 12.0
@@ -668,7 +688,7 @@ fn legend(svg: &mut String, max_abs: i64, unit: &str) {
     x += 70.0;
     let _ = write!(
         svg,
-        r##"<rect x="{x:.1}" y="{y}" width="28" height="14" fill="{}"/><rect x="{x:.1}" y="{y}" width="28" height="14" fill="url(#gone)"/><text class="legend" x="{:.1}" y="{:.1}">gone</text>"##,
+        r##"<rect x="{x:.1}" y="{y}" width="28" height="14" fill="{}"/><rect x="{x:.1}" y="{y}" width="28" height="14" fill="url(#gone)"/><text x="{:.1}" y="{:.1}">gone</text>"##,
         hex(fill(-max_abs / 10, max_abs)),
         x + 34.0,
         y + 12.0
@@ -676,7 +696,7 @@ fn legend(svg: &mut String, max_abs: i64, unit: &str) {
     x += 74.0;
     let _ = write!(
         svg,
-        r##"<rect x="{x:.1}" y="{y}" width="40" height="14" fill="{n}"/><rect x="{x:.1}" y="{:.1}" width="26" height="{BAR_HEIGHT}" fill="#222" fill-opacity="0.45"/><text class="legend" x="{:.1}" y="{:.1}">bar: after size</text>"##,
+        r##"<rect x="{x:.1}" y="{y}" width="40" height="14" fill="{n}"/><rect x="{x:.1}" y="{:.1}" width="26" height="{BAR_HEIGHT}" fill="#222" fill-opacity="0.45"/><text x="{:.1}" y="{:.1}">bar: after size</text>"##,
         y + 14.0 - BAR_HEIGHT,
         x + 46.0,
         y + 12.0,
@@ -684,7 +704,7 @@ fn legend(svg: &mut String, max_abs: i64, unit: &str) {
     );
     let _ = write!(
         svg,
-        r#"<text class="legend" x="{:.1}" y="{:.1}">width: larger of before and after · colour: change at and under each frame (log scale, 3 decades) · bold names: your code</text></g>"#,
+        r#"<text x="{:.1}" y="{:.1}">width: the larger of before and after · colour: how much the frame and its callees grew (red) or shrank (blue) · bold: your code</text></g>"#,
         PAD,
         y + 44.0
     );
@@ -704,6 +724,7 @@ const SCRIPT: &str = r#"
   var details = document.getElementById('details');
   var matched = document.getElementById('matched');
   var reset = document.getElementById('reset');
+  document.getElementById('controls').removeAttribute('display');
   var info = frames.map(function (g) {
     return { g: g, x: +g.getAttribute('data-x'), w: +g.getAttribute('data-w'),
              d: +g.getAttribute('data-d'), b: +g.getAttribute('data-b'), a: +g.getAttribute('data-a'),
@@ -722,6 +743,7 @@ const SCRIPT: &str = r#"
     var rects = f.g.getElementsByTagName('rect');
     for (var i = 0; i < rects.length; i++) {
       var r = rects[i];
+      if (r.getAttribute('class') === 'p') continue;
       r.setAttribute('x', x.toFixed(2));
       var bar = r.getAttribute('class') === 'a';
       r.setAttribute('width', (bar ? f.a * W / (w0 * TOTAL) : w).toFixed(2));
@@ -732,9 +754,17 @@ const SCRIPT: &str = r#"
       t = document.createElementNS('http://www.w3.org/2000/svg', 'text');
       t.setAttribute('y', (+rects[0].getAttribute('y') + 12).toFixed(1));
       t.setAttribute('fill', f.dark ? '#fff' : '#111');
+      t.setAttribute('lengthAdjust', 'spacingAndGlyphs');
       f.g.appendChild(t);
     }
-    if (t) { t.setAttribute('x', (x + 3).toFixed(2)); t.textContent = text; }
+    if (t) setText(t, x + 3, text);
+  }
+  // A label's textLength holds it to the width it was fitted for, whatever
+  // font the viewer has.
+  function setText(t, x, text) {
+    t.setAttribute('x', x.toFixed(2));
+    t.setAttribute('textLength', (text.length * CW).toFixed(2));
+    t.textContent = text;
   }
   var root = info.filter(function (f) { return f.d === 0; })[0];
   function zoom(target) {
@@ -751,13 +781,13 @@ const SCRIPT: &str = r#"
   function placeFull(f) {
     var rects = f.g.getElementsByTagName('rect');
     for (var i = 0; i < rects.length; i++) {
-      if (rects[i].getAttribute('class') !== 'a') {
+      if (rects[i].getAttribute('class') === 'r' || rects[i].getAttribute('class') === 'h') {
         rects[i].setAttribute('x', PAD.toFixed(2));
         rects[i].setAttribute('width', W.toFixed(2));
       }
     }
     var t = f.g.getElementsByTagName('text')[0];
-    if (t) { t.setAttribute('x', (PAD + 3).toFixed(2)); t.textContent = label(f, W); }
+    if (t) setText(t, PAD + 3, label(f, W));
   }
   function unzoom() { if (root) zoom(root); }
   function frameOf(e) {
@@ -900,6 +930,103 @@ mod tests {
             frame("main").contains(">main +3.9 KiB</text>"),
             "label with its change"
         );
+    }
+
+    /// A colour as a reader with no green (deuteranopia) or no red
+    /// (protanopia) cones sees it: the matrices of Machado, Oliveira and
+    /// Fernandes (2009) at full severity, applied in linear RGB.
+    fn as_seen_without(cone: usize, rgb: [u8; 3]) -> [f64; 3] {
+        const DEUTERANOPIA: [[f64; 3]; 3] = [
+            [0.367322, 0.860646, -0.227968],
+            [0.280085, 0.672501, 0.047413],
+            [-0.011820, 0.042940, 0.968881],
+        ];
+        const PROTANOPIA: [[f64; 3]; 3] = [
+            [0.152286, 1.052583, -0.204868],
+            [0.114503, 0.786281, 0.099216],
+            [-0.003882, -0.048116, 1.051998],
+        ];
+        let m = [DEUTERANOPIA, PROTANOPIA][cone];
+        let linear = rgb.map(|c| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        });
+        let mut out = [0.0; 3];
+        for (o, row) in out.iter_mut().zip(m) {
+            let l: f64 = row.iter().zip(linear).map(|(a, b)| a * b).sum();
+            let l = l.clamp(0.0, 1.0);
+            *o = 255.0
+                * if l <= 0.0031308 {
+                    12.92 * l
+                } else {
+                    1.055 * l.powf(1.0 / 2.4) - 0.055
+                };
+        }
+        out
+    }
+
+    #[test]
+    fn grew_and_shrank_stay_apart_for_colour_blind_readers() {
+        // From a hundredth of the largest change up: red and blue, never
+        // the red and green that both of these readers confuse.
+        for cone in 0..2 {
+            for ratio in [100, 10, 1] {
+                let grew = as_seen_without(cone, fill(1000 / ratio, 1000));
+                let shrank = as_seen_without(cone, fill(-1000 / ratio, 1000));
+                let apart = grew
+                    .iter()
+                    .zip(shrank)
+                    .map(|(a, b)| (a - b).powi(2))
+                    .sum::<f64>();
+                assert!(
+                    apart.sqrt() > 40.0 && shrank[2] > grew[2] + 40.0,
+                    "cone {cone}, 1/{ratio} of the largest change: {grew:?} and {shrank:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_root_over_growth_and_shrinkage_shows_both() {
+        let svg = render(
+            &[("main|leak", 1000), ("main|cache", 9000)],
+            &[("main|leak", 5000), ("main|cache", 1000)],
+            &HeapFlameOptions::default(),
+        );
+        let root = svg
+            .split("<g class=\"f\" ")
+            .find(|g| g.contains("data-l=\"all\""))
+            .unwrap();
+        // The net change shrank, but the root is red where it grew and blue
+        // where it shrank, in proportion.
+        assert!(
+            root.contains(&format!("fill=\"{}\"", hex(fill(4000, 8000)))),
+            "{root}"
+        );
+        assert!(
+            root.contains(&format!(
+                r#"<rect class="p" x="{:.2}" y="108.0" width="{:.2}" height="17.0" fill="{}"/>"#,
+                PAD + 860.0 * 4.0 / 12.0,
+                860.0 * 8.0 / 12.0,
+                hex(fill(-8000, 8000))
+            )),
+            "{root}"
+        );
+        assert!(
+            root.contains(">all -3.9 KiB (+3.9 KiB grew, -7.8 KiB shrank)</text>"),
+            "{root}"
+        );
+        // Where everything grew, the root is one colour.
+        let svg = render(
+            &[("main", 1000)],
+            &[("main", 5000)],
+            &HeapFlameOptions::default(),
+        );
+        assert!(!svg.contains(r#"class="p""#));
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub mod escape;
 mod flame;
 mod heap_flame;
 mod json;
+mod png;
 mod share;
 mod table;
 #[cfg(test)]
@@ -52,6 +53,7 @@ pub mod units;
 pub use flame::{FlameError, folded_lines, render_classic_flamegraph, sanitize};
 pub use heap_flame::{HeapFlameOptions, Orientation, render_heap_flamegraph};
 pub use json::{SCHEMA as JSON_SCHEMA, render_json};
+pub use png::{MAX_PNG_PIXELS, PngError, render_png};
 pub use share::{render_csv, render_markdown};
 pub use table::{SourceText, TableOptions, render_table};
 pub use trend::{render_trend_json, render_trend_table, sparkline};

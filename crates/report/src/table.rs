@@ -268,7 +268,7 @@ fn rows(out: &mut String, diff: &Diff, shown: &[Row], opts: &TableOptions, paint
             line.push_str(&match i {
                 0 if row.within_noise(diff.options.rank_by) => paint.dim(&padded),
                 0 if delta > 0 => paint.red(&padded),
-                0 => paint.green(&padded),
+                0 => paint.blue(&padded),
                 _ => padded,
             });
             line.push_str("  ");
@@ -548,8 +548,10 @@ impl Paint {
     pub(crate) fn red(&self, s: &str) -> String {
         self.wrap("31", s)
     }
-    pub(crate) fn green(&self, s: &str) -> String {
-        self.wrap("32", s)
+    /// Shrinkage: blue, as in the flame graph (red and green are the pair
+    /// colour-blind readers confuse); bright, to read on dark terminals.
+    pub(crate) fn blue(&self, s: &str) -> String {
+        self.wrap("94", s)
     }
     pub(crate) fn yellow(&self, s: &str) -> String {
         self.wrap("33", s)

@@ -196,7 +196,7 @@ fn score_table(trend: &Trend, shown: &[&TrendRow], opts: &TableOptions, paint: &
             };
             line.push_str(&match i {
                 0 if row.score > 0 => paint.red(&padded),
-                1 if row.growth() < 0 => paint.green(&padded),
+                1 if row.growth() < 0 => paint.blue(&padded),
                 _ => padded,
             });
             line.push_str("  ");

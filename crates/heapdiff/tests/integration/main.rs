@@ -17,6 +17,7 @@ mod hostile_live;
 mod hostile_memory;
 mod hostile_outputs;
 mod hostile_symbols;
+mod images;
 mod interchange;
 mod native;
 mod pprof_reference;
