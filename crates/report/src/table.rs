@@ -55,7 +55,7 @@ const MIN_PART: usize = 12;
 pub fn render_table(diff: &Diff, inputs: &Inputs, opts: &TableOptions) -> String {
     let paint = Paint { on: opts.color };
     let mut out = String::new();
-    header(&mut out, diff, inputs, &paint);
+    header(&mut out, diff, inputs, opts.width, &paint);
 
     let changed = diff.changed_rows();
     let shown = if opts.top == 0 {
@@ -74,7 +74,7 @@ pub fn render_table(diff: &Diff, inputs: &Inputs, opts: &TableOptions) -> String
     out
 }
 
-fn header(out: &mut String, diff: &Diff, inputs: &Inputs, paint: &Paint) {
+fn header(out: &mut String, diff: &Diff, inputs: &Inputs, width: Option<usize>, paint: &Paint) {
     let unit = &diff.sample_type.unit;
     let ranking = match diff.options.rank_by {
         RankBy::Flat => "flat",
@@ -100,11 +100,15 @@ fn header(out: &mut String, diff: &Diff, inputs: &Inputs, paint: &Paint) {
             (b, a) => format!("; sampling periods {} before, {} after", fmt(b), fmt(a)),
         });
     }
-    out.push_str(&paint.bold(&format!("heapdiff: {title}")));
-    out.push('\n');
-    for note in notes(diff) {
-        out.push_str(&paint.dim(&format!("  {note}")));
+    for line in wrapped(&format!("heapdiff: {title}"), width, "", INDENT) {
+        out.push_str(&paint.bold(&line));
         out.push('\n');
+    }
+    for note in notes(diff) {
+        for line in wrapped(&note, width, INDENT, "    ") {
+            out.push_str(&paint.dim(&line));
+            out.push('\n');
+        }
     }
 
     let t = &diff.totals;
@@ -154,6 +158,55 @@ fn header(out: &mut String, diff: &Diff, inputs: &Inputs, paint: &Paint) {
         out.push_str(line.trim_end());
         out.push('\n');
     }
+}
+
+/// `text` broken to fit `width` columns, at its clauses (`; `) first and
+/// then at spaces; the first line indented by `first`, the others by
+/// `rest`. A word longer than a line (a path) stays whole.
+pub(crate) fn wrapped(text: &str, width: Option<usize>, first: &str, rest: &str) -> Vec<String> {
+    let Some(width) = width else {
+        return vec![format!("{first}{text}")];
+    };
+    // A number and its unit (`16.0 KiB`) stay on one line: the space
+    // between them is a glue character while the text is broken.
+    const GLUE: char = '\u{E000}';
+    let chars: Vec<char> = text.chars().collect();
+    let glued: String = (0..chars.len())
+        .map(|i| match chars[i] {
+            ' ' if i > 0
+                && chars[i - 1].is_ascii_digit()
+                && chars.get(i + 1).is_some_and(|c| c.is_alphabetic()) =>
+            {
+                GLUE
+            }
+            c => c,
+        })
+        .collect();
+    let mut lines: Vec<String> = Vec::new();
+    for clause in glued.split_inclusive("; ") {
+        if let Some(last) = lines.last_mut()
+            && last.trim_end().width() + 1 + clause.trim_end().width() <= width
+        {
+            last.truncate(last.trim_end().len());
+            last.push(' ');
+            last.push_str(clause);
+            continue;
+        }
+        let indent = if lines.is_empty() { first } else { rest };
+        let options = textwrap::Options::new(width)
+            .initial_indent(indent)
+            .subsequent_indent(rest)
+            .break_words(false);
+        lines.extend(
+            textwrap::wrap(clause, options)
+                .into_iter()
+                .map(|l| l.into_owned()),
+        );
+    }
+    lines
+        .iter()
+        .map(|l| l.trim_end().replace(GLUE, " "))
+        .collect()
 }
 
 /// What the reader must know about the numbers: precision, filters,
@@ -279,64 +332,99 @@ fn rows(out: &mut String, diff: &Diff, shown: &[Row], opts: &TableOptions, paint
             _ => "    ".to_owned(),
         });
         line.push_str("  ");
-        finish_row(out, line, diff.key(row.key), prefix, opts.width, paint);
+        let at = finish_row(out, line, diff.key(row.key), prefix, opts.width, paint);
+        // Source text and the user frame go under the location, wherever
+        // it went: beside the numbers, or on a line of its own.
         let source = source_of(&opts.source, diff.key(row.key)).map(terminal);
         if let Some(text) = source.as_deref() {
-            let room = opts
-                .width
-                .map_or(usize::MAX, |w| w.saturating_sub(prefix + 2));
-            let text: String = if text.width() > room {
-                let mut cut = String::new();
-                for c in text.chars() {
-                    if cut.width() + c.width().unwrap_or(0) + 1 > room {
-                        break;
-                    }
-                    cut.push(c);
-                }
-                cut.push('…');
-                cut
-            } else {
-                text.to_owned()
-            };
+            let room = opts.width.map_or(usize::MAX, |w| w.saturating_sub(at + 2));
             if room >= 8 {
-                out.push_str(&" ".repeat(prefix + 2));
-                out.push_str(&paint.dim(&text));
+                out.push_str(&" ".repeat(at + 2));
+                out.push_str(&paint.dim(&shorten_right(text, room)));
                 out.push('\n');
             }
         }
-        if let Some(via) = via_text(diff, row) {
-            let mut line = " ".repeat(prefix);
-            line.push_str(&paint.yellow("↳ "));
-            let room = opts.width.map(|w| w.saturating_sub(prefix + 2));
-            let via = match room {
-                Some(r) if via.width() > r && r > 12 => shorten_left(&via, r),
-                _ => via,
-            };
-            line.push_str(&via);
-            out.push_str(&line);
+        if let Some(via) = via_line(
+            diff,
+            row,
+            opts.width.map(|w| w.saturating_sub(at + 2)),
+            at != prefix,
+        ) {
+            out.push_str(&" ".repeat(at));
+            out.push_str(&paint.yellow("↳ "));
+            out.push_str(&via);
             out.push('\n');
         }
     }
 }
 
-/// `function file:line` of the user frame a library row goes through, with
-/// its share of the row's change when other user frames carry some too.
-pub(crate) fn via_text(diff: &Diff, row: &Row) -> Option<String> {
+/// Keeps the start of `s`, ending it with `…`, to fit `width` columns.
+fn shorten_right(s: &str, width: usize) -> String {
+    if s.width() <= width {
+        return s.to_owned();
+    }
+    let mut cut = String::new();
+    for c in s.chars() {
+        if cut.width() + c.width().unwrap_or(0) + 1 > width {
+            break;
+        }
+        cut.push(c);
+    }
+    cut.push('…');
+    cut
+}
+
+/// The `↳` line of a row: the user frame's function and place, fitted to
+/// `room` columns by dropping the path's directories first and the
+/// function's start last, so the function stays readable. `short` (a
+/// narrow table) keeps only the file name from the start.
+fn via_line(diff: &Diff, row: &Row, room: Option<usize>, short: bool) -> Option<String> {
     if diff.options.attribute != heapdiff_diff::Attribute::Leaf {
         return None;
     }
     let via = row.via?;
-    let mut text = terminal(&diff.key(via.key).display()).into_owned();
-    if let Some(share) = row.via_share()
-        && share < 0.995
-    {
-        text.push_str(&format!(" ({})", format_percent(share, false)));
+    let (function, mut place) = location(diff.key(via.key));
+    let share = match row.via_share() {
+        Some(share) if share < 0.995 => format!(" ({})", format_percent(share, false)),
+        _ => String::new(),
+    };
+    let text = |f: &str, p: &str| {
+        [f, p]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ")
+            + &share
+    };
+    let room = room.unwrap_or(usize::MAX);
+    if short || text(&function, &place).width() > room {
+        place = file_name(&place).to_owned();
     }
-    Some(text)
+    let fitted = text(&function, &place);
+    if fitted.width() <= room || room <= MIN_PART {
+        return Some(fitted);
+    }
+    let keep = room
+        .saturating_sub(text("", &place).width() + 1)
+        .max(MIN_PART);
+    Some(text(&shorten_left(&function, keep), &place))
+}
+
+/// `main.go:42` of `/src/app/main.go:42`.
+fn file_name(place: &str) -> &str {
+    place.rsplit('/').next().unwrap_or(place)
+}
+
+/// `function file:line` of the user frame a library row goes through, with
+/// its share of the row's change when other user frames carry some too.
+pub(crate) fn via_text(diff: &Diff, row: &Row) -> Option<String> {
+    via_line(diff, row, None, false)
 }
 
 /// Ends a row started in `line` (its numbers) with the key's location,
-/// laid out by [`layout`], continuation lines included.
+/// laid out by [`layout`], continuation lines included. Returns the column
+/// the location's last line starts at.
 pub(crate) fn finish_row(
     out: &mut String,
     mut line: String,
@@ -344,12 +432,14 @@ pub(crate) fn finish_row(
     prefix: usize,
     width: Option<usize>,
     paint: &Paint,
-) {
+) -> usize {
     let (function, place) = location(key);
+    let mut at = prefix;
     for (i, (indent, function, place)) in layout(&function, &place, prefix, width)
         .into_iter()
         .enumerate()
     {
+        at = indent;
         if i > 0 {
             out.push_str(line.trim_end());
             out.push('\n');
@@ -363,10 +453,11 @@ pub(crate) fn finish_row(
     }
     out.push_str(line.trim_end());
     out.push('\n');
+    at
 }
 
 /// Narrowest location column worth using on the row itself.
-const MIN_LOCATION: usize = 24;
+const MIN_LOCATION: usize = 48;
 
 /// Lays a location out as one or more `(indent, function, place)` pieces:
 /// on the row when it fits; otherwise the function on the row and the path
@@ -606,16 +697,9 @@ mod tests {
             layout(f, p, 60, Some(200)),
             vec![(60, f.to_owned(), p.to_owned())]
         );
-        let two = layout(f, p, 60, Some(90));
+        let two = layout(f, p, 60, Some(108));
         assert_eq!(two[0], (60, f.to_owned(), String::new()));
-        assert_eq!(
-            two[1],
-            (
-                60,
-                String::new(),
-                "…19/src/net/http/header.go:114".to_owned()
-            )
-        );
+        assert_eq!(two[1], (60, String::new(), p.to_owned()));
         let three = layout(f, p, 60, Some(70));
         assert_eq!(three[0].1, "");
         assert_eq!(three[1].0, 6);
@@ -629,6 +713,58 @@ mod tests {
     fn padding_counts_display_width() {
         assert_eq!(pad_left("Δ", 3), "  Δ");
         assert_eq!(pad_right("Δ", 3), "Δ  ");
+    }
+
+    #[test]
+    fn header_lines_wrap_at_clauses_then_words_keeping_numbers_with_units() {
+        let title = "heapdiff: a b c; sampling period 16.0 KiB";
+        assert_eq!(wrapped(title, None, "", "  "), vec![title.to_owned()]);
+        assert_eq!(wrapped(title, Some(60), "", "  "), vec![title.to_owned()]);
+        assert_eq!(
+            wrapped(title, Some(20), "", "  "),
+            vec!["heapdiff: a b c;", "  sampling period", "  16.0 KiB"]
+        );
+        assert_eq!(
+            wrapped("x; y; z", Some(5), "", " "),
+            vec!["x; y;", " z"],
+            "clauses share a line while they fit"
+        );
+    }
+
+    #[test]
+    fn the_user_frame_keeps_its_function_and_loses_its_path_first() {
+        use heapdiff_profile::{Format, Frame, ProfileBuilder, ValueType};
+        let profile = |bytes| {
+            let mut b =
+                ProfileBuilder::new(Format::Pprof, vec![ValueType::new("inuse_space", "bytes")]);
+            let mut frame = |function, file, line| {
+                let (function, file) = (b.intern(function), b.intern(file));
+                b.frame(Frame::symbolized(function, file, line))
+            };
+            let leaf = frame(
+                "net/http.Header.Clone",
+                "/usr/lib/go-1.19/src/net/http/header.go",
+                114,
+            );
+            let caller = frame("main.remember", "/src/app/cache.go", 42);
+            b.push_sample(&[leaf, caller], &[bytes]).unwrap();
+            b.finish()
+        };
+        let d = heapdiff_diff::diff(
+            &profile(100),
+            &profile(900),
+            &heapdiff_diff::Options::default(),
+        )
+        .unwrap();
+        let row = &d.changed_rows()[0];
+        let line = |room, short| via_line(&d, row, room, short).unwrap();
+        assert_eq!(line(None, false), "main.remember /src/app/cache.go:42");
+        assert_eq!(line(Some(40), false), "main.remember /src/app/cache.go:42");
+        assert_eq!(line(Some(30), false), "main.remember cache.go:42");
+        assert_eq!(line(None, true), "main.remember cache.go:42");
+        assert_eq!(line(Some(24), false), "…in.remember cache.go:42");
+        // Never shorter than twelve columns of function.
+        assert_eq!(line(Some(20), false), "…in.remember cache.go:42");
     }
 
     #[test]

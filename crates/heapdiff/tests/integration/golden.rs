@@ -25,6 +25,48 @@ fn table_narrow_terminal_in_colour() {
 }
 
 #[test]
+fn table_at_80_100_and_160_columns() {
+    for width in ["80", "100", "160"] {
+        golden_stdout(&format!("go-table-w{width}.txt"), &["--width", width]);
+    }
+    let table = stdout_of(&run(&[
+        GO_BEFORE,
+        GO_AFTER,
+        "--no-svg",
+        "--no-source",
+        "--width",
+        "80",
+    ]));
+    // The user's own frame keeps its function name; the path goes first.
+    assert!(
+        table.contains("\n      ↳ main.(*headerCache).remember main.go:42\n"),
+        "{table}"
+    );
+    for line in table.lines() {
+        assert!(
+            unicode_width::UnicodeWidthStr::width(line) <= 80,
+            "wider than 80 columns: {line:?}"
+        );
+    }
+}
+
+#[test]
+fn source_text_at_80_columns() {
+    let table = stdout_of(&run(&[
+        "fixtures/python/before.tm",
+        "fixtures/python/after.tm",
+        "--source-root",
+        "fixtures/python/src",
+        "--no-svg",
+        "--top",
+        "4",
+        "--width",
+        "80",
+    ]));
+    check_golden("python-source-table-w80.txt", table.as_bytes());
+}
+
+#[test]
 fn table_by_function_cumulative() {
     golden_stdout(
         "go-table-function-cum.txt",
@@ -156,10 +198,17 @@ fn colour_only_when_asked_or_on_a_terminal() {
 
 #[test]
 fn width_shortens_locations() {
-    let out = stdout_of(&run(&[GO_BEFORE, GO_AFTER, "--no-svg", "--width", "100"]));
-    for line in out.lines() {
+    // 70 columns: the numbers take 62, so locations go on lines of their
+    // own, shortened to fit.
+    let out = stdout_of(&run(&[GO_BEFORE, GO_AFTER, "--no-svg", "--width", "70"]));
+    let locations: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("      ") && !l.starts_with("       "))
+        .collect();
+    assert!(locations.len() >= 10, "{out}");
+    for line in locations {
         assert!(
-            unicode_width::UnicodeWidthStr::width(line) <= 100,
+            unicode_width::UnicodeWidthStr::width(line) <= 70,
             "too wide: {line:?}"
         );
     }
