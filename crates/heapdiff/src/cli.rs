@@ -104,8 +104,10 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "DIR", help_heading = "Live capture")]
     pub(crate) save_dir: Option<PathBuf>,
 
-    /// Trend snapshots: in the order given, or by file modification time.
-    #[arg(long, value_enum, default_value_t = Order::Given)]
+    /// Trend snapshots: in the order they were taken (when every profile
+    /// says; else by name, numbers compared as numbers), by name, as given,
+    /// or by file modification time.
+    #[arg(long, value_enum, default_value_t = Order::Time)]
     pub(crate) order: Order,
 
     /// How many rows to show (0 shows all).
@@ -401,6 +403,10 @@ pub(crate) enum AttributeTo {
 /// `--order`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Order {
+    /// as the profiles were taken, else by name
+    Time,
+    /// by name, numbers compared as numbers (snap-2 before snap-10)
+    Name,
     /// as given on the command line
     Given,
     /// oldest file first
@@ -540,6 +546,10 @@ impl Cli {
             }),
             _ => {
                 let mut snapshots = self.profiles.clone();
+                if matches!(self.order, Order::Time | Order::Name) {
+                    // By time taken too, once decoded: see `order`.
+                    crate::order::by_name(&mut snapshots);
+                }
                 if self.order == Order::Mtime {
                     let mut timed = Vec::new();
                     for p in snapshots {

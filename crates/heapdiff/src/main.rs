@@ -8,6 +8,7 @@ mod budget;
 mod cli;
 mod destination;
 mod live;
+mod order;
 mod output;
 mod symbols;
 
@@ -21,7 +22,7 @@ use heapdiff_profile::{DecodeOptions, Profile};
 use heapdiff_report::{FlameError, HeapFlameOptions, Inputs, Orientation, TableOptions};
 use rayon::prelude::*;
 
-use cli::{Cli, Color, FlameOrient, FlameStyle, OutputFormat, Plan};
+use cli::{Cli, Color, FlameOrient, FlameStyle, Order, OutputFormat, Plan};
 use destination::Destination;
 
 /// What a run that did not fail found.
@@ -163,6 +164,23 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
         Plan::Trend(_) => {
             let mut profiles = load_all(&paths, &names, &options)?;
             output::timing("decode");
+            let (mut paths, mut names) = (paths, names);
+            if cli.order == Order::Time
+                && let Some(taken) = order::by_time_taken(&profiles)
+                && taken.windows(2).any(|w| w[0] > w[1])
+            {
+                let mut slots: Vec<_> = profiles.into_iter().map(Some).collect();
+                profiles = taken
+                    .iter()
+                    .map(|&i| slots[i].take().expect("each once"))
+                    .collect();
+                paths = taken.iter().map(|&i| paths[i].clone()).collect();
+                names = taken.iter().map(|&i| names[i].clone()).collect();
+                output::note(
+                    "snapshots put in the order they were taken (--order given keeps the \
+                     command line's)",
+                );
+            }
             let mut symbols = (!cli.no_symbolize).then(|| symbols::Session::new(cli));
             let mut warnings = symbolize(&mut symbols, &mut profiles, &paths, &names);
             warnings.extend(symbols.map(symbols::Session::finish).unwrap_or_default());
@@ -202,6 +220,7 @@ fn compare(
     let mut symbols = (!cli.no_symbolize).then(|| symbols::Session::new(cli));
     let mut before = load_all(&paths[..split], &names[..split], options)?;
     let mut warnings = symbolize(&mut symbols, &mut before, &paths[..split], &names[..split]);
+    let before_taken = order::taken(&before);
     let before = Profile::merge(before).with_context(|| inputs.before.clone())?;
     let ahead = heapdiff_diff::ahead(before, &diff_options);
     output::timing("before side");
@@ -214,6 +233,12 @@ fn compare(
         &names[split..],
     ));
     warnings.extend(symbols.map(symbols::Session::finish).unwrap_or_default());
+    if let Some(w) = order::swapped_warning(
+        (before_taken, &paths[..split], &inputs.before),
+        (order::taken(&after), &paths[split..], &inputs.after),
+    ) {
+        warnings.push(w);
+    }
     let after = Profile::merge(after).with_context(|| inputs.after.clone())?;
     output::timing("symbolize");
     let diff = heapdiff_diff::diff_ahead(ahead, &after, &diff_options)?;

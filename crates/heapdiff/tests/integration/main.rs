@@ -20,6 +20,7 @@ mod hostile_symbols;
 mod images;
 mod interchange;
 mod native;
+mod order;
 mod pprof_reference;
 mod pprof_rs;
 mod practice;
