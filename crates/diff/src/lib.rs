@@ -526,6 +526,14 @@ impl Diff {
         self.library.get(id.index()).copied().unwrap_or(false)
     }
 
+    /// Rewrites every key's file name with `rename` (as `--redact-paths`
+    /// does); rows, the tree and what is library code stay as they are.
+    pub fn rename_files(&mut self, mut rename: impl FnMut(&str) -> String) {
+        for key in &mut self.keys {
+            key.file = key.file.as_deref().map(&mut rename);
+        }
+    }
+
     /// Every key, in id order.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = (KeyId, &Key)> + '_ {
         self.keys

@@ -83,6 +83,14 @@ impl Trend {
     pub fn snapshots(&self) -> usize {
         self.totals.len()
     }
+
+    /// Rewrites every key's file name with `rename` (as `--redact-paths`
+    /// does); rows keep their order.
+    pub fn rename_files(&mut self, mut rename: impl FnMut(&str) -> String) {
+        for key in &mut self.keys {
+            key.file = key.file.as_deref().map(&mut rename);
+        }
+    }
 }
 
 /// Least-squares slope of `ys` against 0, 1, 2, ….

@@ -161,6 +161,18 @@ pub(crate) struct Cli {
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4))]
     pub(crate) png_scale: u32,
 
+    /// The flame graph's address for `--format markdown` to show (where
+    /// you uploaded the PNG or SVG); without it the report asks the reader
+    /// to attach the file.
+    #[arg(long, value_name = "URL")]
+    pub(crate) image_url: Option<String>,
+
+    /// Rewrite absolute paths in every output for a public report:
+    /// toolchain trees by name (`$GOROOT/src/…`, `std:…`), your files
+    /// relative to the project or `--source-root`, homes as `~/…`.
+    #[arg(long)]
+    pub(crate) redact_paths: bool,
+
     /// Where the PNG goes once `--png` is checked (`None`: nowhere).
     #[arg(skip)]
     pub(crate) png_graph: Option<crate::destination::Destination>,

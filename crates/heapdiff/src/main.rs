@@ -10,6 +10,7 @@ mod destination;
 mod live;
 mod order;
 mod output;
+mod public;
 mod symbols;
 
 use std::io::IsTerminal;
@@ -19,7 +20,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use heapdiff_profile::{DecodeOptions, Profile};
-use heapdiff_report::{FlameError, HeapFlameOptions, Inputs, Orientation, TableOptions};
+use heapdiff_report::{
+    FlameError, HeapFlameOptions, Inputs, MarkdownOptions, Orientation, SourceText, TableOptions,
+};
 use rayon::prelude::*;
 
 use cli::{Cli, Color, FlameOrient, FlameStyle, Order, OutputFormat, Plan};
@@ -233,9 +236,10 @@ fn compare(
         &names[split..],
     ));
     warnings.extend(symbols.map(symbols::Session::finish).unwrap_or_default());
+    let taken = [before_taken, order::taken(&after)];
     if let Some(w) = order::swapped_warning(
-        (before_taken, &paths[..split], &inputs.before),
-        (order::taken(&after), &paths[split..], &inputs.after),
+        (taken[0], &paths[..split], &inputs.before),
+        (taken[1], &paths[split..], &inputs.after),
     ) {
         warnings.push(w);
     }
@@ -243,7 +247,7 @@ fn compare(
     output::timing("symbolize");
     let diff = heapdiff_diff::diff_ahead(ahead, &after, &diff_options)?;
     output::timing("diff");
-    report(cli, diff, &inputs, warnings)
+    report(cli, diff, inputs, taken, warnings)
 }
 
 /// Symbolizes `profiles` (read from `paths`, called `names`) in `session`,
@@ -298,26 +302,35 @@ fn trend(
     names: &[String],
     mut warnings: Vec<String>,
 ) -> Result<Verdict> {
-    let trend = heapdiff_diff::trend(profiles, &cli.diff_options())?;
+    let mut trend = heapdiff_diff::trend(profiles, &cli.diff_options())?;
     let (first, last) = (&profiles[0], &profiles[profiles.len() - 1]);
-    let diff = heapdiff_diff::diff(first, last, &cli.diff_options())?;
+    let mut diff = heapdiff_diff::diff(first, last, &cli.diff_options())?;
     warnings.extend(diff.warnings.iter().cloned());
     for w in &warnings {
         output::warn(w);
     }
-    let inputs = Inputs {
+    let mut inputs = Inputs {
         before: names[0].clone(),
         after: names[names.len() - 1].clone(),
     };
+    let mut names = names.to_vec();
+    if cli.redact_paths {
+        let mut no_source = SourceText::new();
+        let r = public::redact(&mut diff, &mut inputs, &mut no_source, &cli.source_roots);
+        trend.rename_files(|f| r.path(f));
+        names.iter_mut().for_each(|n| *n = r.path(n));
+    }
     let first = trend.totals.first().copied().unwrap_or(0);
     let growth = trend.totals.last().copied().unwrap_or(0) - first;
     let rows = trend.rows.iter().map(|r| (trend.key(r.key), r.growth()));
     let verdict = gates(cli, &trend.sample_type.unit, first, growth, rows);
     let stdout = std::io::stdout();
     let text = match cli.format {
-        OutputFormat::Json => heapdiff_report::render_trend_json(&trend, names, cli.top, &warnings),
+        OutputFormat::Json => {
+            heapdiff_report::render_trend_json(&trend, &names, cli.top, &warnings)
+        }
         OutputFormat::Table => {
-            heapdiff_report::render_trend_table(&trend, names, &table_options(cli, &stdout))
+            heapdiff_report::render_trend_table(&trend, &names, &table_options(cli, &stdout))
         }
         OutputFormat::Markdown | OutputFormat::Csv => bail!(
             "--format {} compares two profiles; for a trend use table or json",
@@ -546,11 +559,13 @@ fn dedupe(plan: &mut Plan) -> Vec<String> {
     warnings
 }
 
-/// A pair's diff shown: table or JSON, and the flame graph.
+/// A pair's diff shown: table, JSON, markdown or CSV, and the flame graph.
+/// `taken`: when each side was taken, where the profiles say.
 fn report(
     cli: &Cli,
-    diff: heapdiff_diff::Diff,
-    inputs: &Inputs,
+    mut diff: heapdiff_diff::Diff,
+    mut inputs: Inputs,
+    taken: [Option<i64>; 2],
     mut warnings: Vec<String>,
 ) -> Result<Verdict> {
     warnings.extend(diff.warnings.iter().cloned());
@@ -558,7 +573,20 @@ fn report(
         output::warn(w);
     }
 
-    // The gates' verdict first: it stands whatever happens to stdout.
+    let shown = match cli.top {
+        0 => diff.changed_rows(),
+        n => &diff.changed_rows()[..diff.changed_rows().len().min(n)],
+    };
+    // Source text is read by the files' real paths, before any redaction.
+    let mut source = match report_on_stdout(cli) {
+        true => source_lines(cli, shown.iter().map(|r| diff.key(r.key))),
+        false => SourceText::new(),
+    };
+    let redaction = cli
+        .redact_paths
+        .then(|| public::redact(&mut diff, &mut inputs, &mut source, &cli.source_roots));
+    // The gates' verdict before the outputs: it stands whatever happens to
+    // stdout.
     let rows = diff
         .rows
         .iter()
@@ -572,20 +600,15 @@ fn report(
     );
     // The graph is written before anything reaches stdout, so that a failure
     // to write it stops the run cleanly; where it went is said last.
-    let written = quiet_pipe(write_graph(cli, &diff, inputs))?.unwrap_or_default();
+    let written = quiet_pipe(write_graph(cli, &diff, &inputs))?.unwrap_or_default();
     output::timing("flame graph");
     if report_on_stdout(cli) {
         let stdout = std::io::stdout();
-        let shown = match cli.top {
-            0 => diff.changed_rows(),
-            n => &diff.changed_rows()[..diff.changed_rows().len().min(n)],
-        };
-        let source = source_lines(cli, shown.iter().map(|r| diff.key(r.key)));
         let text = match cli.format {
-            OutputFormat::Json => heapdiff_report::render_json(&diff, inputs, cli.top, &warnings),
+            OutputFormat::Json => heapdiff_report::render_json(&diff, &inputs, cli.top, &warnings),
             OutputFormat::Table => heapdiff_report::render_table(
                 &diff,
-                inputs,
+                &inputs,
                 &TableOptions {
                     source,
                     ..table_options(cli, &stdout)
@@ -593,10 +616,18 @@ fn report(
             ),
             OutputFormat::Markdown => heapdiff_report::render_markdown(
                 &diff,
-                inputs,
-                cli.top,
-                image_of(&written).map(|p| p.to_string_lossy()).as_deref(),
-                &source,
+                &inputs,
+                &MarkdownOptions {
+                    top: cli.top,
+                    source,
+                    taken,
+                    gate: public::gate_report(cli, &verdict, &diff.sample_type.unit),
+                    image: public::image(cli, &written),
+                    made_by: Some((
+                        env!("CARGO_PKG_VERSION").to_owned(),
+                        public::command_line(redaction.as_ref()),
+                    )),
+                },
             ),
             OutputFormat::Csv => heapdiff_report::render_csv(&diff, cli.top),
         };
@@ -607,12 +638,6 @@ fn report(
         output::note(&format!("flame graph written to {}", list_paths(&written)));
     }
     Ok(verdict)
-}
-
-/// The image a markdown report shows: the PNG when one was written (every
-/// tracker shows it), else the SVG.
-fn image_of(written: &[PathBuf]) -> Option<&PathBuf> {
-    written.iter().find(|p| is_png_name(p)).or(written.first())
 }
 
 /// `a.svg` or `a.svg and a.png`.

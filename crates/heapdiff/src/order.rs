@@ -92,10 +92,7 @@ fn describe(made: Made) -> String {
                 .map_or(0, |d| d.as_nanos() as i128),
         ),
     };
-    match jiff::Timestamp::from_nanosecond(nanos) {
-        Ok(t) => format!("{verb} {}", t.strftime("%Y-%m-%d %H:%M:%S UTC")),
-        Err(_) => format!("{verb} at an impossible time"),
-    }
+    format!("{verb} {}", heapdiff_report::units::format_time(nanos))
 }
 
 /// `paths` in the natural order of their names: numbers compared as

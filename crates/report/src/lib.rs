@@ -43,6 +43,7 @@ mod flame;
 mod heap_flame;
 mod json;
 mod png;
+pub mod redact;
 mod share;
 mod table;
 #[cfg(test)]
@@ -54,7 +55,7 @@ pub use flame::{FlameError, folded_lines, render_classic_flamegraph, sanitize};
 pub use heap_flame::{HeapFlameOptions, Orientation, render_heap_flamegraph};
 pub use json::{SCHEMA as JSON_SCHEMA, render_json};
 pub use png::{MAX_PNG_PIXELS, PngError, render_png};
-pub use share::{render_csv, render_markdown};
+pub use share::{Image, MarkdownOptions, render_csv, render_markdown};
 pub use table::{SourceText, TableOptions, render_table};
 pub use trend::{render_trend_json, render_trend_table, sparkline};
 

@@ -6,33 +6,64 @@ use heapdiff_diff::{Diff, Row, Status};
 use crate::Inputs;
 use crate::escape::{csv_text, markdown_code as code, markdown_text as cell};
 use crate::table::{SourceText, footer_text, notes, noun, source_of, via_text};
-use crate::units::{format_count, format_percent, format_value, relative_change};
+use crate::units::{format_count, format_percent, format_time, format_value, relative_change};
 
-/// Renders the diff as markdown: a title, the totals, the top `top` rows
-/// (0 = all) with their source lines where `source` has them, and, when
-/// `svg` names the flame graph, a line embedding it.
-pub fn render_markdown(
-    diff: &Diff,
-    inputs: &Inputs,
-    top: usize,
-    svg: Option<&str>,
-    source: &SourceText,
-) -> String {
+/// What a markdown report says besides the diff: how it was made and
+/// where its image is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MarkdownOptions {
+    /// How many rows to show; 0 shows all.
+    pub top: usize,
+    /// Source text to show under rows.
+    pub source: SourceText,
+    /// When each side was taken (nanoseconds since the Unix epoch), where
+    /// the profiles say.
+    pub taken: [Option<i64>; 2],
+    /// The CI gates' verdict (`passed (…)`, `failed: …`); `None` when no
+    /// gate is set.
+    pub gate: Option<String>,
+    /// The flame graph.
+    pub image: Image,
+    /// The heapdiff version and command line that made the report.
+    pub made_by: Option<(String, String)>,
+}
+
+/// The flame graph a markdown report shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Image {
+    /// No graph was written.
+    #[default]
+    None,
+    /// A graph written to this file, which the reader still has to attach:
+    /// the report says so (a local path would be a broken image).
+    Attach(String),
+    /// A graph at this address (`--image-url`).
+    Url(String),
+}
+
+/// Renders the diff as markdown for a bug report: a title, how the rows
+/// are charged, the gates' verdict, the totals (and when each side was
+/// taken), the top rows with their source lines and user frames, a word on
+/// sampling noise, the flame graph, and the version and command line.
+pub fn render_markdown(diff: &Diff, inputs: &Inputs, options: &MarkdownOptions) -> String {
     let mut out = markdown_heading(diff, inputs);
-    out.push_str(&markdown_totals(diff));
+    if let Some(gate) = &options.gate {
+        let (verdict, rest) = gate.split_once(' ').unwrap_or((gate, ""));
+        out.push_str(&format!("**CI gate {}** {}\n\n", cell(verdict), cell(rest)));
+    }
+    out.push_str(&markdown_totals(diff, options.taken));
 
     let changed = diff.changed_rows();
-    let shown = if top == 0 {
-        changed
-    } else {
-        &changed[..changed.len().min(top)]
+    let shown = match options.top {
+        0 => changed,
+        top => &changed[..changed.len().min(top)],
     };
     if changed.is_empty() {
         out.push_str(&format!("No {} changed.\n", noun(diff.options.granularity)));
     } else {
         out.push_str(&markdown_rows_header(diff));
         for row in shown {
-            out.push_str(&markdown_row(diff, row, source));
+            out.push_str(&markdown_row(diff, row, &options.source));
         }
         if let Some(f) = footer_text(
             diff,
@@ -41,13 +72,38 @@ pub fn render_markdown(
         ) {
             out.push_str(&format!("\n{}\n", cell(&f)));
         }
+        let noisy = shown
+            .iter()
+            .filter(|r| r.within_noise(diff.options.rank_by))
+            .count();
+        if noisy > 0 {
+            out.push_str(&format!(
+                "\n{noisy} of the {} rows shown (marked \\~) changed by no more than twice their \
+                 sampling error: they may be chance. A longer run, or a lower sampling period, \
+                 tells.\n",
+                shown.len()
+            ));
+        }
     }
-    if let Some(svg) = svg {
-        out.push_str(&format!(
+    match &options.image {
+        Image::None => {}
+        Image::Url(url) => out.push_str(&format!(
             "\n![differential flame graph: red grew, blue shrank]({})\n",
-            svg.replace(' ', "%20")
+            url.replace(' ', "%20")
                 .replace(')', "%29")
                 .replace('(', "%28")
+        )),
+        Image::Attach(file) => out.push_str(&format!(
+            "\n*Flame graph: attach {} here (drag it into the comment), or make the report with \
+             `--image-url URL` to link it.*\n",
+            code(file)
+        )),
+    }
+    if let Some((version, command)) = &options.made_by {
+        out.push_str(&format!(
+            "\n<sub>heapdiff {} · {}</sub>\n",
+            cell(version),
+            code(command)
         ));
     }
     out
@@ -79,6 +135,14 @@ fn markdown_heading(diff: &Diff, inputs: &Inputs) -> String {
             cell(&format_value(p.after.max(p.before), punit, false))
         ));
     }
+    out.push_str(match diff.options.attribute {
+        heapdiff_diff::Attribute::User => {
+            "; each stack charged to its innermost frame in your code (`--attribute user`)"
+        }
+        heapdiff_diff::Attribute::Leaf => {
+            "; each stack charged to its innermost frame, ↳ naming your code under library rows"
+        }
+    });
     out.push_str("\n\n");
     let notes = notes(diff);
     for n in &notes {
@@ -92,7 +156,7 @@ fn markdown_heading(diff: &Diff, inputs: &Inputs) -> String {
 
 /// The markdown table of totals before and after: the sample type's, and
 /// the object count's where the profiles have one.
-fn markdown_totals(diff: &Diff) -> String {
+fn markdown_totals(diff: &Diff, taken: [Option<i64>; 2]) -> String {
     let unit = &diff.sample_type.unit;
     let t = &diff.totals;
     let mut out = String::new();
@@ -115,8 +179,34 @@ fn markdown_totals(diff: &Diff) -> String {
             format_count(t.count_delta(), true)
         ));
     }
+    if let [Some(before), Some(after)] = taken {
+        out.push_str(&format!(
+            "| taken | {} | {} | {} |\n",
+            format_time(i128::from(before)),
+            format_time(i128::from(after)),
+            cell(&format_duration_between(before, after))
+        ));
+    }
     out.push('\n');
     out
+}
+
+/// `+0.6s later`, `+1h 5m later`, `-3.0s earlier`.
+fn format_duration_between(before: i64, after: i64) -> String {
+    let millis = (i128::from(after) - i128::from(before)) / 1_000_000;
+    let (sign, word, ms) = if millis < 0 {
+        ("-", "earlier", -millis)
+    } else {
+        ("+", "later", millis)
+    };
+    let s = ms / 1000;
+    let text = match s {
+        0..60 => format!("{}.{}s", s, ms % 1000 / 100),
+        60..3600 => format!("{}m {}s", s / 60, s % 60),
+        3600..86400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
+    };
+    format!("{sign}{text} {word}")
 }
 
 /// The heading and alignment lines of the markdown table of rows.

@@ -106,6 +106,14 @@ fn group(m: u64) -> String {
     out
 }
 
+/// A time in nanoseconds since the Unix epoch, as `2026-12-07 10:00:00
+/// UTC` (`?` for one no calendar holds).
+pub fn format_time(nanos: i128) -> String {
+    jiff::Timestamp::from_nanosecond(nanos)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|_| "?".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

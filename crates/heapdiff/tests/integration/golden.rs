@@ -370,6 +370,38 @@ fn markdown_and_csv() {
 }
 
 #[test]
+fn markdown_of_the_c_fixture_for_a_public_issue() {
+    // Redacted, with a gate that fails: what a CI job posts to an issue.
+    let args = [
+        "--binary",
+        "fixtures/c/leak",
+        "fixtures/c/jemalloc/before.heap",
+        "fixtures/c/jemalloc/after.heap",
+        "--source-root",
+        "fixtures/c",
+        "--no-svg",
+        "--format",
+        "markdown",
+        "--fail-on-line-growth",
+        "1MiB",
+        "--image-url",
+        "https://example.com/heap.png",
+    ];
+    let mut redacted = args.to_vec();
+    redacted.push("--redact-paths");
+    let out = run(&redacted);
+    assert_eq!(out.status.code(), Some(1), "the gate fails");
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(!md.contains("/work/"), "{md}");
+    check_golden("c-redacted-gate.md", md.as_bytes());
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(1));
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.contains("fixtures/c/leak.c:16`"), "{md}");
+    assert!(md.contains("**CI gate failed:** copy\\_header"), "{md}");
+}
+
+#[test]
 fn source_lines_under_rows_in_table_and_markdown() {
     // Every shown row is in the app's own files, found under --source-root.
     let args = [
