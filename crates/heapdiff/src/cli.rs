@@ -31,8 +31,9 @@ Examples:
   # a CI gate: fail (exit 1) when the heap grew by more than 5%
   heapdiff --fail-on-growth 5% --format markdown before.pb.gz after.pb.gz > report.md
 
-  # live: two profiles of a running Go service, 30 seconds apart
-  heapdiff http://127.0.0.1:6060/debug/pprof/heap --interval 30s
+  # live: two profiles of a running Go service, 30 seconds apart (gc=1
+  # collects garbage first, so freed memory does not count)
+  heapdiff 'localhost:6060/debug/pprof/heap?gc=1' --interval 30s
 
   # C/C++/Rust: jemalloc dumps of a binary that has moved since
   heapdiff --binary ./build/server before.heap after.heap
@@ -85,9 +86,9 @@ pub(crate) struct Cli {
     pub(crate) afters: Vec<PathBuf>,
 
     /// Live capture (PROFILE is an http:// URL): time between fetches, e.g.
-    /// 30s, 5m, 500ms (at most 24h).
-    #[arg(long, value_name = "DURATION", value_parser = parse_interval, default_value = "30s", help_heading = "Live capture")]
-    pub(crate) interval: std::time::Duration,
+    /// 30s, 5m, 500ms (at most 24h) [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval, help_heading = "Live capture")]
+    pub(crate) interval: Option<std::time::Duration>,
 
     /// Live capture: how long one fetch may take [default: the URL's
     /// `seconds=` plus 10s].
@@ -95,9 +96,9 @@ pub(crate) struct Cli {
     pub(crate) fetch_timeout: Option<std::time::Duration>,
 
     /// Live capture: how many profiles to fetch (2 compares them, 3 or more
-    /// gives a trend).
-    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(2..=1000), help_heading = "Live capture")]
-    pub(crate) count: u32,
+    /// gives a trend) [default: 2].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=1000), help_heading = "Live capture")]
+    pub(crate) count: Option<u32>,
 
     /// Live capture: keep what was fetched in DIR (heap-1.pb.gz, …) so the
     /// comparison can be rerun from the files.
@@ -472,15 +473,6 @@ fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
     Ok(d)
 }
 
-/// Whether a profile argument is a URL to fetch (the scheme in any case).
-pub(crate) fn is_url(p: &std::path::Path) -> bool {
-    let s = p.to_string_lossy();
-    ["http://", "https://"].iter().any(|scheme| {
-        s.get(..scheme.len())
-            .is_some_and(|h| h.eq_ignore_ascii_case(scheme))
-    })
-}
-
 /// Expands a `--before`/`--after` argument that is a glob pattern (and not
 /// an existing file) into the files it matches, sorted. Matches reached
 /// through a symlinked directory are left out, as `find` leaves them: a
@@ -532,18 +524,22 @@ impl Cli {
                 after: side(&self.afters)?,
             });
         }
-        if let Some(url) = self.profiles.iter().find(|p| is_url(p)) {
+        let count = self.count.unwrap_or(2);
+        if let Some(url) = self
+            .profiles
+            .iter()
+            .find_map(|p| crate::mistakes::as_url(p))
+        {
             if self.profiles.len() > 1 {
                 return Err(format!(
-                    "{}: a URL is fetched {} times (--count); give it alone",
-                    crate::live::redact(&url.to_string_lossy()),
-                    self.count
+                    "{}: a URL is fetched {count} times (--count); give it alone",
+                    crate::live::redact(&url)
                 ));
             }
             return Ok(Plan::Live {
-                url: url.to_string_lossy().into_owned(),
-                count: self.count,
-                interval: self.interval,
+                url,
+                count,
+                interval: self.interval.unwrap_or(std::time::Duration::from_secs(30)),
             });
         }
         match self.profiles.len() {

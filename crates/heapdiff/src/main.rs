@@ -8,6 +8,7 @@ mod budget;
 mod cli;
 mod destination;
 mod live;
+mod mistakes;
 mod order;
 mod output;
 mod public;
@@ -76,6 +77,29 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
     }
     let mut plan = cli.plan().map_err(anyhow::Error::msg)?;
     for w in dedupe(&mut plan) {
+        output::warn(&w);
+    }
+    match &plan {
+        Plan::Live { url, .. } => {
+            if let Some(hint) = mistakes::gc_hint(url) {
+                output::note(&hint);
+            }
+        }
+        Plan::Pair { before, after } => {
+            let all: Vec<PathBuf> = before.iter().chain(after).cloned().collect();
+            if let Some(e) = mistakes::program_given_as_profile(&all) {
+                bail!(e);
+            }
+        }
+        Plan::Trend(snapshots) => {
+            if let Some(e) = mistakes::program_given_as_profile(snapshots) {
+                bail!(e);
+            }
+        }
+    }
+    if !matches!(plan, Plan::Live { .. })
+        && let Some(w) = mistakes::live_options_with_files(cli)
+    {
         output::warn(&w);
     }
     let inputs: Vec<PathBuf> = match &plan {
@@ -224,6 +248,7 @@ fn compare(
     let mut before = load_all(&paths[..split], &names[..split], options)?;
     let mut warnings = symbolize(&mut symbols, &mut before, &paths[..split], &names[..split]);
     let before_taken = order::taken(&before);
+    let before_types = before.iter().map(mistakes::types_of).collect::<Vec<_>>();
     let before = Profile::merge(before).with_context(|| inputs.before.clone())?;
     let ahead = heapdiff_diff::ahead(before, &diff_options);
     output::timing("before side");
@@ -237,6 +262,7 @@ fn compare(
     ));
     warnings.extend(symbols.map(symbols::Session::finish).unwrap_or_default());
     let taken = [before_taken, order::taken(&after)];
+    warnings.extend(mistakes::not_heap_profiles(&before_types, &after));
     if let Some(w) = order::swapped_warning(
         (taken[0], &paths[..split], &inputs.before),
         (taken[1], &paths[split..], &inputs.after),

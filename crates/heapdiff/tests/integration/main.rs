@@ -11,6 +11,7 @@ mod common;
 mod errors;
 mod fixtures;
 mod golden;
+mod habits;
 mod hostile_decoders;
 mod hostile_inputs;
 mod hostile_live;

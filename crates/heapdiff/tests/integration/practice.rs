@@ -150,7 +150,7 @@ fn live_capture_fetches_saves_and_compares() {
 
 #[test]
 fn live_capture_errors_name_the_url() {
-    let url = serve(vec![(404, b"not found".to_vec())]);
+    let url = serve(vec![(404, b"not found".to_vec())]) + "?gc=1";
     let out = run(&[&url, "--no-svg"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
@@ -160,7 +160,7 @@ fn live_capture_errors_name_the_url() {
     let url = serve(vec![(
         200,
         b"<html><body>pprof index</body></html>".to_vec(),
-    )]);
+    )]) + "?gc=1";
     let out = run(&[&url, "--no-svg"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
