@@ -351,21 +351,29 @@ impl Precision {
     /// The precision of one profile's values.
     pub fn of(profile: &Profile) -> Precision {
         use heapdiff_profile::Format;
-        if profile.header.sampling.is_some() {
-            return Precision::Sampled;
+        let header = &profile.header;
+        if let Some(sampling) = &header.sampling {
+            // A mean of one byte between samples samples every allocation.
+            return if sampling.rate > 1 {
+                Precision::Sampled
+            } else {
+                Precision::Exact
+            };
         }
+        let by_bytes = header
+            .period_type
+            .as_ref()
+            .is_some_and(|t| t.unit == "bytes");
+        let named = header.sample_types.iter().all(|t| !t.name.is_empty());
         match profile.format {
             Format::Tracemalloc | Format::Dhat | Format::MemrayCsv | Format::GperftoolsHeap => {
                 Precision::Exact
             }
-            Format::Pprof | Format::GoHeapText
-                if profile.header.period > 0
-                    && profile
-                        .header
-                        .period_type
-                        .as_ref()
-                        .is_some_and(|t| t.unit == "bytes") =>
-            {
+            // Go's MemProfileRate = 1 records every allocation.
+            Format::Pprof | Format::GoHeapText if by_bytes && named && header.period == 1 => {
+                Precision::Exact
+            }
+            Format::Pprof | Format::GoHeapText if by_bytes && named && header.period > 1 => {
                 Precision::Sampled
             }
             _ => Precision::Unknown,

@@ -45,28 +45,43 @@ Shell integration: `heapdiff completions bash|zsh|fish`, `heapdiff man`.
 
 Exit status: 0 success, 1 a --fail-on-* gate tripped, 2 bad usage or unreadable input.";
 
+/// What `-h` shows after the options; `--help` shows [`EXAMPLES`].
+const SHORT_EXAMPLES: &str = "\
+Examples:
+  heapdiff before.pb.gz after.pb.gz                  # Go, Rust (jemalloc_pprof), any pprof
+  heapdiff --binary ./server before.heap after.heap  # jemalloc or gperftools dumps
+  heapdiff --source-root src before.tm after.tm      # Python tracemalloc snapshots
+  heapdiff 'localhost:6060/debug/pprof/heap?gc=1'    # a live Go service, twice, 30 s apart
+
+--help shows every option (filters, the flame graph, live capture, limits) and more examples.
+Exit status: 0 success, 1 a --fail-on-* gate tripped, 2 bad usage or unreadable input.";
+
 /// What grew? Compare two heap profiles: a table of the source lines whose
-/// live memory grew most, and a differential flame graph (SVG).
+/// live memory grew most, and a differential flame graph (SVG or PNG).
 #[derive(Debug, Parser)]
 #[command(
     name = "heapdiff",
     version,
-    after_help = EXAMPLES,
+    after_help = SHORT_EXAMPLES,
+    after_long_help = EXAMPLES,
     max_term_width = 100,
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true
 )]
 pub(crate) struct Cli {
     /// Shell integration instead of a comparison.
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
 
-    /// Two profiles, before and after; or three or more snapshots, oldest
-    /// first, for a trend. `-` reads one of them from standard input.
+    /// Two profiles (before, after), or three or more for a trend; `-` is stdin.
+    ///
+    /// Snapshots of a trend are put in the order they were taken (see --order).
     #[arg(value_name = "PROFILE")]
     pub(crate) profiles: Vec<PathBuf>,
 
-    /// A before profile; repeat it (or give a quoted glob) to merge several,
-    /// one per process or pod. Needs --after.
+    /// A before profile to merge (repeatable, or a quoted glob).
+    ///
+    /// One per process or pod, summed into one side. Needs --after.
     #[arg(
         long = "before",
         value_name = "PATH",
@@ -75,7 +90,8 @@ pub(crate) struct Cli {
     )]
     pub(crate) befores: Vec<PathBuf>,
 
-    /// An after profile; repeat it (or give a quoted glob) to merge several.
+    /// An after profile to merge (repeatable, or a quoted glob).
+    ///
     /// Needs --before.
     #[arg(
         long = "after",
@@ -87,36 +103,42 @@ pub(crate) struct Cli {
 
     /// Live capture (PROFILE is an http:// URL): time between fetches, e.g.
     /// 30s, 5m, 500ms (at most 24h) [default: 30s].
-    #[arg(long, value_name = "DURATION", value_parser = parse_interval, help_heading = "Live capture")]
+    #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse_interval, help_heading = "Live capture")]
     pub(crate) interval: Option<std::time::Duration>,
 
     /// Live capture: how long one fetch may take [default: the URL's
     /// `seconds=` plus 10s].
-    #[arg(long, value_name = "DURATION", value_parser = parse_interval, help_heading = "Live capture")]
+    #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse_interval, help_heading = "Live capture")]
     pub(crate) fetch_timeout: Option<std::time::Duration>,
 
     /// Live capture: how many profiles to fetch (2 compares them, 3 or more
     /// gives a trend) [default: 2].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=1000), help_heading = "Live capture")]
+    #[arg(hide_short_help = true, long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=1000), help_heading = "Live capture")]
     pub(crate) count: Option<u32>,
 
     /// Live capture: keep what was fetched in DIR (heap-1.pb.gz, …) so the
     /// comparison can be rerun from the files.
-    #[arg(long, value_name = "DIR", help_heading = "Live capture")]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "DIR",
+        help_heading = "Live capture"
+    )]
     pub(crate) save_dir: Option<PathBuf>,
 
     /// Trend snapshots: in the order they were taken (when every profile
     /// says; else by name, numbers compared as numbers), by name, as given,
     /// or by file modification time.
-    #[arg(long, value_enum, default_value_t = Order::Time)]
+    #[arg(hide_short_help = true, long, value_enum, default_value_t = Order::Time)]
     pub(crate) order: Order,
 
     /// How many rows to show (0 shows all).
     #[arg(short = 'n', long, default_value_t = 20, value_name = "N")]
     pub(crate) top: usize,
 
-    /// Sample type to compare, by name or 0-based index [default: the
-    /// profile's default, else inuse_space, else space, else the last one].
+    /// Sample type to compare, by name or 0-based index.
+    ///
+    /// [default: the profile's default, else inuse_space, else space, else the last one]
     #[arg(short = 't', long, value_name = "NAME|INDEX")]
     pub(crate) sample_type: Option<SampleTypeChoice>,
 
@@ -126,11 +148,12 @@ pub(crate) struct Cli {
 
     /// Row order: largest growth first, largest shrinkage first, or largest
     /// absolute change first (pprof's order).
-    #[arg(long, value_enum, default_value_t = Sort::Growth)]
+    #[arg(hide_short_help = true, long, value_enum, default_value_t = Sort::Growth)]
     pub(crate) sort: Sort,
 
-    /// Rank and show cumulative values (memory at or below a frame) instead
-    /// of flat (memory allocated at the frame itself).
+    /// Rank by cumulative values (at or below a frame) instead of flat.
+    ///
+    /// Cumulative: memory at or below a frame; flat: memory allocated at the frame itself.
     #[arg(long)]
     pub(crate) cum: bool,
 
@@ -138,39 +161,43 @@ pub(crate) struct Cli {
     #[arg(short = 'f', long, value_enum, default_value_t = OutputFormat::Table)]
     pub(crate) format: OutputFormat,
 
-    /// Where to write the differential flame graph (`-`: standard output,
-    /// instead of the table; a `.png` name: a PNG). An existing file is
-    /// replaced only if it is an image (SVG or PNG), never an input.
+    /// Where to write the flame graph (`-`: standard output; `.png`: a PNG).
+    ///
+    /// Standard output takes the table's place. An existing file is replaced only if it is an image
+    /// (SVG or PNG), never an input.
     #[arg(long, value_name = "PATH", default_value = "heapdiff.svg")]
     pub(crate) svg: PathBuf,
 
     /// Replace an existing output file even if it is not an image heapdiff
     /// writes (never an input, a device or a directory).
-    #[arg(long)]
+    #[arg(hide_short_help = true, long)]
     pub(crate) force: bool,
 
     /// Where the graph goes once `--svg` is checked (`None`: nowhere).
     #[arg(skip)]
     pub(crate) graph: Option<crate::destination::Destination>,
 
-    /// Also write the flame graph as a PNG (for Jira, Slack and other places
-    /// that show only raster images); `--svg PATH.png` writes only the PNG.
+    /// Also write the flame graph as a PNG.
+    ///
+    /// For Jira, Slack and other places that show only raster images; `--svg PATH.png` writes only
+    /// the PNG.
     #[arg(long, value_name = "PATH")]
     pub(crate) png: Option<PathBuf>,
 
     /// Pixels per SVG pixel in the PNG: 2 for sharp (high-density) screens.
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4))]
+    #[arg(hide_short_help = true, long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4))]
     pub(crate) png_scale: u32,
 
     /// The flame graph's address for `--format markdown` to show (where
     /// you uploaded the PNG or SVG); without it the report asks the reader
     /// to attach the file.
-    #[arg(long, value_name = "URL")]
+    #[arg(hide_short_help = true, long, value_name = "URL")]
     pub(crate) image_url: Option<String>,
 
-    /// Rewrite absolute paths in every output for a public report:
-    /// toolchain trees by name (`$GOROOT/src/…`, `std:…`), your files
-    /// relative to the project or `--source-root`, homes as `~/…`.
+    /// Keep local paths out of every output, for a public report.
+    ///
+    /// Toolchain trees go by name (`$GOROOT/src/…`, `std:…`), your files relative to the project or
+    /// `--source-root`, home directories as `~/…`.
     #[arg(long)]
     pub(crate) redact_paths: bool,
 
@@ -181,22 +208,22 @@ pub(crate) struct Cli {
     /// The flame graph: heapdiff's (frames as wide as the larger side, every
     /// frame coloured by its change, legend in the image) or Gregg's
     /// differential graph as inferno draws it.
-    #[arg(long, value_enum, default_value_t = FlameStyle::Heap, value_name = "STYLE")]
+    #[arg(hide_short_help = true, long, value_enum, default_value_t = FlameStyle::Heap, value_name = "STYLE")]
     pub(crate) flame_style: FlameStyle,
 
     /// Roots at the top (icicle) or at the bottom (flame) [default: icicle
     /// for the heap style, flame for the classic one].
-    #[arg(long, value_enum, value_name = "ORIENT")]
+    #[arg(hide_short_help = true, long, value_enum, value_name = "ORIENT")]
     pub(crate) flame_orient: Option<FlameOrient>,
 
     /// Flame graph width in pixels (880 fits a GitHub issue's column at full
     /// size).
-    #[arg(long, default_value_t = 880, value_name = "PX", value_parser = clap::value_parser!(u32).range(200..=100_000))]
+    #[arg(hide_short_help = true, long, default_value_t = 880, value_name = "PX", value_parser = clap::value_parser!(u32).range(200..=100_000))]
     pub(crate) svg_width: u32,
 
     /// Frames narrower than this many pixels are left out of the flame graph
     /// (and counted in its subtitle).
-    #[arg(long, default_value_t = 1.0, value_name = "PX", value_parser = parse_min_width)]
+    #[arg(hide_short_help = true, long, default_value_t = 1.0, value_name = "PX", value_parser = parse_min_width)]
     pub(crate) min_width: f64,
 
     /// Do not write a flame graph.
@@ -205,92 +232,115 @@ pub(crate) struct Cli {
 
     /// Keep only stacks with a frame matching REGEX (matched against
     /// `function file:line`).
-    #[arg(long, value_name = "REGEX", help_heading = "Filters")]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "REGEX",
+        help_heading = "Filters"
+    )]
     pub(crate) focus: Option<Regex>,
 
     /// Drop stacks with a frame matching REGEX.
-    #[arg(long, value_name = "REGEX", help_heading = "Filters")]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "REGEX",
+        help_heading = "Filters"
+    )]
     pub(crate) ignore: Option<Regex>,
 
     /// Remove frames matching REGEX from every stack.
-    #[arg(long, value_name = "REGEX", help_heading = "Filters")]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "REGEX",
+        help_heading = "Filters"
+    )]
     pub(crate) hide: Option<Regex>,
 
     /// Cut every stack above (the callers of) its outermost frame matching
     /// REGEX; stacks without a match are dropped.
-    #[arg(long, value_name = "REGEX", help_heading = "Filters")]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "REGEX",
+        help_heading = "Filters"
+    )]
     pub(crate) show_from: Option<Regex>,
 
     /// Keep the whole profiles' totals when filters drop stacks (by default
     /// the totals are those of what the filters kept).
-    #[arg(long, help_heading = "Filters")]
+    #[arg(hide_short_help = true, long, help_heading = "Filters")]
     pub(crate) relative: bool,
 
     /// Scale the before profile to the after profile's total.
-    #[arg(long, help_heading = "Filters")]
+    #[arg(hide_short_help = true, long, help_heading = "Filters")]
     pub(crate) normalize: bool,
 
     /// Leave out rows whose change is smaller than SIZE (in the sample
     /// type's unit; bytes take KiB, MiB, GiB, kB, MB, GB suffixes).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Filters")]
+    #[arg(hide_short_help = true, long, value_name = "SIZE", value_parser = parse_size, help_heading = "Filters")]
     pub(crate) min_delta: Option<i64>,
 
-    /// Charge each stack to its leaf (pprof's and tracemalloc's way) or to its
-    /// innermost frame in your own code (the table a leak hunter reads first).
+    /// Charge each stack to its leaf, or to your innermost frame.
+    ///
+    /// The leaf is pprof's and tracemalloc's way; your own innermost frame is the table a leak
+    /// hunter reads first.
     #[arg(long, value_enum, default_value_t = AttributeTo::Leaf, value_name = "FRAME")]
     pub(crate) attribute: AttributeTo,
 
     /// Frames matching REGEX (on `function file:line`) are library code, in
     /// addition to the built-in rules (repeatable).
-    #[arg(long = "library", value_name = "REGEX")]
+    #[arg(hide_short_help = true, long = "library", value_name = "REGEX")]
     pub(crate) library: Vec<Regex>,
 
     /// Frames matching REGEX are your code, whatever the built-in rules say
     /// (repeatable).
-    #[arg(long = "user", value_name = "REGEX")]
+    #[arg(hide_short_help = true, long = "user", value_name = "REGEX")]
     pub(crate) user: Vec<Regex>,
 
     /// Keep allocator frames (malloc, operator new, runtime.mallocgc, …) at
     /// stack leaves instead of charging their caller.
-    #[arg(long)]
+    #[arg(hide_short_help = true, long)]
     pub(crate) keep_allocator_frames: bool,
 
-    /// A binary to symbolize with, for binaries that moved since the
-    /// profile was taken; matched to the profile's mappings by file name or
-    /// build ID (repeatable).
+    /// A binary to symbolize with, if it moved (repeatable).
+    ///
+    /// Matched to the profile's mappings by file name or build ID.
     #[arg(long = "binary", value_name = "PATH")]
     pub(crate) binaries: Vec<PathBuf>,
 
     /// A directory of binaries and debug files (`NAME`, `.build-id/xx/….debug`,
     /// debug-link names) to search (repeatable; also `HEAPDIFF_SYMBOL_PATH`,
     /// colon-separated).
-    #[arg(long = "symbol-dir", value_name = "DIR")]
+    #[arg(hide_short_help = true, long = "symbol-dir", value_name = "DIR")]
     pub(crate) symbol_dirs: Vec<PathBuf>,
 
-    /// A directory holding the sources the profiles name: for the source
-    /// line under each row, and for Python function names
-    /// (`Headers.copy_from`). A recorded path is looked for with its leading
-    /// directories stripped (repeatable; the recorded path itself is tried
-    /// last).
+    /// Where the sources are, for source lines (repeatable).
+    ///
+    /// Used for the source line under each row, and for Python function names
+    /// (`Headers.copy_from`). A recorded path is looked for with its leading directories stripped
+    /// (the recorded path itself is tried last).
     #[arg(long = "source-root", value_name = "DIR")]
     pub(crate) source_roots: Vec<PathBuf>,
 
     /// Do not show source lines under the rows of the table and markdown.
-    #[arg(long)]
+    #[arg(hide_short_help = true, long)]
     pub(crate) no_source: bool,
 
-    /// CI gate: exit with status 1 when the total grew by more than SIZE
-    /// (e.g. 10MiB) or PCT of the before total (e.g. 5%).
+    /// CI gate: exit 1 when the total grew by more than SIZE or PCT.
+    ///
+    /// SIZE like 10MiB; PCT of the before total, like 5%.
     #[arg(long, value_name = "SIZE|PCT", value_parser = parse_limit, help_heading = "CI gates")]
     pub(crate) fail_on_growth: Option<Limit>,
 
-    /// CI gate: exit with status 1 when any one row grew by more than SIZE.
+    /// CI gate: exit 1 when any one row grew by more than SIZE.
     #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "CI gates")]
     pub(crate) fail_on_line_growth: Option<i64>,
 
     /// How many threads decode, sum and build the tree [default: one per
     /// core the process may use].
-    #[arg(
+    #[arg(hide_short_help = true,
         long,
         value_name = "N",
         env = "HEAPDIFF_THREADS",
@@ -301,23 +351,28 @@ pub(crate) struct Cli {
 
     /// The most memory the run may use, inputs, symbols and output
     /// together [default: a quarter of the machine's memory, at most 4GiB].
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Safety limits")]
+    #[arg(hide_short_help = true, long, value_name = "SIZE", value_parser = parse_size, help_heading = "Safety limits")]
     pub(crate) max_memory: Option<i64>,
 
     /// The largest input accepted, decompressed (a gzip bomb stops there)
     /// [default: the memory budget].
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Safety limits")]
+    #[arg(hide_short_help = true, long, value_name = "SIZE", value_parser = parse_size, help_heading = "Safety limits")]
     pub(crate) max_input: Option<i64>,
 
     /// The most samples one profile may hold [default: one per 64 bytes of
     /// the memory budget].
-    #[arg(long, value_name = "N", help_heading = "Safety limits")]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "N",
+        help_heading = "Safety limits"
+    )]
     pub(crate) max_samples: Option<usize>,
 
     /// The most frames all stacks of one profile may hold, inlined frames
     /// expanded [default: one per 8 bytes of the memory budget, at most
     /// 2147483647].
-    #[arg(
+    #[arg(hide_short_help = true,
         long,
         value_name = "N",
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
@@ -327,29 +382,34 @@ pub(crate) struct Cli {
     pub(crate) max_frames: Option<usize>,
 
     /// Deeper stacks lose their outermost callers (with a warning).
-    #[arg(long, value_name = "N", default_value_t = heapdiff_profile::Limits::default().max_depth, help_heading = "Safety limits")]
+    #[arg(hide_short_help = true, long, value_name = "N", default_value_t = heapdiff_profile::Limits::default().max_depth, help_heading = "Safety limits")]
     pub(crate) max_depth: usize,
 
     /// Folded stacks: what the counts are (bytes, count, or any unit name).
-    #[arg(long, value_name = "UNIT", default_value = "bytes")]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "UNIT",
+        default_value = "bytes"
+    )]
     pub(crate) unit: String,
 
     /// Do not symbolize: frames without names keep their addresses (and
     /// Python frames their file:line).
-    #[arg(long)]
+    #[arg(hide_short_help = true, long)]
     pub(crate) no_symbolize: bool,
 
     /// jemalloc dumps: compare this thread's rows instead of the process's.
-    #[arg(long, value_name = "N")]
+    #[arg(hide_short_help = true, long, value_name = "N")]
     pub(crate) thread: Option<u32>,
 
     /// When to colour the table (auto: on a terminal, unless NO_COLOR is set).
-    #[arg(long, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
+    #[arg(hide_short_help = true, long, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
     pub(crate) color: Color,
 
     /// Fit the table to this many columns [default: the terminal's width;
     /// unlimited when not a terminal].
-    #[arg(long, value_name = "COLUMNS")]
+    #[arg(hide_short_help = true, long, value_name = "COLUMNS")]
     pub(crate) width: Option<usize>,
 }
 

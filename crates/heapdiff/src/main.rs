@@ -340,9 +340,16 @@ fn trend(
         after: names[names.len() - 1].clone(),
     };
     let mut names = names.to_vec();
+    // Source text of the rows the table shows, read by the files' real
+    // paths before any redaction.
+    let shown = trend
+        .rows
+        .iter()
+        .filter(|r| r.score > 0 || r.growth() != 0)
+        .take(if cli.top == 0 { usize::MAX } else { cli.top });
+    let mut source = source_lines(cli, shown.map(|r| trend.key(r.key)));
     if cli.redact_paths {
-        let mut no_source = SourceText::new();
-        let r = public::redact(&mut diff, &mut inputs, &mut no_source, &cli.source_roots);
+        let r = public::redact(&mut diff, &mut inputs, &mut source, &cli.source_roots);
         trend.rename_files(|f| r.path(f));
         names.iter_mut().for_each(|n| *n = r.path(n));
     }
@@ -355,9 +362,15 @@ fn trend(
         OutputFormat::Json => {
             heapdiff_report::render_trend_json(&trend, &names, cli.top, &warnings)
         }
-        OutputFormat::Table => {
-            heapdiff_report::render_trend_table(&trend, &names, &table_options(cli, &stdout))
-        }
+        OutputFormat::Table => heapdiff_report::render_trend_table(
+            &trend,
+            Some(&diff),
+            &names,
+            &TableOptions {
+                source,
+                ..table_options(cli, &stdout)
+            },
+        ),
         OutputFormat::Markdown | OutputFormat::Csv => bail!(
             "--format {} compares two profiles; for a trend use table or json",
             if cli.format == OutputFormat::Csv {

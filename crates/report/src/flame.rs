@@ -13,6 +13,7 @@ use heapdiff_diff::{Diff, Granularity, Key};
 
 use crate::Inputs;
 use crate::heap_flame::MAX_DEPTH;
+use crate::names::short_function;
 use crate::units::{format_percent, format_value, relative_change};
 
 /// Why no flame graph could be drawn.
@@ -188,11 +189,16 @@ pub fn render_classic_flamegraph(
 /// granularity (the file's base name), the function or the file otherwise.
 pub(crate) fn frame_label(diff: &Diff, key: &Key) -> String {
     let base = |f: &str| f.rsplit('/').next().unwrap_or(f).to_owned();
-    let label = match (diff.options.granularity, &key.function, &key.file, key.line) {
+    let function = key.function.as_deref().map(short_function);
+    let label = match (diff.options.granularity, function, &key.file, key.line) {
         (Granularity::Line, Some(f), Some(file), Some(l)) => format!("{f} {}:{l}", base(file)),
         (Granularity::Line, Some(f), Some(file), None) => format!("{f} {}", base(file)),
         (Granularity::File, _, Some(file), _) => file.clone(),
-        (_, Some(f), _, _) => f.clone(),
+        (_, Some(f), _, _) => f.into_owned(),
+        // No function (a Python frame, a stripped binary): where it is, as
+        // the table says.
+        (_, None, Some(file), Some(l)) => format!("{}:{l}", base(file)),
+        (_, None, Some(file), None) => base(file),
         _ => "<unknown>".to_owned(),
     };
     let clean = sanitize(&label).replace(';', ",");
@@ -220,6 +226,26 @@ mod tests {
 
     fn profile(stacks: &[(&str, i64)]) -> Profile {
         profile_at(stacks, "src/m.go", 7)
+    }
+
+    #[test]
+    fn frames_without_a_function_are_labelled_by_place_and_cpp_names_short() {
+        let d = diff(
+            &profile_at(&[("", 100)], "/srv/app/handlers.py", 42),
+            &profile_at(&[("", 300)], "/srv/app/handlers.py", 42),
+            &Options::default(),
+        )
+        .unwrap();
+        let (_, key) = d.keys().next().unwrap();
+        assert_eq!(frame_label(&d, key), "handlers.py:42");
+        let d = diff(
+            &profile_at(&[("Cache::put(std::string const&)", 1)], "cache.cc", 9),
+            &profile_at(&[("Cache::put(std::string const&)", 2)], "cache.cc", 9),
+            &Options::default(),
+        )
+        .unwrap();
+        let (_, key) = d.keys().next().unwrap();
+        assert_eq!(frame_label(&d, key), "Cache::put cache.cc:9");
     }
 
     #[test]

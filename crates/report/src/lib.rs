@@ -42,6 +42,7 @@ pub mod escape;
 mod flame;
 mod heap_flame;
 mod json;
+mod names;
 mod png;
 pub mod redact;
 mod share;

@@ -5,6 +5,7 @@ use heapdiff_diff::{Diff, Row, Status};
 
 use crate::Inputs;
 use crate::escape::{csv_text, markdown_code as code, markdown_text as cell};
+use crate::names::short_function;
 use crate::table::{SourceText, footer_text, notes, noun, source_of, via_text};
 use crate::units::{format_count, format_percent, format_time, format_value, relative_change};
 
@@ -271,7 +272,7 @@ fn markdown_location(diff: &Diff, row: &Row, source: &SourceText) -> String {
     let key = diff.key(row.key);
     let mut location = String::new();
     if let Some(f) = &key.function {
-        location.push_str(&code(f));
+        location.push_str(&code(&short_function(f)));
     }
     let place = match (&key.file, key.line) {
         (Some(f), Some(l)) => Some(format!("{f}:{l}")),

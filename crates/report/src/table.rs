@@ -6,6 +6,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::Inputs;
 use crate::escape::terminal;
+use crate::names::short_function;
 use crate::units::{format_count, format_percent, format_value, relative_change};
 
 /// How to lay the table out.
@@ -333,28 +334,43 @@ fn rows(out: &mut String, diff: &Diff, shown: &[Row], opts: &TableOptions, paint
         });
         line.push_str("  ");
         let at = finish_row(out, line, diff.key(row.key), prefix, opts.width, paint);
-        // Source text and the user frame go under the location, wherever
-        // it went: beside the numbers, or on a line of its own.
-        let source = source_of(&opts.source, diff.key(row.key)).map(terminal);
-        if let Some(text) = source.as_deref() {
-            let room = opts.width.map_or(usize::MAX, |w| w.saturating_sub(at + 2));
-            if room >= 8 {
-                out.push_str(&" ".repeat(at + 2));
-                out.push_str(&paint.dim(&shorten_right(text, room)));
-                out.push('\n');
-            }
-        }
-        if let Some(via) = via_line(
-            diff,
-            row,
-            opts.width.map(|w| w.saturating_sub(at + 2)),
-            at != prefix,
-        ) {
-            out.push_str(&" ".repeat(at));
-            out.push_str(&paint.yellow("↳ "));
-            out.push_str(&via);
+        row_details(
+            out,
+            diff.key(row.key),
+            Some((diff, row)),
+            (at, prefix),
+            opts,
+            paint,
+        );
+    }
+}
+
+/// The lines under a row's location, which starts at column `at` (`prefix`
+/// when it is beside the numbers): its source text, and the user frame its
+/// `pair` row goes through.
+pub(crate) fn row_details(
+    out: &mut String,
+    key: &heapdiff_diff::Key,
+    pair: Option<(&Diff, &Row)>,
+    (at, prefix): (usize, usize),
+    opts: &TableOptions,
+    paint: &Paint,
+) {
+    let source = source_of(&opts.source, key).map(terminal);
+    if let Some(text) = source.as_deref() {
+        let room = opts.width.map_or(usize::MAX, |w| w.saturating_sub(at + 2));
+        if room >= 8 {
+            out.push_str(&" ".repeat(at + 2));
+            out.push_str(&paint.dim(&shorten_right(text, room)));
             out.push('\n');
         }
+    }
+    let room = opts.width.map(|w| w.saturating_sub(at + 2));
+    if let Some(via) = pair.and_then(|(diff, row)| via_line(diff, row, room, at != prefix)) {
+        out.push_str(&" ".repeat(at));
+        out.push_str(&paint.yellow("↳ "));
+        out.push_str(&via);
+        out.push('\n');
     }
 }
 
@@ -545,7 +561,12 @@ fn footer(out: &mut String, diff: &Diff, hidden: &[Row], noun: &str) {
 
 /// `(function, file:line)` as shown for a key at a granularity.
 pub(crate) fn location(key: &heapdiff_diff::Key) -> (String, String) {
-    let function = terminal(key.function.as_deref().unwrap_or_default()).into_owned();
+    let function = key
+        .function
+        .as_deref()
+        .map(short_function)
+        .unwrap_or_default();
+    let function = terminal(&function).into_owned();
     let place = match (key.file.as_deref().map(terminal), key.line) {
         (Some(f), Some(l)) => format!("{f}:{l}"),
         (Some(f), None) => f.into_owned(),

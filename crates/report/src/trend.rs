@@ -1,12 +1,12 @@
 //! Trend reports: the table and JSON of a [`Trend`] over N snapshots.
 
-use heapdiff_diff::{Precision, Trend, TrendRow};
+use heapdiff_diff::{Diff, Precision, Trend, TrendRow};
 use serde::Serialize;
 use unicode_width::UnicodeWidthStr;
 
 use crate::TableOptions;
 use crate::json::SCHEMA;
-use crate::table::{INDENT, Paint, finish_row, noun, pad_left, pad_right, plural};
+use crate::table::{INDENT, Paint, finish_row, noun, pad_left, pad_right, plural, row_details};
 use crate::units::{format_count, format_percent, format_value, relative_change};
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -31,8 +31,15 @@ pub fn sparkline(series: &[i64]) -> String {
 }
 
 /// Renders a trend as a table: the snapshots with their totals, then the
-/// top rows by leak score.
-pub fn render_trend_table(trend: &Trend, files: &[String], opts: &TableOptions) -> String {
+/// top rows by leak score, with their source text and, from `pair` (the
+/// first snapshot against the last), the user frame a library row goes
+/// through.
+pub fn render_trend_table(
+    trend: &Trend,
+    pair: Option<&Diff>,
+    files: &[String],
+    opts: &TableOptions,
+) -> String {
     let paint = Paint { on: opts.color };
     let mut out = trend_heading(trend, &paint);
     out.push_str(&snapshot_totals(trend, files));
@@ -52,7 +59,7 @@ pub fn render_trend_table(trend: &Trend, files: &[String], opts: &TableOptions) 
     } else {
         &rows[..rows.len().min(opts.top)]
     };
-    out.push_str(&score_table(trend, shown, opts, &paint));
+    out.push_str(&score_table(trend, pair, shown, opts, &paint));
     let hidden = rows.len() - shown.len();
     if hidden > 0 {
         out.push_str(&format!(
@@ -172,7 +179,17 @@ fn column_widths(cells: &[[String; 7]]) -> Vec<usize> {
 
 /// The score table: a blank line, the headings, then one line per shown
 /// row with its location.
-fn score_table(trend: &Trend, shown: &[&TrendRow], opts: &TableOptions, paint: &Paint) -> String {
+fn score_table(
+    trend: &Trend,
+    pair: Option<&Diff>,
+    shown: &[&TrendRow],
+    opts: &TableOptions,
+    paint: &Paint,
+) -> String {
+    // The pair's rows by key, for the user frames.
+    let pair_rows: std::collections::HashMap<&heapdiff_diff::Key, &heapdiff_diff::Row> = pair
+        .map(|d| d.rows.iter().map(|r| (d.key(r.key), r)).collect())
+        .unwrap_or_default();
     let mut out = String::new();
     let cells = score_cells(trend, shown);
     let widths = column_widths(&cells);
@@ -202,14 +219,10 @@ fn score_table(trend: &Trend, shown: &[&TrendRow], opts: &TableOptions, paint: &
             line.push_str("  ");
         }
         line.push_str("  ");
-        finish_row(
-            &mut out,
-            line,
-            trend.key(row.key),
-            prefix,
-            opts.width,
-            paint,
-        );
+        let key = trend.key(row.key);
+        let at = finish_row(&mut out, line, key, prefix, opts.width, paint);
+        let via = pair.zip(pair_rows.get(key).copied());
+        row_details(&mut out, key, via, (at, prefix), opts, paint);
     }
     out
 }
