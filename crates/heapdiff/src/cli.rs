@@ -340,7 +340,8 @@ pub(crate) struct Cli {
 
     /// How many threads decode, sum and build the tree [default: one per
     /// core the process may use].
-    #[arg(hide_short_help = true,
+    #[arg(
+        hide_short_help = true,
         long,
         value_name = "N",
         env = "HEAPDIFF_THREADS",
@@ -372,7 +373,8 @@ pub(crate) struct Cli {
     /// The most frames all stacks of one profile may hold, inlined frames
     /// expanded [default: one per 8 bytes of the memory budget, at most
     /// 2147483647].
-    #[arg(hide_short_help = true,
+    #[arg(
+        hide_short_help = true,
         long,
         value_name = "N",
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
