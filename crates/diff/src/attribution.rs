@@ -47,6 +47,12 @@ const LIBRARY: &[&str] = &[
     r"/lib/python[0-9.]+/",
     r"/(site|dist)-packages/",
     r"<frozen ",
+    // JavaScript: Node's built-in modules and installed packages (V8's
+    // built-ins, which have no file, are told by their format).
+    r" node:",
+    r"/node_modules/",
+    // Go: vendored dependencies.
+    r"/vendor/",
 ];
 
 static BUILTIN: LazyLock<Regex> =
@@ -74,20 +80,35 @@ impl Eq for Classifier {}
 impl Classifier {
     /// Whether a frame, as `function file:line`, is library code.
     pub fn is_library_name(&self, name: &str) -> bool {
+        self.is_library_frame(name, false)
+    }
+
+    /// Whether a frame, as `function file:line`, is library code, where
+    /// `builtin` says its format marks it as the runtime's own (a V8
+    /// built-in: no file); `--user` wins over that too.
+    pub(crate) fn is_library_frame(&self, name: &str, builtin: bool) -> bool {
         if self.user.iter().any(|r| r.is_match(name)) {
             return false;
         }
-        BUILTIN.is_match(name) || self.library.iter().any(|r| r.is_match(name))
+        builtin || BUILTIN.is_match(name) || self.library.iter().any(|r| r.is_match(name))
     }
 
-    /// Whether a row's key is library code.
-    pub fn is_library(&self, key: &Key) -> bool {
-        self.is_library_name(&match_text(
+    /// Whether a row's key is library code; `builtins` says that keys
+    /// without a file are the runtime's built-ins (V8 profiles).
+    pub fn is_library(&self, key: &Key, builtins: bool) -> bool {
+        let text = match_text(
             key.function.as_deref().unwrap_or_default(),
             key.file.as_deref().unwrap_or_default(),
             key.line,
-        ))
+        );
+        self.is_library_frame(&text, builtins && key.file.is_none())
     }
+}
+
+/// Whether a profile's frames without a file are its runtime's built-ins:
+/// V8 names its own functions (`Map.prototype.set` as `set`) with no URL.
+pub(crate) fn builtins_without_file(profile: &heapdiff_profile::Profile) -> bool {
+    profile.format == heapdiff_profile::Format::V8HeapProfile
 }
 
 /// A frame as the filters (`--focus`, …) and the library rules (`--library`,
@@ -178,9 +199,15 @@ mod tests {
                 "ClientSession._request",
                 "/srv/venv/lib/python3.11/site-packages/aiohttp/client.py",
             ),
+            ("#onMessage", "node:inspector"),
+            ("parse", "/srv/app/node_modules/qs/lib/parse.js"),
+            (
+                "(*Decoder).Decode",
+                "/src/app/vendor/github.com/x/json/decode.go",
+            ),
         ];
         for (f, file) in library {
-            assert!(c.is_library(&key(f, file)), "{f} {file} is library");
+            assert!(c.is_library(&key(f, file), false), "{f} {file} is library");
         }
         let user = [
             (
@@ -201,8 +228,32 @@ mod tests {
             ("handle (leak.c)", ""),
         ];
         for (f, file) in user {
-            assert!(!c.is_library(&key(f, file)), "{f} {file} is user code");
+            assert!(
+                !c.is_library(&key(f, file), false),
+                "{f} {file} is user code"
+            );
         }
+    }
+
+    #[test]
+    fn frames_without_a_file_are_built_ins_only_where_the_format_says_so() {
+        let c = Classifier::default();
+        let set = Key {
+            function: Some("set".to_owned()),
+            file: None,
+            line: None,
+        };
+        assert!(c.is_library(&set, true), "a V8 built-in");
+        assert!(
+            !c.is_library(&set, false),
+            "a C function without debug info"
+        );
+        assert!(!c.is_library(&key("remember", "/app/leaky.js"), true));
+        let user = Classifier {
+            library: Vec::new(),
+            user: vec![Regex::new("^set$").unwrap()],
+        };
+        assert!(!user.is_library(&set, true), "--user wins");
     }
 
     #[test]
@@ -218,9 +269,9 @@ mod tests {
         };
         let mut k = key("f", "a.c");
         k.line = Some(12);
-        assert!(c.is_library(&k));
+        assert!(c.is_library(&k, false));
         k.line = Some(22);
-        assert!(!c.is_library(&k));
+        assert!(!c.is_library(&k, false));
     }
 
     #[test]
@@ -229,13 +280,16 @@ mod tests {
             library: vec![Regex::new("^headerlib|/headerlib/").unwrap()],
             user: vec![Regex::new("^net/http\\.").unwrap()],
         };
-        assert!(c.is_library(&key(
-            "Headers.copy_from",
-            "/srv/shop/headerlib/multidict.py"
-        )));
-        assert!(!c.is_library(&key(
-            "net/http.Header.Clone",
-            "/usr/lib/go-1.19/src/net/http/header.go"
-        )));
+        assert!(c.is_library(
+            &key("Headers.copy_from", "/srv/shop/headerlib/multidict.py"),
+            false
+        ));
+        assert!(!c.is_library(
+            &key(
+                "net/http.Header.Clone",
+                "/usr/lib/go-1.19/src/net/http/header.go"
+            ),
+            false
+        ));
     }
 }

@@ -692,6 +692,9 @@ pub fn diff_ahead<P: Borrow<Profile>>(
     ];
     let key_count = keys.len();
     let profiles = [before, after];
+    let builtins = profiles
+        .iter()
+        .any(|p| attribution::builtins_without_file(p));
     let side_of = |i: usize| {
         side_input(
             &sel,
@@ -776,7 +779,7 @@ pub fn diff_ahead<P: Borrow<Profile>>(
         below_min_delta,
         library: keys
             .iter()
-            .map(|k| options.classifier.is_library(k))
+            .map(|k| options.classifier.is_library(k, builtins))
             .collect(),
         keys,
     })
@@ -988,6 +991,23 @@ mod tests {
             b.push_sample(&frames, &[*objects, *bytes]).unwrap();
         }
         b.finish()
+    }
+
+    #[test]
+    fn precision_follows_the_sampling_period() {
+        let with = |period: i64, name: &str| {
+            let mut b = ProfileBuilder::new(Format::Pprof, vec![ValueType::new(name, "bytes")]);
+            let h = b.header_mut();
+            h.period = period;
+            h.period_type = Some(ValueType::new("space", "bytes"));
+            Precision::of(&b.finish())
+        };
+        assert_eq!(with(512 * 1024, "inuse_space"), Precision::Sampled);
+        // Go's MemProfileRate = 1 records every allocation.
+        assert_eq!(with(1, "inuse_space"), Precision::Exact);
+        // A producer that does not name its sample types says nothing of
+        // how it sampled them.
+        assert_eq!(with(512 * 1024, ""), Precision::Unknown);
     }
 
     fn rows(d: &Diff) -> Vec<(String, i64)> {

@@ -307,10 +307,13 @@ pub(crate) struct FrameKey {
 impl FrameTable {
     pub(crate) fn of(profile: &Profile, input: &SideInput<'_>) -> FrameTable {
         // Which frames are library code, by `function file:line`.
-        let library = profile
-            .frames()
-            .iter()
-            .map(|f| input.classifier.is_library_name(&frame_text(profile, f)));
+        let builtins = attribution::builtins_without_file(profile);
+        let library = profile.frames().iter().map(|f| {
+            let builtin = builtins && f.is_symbolized() && profile.str(f.file).is_empty();
+            input
+                .classifier
+                .is_library_frame(&frame_text(profile, f), builtin)
+        });
         let allocator = profile.frames().iter().map(|f| {
             !input.keep_allocator_frames
                 && if f.is_symbolized() {

@@ -21,6 +21,7 @@ mod hostile_symbols;
 mod images;
 mod interchange;
 mod native;
+mod node;
 mod order;
 mod pprof_reference;
 mod pprof_rs;

@@ -73,6 +73,9 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     if trimmed.starts_with(b"{") && head.windows(15).any(|w| w == b"dhatFileVersion") {
         return Some(Format::Dhat);
     }
+    if crate::decode::v8::looks_like(head) {
+        return Some(Format::V8HeapProfile);
+    }
     if line.starts_with(crate::decode::memray::HEADER) {
         return Some(Format::MemrayCsv);
     }

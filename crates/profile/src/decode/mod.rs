@@ -13,6 +13,7 @@ pub(crate) mod lines;
 mod memray;
 pub mod pprof;
 mod python;
+mod v8;
 
 use std::io::Read;
 use std::path::Path;
@@ -433,6 +434,7 @@ fn decode_plain(bytes: bytes::Bytes, options: &DecodeOptions) -> Result<Profile,
         }
         Some(Format::Tracemalloc) => python::decode(&bytes, &options.limits),
         Some(Format::Dhat) => dhat::decode(&bytes, &options.limits),
+        Some(Format::V8HeapProfile) => v8::decode(&bytes, &options.limits),
         Some(Format::MemrayCsv) => memray::decode(&bytes, &options.limits),
         Some(Format::Memray) => Err(Error::Unsupported {
             format: Format::Memray,

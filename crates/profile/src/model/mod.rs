@@ -41,6 +41,8 @@ pub enum Format {
     MemrayCsv,
     /// Folded stacks (`a;b;c 123` per line).
     Folded,
+    /// V8 sampling heap profile (`.heapprofile` JSON: Node, Chrome).
+    V8HeapProfile,
 }
 
 impl std::fmt::Display for Format {
@@ -55,6 +57,7 @@ impl std::fmt::Display for Format {
             Format::Memray => "memray capture",
             Format::MemrayCsv => "memray CSV",
             Format::Folded => "folded stacks",
+            Format::V8HeapProfile => "V8 sampling heap profile",
         })
     }
 }
