@@ -114,7 +114,8 @@ fn not_a_profile() {
     );
     assert!(
         one_line(&err).starts_with(
-            "heapdiff: error: notes.txt: not a heap profile heapdiff knows (starts with \"just some notes\\n\")"
+            "heapdiff: error: notes.txt: text, not a heap profile heapdiff knows; its first line \
+             reads \"just some notes\""
         ),
         "{err}"
     );

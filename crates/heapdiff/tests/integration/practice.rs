@@ -165,7 +165,10 @@ fn live_capture_errors_name_the_url() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.starts_with(&format!("heapdiff: error: {url}: not a heap profile heapdiff knows (starts with \"<html><body>ppro\"")),
+        err.starts_with(&format!(
+            "heapdiff: error: {url}: text, not a heap profile heapdiff knows; its first line \
+             reads \"<html><body>pprof index</body></html>\""
+        )),
         "{err}"
     );
     let out = run(&["https://127.0.0.1:9/heap", "--no-svg"]);

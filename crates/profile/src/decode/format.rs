@@ -8,7 +8,10 @@
 //! **Misleading starts.** Anything unrecognised falls to pprof, whose
 //! protobuf error says nothing useful about a file that is really a zstd,
 //! bzip2, xz, zip or LZ4 container, or UTF-16 text. [`needs_conversion`]
-//! names those by their magic numbers, with the command that converts them.
+//! names those by their magic numbers, with the command that converts them;
+//! files heapdiff recognises but does not read (V8 heap snapshots and CPU
+//! profiles, Java heap dumps, JFR recordings, heapz/growthz dumps) by name,
+//! with what to give heapdiff instead; and any other text by its first line.
 //! A UTF-8 byte-order mark before text or JSON is skipped: the text decoders
 //! skip it too.
 
@@ -118,6 +121,84 @@ const CONTAINERS: &[(&[u8], &str)] = &[
     ),
 ];
 
+/// Files recognised by their start that heapdiff does not read: what the
+/// file is, and what to do instead. JSON ones are matched with whitespace
+/// removed from their start.
+const FOREIGN: &[(&[u8], &str)] = &[
+    (
+        b"{\"snapshot\":{\"meta\"",
+        "a V8 heap snapshot (.heapsnapshot): an object graph, which compares by constructor \
+         (Chrome DevTools' Comparison view), not by allocation site; for what allocated the \
+         memory, give heapdiff two sampling heap profiles (node --heap-prof, or DevTools' \
+         Allocation sampling)",
+    ),
+    (
+        b"{\"nodes\":[{\"id\":",
+        "a V8 CPU profile (.cpuprofile): time, not memory; for memory take sampling heap \
+         profiles (node --heap-prof)",
+    ),
+    (
+        b"JAVA PROFILE 1.0.",
+        "a Java heap dump (.hprof): an object graph, compared by class (Eclipse MAT, VisualVM), \
+         not by allocation site; allocation sites come from JDK Flight Recorder \
+         (jdk.ObjectAllocationSample), which heapdiff does not read yet",
+    ),
+    (
+        b"FLR\0",
+        "a JDK Flight Recorder recording: heapdiff does not read JFR yet; \
+         `jfr print --events jdk.ObjectAllocationSample FILE` lists its allocation samples",
+    ),
+    (
+        b"--- heapz",
+        "a Java heapz dump: convert it with `go tool pprof -proto FILE > FILE.pb.gz` and pass that",
+    ),
+    (
+        b"--- growthz",
+        "a Java growthz dump: convert it with `go tool pprof -proto FILE > FILE.pb.gz` and pass \
+         that",
+    ),
+];
+
+/// What a file recognised by its start, but not read, is (see [`FOREIGN`]).
+fn foreign(bytes: &[u8]) -> Option<&'static str> {
+    let compact: Vec<u8> = bytes
+        .iter()
+        .take(256)
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    FOREIGN
+        .iter()
+        .find(|(start, _)| bytes.starts_with(start) || compact.starts_with(start))
+        .map(|(_, what)| *what)
+}
+
+/// For text that is no format heapdiff reads (an error page, a message
+/// saved in place of a profile): its first line, to show. Text here is
+/// UTF-8 starting with a printable character, its first 256 bytes free of
+/// control characters other than whitespace; a pprof message starts with
+/// a newline byte and holds control bytes soon after.
+fn text_first_line(bytes: &[u8]) -> Option<String> {
+    let head = &bytes[..bytes.len().min(256)];
+    let text = match std::str::from_utf8(head) {
+        Ok(t) => t,
+        // A multi-byte character cut at the end of the window.
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok()?,
+        Err(_) => return None,
+    };
+    let first = text.chars().next()?;
+    let printable = |c: char| !c.is_control() || matches!(c, '\n' | '\r' | '\t');
+    if first.is_whitespace() || first.is_control() || !text.chars().all(printable) {
+        return None;
+    }
+    let line = text.lines().next().unwrap_or_default().trim_end();
+    let mut shown: String = line.chars().take(80).collect();
+    if shown.len() < line.len() {
+        shown.push('…');
+    }
+    Some(shown)
+}
+
 /// What to say about UTF-16 text.
 const UTF16: &str = "UTF-16 text: convert it to UTF-8 first (`iconv -f UTF-16 -t UTF-8 FILE`)";
 
@@ -147,10 +228,24 @@ pub(crate) fn needs_conversion(bytes: &[u8]) -> Option<Error> {
     if is_utf16(bytes) {
         return Some(Error::NeedsConversion(UTF16.to_owned()));
     }
-    CONTAINERS
+    if let Some((_, message)) = CONTAINERS
         .iter()
         .find(|(magic, _)| bytes.starts_with(magic))
-        .map(|(_, message)| Error::NeedsConversion((*message).to_owned()))
+    {
+        return Some(Error::NeedsConversion((*message).to_owned()));
+    }
+    if let Some(what) = foreign(bytes) {
+        return Some(Error::NeedsConversion(what.to_owned()));
+    }
+    if sniff(bytes).is_some() {
+        // Text a decoder reads.
+        return None;
+    }
+    text_first_line(bytes).map(|line| {
+        Error::NeedsConversion(format!(
+            "text, not a heap profile heapdiff knows; its first line reads {line:?}"
+        ))
+    })
 }
 
 /// Up to 16 leading bytes, escaped for an error message.
@@ -167,6 +262,46 @@ pub(crate) fn describe_start(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_heapdiff_does_not_read_are_named() {
+        for (start, named) in [
+            (
+                &br#"{"snapshot":{"meta":{"node_fields":["type","name"]"#[..],
+                "a V8 heap snapshot",
+            ),
+            (
+                b"{\n  \"snapshot\": {\n    \"meta\": {",
+                "a V8 heap snapshot",
+            ),
+            (
+                br#"{"nodes":[{"id":1,"callFrame":{"functionName":"(root)""#,
+                "a V8 CPU profile",
+            ),
+            (
+                b"JAVA PROFILE 1.0.2\0\0\0\0\x08",
+                "a Java heap dump (.hprof)",
+            ),
+            (b"FLR\0\0\x02\0\x01", "a JDK Flight Recorder recording"),
+            (b"--- heapz 1 ---\nformat = java\n", "a Java heapz dump"),
+            (
+                b"jemalloc profiling not enabled (opt.prof is false)\n",
+                r#"text, not a heap profile heapdiff knows; its first line reads "jemalloc profiling not enabled (opt.prof is false)""#,
+            ),
+            (
+                b"<html><body>404 page not found",
+                r#"its first line reads "<html><body>404 page not found""#,
+            ),
+        ] {
+            let e = needs_conversion(start)
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains(named), "{start:?}: {e}");
+        }
+        // pprof starts with a newline byte, and control bytes follow.
+        assert!(needs_conversion(b"\n\x04\x08\x01\x10\x02").is_none());
+        assert!(needs_conversion(b"x\x01y").is_none());
+    }
 
     #[test]
     fn recognises_each_signature() {

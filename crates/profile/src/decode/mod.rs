@@ -590,11 +590,19 @@ mod tests {
 
     #[test]
     fn garbage_is_unrecognized_with_its_first_bytes() {
-        let err = decode(b"hello, this is text\n").unwrap_err();
+        let err = decode(b"\x07hello, this is binary\n").unwrap_err();
         let msg = err.to_string();
         assert!(
-            msg.starts_with("not a heap profile heapdiff knows (starts with \"hello, this is t\")"),
+            msg.starts_with(
+                "not a heap profile heapdiff knows (starts with \"\\x07hello, this is \")"
+            ),
             "{msg}"
+        );
+        // Text shows its first line instead.
+        let err = decode(b"hello, this is text\nand more\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "text, not a heap profile heapdiff knows; its first line reads \"hello, this is text\""
         );
     }
 
