@@ -366,9 +366,11 @@ impl Precision {
             .is_some_and(|t| t.unit == "bytes");
         let named = header.sample_types.iter().all(|t| !t.name.is_empty());
         match profile.format {
-            Format::Tracemalloc | Format::Dhat | Format::MemrayCsv | Format::GperftoolsHeap => {
-                Precision::Exact
-            }
+            Format::Tracemalloc
+            | Format::Dhat
+            | Format::MemrayCsv
+            | Format::GperftoolsHeap
+            | Format::Massif => Precision::Exact,
             // Go's MemProfileRate = 1 records every allocation.
             Format::Pprof | Format::GoHeapText if by_bytes && named && header.period == 1 => {
                 Precision::Exact

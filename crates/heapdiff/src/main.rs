@@ -184,6 +184,7 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
         max_input: Some(max_input),
         limits,
         budget: memory,
+        snapshot: None,
     };
     output::timing("start");
     match plan {

@@ -79,6 +79,9 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     if crate::decode::v8::looks_like(head) {
         return Some(Format::V8HeapProfile);
     }
+    if crate::decode::massif::looks_like(head) {
+        return Some(Format::Massif);
+    }
     if line.starts_with(crate::decode::memray::HEADER) {
         return Some(Format::MemrayCsv);
     }

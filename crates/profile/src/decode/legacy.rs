@@ -65,6 +65,9 @@ pub struct DecodeOptions {
     /// The memory the decoders may grow into, with every other use of the
     /// run's memory.
     pub budget: crate::Budget,
+    /// Files of several snapshots (massif): which one (`FILE#N` sets it;
+    /// `None`: the peak, else the last).
+    pub snapshot: Option<u32>,
 }
 
 /// The four sample types of every heap format, in pprof's order.

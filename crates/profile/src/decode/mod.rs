@@ -4,12 +4,13 @@
 //! is in this module; the model ([`crate::Profile`]) does no I/O.
 
 pub(crate) mod budget;
-mod dhat;
+pub(crate) mod dhat;
 mod folded;
 pub(crate) mod format;
 mod gzip;
 pub(crate) mod legacy;
 pub(crate) mod lines;
+mod massif;
 mod memray;
 pub mod pprof;
 mod python;
@@ -180,9 +181,28 @@ pub fn open(path: &Path) -> Result<Profile, Error> {
 ///
 /// Text formats and tracemalloc pickles are decoded as they are read (and
 /// inflated), a chunk at a time; the others are read whole first.
+///
+/// `FILE#N`, where no file of that name exists but `FILE` does, reads
+/// snapshot `N` of a file that holds several (massif).
 pub fn open_with(path: &Path, options: &DecodeOptions) -> Result<Profile, Error> {
     let limit = options.max_input.unwrap_or(DEFAULT_MAX_INPUT);
+    if let Some((file, snapshot)) = snapshot_of(path) {
+        let options = DecodeOptions {
+            snapshot: Some(snapshot),
+            ..options.clone()
+        };
+        return decode_reader(open_source(&file, limit)?, &options);
+    }
     decode_reader(open_source(path, limit)?, options)
+}
+
+/// `FILE` and `N` of `FILE#N`, when `FILE#N` is not a file and `FILE` is.
+fn snapshot_of(path: &Path) -> Option<(std::path::PathBuf, u32)> {
+    let text = path.to_str()?;
+    let (file, n) = text.rsplit_once('#')?;
+    let n = n.parse().ok()?;
+    let file = Path::new(file);
+    (!path.exists() && file.is_file()).then(|| (file.to_owned(), n))
 }
 
 /// Decodes a profile from its bytes, gzip-compressed or not, in any format
@@ -435,6 +455,7 @@ fn decode_plain(bytes: bytes::Bytes, options: &DecodeOptions) -> Result<Profile,
         Some(Format::Tracemalloc) => python::decode(&bytes, &options.limits),
         Some(Format::Dhat) => dhat::decode(&bytes, &options.limits),
         Some(Format::V8HeapProfile) => v8::decode(&bytes, &options.limits),
+        Some(Format::Massif) => massif::decode(&bytes, options.snapshot, &options.limits),
         Some(Format::MemrayCsv) => memray::decode(&bytes, &options.limits),
         Some(Format::Memray) => Err(Error::Unsupported {
             format: Format::Memray,

@@ -43,6 +43,8 @@ pub enum Format {
     Folded,
     /// V8 sampling heap profile (`.heapprofile` JSON: Node, Chrome).
     V8HeapProfile,
+    /// Valgrind massif output (`massif.out.<pid>`).
+    Massif,
 }
 
 impl std::fmt::Display for Format {
@@ -58,6 +60,7 @@ impl std::fmt::Display for Format {
             Format::MemrayCsv => "memray CSV",
             Format::Folded => "folded stacks",
             Format::V8HeapProfile => "V8 sampling heap profile",
+            Format::Massif => "massif output",
         })
     }
 }
