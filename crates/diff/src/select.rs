@@ -1,10 +1,11 @@
 //! Choosing which sample type to compare, and its object-count partner.
 //!
-//! The rule (docs/diff-semantics.md): an explicit `--sample-type` name or
-//! index; otherwise the profile's `default_sample_type`; otherwise
-//! `inuse_space` if present; otherwise `space`; otherwise the last sample
-//! type (pprof's rule). The choice is made on the *after* profile and the same
-//! name must exist, in the same unit, in the *before* profile.
+//! The rule (docs/diff-semantics.md): an explicit `--sample-type` name, or
+//! index (in each profile's own list); otherwise the profile's
+//! `default_sample_type`; otherwise live bytes (`inuse_space`, Datadog's
+//! `heap-live-size`, `space`); otherwise the last sample type (pprof's
+//! rule). A name is chosen on the *after* profile and must exist, in the
+//! same unit, in the *before* profile.
 
 use std::fmt;
 use std::str::FromStr;
@@ -62,50 +63,66 @@ pub fn select(
     after: &Profile,
     choice: Option<&SampleTypeChoice>,
 ) -> Result<Selection, Error> {
-    let types = &after.header.sample_types;
-    let name = match choice {
-        Some(SampleTypeChoice::Name(n)) => n.clone(),
-        Some(SampleTypeChoice::Index(i)) => types
-            .get(*i)
-            .ok_or_else(|| Error::SampleTypeIndex {
-                index: *i,
-                available: list(after),
-            })?
-            .name
-            .clone(),
-        None => default_name(after),
+    let [b, a] = match choice {
+        // An index is each profile's own: producers order their types
+        // differently.
+        Some(SampleTypeChoice::Index(i)) => [index_in(before, *i)?, index_in(after, *i)?],
+        Some(SampleTypeChoice::Name(name)) => by_name(before, after, name)?,
+        None => by_name(before, after, &default_name(after))?,
     };
-    let (Some(b), Some(a)) = (
-        before.sample_type_index(&name),
-        after.sample_type_index(&name),
-    ) else {
-        return Err(Error::MissingSampleType {
-            name,
-            before: list(before),
-            after: list(after),
-        });
-    };
-    let value = types[a].clone();
-    let before_unit = &before.header.sample_types[b].unit;
-    if *before_unit != value.unit {
+    let value = after.header.sample_types[a].clone();
+    let before_type = &before.header.sample_types[b];
+    if before_type.unit != value.unit {
         return Err(Error::UnitMismatch {
-            name,
-            before: before_unit.clone(),
+            name: value.name,
+            before: before_type.unit.clone(),
             after: value.unit,
         });
     }
-    let partner = count_partner(&name).and_then(|p| {
-        let b = before.sample_type_index(&p)?;
-        let a = after.sample_type_index(&p)?;
-        (before.header.sample_types[b].unit == after.header.sample_types[a].unit)
-            .then(|| (after.header.sample_types[a].clone(), [b, a]))
-    });
+    let partner_in =
+        |p: &Profile, name: &str| count_partner(name).and_then(|c| p.sample_type_index(&c));
+    let partner = match (
+        partner_in(before, &before_type.name),
+        partner_in(after, &value.name),
+    ) {
+        (Some(b), Some(a))
+            if before.header.sample_types[b].unit == after.header.sample_types[a].unit =>
+        {
+            Some((after.header.sample_types[a].clone(), [b, a]))
+        }
+        _ => None,
+    };
     Ok(Selection {
         value,
         value_index: [b, a],
         count: partner.as_ref().map(|(t, _)| t.clone()),
         count_index: partner.map(|(_, i)| i),
     })
+}
+
+/// The position of sample type `index` in `p`.
+fn index_in(p: &Profile, index: usize) -> Result<usize, Error> {
+    (index < p.header.sample_types.len())
+        .then_some(index)
+        .ok_or_else(|| Error::SampleTypeIndex {
+            index,
+            available: list(p),
+        })
+}
+
+/// The positions of the sample type `name` in both profiles.
+fn by_name(before: &Profile, after: &Profile, name: &str) -> Result<[usize; 2], Error> {
+    match (
+        before.sample_type_index(name),
+        after.sample_type_index(name),
+    ) {
+        (Some(b), Some(a)) => Ok([b, a]),
+        _ => Err(Error::MissingSampleType {
+            name: name.to_owned(),
+            before: list(before),
+            after: list(after),
+        }),
+    }
 }
 
 /// The sample type shown when none is asked for.
@@ -116,7 +133,9 @@ pub fn default_name(p: &Profile) -> String {
     {
         return d.clone();
     }
-    for preferred in ["inuse_space", "space"] {
+    // Live bytes: pprof's and most producers' name, Datadog's, then the
+    // plain one (Node, speedscope).
+    for preferred in ["inuse_space", "heap-live-size", "space"] {
         if p.sample_type_index(preferred).is_some() {
             return preferred.to_owned();
         }
@@ -130,8 +149,10 @@ pub fn default_name(p: &Profile) -> String {
 /// The object-count type that goes with a byte type: `*_space` ->
 /// `*_objects`, `space` -> `objects`.
 pub fn count_partner(name: &str) -> Option<String> {
-    if name == "space" {
-        return Some("objects".to_owned());
+    match name {
+        "space" => return Some("objects".to_owned()),
+        "heap-live-size" => return Some("heap-live-samples".to_owned()),
+        _ => {}
     }
     name.strip_suffix("_space")
         .map(|stem| format!("{stem}_objects"))
@@ -183,6 +204,17 @@ mod tests {
         assert_eq!(default_name(&profile(node, None)), "space");
         let cpu = &[("samples", "count"), ("cpu", "nanoseconds")];
         assert_eq!(default_name(&profile(cpu, None)), "cpu");
+        let datadog = &[
+            ("alloc-samples", "count"),
+            ("alloc-space", "bytes"),
+            ("heap-live-samples", "count"),
+            ("heap-live-size", "bytes"),
+            ("cpu-time", "nanoseconds"),
+        ];
+        assert_eq!(default_name(&profile(datadog, None)), "heap-live-size");
+        let p = profile(datadog, None);
+        let s = select(&p, &p, None).unwrap();
+        assert_eq!(s.count, Some(ValueType::new("heap-live-samples", "count")));
     }
 
     #[test]
@@ -212,6 +244,22 @@ mod tests {
         let s = select(&b, &a, None).unwrap();
         assert_eq!(s.value_index, [0, 3]);
         assert_eq!(s.count_index, Some([1, 2]));
+    }
+
+    #[test]
+    fn an_index_is_resolved_in_each_profile() {
+        // Two producers, their types in different orders and names.
+        let b = profile(&[("objects", "count"), ("space", "bytes")], None);
+        let a = profile(
+            &[("inuse_objects", "count"), ("inuse_space", "bytes")],
+            None,
+        );
+        let s = select(&b, &a, Some(&SampleTypeChoice::Index(1))).unwrap();
+        assert_eq!(s.value_index, [1, 1]);
+        assert_eq!(s.value.name, "inuse_space");
+        assert_eq!(s.count_index, Some([0, 0]));
+        let err = select(&b, &a, Some(&SampleTypeChoice::Index(2))).unwrap_err();
+        assert!(err.to_string().contains("index 2 is out of range"), "{err}");
     }
 
     #[test]

@@ -138,7 +138,8 @@ pub(crate) struct Cli {
 
     /// Sample type to compare, by name or 0-based index.
     ///
-    /// [default: the profile's default, else inuse_space, else space, else the last one]
+    /// [default: the profile's default, else inuse_space, heap-live-size or space, else the
+    /// last one]. An index counts in each profile's own list.
     #[arg(short = 't', long, value_name = "NAME|INDEX")]
     pub(crate) sample_type: Option<SampleTypeChoice>,
 
