@@ -745,6 +745,19 @@ pub fn diff_ahead<P: Borrow<Profile>>(
             .over(after.stack_frames(), frame_keys[1].clone()),
     );
     let tree = tree::build(&before_stacks, &after_stacks, items, fold_below);
+    // A key is library code when all its frames on both sides are (a
+    // function's frames keep their files under `--by function`).
+    let library_by_frames: Vec<Option<bool>> = (0..key_count)
+        .map(|k| {
+            match (
+                b.library.get(k).copied().flatten(),
+                a.library.get(k).copied().flatten(),
+            ) {
+                (None, None) => None,
+                (x, y) => Some(x.unwrap_or(true) && y.unwrap_or(true)),
+            }
+        })
+        .collect();
     drop((b, a));
 
     let keys = keys.into_keys();
@@ -781,7 +794,10 @@ pub fn diff_ahead<P: Borrow<Profile>>(
         below_min_delta,
         library: keys
             .iter()
-            .map(|k| options.classifier.is_library(k, builtins))
+            .zip(library_by_frames)
+            .map(|(k, by_frames)| {
+                by_frames.unwrap_or_else(|| options.classifier.is_library(k, builtins))
+            })
             .collect(),
         keys,
     })

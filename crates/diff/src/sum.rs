@@ -56,7 +56,9 @@ pub(crate) fn sum_side(
         }
     }
     items.truncate(len);
-    (merged.expect("a side has at least one part"), items)
+    let mut sums = merged.expect("a side has at least one part");
+    sums.library = table.library_keys(input.key_count);
+    (sums, items)
 }
 
 /// Sample ranges of a profile summed apart, one per thread at most: a
@@ -142,6 +144,10 @@ pub(crate) struct SideSums {
     pub(crate) copies: Copies,
     /// How many items (one per stack kept) were written (see [`aggregate`]).
     pub(crate) items: usize,
+    /// Per key: whether every frame of it in this profile is library code
+    /// (`None`: no frame of it here). Judged on frames, which keep their
+    /// files whatever the granularity drops (see [`sum_side`]).
+    pub(crate) library: Vec<Option<bool>>,
 }
 
 impl SideSums {
@@ -176,6 +182,7 @@ impl SideSums {
     /// Makes room for keys up to `key_count` (keyed after these sums were
     /// made: the after profile's), with nothing summed.
     pub(crate) fn grow(&mut self, key_count: usize) {
+        self.library.resize(key_count, None);
         self.flat.resize(key_count, (0.0, 0.0));
         self.cum.resize(key_count, (0.0, 0.0));
         if !self.flat_var.is_empty() || !self.cum_var.is_empty() {
@@ -305,6 +312,17 @@ pub(crate) struct FrameKey {
 }
 
 impl FrameTable {
+    /// Per key: whether every frame of it is library code (`None`: no
+    /// frame of it in this profile).
+    fn library_keys(&self, key_count: usize) -> Vec<Option<bool>> {
+        let mut out = vec![None; key_count];
+        for f in &self.keys {
+            let slot: &mut Option<bool> = &mut out[f.key.index()];
+            *slot = Some(slot.unwrap_or(true) && f.library);
+        }
+        out
+    }
+
     pub(crate) fn of(profile: &Profile, input: &SideInput<'_>) -> FrameTable {
         // Which frames are library code, by `function file:line`.
         let builtins = attribution::builtins_without_file(profile);
@@ -380,6 +398,7 @@ pub(crate) fn aggregate_over<F: StackFrame>(
         via: rustc_hash::FxHashMap::default(),
         copies: Copies::new(side),
         items: 0,
+        library: Vec::new(),
     };
     let FrameTable {
         keys: frame_keys,

@@ -126,3 +126,30 @@ fn library_and_user_flags_move_the_line() {
         u["rows"][0]
     );
 }
+
+#[test]
+fn by_function_library_code_is_judged_on_its_frames_files() {
+    // `--by function` keys have no file, but their frames do: Go's
+    // standard library stays library code, the leak stays yours.
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("f.svg");
+    stdout_of(&run(&[
+        GO_BEFORE,
+        GO_AFTER,
+        "--by",
+        "function",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]));
+    let svg = std::fs::read_to_string(svg).unwrap();
+    let title = |name: &str| {
+        let at = svg.find(&format!("<title>{name}\n")).unwrap();
+        svg[at..at + svg[at..].find("</title>").unwrap()].to_owned()
+    };
+    assert!(
+        title("net/http.Header.Clone").ends_with("library code"),
+        "{}",
+        title("net/http.Header.Clone")
+    );
+    assert!(title("main.(*headerCache).remember").ends_with("your code"));
+}
