@@ -285,52 +285,50 @@ pub(crate) struct Maps {
 }
 
 impl Maps {
-    /// Parses the rest of `lines` as maps lines (`start-end perms offset dev
-    /// inode path`), keeping executable mappings of files; ` (deleted)` is
-    /// stripped from paths. Lines that are not maps lines are skipped.
+    /// Parses the rest of `lines` as maps lines: `/proc/<pid>/maps` copies
+    /// (`start-end perms offset dev inode path`) and the brief form of
+    /// google/pprof's legacy dumps (`start-end[:] [perms] path [(@offset)]`,
+    /// after `name=value` lines whose `$name` later lines use). Executable
+    /// mappings of files are kept; ` (deleted)` is stripped from paths.
+    /// Other lines are skipped.
     fn parse(lines: &mut LineReader<impl Read>, b: &mut ProfileBuilder) -> Result<Maps, Error> {
         let mut maps = Maps { ranges: Vec::new() };
+        let mut names: Vec<(String, String)> = Vec::new();
         while let Some((_, line)) = lines.next_line()? {
-            maps.add(&line, b);
+            let mut line = line.to_string();
+            for (name, value) in &names {
+                line = line.replace(name.as_str(), value);
+            }
+            match proc_maps_line(&line).or_else(|| brief_maps_line(&line)) {
+                Some(entry) => maps.add(entry, b),
+                None => {
+                    if let Some((name, value)) = line.trim().split_once('=')
+                        && !name.is_empty()
+                        && name
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                    {
+                        names.push((format!("${name}"), value.trim().to_owned()));
+                    }
+                }
+            }
         }
         maps.ranges.sort_unstable_by_key(|r| r.0);
         Ok(maps)
     }
 
-    /// Adds one maps line, if it is one of an executable file mapping.
-    fn add(&mut self, line: &str, b: &mut ProfileBuilder) {
-        let mut fields = line.split_ascii_whitespace();
-        let (Some(range), Some(perms), Some(offset), Some(_dev), Some(_inode)) = (
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-        ) else {
-            return;
-        };
-        let Some((start, end)) = range.split_once('-') else {
-            return;
-        };
-        let (Some(start), Some(end), Some(offset)) = (
-            parse_address(start),
-            parse_address(end),
-            parse_address(offset),
-        ) else {
-            return;
-        };
-        if !perms.contains('x') || start >= end {
-            return;
-        }
-        // The path is the rest of the line (it may contain spaces).
-        let path = line
-            .splitn(6, |c: char| c.is_ascii_whitespace())
-            .last()
-            .map(str::trim)
-            .unwrap_or("");
+    /// Adds one entry, if it is an executable mapping of a file.
+    fn add(&mut self, entry: MapsEntry<'_>, b: &mut ProfileBuilder) {
+        let MapsEntry {
+            start,
+            end,
+            offset,
+            executable,
+            path,
+        } = entry;
         let path = path.strip_suffix(" (deleted)").unwrap_or(path);
-        if path.is_empty() || path.starts_with('[') {
-            return; // anonymous, [vdso], [stack], …
+        if !executable || start >= end || path.is_empty() || path.starts_with('[') {
+            return; // data, anonymous, [vdso], [stack], …
         }
         let path = b.intern(path);
         let id = b.add_mapping(Mapping::new(start, end, offset, path));
@@ -342,6 +340,74 @@ impl Maps {
         let (start, end, id) = *self.ranges.get(i.checked_sub(1)?)?;
         (start <= addr && addr < end).then_some(id)
     }
+}
+
+/// One line of a memory map.
+struct MapsEntry<'a> {
+    start: u64,
+    end: u64,
+    offset: u64,
+    executable: bool,
+    path: &'a str,
+}
+
+/// `start-end perms offset dev inode path` (`/proc/<pid>/maps`).
+fn proc_maps_line(line: &str) -> Option<MapsEntry<'_>> {
+    let mut fields = line.split_ascii_whitespace();
+    let (range, perms, offset, _dev, _inode) = (
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+    );
+    let (start, end) = range.split_once('-')?;
+    let (start, end, offset) = (
+        parse_address(start)?,
+        parse_address(end)?,
+        parse_address(offset)?,
+    );
+    if !perms.chars().all(|c| "-rwxsp".contains(c)) {
+        return None;
+    }
+    // The path is the rest of the line (it may contain spaces).
+    let path = line
+        .splitn(6, |c: char| c.is_ascii_whitespace())
+        .last()
+        .map(str::trim)
+        .unwrap_or("");
+    Some(MapsEntry {
+        start,
+        end,
+        offset,
+        executable: perms.contains('x'),
+        path,
+    })
+}
+
+/// `start-end[:] [perms] path [(@offset)] [build id]`, the brief form of
+/// google/pprof's legacy profiles.
+fn brief_maps_line(line: &str) -> Option<MapsEntry<'_>> {
+    let mut fields = line.split_ascii_whitespace().peekable();
+    let range = fields.next()?.trim_end_matches(':');
+    let (start, end) = range.split_once('-')?;
+    let (start, end) = (parse_address(start)?, parse_address(end)?);
+    let perms = fields.next_if(|f| f.chars().all(|c| "-rwxsp".contains(c)));
+    let path = fields.next()?;
+    let offset = match fields
+        .next()
+        .and_then(|f| f.strip_prefix("(@")?.strip_suffix(')'))
+    {
+        Some(hex) => parse_address(hex)?,
+        None => 0,
+    };
+    Some(MapsEntry {
+        start,
+        end,
+        offset,
+        executable: perms.is_none_or(|p| p.contains('x')),
+        path,
+    })
 }
 
 fn is_maps_sentinel(line: &str) -> bool {
@@ -1059,6 +1125,21 @@ MAPPED_LIBRARIES:
         assert!(maps.find(0x30).is_none(), "not executable");
         let p = b.finish();
         assert_eq!(p.str(p.mappings()[1].path), "/b c");
+    }
+
+    #[test]
+    fn brief_maps_with_names_as_google_pprof_writes_them() {
+        // profile/testdata/cppbench.heap's memory map.
+        let mut b = ProfileBuilder::new(Format::GperftoolsHeap, heap_types());
+        let text = "\tsource=/home\n  00400000-00fcb000: $source/cppbench_server_main\n  \
+                    7f47a4b73000-7f47a4d21000: /lib/libc-2.15.so\n  \
+                    7f0000000000-7f0000001000 r--p /lib/data.so\n";
+        let maps = Maps::parse(&mut LineReader::of_str(text), &mut b).unwrap();
+        assert_eq!(maps.find(0x42ecc3), Some(MappingId::from_index(0)));
+        assert_eq!(maps.find(0x7f47a4b80000), Some(MappingId::from_index(1)));
+        assert!(maps.find(0x7f0000000010).is_none(), "not executable");
+        let p = b.finish();
+        assert_eq!(p.str(p.mappings()[0].path), "/home/cppbench_server_main");
     }
 
     #[test]
