@@ -5,7 +5,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 fx="$here/../fixtures"
 c="$here/corpus"
-mkdir -p "$c"/pprof "$c"/gzip "$c"/jemalloc "$c"/heap_text "$c"/tracemalloc "$c"/folded "$c"/memray_csv "$c"/dhat "$c"/v8 "$c"/massif "$c"/pipeline "$c"/roundtrip \
+mkdir -p "$c"/pprof "$c"/gzip "$c"/jemalloc "$c"/heap_text "$c"/tracemalloc "$c"/folded "$c"/memray_csv "$c"/dhat "$c"/v8 "$c"/massif "$c"/speedscope "$c"/pipeline "$c"/roundtrip \
   "$c"/truncation "$c"/live_response
 # Writes one byte, given as a number (0 to 255).
 byte() { printf "\\$(printf %03o "$1")"; }
@@ -40,6 +40,9 @@ for f in "$fx"/node/*.heapprofile "$fx"/node/heap-prof/*.heapprofile; do
   i=$((i+1)); cp "$f" "$c/v8/$i"; cp "$f" "$c/pipeline/v8$i"
 done
 i=$((i+1)); cp "$fx"/massif/massif.out.leak "$c/massif/$i"; cp "$fx"/massif/massif.out.leak "$c/pipeline/ms$i"
+for f in "$fx"/speedscope/*.json; do
+  i=$((i+1)); cp "$f" "$c/speedscope/$i"; cp "$f" "$c/pipeline/ss$i"
+done
 printf '\005\020\010\007' > "$c/roundtrip/1"
 # Answers a profile endpoint may give: a profile, a redirect, a chunked
 # body, an error page, a body ended by closing the connection.

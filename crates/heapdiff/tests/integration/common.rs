@@ -77,3 +77,74 @@ pub(crate) fn check_golden(name: &str, actual: &[u8]) {
         );
     }
 }
+
+/// A row: before, after, the change in objects, and `function file:line`.
+type Row = (i64, i64, i64, String);
+
+/// A reference sum (a fixture's `reference.py`): totals, then per row
+/// `delta before after objects name place`, tab-separated.
+fn reference(path: &str) -> ((i64, i64), Vec<Row>) {
+    let text = std::fs::read_to_string(repo_root().join(path)).unwrap();
+    let mut lines = text.lines();
+    let totals: Vec<i64> = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let rows = lines
+        .map(|l| {
+            let f: Vec<&str> = l.splitn(5, '\t').collect();
+            let n = |i: usize| f[i].parse::<i64>().unwrap();
+            (n(1), n(2), n(3), f[4].to_owned())
+        })
+        .collect();
+    ((totals[0], totals[1]), rows)
+}
+
+pub(crate) fn json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--no-svg", "--format", "json", "--top", "0"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&stdout_of(&run(&all))).unwrap()
+}
+
+/// `function file:line` of a JSON row, as the reference writes it.
+fn name_of(row: &serde_json::Value) -> String {
+    let function = row["function"].as_str().unwrap_or_default();
+    match (row["file"].as_str(), row["line"].as_u64()) {
+        (Some(file), Some(line)) => format!("{function} {file}:{line}"),
+        _ => function.to_owned(),
+    }
+}
+
+/// Checks heapdiff's rows (JSON, by line, flat, every changed row) for a
+/// pair against an independent sum of the same files.
+pub(crate) fn matches_independent_sum(before: &str, after: &str, reference_path: &str) {
+    let (totals, rows) = reference(reference_path);
+    let j = json(&[before, after]);
+    assert_eq!(j["sample_type"], "space");
+    assert_eq!(
+        (
+            j["before_total"].as_i64().unwrap(),
+            j["after_total"].as_i64().unwrap()
+        ),
+        totals
+    );
+    let got: Vec<Row> = j["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["before"].as_i64().unwrap(),
+                r["after"].as_i64().unwrap(),
+                r["count_delta"].as_i64().unwrap(),
+                name_of(r),
+            )
+        })
+        .collect();
+    for row in &rows {
+        assert!(got.contains(row), "{row:?} missing from {got:?}");
+    }
+    assert_eq!(got.len(), rows.len(), "{got:?}");
+}

@@ -28,3 +28,4 @@ mod pprof_reference;
 mod pprof_rs;
 mod practice;
 mod python;
+mod speedscope;

@@ -1,94 +1,23 @@
 //! Node.js: V8 sampling heap profiles against an independent sum of the
 //! JSON (`fixtures/node/reference.py`).
 
-use serde_json::Value;
-
 use crate::common::*;
-
-/// A row: before, after, the change in objects, and `function file:line`.
-type Row = (i64, i64, i64, String);
-
-/// `reference/NAME`: totals, then `delta before after objects name place`.
-fn reference(name: &str) -> ((i64, i64), Vec<Row>) {
-    let text =
-        std::fs::read_to_string(repo_root().join("fixtures/node/reference").join(name)).unwrap();
-    let mut lines = text.lines();
-    let totals: Vec<i64> = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .filter_map(|w| w.parse().ok())
-        .collect();
-    let rows = lines
-        .map(|l| {
-            let f: Vec<&str> = l.splitn(5, '\t').collect();
-            let n = |i: usize| f[i].parse::<i64>().unwrap();
-            (n(1), n(2), n(3), f[4].to_owned())
-        })
-        .collect();
-    ((totals[0], totals[1]), rows)
-}
-
-fn json(args: &[&str]) -> Value {
-    let mut all = vec!["--no-svg", "--format", "json", "--top", "0"];
-    all.extend_from_slice(args);
-    serde_json::from_str(&stdout_of(&run(&all))).unwrap()
-}
-
-/// `function file:line` of a JSON row, as the reference writes it.
-fn name_of(row: &Value) -> String {
-    let function = row["function"].as_str().unwrap_or_default();
-    match (row["file"].as_str(), row["line"].as_u64()) {
-        (Some(file), Some(line)) => format!("{function} {file}:{line}"),
-        _ => function.to_owned(),
-    }
-}
-
-fn matches_reference(before: &str, after: &str, reference_name: &str) {
-    let (totals, rows) = reference(reference_name);
-    let j = json(&[before, after]);
-    assert_eq!(j["sample_type"], "space");
-    assert_eq!(
-        (
-            j["before_total"].as_i64().unwrap(),
-            j["after_total"].as_i64().unwrap()
-        ),
-        totals
-    );
-    let got: Vec<Row> = j["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["before"].as_i64().unwrap(),
-                r["after"].as_i64().unwrap(),
-                r["count_delta"].as_i64().unwrap(),
-                name_of(r),
-            )
-        })
-        .collect();
-    for row in &rows {
-        assert!(got.contains(row), "{row:?} missing from {got:?}");
-    }
-    assert_eq!(got.len(), rows.len(), "{got:?}");
-}
 
 #[test]
 fn an_inspector_pair_equals_an_independent_sum() {
-    matches_reference(
+    matches_independent_sum(
         "fixtures/node/before.heapprofile",
         "fixtures/node/after.heapprofile",
-        "flat-by-line.txt",
+        "fixtures/node/reference/flat-by-line.txt",
     );
 }
 
 #[test]
 fn a_heap_prof_pair_equals_an_independent_sum_and_warns_of_stray_samples() {
-    matches_reference(
+    matches_independent_sum(
         "fixtures/node/heap-prof/short.heapprofile",
         "fixtures/node/heap-prof/long.heapprofile",
-        "heap-prof-flat-by-line.txt",
+        "fixtures/node/reference/heap-prof-flat-by-line.txt",
     );
     let out = run(&[
         "fixtures/node/heap-prof/short.heapprofile",

@@ -82,6 +82,9 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     if crate::decode::massif::looks_like(head) {
         return Some(Format::Massif);
     }
+    if crate::decode::speedscope::looks_like(head) {
+        return Some(Format::Speedscope);
+    }
     if line.starts_with(crate::decode::memray::HEADER) {
         return Some(Format::MemrayCsv);
     }

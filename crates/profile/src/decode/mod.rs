@@ -14,6 +14,7 @@ mod massif;
 mod memray;
 pub mod pprof;
 mod python;
+mod speedscope;
 mod v8;
 
 use std::io::Read;
@@ -456,6 +457,7 @@ fn decode_plain(bytes: bytes::Bytes, options: &DecodeOptions) -> Result<Profile,
         Some(Format::Dhat) => dhat::decode(&bytes, &options.limits),
         Some(Format::V8HeapProfile) => v8::decode(&bytes, &options.limits),
         Some(Format::Massif) => massif::decode(&bytes, options.snapshot, &options.limits),
+        Some(Format::Speedscope) => speedscope::decode(&bytes, &options.limits),
         Some(Format::MemrayCsv) => memray::decode(&bytes, &options.limits),
         Some(Format::Memray) => Err(Error::Unsupported {
             format: Format::Memray,

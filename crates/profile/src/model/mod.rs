@@ -45,6 +45,8 @@ pub enum Format {
     V8HeapProfile,
     /// Valgrind massif output (`massif.out.<pid>`).
     Massif,
+    /// speedscope JSON (memray, py-spy, dotnet-trace).
+    Speedscope,
 }
 
 impl std::fmt::Display for Format {
@@ -61,6 +63,7 @@ impl std::fmt::Display for Format {
             Format::Folded => "folded stacks",
             Format::V8HeapProfile => "V8 sampling heap profile",
             Format::Massif => "massif output",
+            Format::Speedscope => "speedscope JSON",
         })
     }
 }
