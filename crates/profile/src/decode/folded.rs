@@ -116,6 +116,9 @@ fn read(
     let mut stack: Vec<FrameId> = Vec::new();
     let mut samples = 0usize;
     let mut first_negative = None;
+    // Frames that are bare addresses, in stacks that count something.
+    let mut raw: (usize, Option<String>) = (0, None);
+    let mut raw_seen: rustc_hash::FxHashSet<FrameId> = Default::default();
     while let Some((n, line)) = lines.next_line()? {
         if line.trim().is_empty() {
             continue;
@@ -152,6 +155,10 @@ fn read(
                 }
             };
             stack.push(id);
+            if count != 0 && is_address(name) && raw_seen.insert(id) {
+                raw.0 += 1;
+                raw.1.get_or_insert_with(|| name.to_owned());
+            }
         }
         b.push_sample(&stack, &[count])?;
         samples += 1;
@@ -171,12 +178,29 @@ fn read(
              (a differential file?); kept as written"
         ));
     }
+    if let (n, Some(example)) = raw {
+        b.warn(format!(
+            "{n} frame{} {} raw addresses (first: {example}): addresses differ between runs, so \
+             the same code can show as different rows; fold symbolized stacks (with the binary's \
+             debug info at hand: heaptrack_print, jeprof --collapsed BINARY)",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "is a" } else { "are" },
+        ));
+    }
     let mut cut = CutSigns::default();
     cut.check_last_line(lines);
     if let Some(warning) = cut.warning() {
         b.warn(warning);
     }
     Ok(b.finish())
+}
+
+/// Whether a folded frame is a bare address (`0x7f76eb0a57b9`, perhaps
+/// with a file or module after it).
+fn is_address(frame: &str) -> bool {
+    let word = frame.split(' ').next().unwrap_or("");
+    word.strip_prefix("0x")
+        .is_some_and(|hex| !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -294,6 +318,20 @@ mod tests {
         );
         let whole = decode("main;a 100\nmain;b 2\n", "bytes").unwrap();
         assert!(whole.warnings.is_empty(), "{:?}", whole.warnings);
+    }
+
+    #[test]
+    fn raw_addresses_that_count_are_one_warning() {
+        let p = decode(
+            "main;0x7f76eb0a57b9 3\nmain;0x7f76eb0a57c0 (libc.so.6) 4\nmain;leak 5\n",
+            "bytes",
+        )
+        .unwrap();
+        assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+        assert!(p.warnings[0].starts_with("2 frames are raw addresses (first: 0x7f76eb0a57b9)"));
+        // heaptrack's zero-count lines, and names that only start like hex, say nothing.
+        let p = decode("main;0x7f76eb0a57b9 0\nmain;0xcafe_handler 5\n", "bytes").unwrap();
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
     }
 
     #[test]
