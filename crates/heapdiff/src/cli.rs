@@ -126,6 +126,10 @@ pub(crate) struct Cli {
     )]
     pub(crate) save_dir: Option<PathBuf>,
 
+    /// One file of snapshots (massif) as a trend over all its detailed ones.
+    #[arg(hide_short_help = true, long)]
+    pub(crate) trend: bool,
+
     /// Trend snapshots: in the order they were taken (when every profile
     /// says; else by name, numbers compared as numbers), by name, as given,
     /// or by file modification time.

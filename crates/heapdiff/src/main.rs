@@ -75,6 +75,9 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
             .build_global()
             .context("cannot start the threads")?;
     }
+    if cli.trend {
+        cli.profiles = snapshots_of_one(cli)?;
+    }
     let mut plan = cli.plan().map_err(anyhow::Error::msg)?;
     for w in dedupe(&mut plan) {
         output::warn(&w);
@@ -217,6 +220,32 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
         }
         Plan::Live { .. } => unreachable!("live plans were fetched above"),
     }
+}
+
+/// `--trend FILE`: the file's snapshots, as `FILE#N` inputs.
+fn snapshots_of_one(cli: &Cli) -> Result<Vec<PathBuf>> {
+    let [file] = cli.profiles.as_slice() else {
+        bail!("--trend takes one file of snapshots (massif); give three or more profiles instead");
+    };
+    let options = DecodeOptions {
+        max_input: Some(cli.limits().0),
+        ..DecodeOptions::default()
+    };
+    let numbers = heapdiff_profile::snapshots_in(file, &options)
+        .with_context(|| file.display().to_string())?;
+    if numbers.len() < 2 {
+        bail!(
+            "{}: {} detailed snapshot{}: a trend needs two or more \
+             (valgrind --tool=massif --detailed-freq=1 makes every snapshot detailed)",
+            file.display(),
+            numbers.len(),
+            if numbers.len() == 1 { "" } else { "s" }
+        );
+    }
+    Ok(numbers
+        .iter()
+        .map(|n| PathBuf::from(format!("{}#{n}", file.display())))
+        .collect())
 }
 
 /// Compares the first `split` inputs (merged) with the rest (merged). The

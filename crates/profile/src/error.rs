@@ -183,6 +183,13 @@ pub enum Error {
     /// converts it.
     #[error("{0}")]
     NeedsConversion(String),
+
+    /// A file of one profile where one of several snapshots was expected.
+    #[error(
+        "holds one profile ({0}); a trend over one file needs a file of snapshots (massif); \
+         give three or more profiles instead"
+    )]
+    OneProfile(String),
 }
 
 impl From<std::io::Error> for Error {

@@ -58,6 +58,7 @@ pub use decode::format::{is_gzip, sniff};
 pub use decode::legacy::DecodeOptions;
 pub use decode::{
     DEFAULT_MAX_INPUT, decode, decode_with, gunzip, gunzip_limited, open, open_with, pprof,
+    snapshots_in,
 };
 pub use error::Error;
 pub use model::{

@@ -107,3 +107,20 @@ fn a_file_alone_is_its_peak_and_a_missing_snapshot_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn one_file_with_trend_is_a_trend_over_its_detailed_snapshots() {
+    let out = stdout_of(&run(&["--trend", FILE, "--no-svg", "--format", "json"]));
+    let j: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j["kind"], "trend");
+    let files = j["files"].as_array().unwrap();
+    assert_eq!(files.len(), 21, "snapshots 0 to 20, all detailed");
+    assert_eq!(files[10], format!("{FILE}#10"), "in number order");
+    assert_eq!(
+        j["rows"][0]["function"], "copy_header",
+        "the steady leak leads"
+    );
+    let out = run(&["--trend", GO_BEFORE, "--no-svg"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds one profile"));
+}

@@ -88,6 +88,16 @@ fn snapshots(text: &str) -> Result<Vec<Snapshot<'_>>, Error> {
     Ok(out)
 }
 
+/// The numbers of a massif file's detailed snapshots, in file order.
+pub(crate) fn detailed_snapshots(bytes: &[u8]) -> Result<Vec<u32>, Error> {
+    let text = std::str::from_utf8(bytes).map_err(|e| invalid(format!("not UTF-8 text: {e}")))?;
+    Ok(snapshots(text)?
+        .iter()
+        .filter(|s| s.kind != "empty")
+        .map(|s| s.number)
+        .collect())
+}
+
 /// Decodes the snapshot `wanted` (else the peak, else the last detailed one)
 /// of a massif file.
 pub(crate) fn decode(

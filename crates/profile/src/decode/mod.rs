@@ -197,6 +197,32 @@ pub fn open_with(path: &Path, options: &DecodeOptions) -> Result<Profile, Error>
     decode_reader(open_source(path, limit)?, options)
 }
 
+/// The snapshots a file of several holds (massif's detailed ones), each
+/// readable as `FILE#N`: what `--trend` over one file compares.
+pub fn snapshots_in(path: &Path, options: &DecodeOptions) -> Result<Vec<u32>, Error> {
+    let limit = options.max_input.unwrap_or(DEFAULT_MAX_INPUT);
+    let mut bytes = Vec::new();
+    open_source(path, limit)?
+        .reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::TooLarge { limit });
+    }
+    let bytes = if is_gzip(&bytes) {
+        gunzip_limited(&bytes, limit)?
+    } else {
+        bytes
+    };
+    match sniff(&bytes) {
+        Some(Format::Massif) => massif::detailed_snapshots(&bytes),
+        other => Err(Error::OneProfile(other.map_or_else(
+            || "pprof protobuf, or unknown".to_owned(),
+            |f| f.to_string(),
+        ))),
+    }
+}
+
 /// `FILE` and `N` of `FILE#N`, when `FILE#N` is not a file and `FILE` is.
 fn snapshot_of(path: &Path) -> Option<(std::path::PathBuf, u32)> {
     let text = path.to_str()?;
