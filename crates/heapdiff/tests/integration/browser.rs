@@ -30,6 +30,20 @@ fn chromium() -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
+/// The Chromium to test with; `None` (the test says it skipped) when there
+/// is none, which fails the test under `HEAPDIFF_REQUIRE_BROWSER`.
+fn chromium_or_skip() -> Option<PathBuf> {
+    let found = chromium();
+    if found.is_none() {
+        assert!(
+            std::env::var_os("HEAPDIFF_REQUIRE_BROWSER").is_none(),
+            "HEAPDIFF_REQUIRE_BROWSER is set but no Chromium was found (apt-get install chromium)"
+        );
+        eprintln!("skipped: no chromium on PATH (set HEAPDIFF_CHROMIUM to one)");
+    }
+    found
+}
+
 fn headless(chromium: &Path) -> Command {
     let mut cmd = Command::new(chromium);
     cmd.args([
@@ -106,12 +120,7 @@ window.addEventListener('load', function () {
 
 #[test]
 fn heap_flame_graph_zooms_and_searches_in_chromium() {
-    let Some(chromium) = chromium() else {
-        assert!(
-            std::env::var_os("HEAPDIFF_REQUIRE_BROWSER").is_none(),
-            "HEAPDIFF_REQUIRE_BROWSER is set but no Chromium was found (apt-get install chromium)"
-        );
-        eprintln!("skipped: no chromium on PATH (set HEAPDIFF_CHROMIUM to one)");
+    let Some(chromium) = chromium_or_skip() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -262,12 +271,7 @@ fn pixels(png: &Path) -> (usize, usize, Vec<u8>) {
 
 #[test]
 fn heap_flame_graph_looks_the_same_under_githubs_content_security_policy() {
-    let Some(chromium) = chromium() else {
-        assert!(
-            std::env::var_os("HEAPDIFF_REQUIRE_BROWSER").is_none(),
-            "HEAPDIFF_REQUIRE_BROWSER is set but no Chromium was found (apt-get install chromium)"
-        );
-        eprintln!("skipped: no chromium on PATH (set HEAPDIFF_CHROMIUM to one)");
+    let Some(chromium) = chromium_or_skip() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -63,6 +63,20 @@ fn without_times_in_the_profiles_file_times_tell() {
     assert!(!stderr_of(&run(&[new, near.to_str().unwrap(), "--no-svg"])).contains("swapped"));
 }
 
+/// The file names of trend inputs, without their directories.
+fn file_names(files: &[String]) -> Vec<String> {
+    files
+        .iter()
+        .map(|f| {
+            Path::new(f)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
 fn trend_files(args: &[&str]) -> (Vec<String>, String) {
     let mut all = vec!["--no-svg", "--format", "json"];
     all.extend_from_slice(args);
@@ -90,21 +104,9 @@ fn trend_snapshots_go_in_the_order_they_were_taken() {
         })
         .collect();
     let args: Vec<&str> = paths.iter().map(String::as_str).collect();
-    let names = |files: Vec<String>| -> Vec<String> {
-        files
-            .iter()
-            .map(|f| {
-                Path::new(f)
-                    .file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect()
-    };
     let (files, err) = trend_files(&args);
     assert_eq!(
-        names(files),
+        file_names(&files),
         ["z5", "z4", "z3", "z2", "z1"].map(|z| format!("{z}.pb.gz"))
     );
     assert!(
@@ -116,7 +118,7 @@ fn trend_snapshots_go_in_the_order_they_were_taken() {
         with.extend(["--order", order]);
         let (files, err) = trend_files(&with);
         assert_eq!(
-            names(files),
+            file_names(&files),
             expected.map(|i| format!("z{i}.pb.gz")),
             "--order {order}"
         );
@@ -138,15 +140,5 @@ fn without_times_trend_snapshots_go_by_name_numbers_as_numbers() {
         .collect();
     let args: Vec<&str> = paths.iter().map(String::as_str).collect();
     let (files, _) = trend_files(&args);
-    let names: Vec<String> = files
-        .iter()
-        .map(|f| {
-            Path::new(f)
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
-    assert_eq!(names, ["snap.1.tm", "snap.2.tm", "snap.10.tm"]);
+    assert_eq!(file_names(&files), ["snap.1.tm", "snap.2.tm", "snap.10.tm"]);
 }
