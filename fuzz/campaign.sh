@@ -9,7 +9,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 secs=${1:-600}
 [ $# -gt 0 ] && shift
-targets=${*:-"pprof gzip jemalloc heap_text tracemalloc folded memray_csv dhat v8 massif speedscope pipeline roundtrip truncation live_response"}
+targets=${*:-"pprof gzip jemalloc heap_text tracemalloc folded memray_csv dhat v8 massif speedscope jfr pipeline roundtrip truncation live_response"}
 sh "$here/seed.sh"
 cd "$here"
 cargo +nightly fuzz build -O -s none >/dev/null

@@ -53,6 +53,8 @@ const LIBRARY: &[&str] = &[
     r"/node_modules/",
     // Go: vendored dependencies.
     r"/vendor/",
+    // Java: the JDK's own packages (JFR frames are `package.Class.method`).
+    r"^(java|javax|jdk|sun|com\.sun)\.",
 ];
 
 static BUILTIN: LazyLock<Regex> =

@@ -56,6 +56,9 @@ impl Precision {
             Format::Pprof | Format::GoHeapText if by_bytes && named && header.period > 1 => {
                 Precision::Sampled
             }
+            // Allocation samples, TLAB events and old-object samples all
+            // see a sample of the allocations.
+            Format::Jfr => Precision::Sampled,
             _ => Precision::Unknown,
         }
     }

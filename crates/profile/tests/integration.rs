@@ -206,6 +206,7 @@ fn every_truncation_of_every_fixture_fails_cleanly() {
         "dhat/valgrind",
         "folded/jeprof",
         "folded/heaptrack",
+        "jfr",
     ] {
         let Ok(entries) = std::fs::read_dir(fixture(dir)) else {
             continue;

@@ -120,9 +120,19 @@ fn name_of(row: &serde_json::Value) -> String {
 /// Checks heapdiff's rows (JSON, by line, flat, every changed row) for a
 /// pair against an independent sum of the same files.
 pub(crate) fn matches_independent_sum(before: &str, after: &str, reference_path: &str) {
+    matches_independent_sum_of("space", before, after, reference_path);
+}
+
+/// [`matches_independent_sum`] of the sample type `sample_type`.
+pub(crate) fn matches_independent_sum_of(
+    sample_type: &str,
+    before: &str,
+    after: &str,
+    reference_path: &str,
+) {
     let (totals, rows) = reference(reference_path);
-    let j = json(&[before, after]);
-    assert_eq!(j["sample_type"], "space");
+    let j = json(&[before, after, "--sample-type", sample_type]);
+    assert_eq!(j["sample_type"], sample_type);
     assert_eq!(
         (
             j["before_total"].as_i64().unwrap(),
@@ -138,7 +148,7 @@ pub(crate) fn matches_independent_sum(before: &str, after: &str, reference_path:
             (
                 r["before"].as_i64().unwrap(),
                 r["after"].as_i64().unwrap(),
-                r["count_delta"].as_i64().unwrap(),
+                r["count_delta"].as_i64().unwrap_or(0),
                 name_of(r),
             )
         })

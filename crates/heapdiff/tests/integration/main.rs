@@ -20,6 +20,7 @@ mod hostile_outputs;
 mod hostile_symbols;
 mod images;
 mod interchange;
+mod jfr;
 mod massif;
 mod native;
 mod node;

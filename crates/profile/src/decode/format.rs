@@ -79,6 +79,9 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     if crate::decode::v8::looks_like(head) {
         return Some(Format::V8HeapProfile);
     }
+    if crate::decode::jfr::looks_like(head) {
+        return Some(Format::Jfr);
+    }
     if crate::decode::massif::looks_like(head) {
         return Some(Format::Massif);
     }
@@ -147,12 +150,7 @@ const FOREIGN: &[(&[u8], &str)] = &[
         b"JAVA PROFILE 1.0.",
         "a Java heap dump (.hprof): an object graph, compared by class (Eclipse MAT, VisualVM), \
          not by allocation site; allocation sites come from JDK Flight Recorder \
-         (jdk.ObjectAllocationSample), which heapdiff does not read yet",
-    ),
-    (
-        b"FLR\0",
-        "a JDK Flight Recorder recording: heapdiff does not read JFR yet; \
-         `jfr print --events jdk.ObjectAllocationSample FILE` lists its allocation samples",
+         recordings (`jcmd PID JFR.dump filename=FILE.jfr`), which heapdiff reads",
     ),
     (
         b"--- heapz",
@@ -288,7 +286,6 @@ mod tests {
                 b"JAVA PROFILE 1.0.2\0\0\0\0\x08",
                 "a Java heap dump (.hprof)",
             ),
-            (b"FLR\0\0\x02\0\x01", "a JDK Flight Recorder recording"),
             (b"--- heapz 1 ---\nformat = java\n", "a Java heapz dump"),
             (
                 b"jemalloc profiling not enabled (opt.prof is false)\n",

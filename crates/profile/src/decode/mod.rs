@@ -8,6 +8,7 @@ pub(crate) mod dhat;
 mod folded;
 pub(crate) mod format;
 mod gzip;
+mod jfr;
 pub(crate) mod legacy;
 pub(crate) mod lines;
 mod massif;
@@ -484,6 +485,7 @@ fn decode_plain(bytes: bytes::Bytes, options: &DecodeOptions) -> Result<Profile,
         Some(Format::V8HeapProfile) => v8::decode(&bytes, &options.limits),
         Some(Format::Massif) => massif::decode(&bytes, options.snapshot, &options.limits),
         Some(Format::Speedscope) => speedscope::decode(&bytes, &options.limits),
+        Some(Format::Jfr) => jfr::decode(&bytes, &options.limits),
         Some(Format::MemrayCsv) => memray::decode(&bytes, &options.limits),
         Some(Format::Memray) => Err(Error::Unsupported {
             format: Format::Memray,

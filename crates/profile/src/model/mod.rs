@@ -47,6 +47,8 @@ pub enum Format {
     Massif,
     /// speedscope JSON (memray, py-spy, dotnet-trace).
     Speedscope,
+    /// JDK Flight Recorder recording (`.jfr`).
+    Jfr,
 }
 
 impl std::fmt::Display for Format {
@@ -64,6 +66,7 @@ impl std::fmt::Display for Format {
             Format::V8HeapProfile => "V8 sampling heap profile",
             Format::Massif => "massif output",
             Format::Speedscope => "speedscope JSON",
+            Format::Jfr => "JFR recording",
         })
     }
 }
