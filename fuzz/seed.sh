@@ -5,7 +5,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 fx="$here/../fixtures"
 c="$here/corpus"
-mkdir -p "$c"/pprof "$c"/gzip "$c"/jemalloc "$c"/heap_text "$c"/tracemalloc "$c"/folded "$c"/memray_csv "$c"/dhat "$c"/v8 "$c"/massif "$c"/speedscope "$c"/jfr "$c"/pipeline "$c"/roundtrip \
+mkdir -p "$c"/pprof "$c"/gzip "$c"/jemalloc "$c"/heap_text "$c"/tracemalloc "$c"/folded "$c"/memray_csv "$c"/dhat "$c"/v8 "$c"/massif "$c"/speedscope "$c"/jfr "$c"/heaptrack "$c"/pipeline "$c"/roundtrip \
   "$c"/truncation "$c"/live_response
 # Writes one byte, given as a number (0 to 255).
 byte() { printf "\\$(printf %03o "$1")"; }
@@ -45,6 +45,9 @@ for f in "$fx"/speedscope/*.json; do
 done
 for f in "$fx"/jfr/*.jfr.gz; do
   i=$((i+1)); zcat "$f" | tail -c +5 > "$c/jfr/$i"; cp "$f" "$c/pipeline/jf$i"
+done
+for f in "$fx"/heaptrack/*.zst; do
+  i=$((i+1)); zstdcat "$f" | tail -n +3 > "$c/heaptrack/$i"; cp "$f" "$c/pipeline/ht$i.zst"
 done
 printf '\005\020\010\007' > "$c/roundtrip/1"
 # Answers a profile endpoint may give: a profile, a redirect, a chunked

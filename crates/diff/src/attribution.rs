@@ -42,7 +42,7 @@ const LIBRARY: &[&str] = &[
     r" /usr/include/",
     r" /usr/(lib|local/lib)/gcc/",
     r" \.\.?/(malloc|string|stdlib|libio|stdio-common|elf|nptl|misc|posix|sysdeps|iconv|locale|dlfcn|csu)/",
-    r"^0x[0-9a-f]+ \((lib[^ )]*\.so[^ )]*|ld-linux[^ )]*)\)",
+    r"^(0x[0-9a-f]+|\?\?) \((lib[^ )]*\.so[^ )]*|ld-linux[^ )]*)\)",
     // Python: the standard library, installed packages, frozen modules.
     r"/lib/python[0-9.]+/",
     r"/(site|dist)-packages/",

@@ -48,7 +48,8 @@ impl Precision {
             | Format::Dhat
             | Format::MemrayCsv
             | Format::GperftoolsHeap
-            | Format::Massif => Precision::Exact,
+            | Format::Massif
+            | Format::Heaptrack => Precision::Exact,
             // Go's MemProfileRate = 1 records every allocation.
             Format::Pprof | Format::GoHeapText if by_bytes && named && header.period == 1 => {
                 Precision::Exact

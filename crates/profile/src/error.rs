@@ -16,9 +16,9 @@ pub enum Error {
     #[error("the file is empty")]
     Empty,
 
-    /// The input starts like gzip but does not decompress.
-    #[error("corrupt gzip data: {0}")]
-    Gzip(std::io::Error),
+    /// The input starts like gzip or zstd but does not decompress.
+    #[error("corrupt {0} data: {1}")]
+    Decompress(&'static str, std::io::Error),
 
     /// Neither a known text format nor a decodable protobuf.
     #[error(
@@ -140,7 +140,7 @@ pub enum Error {
 
     /// A gzip stream that inflates to more than the input limit allows.
     #[error(
-        "it decompresses to more than {} (a gzip bomb?); raise the limit with --max-input SIZE",
+        "it decompresses to more than {} (a decompression bomb?); raise the limit with --max-input SIZE",
         crate::decode::budget::human(*limit)
     )]
     InflatesTooLarge {

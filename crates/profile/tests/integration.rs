@@ -207,16 +207,16 @@ fn every_truncation_of_every_fixture_fails_cleanly() {
         "folded/jeprof",
         "folded/heaptrack",
         "jfr",
+        "heaptrack",
     ] {
         let Ok(entries) = std::fs::read_dir(fixture(dir)) else {
             continue;
         };
         for e in entries.flatten() {
             let path = e.path();
-            let profile = path
-                .extension()
-                .and_then(|x| x.to_str())
-                .is_some_and(|x| ["gz", "heap", "tm", "csv", "json", "folded", "txt"].contains(&x));
+            let profile = path.extension().and_then(|x| x.to_str()).is_some_and(|x| {
+                ["gz", "zst", "heap", "tm", "csv", "json", "folded", "txt"].contains(&x)
+            });
             if path.is_file() && profile {
                 files.push(path);
             }

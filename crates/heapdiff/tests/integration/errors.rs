@@ -377,23 +377,31 @@ fn empty_after_profile_draws_what_vanished_or_warns_in_classic_style() {
 }
 
 #[test]
-fn gzip_bomb_stops_at_the_limit() {
+fn gzip_and_zstd_bombs_stop_at_the_limit() {
     use std::io::Write;
     // A valid start (a sample type), then 8 MiB of zeros in a field no
     // decoder reads: nothing tells it from a profile but its size.
+    let mut plain = b"\x0a\x04\x08\x01\x10\x02\xa2\x06\x80\x80\x80\x04".to_vec();
+    plain.resize(plain.len() + (8 << 20), 0);
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    enc.write_all(b"\x0a\x04\x08\x01\x10\x02\xa2\x06\x80\x80\x80\x04")
-        .unwrap();
-    enc.write_all(&vec![0u8; 8 << 20]).unwrap();
-    let bomb = enc.finish().unwrap();
-    let err = fails(
-        &[("a.pb.gz", &go_after()), ("bomb.gz", &bomb)],
-        &["bomb.gz", "a.pb.gz", "--max-input", "1MiB"],
-    );
-    assert_eq!(
-        one_line(&err),
-        "heapdiff: error: bomb.gz: it decompresses to more than 1 MiB (a gzip bomb?); raise the limit with --max-input SIZE"
-    );
+    enc.write_all(&plain).unwrap();
+    let gz = enc.finish().unwrap();
+    let zst =
+        ruzstd::encoding::compress_to_vec(&plain[..], ruzstd::encoding::CompressionLevel::Fastest);
+    assert!(zst.len() < 100_000);
+    for (name, bomb) in [("bomb.gz", gz), ("bomb.zst", zst)] {
+        let err = fails(
+            &[("a.pb.gz", &go_after()), (name, &bomb)],
+            &[name, "a.pb.gz", "--max-input", "1MiB"],
+        );
+        assert_eq!(
+            one_line(&err),
+            format!(
+                "heapdiff: error: {name}: it decompresses to more than 1 MiB (a decompression bomb?); \
+                 raise the limit with --max-input SIZE"
+            )
+        );
+    }
 }
 
 #[test]

@@ -379,7 +379,7 @@ fn containers() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         (
             "after.zst",
             b"\x28\xb5\x2f\xfd\x24\x10\x81\x00\x00".to_vec(),
-            "zstd-compressed (a heaptrack capture? convert it with `heaptrack_print",
+            "corrupt zstd data: ",
         ),
         (
             "after.bz2",

@@ -12,6 +12,7 @@ mod errors;
 mod fixtures;
 mod golden;
 mod habits;
+mod heaptrack;
 mod hostile_decoders;
 mod hostile_inputs;
 mod hostile_live;

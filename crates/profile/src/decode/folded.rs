@@ -119,6 +119,8 @@ fn read(
     // Frames that are bare addresses, in stacks that count something.
     let mut raw: (usize, Option<String>) = (0, None);
     let mut raw_seen: rustc_hash::FxHashSet<FrameId> = Default::default();
+    // heaptrack_print -F ends every stack with `;`, and no other producer.
+    let mut heaptrack = true;
     while let Some((n, line)) = lines.next_line()? {
         if line.trim().is_empty() {
             continue;
@@ -141,6 +143,7 @@ fn read(
             });
         }
         stack.clear();
+        heaptrack &= folded.ends_with(';');
         // heaptrack ends every stack with `;`: empty frames are skipped.
         for name in folded.split(';').rev().filter(|f| !f.is_empty()) {
             let id = match frames.get(name) {
@@ -185,6 +188,14 @@ fn read(
              debug info at hand: heaptrack_print, jeprof --collapsed BINARY)",
             if n == 1 { "" } else { "s" },
             if n == 1 { "is a" } else { "are" },
+        ));
+    }
+    if heaptrack {
+        b.warn(format!(
+            "heaptrack_print -F stacks: each count is the cost its --flamegraph-cost-type named \
+             (allocations, a count, unless leaked, peak or temporary was asked for), read here \
+             as {unit} (--unit says otherwise); heapdiff reads heaptrack's captures (.zst) \
+             themselves, with all four costs"
         ));
     }
     let mut cut = CutSigns::default();

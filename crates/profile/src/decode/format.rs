@@ -79,6 +79,9 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     if crate::decode::v8::looks_like(head) {
         return Some(Format::V8HeapProfile);
     }
+    if crate::decode::heaptrack::looks_like(head) {
+        return Some(Format::Heaptrack);
+    }
     if crate::decode::jfr::looks_like(head) {
         return Some(Format::Jfr);
     }
@@ -102,10 +105,8 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
 const CONTAINERS: &[(&[u8], &str)] = &[
     (
         &[0x28, 0xb5, 0x2f, 0xfd],
-        // heaptrack writes zstd; its content cannot be looked at here.
-        "zstd-compressed (a heaptrack capture? convert it with \
-         `heaptrack_print -f FILE --flamegraph-cost-type leaked -F FILE.folded`; \
-         otherwise decompress it first: `zstd -d FILE`)",
+        // Seen only inside another compression: zstd itself is read.
+        "zstd-compressed inside another compression: decompress the outer one first",
     ),
     (
         b"BZh",
@@ -358,7 +359,7 @@ mod tests {
         let cases: &[(&[u8], &str)] = &[
             (
                 b"\x28\xb5\x2f\xfd\x04\x58",
-                "zstd-compressed (a heaptrack capture?",
+                "zstd-compressed inside another compression",
             ),
             (
                 b"BZh91AY&SY",

@@ -43,8 +43,9 @@ pub(crate) struct LineReader<R> {
     /// Bytes read so far, and the most accepted.
     read: u64,
     limit: u64,
-    /// Whether `src` inflates gzip: its read errors are then corrupt data.
-    gzip: bool,
+    /// What `src` decompresses (`gzip`, `zstd`), if anything: its read
+    /// errors are then corrupt data.
+    compressed: Option<&'static str>,
     /// The number of the last line returned.
     line: usize,
     /// Whether the last line returned ended the input without a newline.
@@ -53,10 +54,10 @@ pub(crate) struct LineReader<R> {
 
 impl<R: Read> LineReader<R> {
     /// Lines of `src`, which may yield at most `limit` bytes (more is
-    /// [`Error::TooLarge`]). `gzip` says that `src` inflates, so that its
-    /// errors are reported as corrupt gzip data. `head` holds bytes already
+    /// [`Error::TooLarge`]). `compressed` names what `src` decompresses, so
+    /// that its errors are reported as corrupt data of that kind. `head` holds bytes already
     /// taken from `src`, which come first.
-    pub(crate) fn new(head: Vec<u8>, src: R, limit: u64, gzip: bool) -> Self {
+    pub(crate) fn new(head: Vec<u8>, src: R, limit: u64, compressed: Option<&'static str>) -> Self {
         let len = head.len();
         LineReader {
             src,
@@ -67,7 +68,7 @@ impl<R: Read> LineReader<R> {
             filled: true,
             read: len as u64,
             limit,
-            gzip,
+            compressed,
             line: 0,
             unterminated: false,
         }
@@ -241,8 +242,12 @@ impl<R: Read> LineReader<R> {
             match self.src.read(&mut self.buf[self.len..]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) if self.gzip => return Err(Error::Gzip(e)),
-                Err(e) => return Err(Error::Io(e)),
+                Err(e) => {
+                    return Err(match self.compressed {
+                        Some(what) => Error::Decompress(what, e),
+                        None => Error::Io(e),
+                    });
+                }
             }
         };
         if n == 0 {
@@ -304,7 +309,7 @@ impl CutSigns {
 impl<'a> LineReader<&'a [u8]> {
     /// Lines of a string already in memory.
     pub(crate) fn of_str(text: &'a str) -> Self {
-        LineReader::new(Vec::new(), text.as_bytes(), u64::MAX, false)
+        LineReader::new(Vec::new(), text.as_bytes(), u64::MAX, None)
     }
 }
 
@@ -351,7 +356,7 @@ mod tests {
                     step,
                 },
                 u64::MAX,
-                false,
+                None,
             );
             let mut got = Vec::new();
             // Field sizes from a byte to more than a buffer.
@@ -375,7 +380,7 @@ mod tests {
     #[test]
     fn a_field_past_the_limit_is_too_large() {
         let input = [0u8; 100];
-        let mut r = LineReader::new(Vec::new(), &input[..], 50, false);
+        let mut r = LineReader::new(Vec::new(), &input[..], 50, None);
         assert!(matches!(r.bytes(80), Err(Error::TooLarge { limit: 50 })));
     }
 
@@ -408,7 +413,7 @@ mod tests {
                     bytes: text.as_bytes(),
                     step,
                 };
-                let got = all(LineReader::new(Vec::new(), src, u64::MAX, false)).unwrap();
+                let got = all(LineReader::new(Vec::new(), src, u64::MAX, None)).unwrap();
                 assert!(got == want, "step {step}, text of {} bytes", text.len());
             }
             // Part of the input already read, as a sniffed head is.
@@ -418,7 +423,7 @@ mod tests {
                 head,
                 &text.as_bytes()[cut..],
                 u64::MAX,
-                false,
+                None,
             ))
             .unwrap();
             assert!(got == want, "head of {cut} bytes");
@@ -428,7 +433,7 @@ mod tests {
     #[test]
     fn invalid_utf8_is_replaced_line_by_line() {
         let bytes = b"ok\n\xff\xfeab\ncaf\xc3\n\xc3\xa9\n";
-        let got = all(LineReader::new(Vec::new(), &bytes[..], u64::MAX, false)).unwrap();
+        let got = all(LineReader::new(Vec::new(), &bytes[..], u64::MAX, None)).unwrap();
         let want = String::from_utf8_lossy(bytes);
         let want: Vec<(usize, String)> = want
             .lines()
@@ -442,12 +447,12 @@ mod tests {
     #[test]
     fn input_beyond_the_limit_is_refused() {
         let text = "line\n".repeat(1000);
-        let r = LineReader::new(Vec::new(), text.as_bytes(), 4999, false);
+        let r = LineReader::new(Vec::new(), text.as_bytes(), 4999, None);
         assert!(matches!(all(r), Err(Error::TooLarge { limit: 4999 })));
-        let r = LineReader::new(Vec::new(), text.as_bytes(), 5000, false);
+        let r = LineReader::new(Vec::new(), text.as_bytes(), 5000, None);
         assert_eq!(all(r).unwrap().len(), 1000);
         // Bytes already read (a sniffed head) count.
-        let r = LineReader::new(text.as_bytes().to_vec(), &b""[..], 4999, false);
+        let r = LineReader::new(text.as_bytes().to_vec(), &b""[..], 4999, None);
         assert!(matches!(all(r), Err(Error::TooLarge { limit: 4999 })));
     }
 
@@ -517,9 +522,14 @@ mod tests {
                 Err(std::io::Error::new(ErrorKind::InvalidData, "bad block"))
             }
         }
-        let gz = all(LineReader::new(b"a\nb".to_vec(), Broken, u64::MAX, true));
+        let gz = all(LineReader::new(
+            b"a\nb".to_vec(),
+            Broken,
+            u64::MAX,
+            Some("gzip"),
+        ));
         assert_eq!(gz.unwrap_err().to_string(), "corrupt gzip data: bad block");
-        let io = all(LineReader::new(Vec::new(), Broken, u64::MAX, false));
+        let io = all(LineReader::new(Vec::new(), Broken, u64::MAX, None));
         assert_eq!(io.unwrap_err().to_string(), "cannot read: bad block");
     }
 }

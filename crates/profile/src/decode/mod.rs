@@ -8,6 +8,7 @@ pub(crate) mod dhat;
 mod folded;
 pub(crate) mod format;
 mod gzip;
+mod heaptrack;
 mod jfr;
 pub(crate) mod legacy;
 pub(crate) mod lines;
@@ -17,6 +18,7 @@ pub mod pprof;
 mod python;
 mod speedscope;
 mod v8;
+mod zstd;
 
 use std::io::Read;
 use std::path::Path;
@@ -154,7 +156,11 @@ fn read_to_end_into_zeroed(
 
 /// The error of a failed read: [`Error::OverBudget`] when the budget
 /// stopped it, else `other` of the I/O error.
-fn read_error(e: std::io::Error, budget: &Budget, other: fn(std::io::Error) -> Error) -> Error {
+fn read_error(
+    e: std::io::Error,
+    budget: &Budget,
+    other: impl FnOnce(std::io::Error) -> Error,
+) -> Error {
     if e.kind() == std::io::ErrorKind::OutOfMemory {
         Error::OverBudget {
             limit: budget.limit(),
@@ -315,11 +321,11 @@ fn decode_reader(src: Source<'_>, options: &DecodeOptions) -> Result<Profile, Er
         let hint = size_hint(tail, size.unwrap_or(0), limit);
         return decode_gzip_stream(std::io::Cursor::new(head).chain(src), hint, options);
     }
+    if zstd::is_zstd(&head) {
+        return decode_zstd_stream(std::io::Cursor::new(head).chain(src), options);
+    }
     if let Some(format) = Streamed::of(&head) {
-        return format.decode(
-            &mut lines::LineReader::new(head, src, limit, false),
-            options,
-        );
+        return format.decode(&mut lines::LineReader::new(head, src, limit, None), options);
     }
     check_start(&head)?;
     decode_inflated(read_rest(head, src, size, limit, &options.budget)?, options)
@@ -337,7 +343,7 @@ fn decode_gzip_stream(
         std::io::BufReader::with_capacity(GZIP_READ, compressed),
         padded.clone(),
     );
-    let mut profile = decode_inflating(gz, hint, options)?;
+    let mut profile = decode_inflating(gz, hint, "gzip", options)?;
     if padded.load(std::sync::atomic::Ordering::Relaxed) {
         profile
             .warnings
@@ -365,10 +371,19 @@ fn check_start(head: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-/// [`decode_gzip_stream`] of the inflating reader `gz`.
+/// Decodes a zstd stream (heaptrack's captures), decompressed as it is
+/// decoded.
+fn decode_zstd_stream(compressed: impl Read, options: &DecodeOptions) -> Result<Profile, Error> {
+    let frames = zstd::Frames::new(std::io::BufReader::with_capacity(GZIP_READ, compressed));
+    decode_inflating(frames, 0, "zstd", options)
+}
+
+/// Decodes what the decompressing reader `gz` gives (`what` names its
+/// compression, for errors).
 fn decode_inflating(
     mut gz: impl Read,
     hint: usize,
+    what: &'static str,
     options: &DecodeOptions,
 ) -> Result<Profile, Error> {
     let limit = options.max_input.unwrap_or(DEFAULT_MAX_INPUT);
@@ -376,14 +391,17 @@ fn decode_inflating(
     (&mut gz)
         .take(HEAD.min(limit.saturating_add(1)))
         .read_to_end(&mut head)
-        .map_err(Error::Gzip)?;
+        .map_err(|e| Error::Decompress(what, e))?;
     check_start(&head)?;
     if let Some(format) = Streamed::of(&head) {
-        return format.decode(&mut lines::LineReader::new(head, gz, limit, true), options);
+        return format.decode(
+            &mut lines::LineReader::new(head, gz, limit, Some(what)),
+            options,
+        );
     }
     // `gz`, and with it the compressed bytes, is gone once inflated.
     let inflated = read_to_end_into_zeroed(gz, head, hint, limit, &options.budget)
-        .map_err(|e| read_error(e, &options.budget, Error::Gzip))?;
+        .map_err(|e| read_error(e, &options.budget, |e| Error::Decompress(what, e)))?;
     if inflated.len() as u64 > limit {
         return Err(Error::InflatesTooLarge { limit });
     }
@@ -443,8 +461,8 @@ fn size_hint(tail: Option<[u8; 4]>, compressed: u64, limit: u64) -> usize {
 /// `out` (what `gz` gave so far) followed by the rest of `gz`, of at most
 /// `limit` bytes in all; `hint` sizes the buffer.
 fn inflate_rest(gz: impl Read, out: Vec<u8>, hint: usize, limit: u64) -> Result<Vec<u8>, Error> {
-    let out =
-        read_to_end_into_zeroed(gz, out, hint, limit, &Budget::UNLIMITED).map_err(Error::Gzip)?;
+    let out = read_to_end_into_zeroed(gz, out, hint, limit, &Budget::UNLIMITED)
+        .map_err(|e| Error::Decompress("gzip", e))?;
     if out.len() as u64 > limit {
         return Err(Error::InflatesTooLarge { limit });
     }
@@ -454,7 +472,7 @@ fn inflate_rest(gz: impl Read, out: Vec<u8>, hint: usize, limit: u64) -> Result<
 fn decode_plain(bytes: bytes::Bytes, options: &DecodeOptions) -> Result<Profile, Error> {
     let lines = |format: Streamed| {
         format.decode(
-            &mut lines::LineReader::new(Vec::new(), &bytes[..], u64::MAX, false),
+            &mut lines::LineReader::new(Vec::new(), &bytes[..], u64::MAX, None),
             options,
         )
     };
@@ -486,6 +504,7 @@ fn decode_plain(bytes: bytes::Bytes, options: &DecodeOptions) -> Result<Profile,
         Some(Format::Massif) => massif::decode(&bytes, options.snapshot, &options.limits),
         Some(Format::Speedscope) => speedscope::decode(&bytes, &options.limits),
         Some(Format::Jfr) => jfr::decode(&bytes, &options.limits),
+        Some(Format::Heaptrack) => heaptrack::decode(&bytes, &options.limits),
         Some(Format::MemrayCsv) => memray::decode(&bytes, &options.limits),
         Some(Format::Memray) => Err(Error::Unsupported {
             format: Format::Memray,
@@ -598,7 +617,7 @@ mod tests {
     fn truncated_gzip_is_an_error() {
         let z = gzip(b"some bytes that compress");
         let err = decode(&z[..z.len() / 2]).unwrap_err();
-        assert!(matches!(err, Error::Gzip(_)), "{err}");
+        assert!(matches!(err, Error::Decompress("gzip", _)), "{err}");
         assert!(err.to_string().starts_with("corrupt gzip data"), "{err}");
     }
 
@@ -619,7 +638,7 @@ mod tests {
         let err = gunzip_limited(&bomb, 1 << 20).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "it decompresses to more than 1 MiB (a gzip bomb?); raise the limit with --max-input SIZE"
+            "it decompresses to more than 1 MiB (a decompression bomb?); raise the limit with --max-input SIZE"
         );
         assert_eq!(gunzip_limited(&bomb, 10 << 20).unwrap().len(), 10 << 20);
         let opts = DecodeOptions {

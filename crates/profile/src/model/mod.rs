@@ -49,6 +49,8 @@ pub enum Format {
     Speedscope,
     /// JDK Flight Recorder recording (`.jfr`).
     Jfr,
+    /// heaptrack capture (`heaptrack.<app>.<pid>.zst`).
+    Heaptrack,
 }
 
 impl std::fmt::Display for Format {
@@ -67,6 +69,7 @@ impl std::fmt::Display for Format {
             Format::Massif => "massif output",
             Format::Speedscope => "speedscope JSON",
             Format::Jfr => "JFR recording",
+            Format::Heaptrack => "heaptrack capture",
         })
     }
 }

@@ -338,7 +338,7 @@ fn index(n: usize) -> u32 {
 /// produced.
 #[cfg(test)]
 pub(crate) fn load(bytes: &[u8]) -> Result<(Arena, Value), Error> {
-    load_from(&mut LineReader::new(Vec::new(), bytes, u64::MAX, false))
+    load_from(&mut LineReader::new(Vec::new(), bytes, u64::MAX, None))
 }
 
 /// Runs a pickle as it is read from `input`: the input is never held whole

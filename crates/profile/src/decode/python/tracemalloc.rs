@@ -117,7 +117,7 @@ fn not_a_trace(arena: &Arena, i: usize, item: Value) -> Error {
 /// Decodes a `Snapshot.dump()` pickle held in memory.
 pub(crate) fn decode(bytes: &[u8], limits: &crate::Limits) -> Result<Profile, Error> {
     decode_reader(
-        &mut LineReader::new(Vec::new(), bytes, u64::MAX, false),
+        &mut LineReader::new(Vec::new(), bytes, u64::MAX, None),
         limits,
     )
 }
