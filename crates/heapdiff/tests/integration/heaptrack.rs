@@ -111,3 +111,38 @@ fn cut_captures_fail_naming_the_file() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn garbage_lines_are_one_line_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, body) in [
+        "i zz 1\n",
+        "t 5 5\n",
+        "a 10 1\n",
+        "+ 0\n",
+        "s 99 x\n",
+        "\u{1}\u{2}\n",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = dir.path().join(format!("garbage{i}"));
+        std::fs::write(&path, format!("v 10400 3\nX ./app\n{body}")).unwrap();
+        let out = run(&[BEFORE, path.to_str().unwrap(), "--no-svg"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        if body.starts_with('\u{1}') {
+            // An unknown record is skipped, as heaptrack skips it, and said.
+            assert!(
+                err.contains("lines of kinds heapdiff does not know were skipped"),
+                "{err}"
+            );
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(2), "{body:?}");
+        assert!(
+            err.contains(&format!("garbage{i}: heaptrack capture: line 3")),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}

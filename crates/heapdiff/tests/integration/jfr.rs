@@ -60,3 +60,36 @@ fn cut_recordings_fail_with_the_chunk_and_byte() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn garbage_after_the_magic_is_one_line_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // Deterministic noise: every byte value, in a scrambled order.
+    let noise: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let mut header = b"FLR\0\0\x02\0\x01".to_vec();
+    header.extend(1000i64.to_be_bytes());
+    for (name, bytes) in [
+        ("noise.jfr", [&b"FLR\0"[..], &noise].concat()),
+        ("header.jfr", [&header[..], &noise].concat()),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = run(&[path.to_str().unwrap(), AFTER, "--no-svg"]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(name) && err.contains("JFR recording: chunk 1"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn whole_recordings_do_not_warn() {
+    let out = run(&[BEFORE, AFTER, "--no-svg"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
