@@ -103,9 +103,25 @@ struct IpFrame {
 #[derive(Clone, Copy, Default)]
 struct Cost {
     leaked: i64,
+    /// `leaked` at the heap's largest so far, once `peak_seen` is the
+    /// number of times the heap grew past its largest; until then, `leaked`
+    /// itself is (it has not changed since).
     peak: i64,
+    peak_seen: u64,
     allocations: i64,
     temporary: i64,
+}
+
+impl Cost {
+    /// Adds `bytes` (a negative number frees), after keeping the bytes
+    /// held at the heap's largest (the `peaks`-th time it grew past it).
+    fn hold(&mut self, bytes: i64, peaks: u64) {
+        if self.peak_seen != peaks {
+            self.peak = self.leaked;
+            self.peak_seen = peaks;
+        }
+        self.leaked += bytes;
+    }
 }
 
 /// What the first pass over the lines gathers.
@@ -123,36 +139,47 @@ struct Capture<'a> {
     costs: Vec<Cost>,
     suppressions: Vec<String>,
     command: Option<&'a str>,
-    /// The number of the `+`/`-` event at which the heap first reached its
-    /// largest, if it ever grew.
-    peak_event: Option<u64>,
+    /// How many times the heap grew past its largest.
+    peaks: u64,
     unknown_lines: usize,
 }
 
 /// A line's fields after its mode letter.
 struct Fields<'a> {
-    rest: std::str::SplitAsciiWhitespace<'a>,
+    rest: &'a [u8],
     line_no: usize,
 }
 
 impl Fields<'_> {
     /// The next hex number.
     fn hex(&mut self) -> Result<u64, Error> {
-        let line_no = self.line_no;
-        let word = self
-            .rest
-            .next()
-            .ok_or_else(|| invalid(format!("line {line_no}: a number is missing")))?;
-        u64::from_str_radix(word, 16)
-            .map_err(|_| invalid(format!("line {line_no}: {word:?} is not a hex number")))
+        self.maybe_hex()?
+            .ok_or_else(|| invalid(format!("line {}: a number is missing", self.line_no)))
     }
 
     /// The next hex number, if any.
     fn maybe_hex(&mut self) -> Result<Option<u64>, Error> {
-        match self.rest.clone().next() {
-            None => Ok(None),
-            Some(_) => self.hex().map(Some),
+        let start = self.rest.iter().position(|&b| b != b' ');
+        let Some(start) = start else {
+            return Ok(None);
+        };
+        let word = &self.rest[start..];
+        let end = word.iter().position(|&b| b == b' ').unwrap_or(word.len());
+        let (word, rest) = word.split_at(end);
+        self.rest = rest;
+        let mut n = 0u64;
+        for &b in word {
+            let digit = (b as char).to_digit(16).filter(|_| n >> 60 == 0);
+            let Some(digit) = digit else {
+                return Err(invalid(format!(
+                    "line {}: {:?} is not a hex number below 2^64",
+                    self.line_no,
+                    String::from_utf8_lossy(word)
+                )));
+            };
+            n = n << 4 | u64::from(digit);
         }
+        Ok(Some(n))
     }
 
     /// The next number as an index of at most `count` (from 1, 0 for none).
@@ -169,9 +196,9 @@ impl Fields<'_> {
 /// Decodes a heaptrack capture.
 pub(crate) fn decode(bytes: &[u8], limits: &crate::Limits) -> Result<Profile, Error> {
     let text = std::str::from_utf8(bytes).map_err(|e| invalid(format!("not UTF-8 text: {e}")))?;
-    let mut capture = first_pass(text)?;
-    if let Some(peak) = capture.peak_event {
-        peaks(text, &mut capture, peak)?;
+    let mut capture = read_lines(text)?;
+    for cost in &mut capture.costs {
+        cost.hold(0, capture.peaks);
     }
     let suppressed = suppress(&mut capture)?;
     let mut b = ProfileBuilder::new(
@@ -204,8 +231,8 @@ pub(crate) fn decode(bytes: &[u8], limits: &crate::Limits) -> Result<Profile, Er
 }
 
 /// Reads every line: strings, instruction pointers, traces, infos, and the
-/// costs but the peak.
-fn first_pass(text: &str) -> Result<Capture<'_>, Error> {
+/// costs.
+fn read_lines(text: &str) -> Result<Capture<'_>, Error> {
     let mut c = Capture {
         costs: vec![Cost::default()],
         ..Capture::default()
@@ -214,14 +241,18 @@ fn first_pass(text: &str) -> Result<Capture<'_>, Error> {
     let mut op_new_ips: Vec<usize> = Vec::new();
     let (mut total, mut top) = (0i64, 0i64);
     let mut last_alloc = 0usize;
-    let mut event = 0u64;
-    for (i, line) in text.lines().enumerate() {
+    let mut start = 0;
+    for (i, end) in memchr::memchr_iter(b'\n', text.as_bytes()).enumerate() {
         let line_no = i + 1;
+        // Whole lines of UTF-8 text, split at ASCII newlines.
+        let line = &text[start..end];
+        start = end + 1;
+        let line = line.strip_suffix('\r').unwrap_or(line);
         let Some(mode) = line.chars().next() else {
             continue;
         };
         let mut f = Fields {
-            rest: line[mode.len_utf8()..].split_ascii_whitespace(),
+            rest: line[mode.len_utf8()..].as_bytes(),
             line_no,
         };
         match mode {
@@ -316,23 +347,22 @@ fn first_pass(text: &str) -> Result<Capture<'_>, Error> {
                 let info = info as usize;
                 let cost = &mut c.costs[trace];
                 if mode == '+' {
-                    cost.leaked += size;
+                    cost.hold(size, c.peaks);
                     cost.allocations += 1;
                     total += size;
                     if total > top {
                         top = total;
-                        c.peak_event = Some(event);
+                        c.peaks += 1;
                     }
                     last_alloc = info;
                 } else {
-                    cost.leaked -= size;
+                    cost.hold(-size, c.peaks);
                     total -= size;
                     if last_alloc == info {
                         cost.temporary += 1;
                     }
                     last_alloc = 0;
                 }
-                event += 1;
             }
             'S' => {
                 if let Some(pattern) = line[1..].trim().strip_prefix("leak:") {
@@ -373,30 +403,6 @@ fn string_of(line: &str, version: u64, line_no: usize) -> Result<&str, Error> {
         )));
     }
     Ok(s)
-}
-
-/// Sets each trace's peak: its bytes after event `peak`, replayed.
-fn peaks(text: &str, c: &mut Capture<'_>, peak: u64) -> Result<(), Error> {
-    let mut held = vec![0i64; c.costs.len()];
-    let mut event = 0u64;
-    for line in text.lines() {
-        let sign = match line.as_bytes().first() {
-            Some(b'+') => 1,
-            Some(b'-') => -1,
-            _ => continue,
-        };
-        let info = usize::from_str_radix(line[1..].trim(), 16).unwrap_or(0);
-        let (size, trace) = c.infos[info];
-        held[trace] += sign * size;
-        if event == peak {
-            break;
-        }
-        event += 1;
-    }
-    for (cost, held) in c.costs.iter_mut().zip(held) {
-        cost.peak = held;
-    }
-    Ok(())
 }
 
 /// Zeroes the leaks of traces a suppression matches; returns the bytes
