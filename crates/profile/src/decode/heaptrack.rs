@@ -252,7 +252,7 @@ fn read_lines(text: &str) -> Result<Capture<'_>, Error> {
             continue;
         };
         let mut f = Fields {
-            rest: line[mode.len_utf8()..].as_bytes(),
+            rest: &line.as_bytes()[mode.len_utf8()..],
             line_no,
         };
         match mode {
