@@ -57,9 +57,8 @@ impl Precision {
             Format::Pprof | Format::GoHeapText if by_bytes && named && header.period > 1 => {
                 Precision::Sampled
             }
-            // Allocation samples, TLAB events and old-object samples all
-            // see a sample of the allocations.
-            Format::Jfr => Precision::Sampled,
+            // JFR samples, but its files hold neither a sampling interval
+            // nor per-stack counts to size the error by (see formats.md).
             _ => Precision::Unknown,
         }
     }
