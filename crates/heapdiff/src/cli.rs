@@ -101,7 +101,7 @@ pub(crate) struct Cli {
     )]
     pub(crate) afters: Vec<PathBuf>,
 
-    /// Live capture (PROFILE is an http:// URL): time between fetches, e.g.
+    /// Live capture (PROFILE is an http:// or https:// URL): time between fetches, e.g.
     /// 30s, 5m, 500ms (at most 24h) [default: 30s].
     #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse_interval, help_heading = "Live capture")]
     pub(crate) interval: Option<std::time::Duration>,
@@ -110,6 +110,21 @@ pub(crate) struct Cli {
     /// `seconds=` plus 10s].
     #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse_interval, help_heading = "Live capture")]
     pub(crate) fetch_timeout: Option<std::time::Duration>,
+
+    /// https:// sources: trust the certificates in PATH (PEM) instead of the
+    /// system's root certificates.
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "PATH",
+        help_heading = "Live capture"
+    )]
+    pub(crate) cacert: Option<PathBuf>,
+
+    /// https:// sources: verify no certificate. Anyone between you and the
+    /// server can then read and alter what is fetched; for test servers.
+    #[arg(hide_short_help = true, long, help_heading = "Live capture")]
+    pub(crate) insecure: bool,
 
     /// Live capture: how many profiles to fetch (2 compares them, 3 or more
     /// gives a trend) [default: 2].

@@ -1,8 +1,10 @@
 //! Live capture: fetch a profile endpoint (Go's `/debug/pprof/heap`, or
 //! anything that serves a profile over HTTP) now and after each interval.
 //!
-//! Plain HTTP only, to the URL given and nowhere else: redirects are not
-//! followed (the message names where the server pointed). Every fetch has a
+//! HTTP, or HTTPS with the system's root certificates (rustls, through the
+//! platform's verifier), the certificates of `--cacert`, or, with
+//! `--insecure` only, none; to the URL given and nowhere else: redirects
+//! are not followed (the message names where the server pointed). Every fetch has a
 //! deadline, a few seconds past the `seconds=` the URL asks the server to
 //! wait (`--fetch-timeout` sets it), so a server that accepts and never
 //! answers, or trickles bytes, ends the run with a message instead of
@@ -37,6 +39,51 @@ pub(crate) struct Endpoint {
     deadline: Duration,
     /// The largest body accepted.
     max_body: u64,
+    /// Which HTTPS servers are trusted.
+    tls: ureq::tls::TlsConfig,
+}
+
+/// Which HTTPS servers to trust.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Trust {
+    /// Certificates (PEM) trusted instead of the system's (`--cacert`).
+    pub(crate) ca_file: Option<PathBuf>,
+    /// Verify no certificate (`--insecure`).
+    pub(crate) insecure: bool,
+}
+
+impl Trust {
+    /// The TLS configuration: the system's roots, the `--cacert` file's, or
+    /// no verification.
+    fn config(&self) -> Result<ureq::tls::TlsConfig> {
+        use ureq::tls::{PemItem, RootCerts, TlsConfig};
+        let roots = match &self.ca_file {
+            None => RootCerts::PlatformVerifier,
+            Some(path) => {
+                let pem = std::fs::read(path)
+                    .with_context(|| format!("--cacert {}: cannot read", path.display()))?;
+                let mut certs = Vec::new();
+                for item in ureq::tls::parse_pem(&pem) {
+                    match item {
+                        Ok(PemItem::Certificate(c)) => certs.push(c),
+                        Ok(_) => {}
+                        Err(e) => bail!("--cacert {}: {e}", path.display()),
+                    }
+                }
+                if certs.is_empty() {
+                    bail!(
+                        "--cacert {}: no certificate in it (PEM, `-----BEGIN CERTIFICATE-----`)",
+                        path.display()
+                    );
+                }
+                RootCerts::new_with_certs(&certs)
+            }
+        };
+        Ok(TlsConfig::builder()
+            .root_certs(roots)
+            .disable_verification(self.insecure)
+            .build())
+    }
 }
 
 /// How long a fetch may take beyond the `seconds=` it asks for.
@@ -45,16 +92,22 @@ const SLACK: Duration = Duration::from_secs(10);
 impl Endpoint {
     /// An endpoint; `deadline` overrides the default, which is the URL's
     /// `seconds=` parameter plus [`SLACK`].
-    pub(crate) fn new(url: &str, deadline: Option<Duration>, max_body: u64) -> Self {
+    pub(crate) fn new(
+        url: &str,
+        deadline: Option<Duration>,
+        max_body: u64,
+        trust: &Trust,
+    ) -> Result<Self> {
         let asked = query_value(url, "seconds")
             .and_then(|s| s.parse::<u64>().ok())
             .map_or(Duration::ZERO, |s| Duration::from_secs(s.min(86_400)));
-        Endpoint {
+        Ok(Endpoint {
             url: url.to_owned(),
             shown: redact(url),
             deadline: deadline.unwrap_or(asked + SLACK),
             max_body,
-        }
+            tls: trust.config()?,
+        })
     }
 
     /// The URL as it may be shown.
@@ -65,18 +118,8 @@ impl Endpoint {
     /// Fetches the endpoint once.
     pub(crate) fn fetch(&self) -> Result<Vec<u8>> {
         let shown = &self.shown;
-        if !self
-            .url
-            .get(..7)
-            .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
-        {
-            bail!(
-                "{shown}: https is not supported; fetch over plain http (e.g. through \
-                 `kubectl port-forward` or an SSH tunnel to loopback), or save the profiles and \
-                 pass the files"
-            );
-        }
         let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(self.tls.clone())
             .timeout_connect(Some(self.deadline.min(Duration::from_secs(10))))
             .timeout_global(Some(self.deadline))
             .max_redirects(0)
@@ -133,10 +176,26 @@ impl Endpoint {
                 "the response is larger than {} bytes (--max-input)",
                 self.max_body
             ),
-            other => other.to_string().replace(&self.url, shown),
+            other => {
+                let text = other.to_string().replace(&self.url, shown);
+                untrusted(&text).unwrap_or(text)
+            }
         };
         anyhow::anyhow!("{shown}: {what}: {why}")
     }
+}
+
+/// rustls's refusal of a certificate, said for people: `io: invalid peer
+/// certificate: UnknownIssuer` names the remedies.
+fn untrusted(message: &str) -> Option<String> {
+    let (_, why) = message.split_once("invalid peer certificate: ")?;
+    let why = match why {
+        "UnknownIssuer" => "it is signed by a CA this machine does not trust (UnknownIssuer); \
+                            --cacert FILE trusts the CA in FILE"
+            .to_owned(),
+        other => other.to_owned(),
+    };
+    Some(format!("the server's certificate is refused: {why}"))
 }
 
 /// A progress line on stderr while a fetch takes longer than a moment: a
@@ -390,18 +449,6 @@ mod tests {
     }
 
     #[test]
-    fn https_is_refused_before_connecting() {
-        let err = Endpoint::new("https://u:p@127.0.0.1:9/heap", None, 1 << 20)
-            .fetch()
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("https://127.0.0.1:9/heap: https is not supported"),
-            "{err}"
-        );
-    }
-
-    #[test]
     fn secrets_never_show() {
         assert_eq!(
             redact("http://user:pass@host:6060/debug/pprof/heap?gc=1&token=abc&seconds=30"),
@@ -417,11 +464,23 @@ mod tests {
 
     #[test]
     fn the_deadline_follows_the_seconds_asked_for() {
-        let e = Endpoint::new("http://h/debug/pprof/heap?seconds=30&gc=1", None, 1);
+        let e = Endpoint::new(
+            "http://h/debug/pprof/heap?seconds=30&gc=1",
+            None,
+            1,
+            &Trust::default(),
+        )
+        .unwrap();
         assert_eq!(e.deadline, Duration::from_secs(40));
-        let e = Endpoint::new("http://h/heap", None, 1);
+        let e = Endpoint::new("http://h/heap", None, 1, &Trust::default()).unwrap();
         assert_eq!(e.deadline, SLACK);
-        let e = Endpoint::new("http://h/heap", Some(Duration::from_secs(3)), 1);
+        let e = Endpoint::new(
+            "http://h/heap",
+            Some(Duration::from_secs(3)),
+            1,
+            &Trust::default(),
+        )
+        .unwrap();
         assert_eq!(e.deadline, Duration::from_secs(3));
     }
 
@@ -449,5 +508,19 @@ mod tests {
         assert_eq!(std::fs::read(caps.join("heap-3.prof")).unwrap(), b"old");
         let names = std::fs::read_dir(&caps).unwrap().count();
         assert_eq!(names, 4, "no temporary file is left");
+    }
+
+    #[test]
+    fn refused_certificates_are_said_for_people() {
+        assert_eq!(
+            untrusted("io: invalid peer certificate: UnknownIssuer").unwrap(),
+            "the server's certificate is refused: it is signed by a CA this machine does not \
+             trust (UnknownIssuer); --cacert FILE trusts the CA in FILE"
+        );
+        assert_eq!(
+            untrusted("io: invalid peer certificate: certificate expired: …").unwrap(),
+            "the server's certificate is refused: certificate expired: …"
+        );
+        assert_eq!(untrusted("io: Connection refused (os error 111)"), None);
     }
 }

@@ -131,7 +131,18 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
         interval,
     } = &plan
     {
-        let endpoint = live::Endpoint::new(url, cli.fetch_timeout, cli.limits().0);
+        let trust = live::Trust {
+            ca_file: cli.cacert.clone(),
+            insecure: cli.insecure,
+        };
+        if trust.insecure
+            && url
+                .get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        {
+            output::warn("--insecure: the server's certificate is not verified");
+        }
+        let endpoint = live::Endpoint::new(url, cli.fetch_timeout, cli.limits().0, &trust)?;
         let files = match &cli.save_dir {
             Some(d) => {
                 std::fs::create_dir_all(d)

@@ -63,6 +63,8 @@ pub(crate) fn live_options_with_files(cli: &Cli) -> Option<String> {
         ("--count", cli.count.is_some()),
         ("--save-dir", cli.save_dir.is_some()),
         ("--fetch-timeout", cli.fetch_timeout.is_some()),
+        ("--cacert", cli.cacert.is_some()),
+        ("--insecure", cli.insecure),
     ]
     .into_iter()
     .filter_map(|(flag, set)| set.then_some(flag))

@@ -31,3 +31,4 @@ mod pprof_rs;
 mod practice;
 mod python;
 mod speedscope;
+mod tls;

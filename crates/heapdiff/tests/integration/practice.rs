@@ -172,7 +172,11 @@ fn live_capture_errors_name_the_url() {
         "{err}"
     );
     let out = run(&["https://127.0.0.1:9/heap", "--no-svg"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("https is not supported"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("heapdiff: error: https://127.0.0.1:9/heap: cannot fetch: "),
+        "{err}"
+    );
 }
 
 #[test]
