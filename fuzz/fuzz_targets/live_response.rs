@@ -35,7 +35,9 @@ const MAX_BODY: u64 = 1 << 20;
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     SERVER.set_answer(data);
     let url = format!("http://127.0.0.1:{}/debug/pprof/heap", SERVER.port());
-    if let Ok(body) = live::Endpoint::new(&url, Some(DEADLINE), MAX_BODY).fetch() {
+    let endpoint = live::Endpoint::new(&url, Some(DEADLINE), MAX_BODY, &live::Trust::default())
+        .expect("no --cacert to read");
+    if let Ok(body) = endpoint.fetch() {
         assert!(!body.is_empty());
         assert!(body.len() <= data.len());
     }
