@@ -126,6 +126,17 @@ pub(crate) struct Cli {
     #[arg(hide_short_help = true, long, help_heading = "Live capture")]
     pub(crate) insecure: bool,
 
+    /// A store source (pyroscope+https://…): a time window to fetch, as
+    /// START/LENGTH (now-1h/1h, 2026-12-01T10:00/1h; UTC unless an offset
+    /// is given). Twice for a pair, more for a trend.
+    #[arg(
+        hide_short_help = true,
+        long = "window",
+        value_name = "START/LENGTH",
+        help_heading = "Live capture"
+    )]
+    pub(crate) windows: Vec<String>,
+
     /// Live capture: how many profiles to fetch (2 compares them, 3 or more
     /// gives a trend) [default: 2].
     #[arg(hide_short_help = true, long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=1000), help_heading = "Live capture")]
@@ -518,6 +529,11 @@ pub(crate) enum Plan {
     },
     /// Three or more snapshots in time order.
     Trend(Vec<PathBuf>),
+    /// Profiles merged by a store over time windows.
+    Store {
+        source: String,
+        windows: Vec<String>,
+    },
     /// Profiles fetched from a live endpoint.
     Live {
         url: String,
@@ -527,7 +543,7 @@ pub(crate) enum Plan {
 }
 
 /// `--interval`: a number with `ms`, `s`, `m` or `h`.
-fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -604,6 +620,26 @@ impl Cli {
             return Ok(Plan::Pair {
                 before: side(&self.befores)?,
                 after: side(&self.afters)?,
+            });
+        }
+        if let Some(source) = self
+            .profiles
+            .iter()
+            .filter_map(|p| p.to_str())
+            .find(|p| p.starts_with(crate::store::PREFIX))
+        {
+            if self.profiles.len() > 1 {
+                return Err("a store source is fetched once per --window; give it alone".to_owned());
+            }
+            if self.windows.len() < 2 {
+                return Err(format!(
+                    "{}: give --window twice (before and after), or more for a trend",
+                    crate::store::PREFIX.trim_end_matches('+')
+                ));
+            }
+            return Ok(Plan::Store {
+                source: source.to_owned(),
+                windows: self.windows.clone(),
             });
         }
         let count = self.count.unwrap_or(2);

@@ -117,21 +117,47 @@ impl Endpoint {
 
     /// Fetches the endpoint once.
     pub(crate) fn fetch(&self) -> Result<Vec<u8>> {
-        let shown = &self.shown;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let request = self
+            .agent()
+            .get(&self.url)
+            .header("Accept", "application/octet-stream, */*");
+        let _waiting = Waiting::start(&self.shown, self.deadline);
+        let response = request
+            .call()
+            .map_err(|e| self.failure("cannot fetch", &e))?;
+        self.body_of(response)
+    }
+
+    /// Posts `body` to the endpoint with `headers` (an RPC), and returns
+    /// the answer's body.
+    pub(crate) fn post(&self, headers: &[(&str, &str)], body: &[u8]) -> Result<Vec<u8>> {
+        let mut request = self.agent().post(&self.url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let _waiting = Waiting::start(&self.shown, self.deadline);
+        let response = request
+            .send(body)
+            .map_err(|e| self.failure("cannot fetch", &e))?;
+        self.body_of(response)
+    }
+
+    /// A client for one request: deadlines, no redirects, TLS as trusted.
+    fn agent(&self) -> ureq::Agent {
+        ureq::Agent::config_builder()
             .tls_config(self.tls.clone())
             .timeout_connect(Some(self.deadline.min(Duration::from_secs(10))))
             .timeout_global(Some(self.deadline))
             .max_redirects(0)
             .http_status_as_error(false)
             .build()
-            .into();
-        let _waiting = Waiting::start(shown, self.deadline);
-        let mut response = agent
-            .get(&self.url)
-            .header("Accept", "application/octet-stream, */*")
-            .call()
-            .map_err(|e| self.failure("cannot fetch", &e))?;
+            .into()
+    }
+
+    /// The body of a successful answer; an error naming the status (and
+    /// what the server said, in a line) otherwise.
+    fn body_of(&self, mut response: ureq::http::Response<ureq::Body>) -> Result<Vec<u8>> {
+        let shown = &self.shown;
         let status = response.status();
         if status.is_redirection() {
             let to = response
@@ -146,8 +172,15 @@ impl Endpoint {
             );
         }
         if !status.is_success() {
+            let said = response
+                .body_mut()
+                .with_config()
+                .limit(4096)
+                .read_to_vec()
+                .map(|b| said_in(&b))
+                .unwrap_or_default();
             bail!(
-                "{shown}: the server answered HTTP {} {}",
+                "{shown}: the server answered HTTP {} {}{said}",
                 status.as_u16(),
                 status.canonical_reason().unwrap_or("")
             );
@@ -182,6 +215,32 @@ impl Endpoint {
             }
         };
         anyhow::anyhow!("{shown}: {what}: {why}")
+    }
+}
+
+/// What an error answer says, as `: TEXT`: a Connect or gRPC-gateway
+/// error's `code` and `message` (JSON), else the body's first line, made
+/// inert and at most 200 characters; empty when there is nothing to say.
+fn said_in(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let field = |name: &str| {
+        let start = text.find(&format!("\"{name}\""))?;
+        let rest = text[start + name.len() + 2..]
+            .trim_start()
+            .strip_prefix(':')?;
+        let rest = rest.trim_start().strip_prefix('"')?;
+        rest.split('"').next()
+    };
+    let said = match (field("code"), field("message")) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (None, Some(message)) => message.to_owned(),
+        _ => text.lines().next().unwrap_or_default().to_owned(),
+    };
+    let said: String = said.chars().filter(|c| !c.is_control()).take(200).collect();
+    if said.trim().is_empty() {
+        String::new()
+    } else {
+        format!(": {}", said.trim())
     }
 }
 
@@ -263,10 +322,7 @@ pub(crate) fn capture(
 ) -> Result<Vec<PathBuf>> {
     let shown = endpoint.shown();
     let mut files = Vec::with_capacity(count as usize);
-    let (dir, mut number) = match to {
-        SaveTo::Kept(dir) => (dir, next_number(dir)?),
-        SaveTo::Scratch(dir) => (dir, 1),
-    };
+    let (dir, mut number) = numbering(&to)?;
     for i in 1..=count {
         if i > 1 {
             std::thread::sleep(interval);
@@ -295,6 +351,14 @@ pub(crate) fn capture(
     Ok(files)
 }
 
+/// Where fetched files go, and the number of the first.
+pub(crate) fn numbering<'a>(to: &SaveTo<'a>) -> Result<(&'a Path, u64)> {
+    Ok(match *to {
+        SaveTo::Kept(dir) => (dir, next_number(dir)?),
+        SaveTo::Scratch(dir) => (dir, 1),
+    })
+}
+
 /// The number after the highest `heap-N.*` already in `dir` (1 if none).
 fn next_number(dir: &Path) -> Result<u64> {
     let entries =
@@ -316,7 +380,7 @@ fn next_number(dir: &Path) -> Result<u64> {
 /// `number` past any name already taken: written to a temporary file, then
 /// linked into place without replacing anything (a symlink planted at the
 /// name is a name taken, not a way out of the directory).
-fn save_new(dir: &Path, number: &mut u64, ext: &str, body: &[u8]) -> Result<PathBuf> {
+pub(crate) fn save_new(dir: &Path, number: &mut u64, ext: &str, body: &[u8]) -> Result<PathBuf> {
     use std::io::Write;
     let cannot = || format!("cannot save what was fetched in {}", dir.display());
     let mut tmp = tempfile::Builder::new()

@@ -12,6 +12,7 @@ mod mistakes;
 mod order;
 mod output;
 mod public;
+mod store;
 mod symbols;
 
 use std::io::IsTerminal;
@@ -88,6 +89,7 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
                 output::note(&hint);
             }
         }
+        Plan::Store { .. } => {}
         Plan::Pair { before, after } => {
             let all: Vec<PathBuf> = before.iter().chain(after).cloned().collect();
             if let Some(e) = mistakes::program_given_as_profile(&all) {
@@ -100,7 +102,7 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
             }
         }
     }
-    if !matches!(plan, Plan::Live { .. })
+    if !matches!(plan, Plan::Live { .. } | Plan::Store { .. })
         && let Some(w) = mistakes::live_options_with_files(cli)
     {
         output::warn(&w);
@@ -108,7 +110,7 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
     let inputs: Vec<PathBuf> = match &plan {
         Plan::Pair { before, after } => before.iter().chain(after).cloned().collect(),
         Plan::Trend(snapshots) => snapshots.clone(),
-        Plan::Live { .. } => Vec::new(),
+        Plan::Live { .. } | Plan::Store { .. } => Vec::new(),
     };
     if !cli.no_svg {
         cli.graph = Some(destination::check("--svg", &cli.svg, &inputs, cli.force)?);
@@ -122,55 +124,35 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
     }
     let cli = &*cli;
     let memory = budget::enforce(cli.memory_budget());
-    // Live capture: fetch into files, then compare them like any others.
+    // Live capture and stores: fetch into files, then compare them like any
+    // others.
     let _scratch;
-    let mut live_names = None;
-    if let Plan::Live {
-        url,
-        count,
-        interval,
-    } = &plan
-    {
-        let trust = live::Trust {
-            ca_file: cli.cacert.clone(),
-            insecure: cli.insecure,
-        };
-        if trust.insecure
-            && url
-                .get(..8)
-                .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
-        {
-            output::warn("--insecure: the server's certificate is not verified");
-        }
-        let endpoint = live::Endpoint::new(url, cli.fetch_timeout, cli.limits().0, &trust)?;
-        let files = match &cli.save_dir {
+    let mut fetched_names = None;
+    if matches!(plan, Plan::Live { .. } | Plan::Store { .. }) {
+        let scratch = match &cli.save_dir {
             Some(d) => {
                 std::fs::create_dir_all(d)
                     .with_context(|| format!("cannot create {}", d.display()))?;
-                live::capture(&endpoint, *count, *interval, live::SaveTo::Kept(d))?
+                None
             }
             None => {
                 let t = tempfile::Builder::new()
                     .prefix("heapdiff-live-")
                     .tempdir()?;
                 live::remove_on_interrupt(t.path());
-                let files = live::capture(
-                    &endpoint,
-                    *count,
-                    *interval,
-                    live::SaveTo::Scratch(t.path()),
-                )?;
-                _scratch = t;
-                files
+                Some(t)
             }
         };
+        let to = match (&scratch, &cli.save_dir) {
+            (Some(t), _) => live::SaveTo::Scratch(t.path()),
+            (None, Some(d)) => live::SaveTo::Kept(d),
+            (None, None) => unreachable!("a directory was made above"),
+        };
+        let (files, names) = fetch(cli, &plan, to)?;
         if cli.save_dir.is_none() {
-            live_names = Some(
-                (1..=files.len())
-                    .map(|i| format!("{} #{i}", endpoint.shown()))
-                    .collect::<Vec<_>>(),
-            );
+            fetched_names = Some(names);
         }
+        _scratch = scratch;
         plan = if files.len() == 2 {
             Plan::Pair {
                 before: vec![files[0].clone()],
@@ -183,13 +165,13 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
     let paths: Vec<PathBuf> = match &plan {
         Plan::Pair { before, after } => before.iter().chain(after).cloned().collect(),
         Plan::Trend(snapshots) => snapshots.clone(),
-        Plan::Live { .. } => unreachable!("live plans were fetched above"),
+        Plan::Live { .. } | Plan::Store { .. } => unreachable!("fetched above"),
     };
     if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
         bail!("only one profile can be read from standard input");
     }
     let names: Vec<String> =
-        live_names.unwrap_or_else(|| paths.iter().map(|p| display_name(p)).collect());
+        fetched_names.unwrap_or_else(|| paths.iter().map(|p| display_name(p)).collect());
     let (max_input, limits) = cli.limits();
     budget::working_on(names.join(", "));
     let options = DecodeOptions {
@@ -229,7 +211,7 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
             output::timing("symbolize");
             trend(cli, &profiles, &names, warnings)
         }
-        Plan::Live { .. } => unreachable!("live plans were fetched above"),
+        Plan::Live { .. } | Plan::Store { .. } => unreachable!("fetched above"),
     }
 }
 
@@ -602,6 +584,69 @@ fn report_on_stdout(cli: &Cli) -> bool {
 /// Drops inputs given twice (the same file by device and inode: a file
 /// repeated, overlapping globs, a link to a file also named), keeping the
 /// first; returns a warning for each.
+/// Fetches what a live or store plan names into files of `to`; returns
+/// them, and how each is shown.
+fn fetch(cli: &Cli, plan: &Plan, to: live::SaveTo<'_>) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    let trust = live::Trust {
+        ca_file: cli.cacert.clone(),
+        insecure: cli.insecure,
+    };
+    let max = cli.limits().0;
+    match plan {
+        Plan::Live {
+            url,
+            count,
+            interval,
+        } => {
+            if trust.insecure
+                && url
+                    .get(..8)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+            {
+                output::warn("--insecure: the server's certificate is not verified");
+            }
+            let endpoint = live::Endpoint::new(url, cli.fetch_timeout, max, &trust)?;
+            let files = live::capture(&endpoint, *count, *interval, to)?;
+            let names = (1..=files.len())
+                .map(|i| format!("{} #{i}", endpoint.shown()))
+                .collect();
+            Ok((files, names))
+        }
+        Plan::Store { source, windows } => {
+            let store = store::Pyroscope::parse(source, |k| std::env::var(k).ok())
+                .map_err(anyhow::Error::msg)?;
+            let now = jiff::Timestamp::now();
+            let windows = windows
+                .iter()
+                .map(|w| store::Window::parse(w, now))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(anyhow::Error::msg)?;
+            if let Some(w) = windows
+                .iter()
+                .find(|w| w.length_ms() != windows[0].length_ms())
+            {
+                bail!(
+                    "--window {} and --window {} differ in length: a merged profile sums every \
+                     scrape in its window, and Pyroscope does not say how many it merged, so \
+                     windows of different lengths are not comparable; give windows of one length",
+                    windows[0].shown(),
+                    w.shown()
+                );
+            }
+            if trust.insecure {
+                output::warn("--insecure: the server's certificate is not verified");
+            }
+            let files = store::capture(&store, &windows, cli.fetch_timeout, max, &trust, to)?;
+            let names = windows
+                .iter()
+                .map(|w| format!("{} {}", store.shown(), w.shown()))
+                .collect();
+            Ok((files, names))
+        }
+        Plan::Pair { .. } | Plan::Trend(_) => unreachable!("only fetch plans are fetched"),
+    }
+}
+
 fn dedupe(plan: &mut Plan) -> Vec<String> {
     use std::os::unix::fs::MetadataExt;
     let mut warnings = Vec::new();

@@ -31,4 +31,5 @@ mod pprof_rs;
 mod practice;
 mod python;
 mod speedscope;
+mod stores;
 mod tls;

@@ -1,0 +1,306 @@
+//! Pyroscope as a source, against a loopback server that implements the
+//! two calls heapdiff makes as `querier.v1` (api/querier/v1/querier.proto)
+//! defines them, over the Connect protocol: a POST of the protobuf request
+//! with `Content-Type: application/proto`, the protobuf answer, and errors
+//! as Connect's JSON. The requests are decoded and checked (a wrong field
+//! number, type or content type fails), and the profiles served are the Go
+//! fixture's.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+
+use prost::Message;
+
+use crate::common::*;
+
+/// `querier.v1.SelectMergeStacktracesRequest` (fields 1–6; 7 and on are
+/// selectors heapdiff does not send).
+#[derive(Clone, PartialEq, Message)]
+struct SelectMergeStacktracesRequest {
+    #[prost(string, tag = "1")]
+    profile_type_id: String,
+    #[prost(string, tag = "2")]
+    label_selector: String,
+    #[prost(int64, tag = "3")]
+    start: i64,
+    #[prost(int64, tag = "4")]
+    end: i64,
+    #[prost(int64, optional, tag = "5")]
+    max_nodes: Option<i64>,
+    #[prost(int32, tag = "6")]
+    format: i32,
+}
+
+/// `querier.v1.SelectMergeProfileRequest` (fields 1–5).
+#[derive(Clone, PartialEq, Message)]
+struct SelectMergeProfileRequest {
+    #[prost(string, tag = "1")]
+    profile_type_id: String,
+    #[prost(string, tag = "2")]
+    label_selector: String,
+    #[prost(int64, tag = "3")]
+    start: i64,
+    #[prost(int64, tag = "4")]
+    end: i64,
+    #[prost(int64, optional, tag = "5")]
+    max_nodes: Option<i64>,
+}
+
+/// `querier.v1.SelectMergeStacktracesResponse`: `flamegraph` (1, a
+/// `FlameGraph` of which only `total`, 3, is set here) and `pprof` (5).
+#[derive(Clone, PartialEq, Message)]
+struct SelectMergeStacktracesResponse {
+    #[prost(message, optional, tag = "1")]
+    flamegraph: Option<FlameGraph>,
+    #[prost(message, optional, tag = "5")]
+    pprof: Option<PprofProfile>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct FlameGraph {
+    #[prost(int64, tag = "3")]
+    total: i64,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct PprofProfile {
+    #[prost(bytes = "vec", tag = "1")]
+    profile: Vec<u8>,
+}
+
+/// 2026-12-01T10:00Z and 12:00Z: the before and after windows served.
+const BEFORE_MS: i64 = 1_796_119_200_000;
+const AFTER_MS: i64 = 1_796_126_400_000;
+const WINDOWS: [&str; 4] = [
+    "--window",
+    "2026-12-01T10:00/1h",
+    "--window",
+    "2026-12-01T12:00/1h",
+];
+
+/// How the server behaves.
+#[derive(Clone, Copy, PartialEq)]
+enum Server {
+    /// Answers SelectMergeStacktraces with PROFILE_FORMAT_PPROF.
+    Current,
+    /// Predates PROFILE_FORMAT_PPROF: a flame graph, then SelectMergeProfile.
+    Legacy,
+    /// Requires tenant `t1` and basic auth `u:p`.
+    Tenant,
+    /// Has nothing in the windows.
+    Empty,
+}
+
+/// A loopback Pyroscope that answers `connections` requests; its URL.
+fn pyroscope(kind: Server, connections: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(connections).flatten() {
+            std::thread::spawn(move || answer(kind, stream));
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Reads a request: path, headers (lower-case names) and body.
+fn read(stream: &TcpStream) -> (String, Vec<(String, String)>, Vec<u8>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let mut words = line.split_whitespace();
+    assert_eq!(words.next(), Some("POST"), "{line}");
+    let path = words.next().unwrap().to_owned();
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        let Some((k, v)) = line.trim_end().split_once(": ") else {
+            break;
+        };
+        headers.push((k.to_ascii_lowercase(), v.to_owned()));
+    }
+    let length: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .map_or(0, |(_, v)| v.parse().unwrap());
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    (path, headers, body)
+}
+
+fn respond(mut stream: TcpStream, status: &str, content_type: &str, body: &[u8]) {
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body);
+}
+
+/// A Connect error answer.
+fn error(stream: TcpStream, status: &str, code: &str, message: &str) {
+    let body = format!(r#"{{"code":"{code}","message":"{message}"}}"#);
+    respond(stream, status, "application/json", body.as_bytes());
+}
+
+/// The Go fixture's profile for a window, decompressed (a pprof message).
+fn profile_for(start: i64) -> Vec<u8> {
+    let path = if start == BEFORE_MS {
+        GO_BEFORE
+    } else {
+        GO_AFTER
+    };
+    heapdiff_profile::gunzip(&std::fs::read(repo_root().join(path)).unwrap()).unwrap()
+}
+
+fn answer(kind: Server, stream: TcpStream) {
+    let (path, headers, body) = read(&stream);
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if header("content-type") != Some("application/proto") {
+        return error(
+            stream,
+            "415 Unsupported Media Type",
+            "unknown",
+            "content type",
+        );
+    }
+    if kind == Server::Tenant
+        && (header("x-scope-orgid") != Some("t1") || header("authorization") != Some("Basic dTpw"))
+    {
+        return error(
+            stream,
+            "401 Unauthorized",
+            "unauthenticated",
+            "no org id or credentials",
+        );
+    }
+    let (type_id, selector, start, end) = match path.as_str() {
+        "/querier.v1.QuerierService/SelectMergeStacktraces" => {
+            let r = SelectMergeStacktracesRequest::decode(&body[..]).unwrap();
+            assert_eq!(r.format, 4, "PROFILE_FORMAT_PPROF");
+            (r.profile_type_id, r.label_selector, r.start, r.end)
+        }
+        "/querier.v1.QuerierService/SelectMergeProfile" if kind == Server::Legacy => {
+            let r = SelectMergeProfileRequest::decode(&body[..]).unwrap();
+            (r.profile_type_id, r.label_selector, r.start, r.end)
+        }
+        _ => {
+            return error(
+                stream,
+                "404 Not Found",
+                "unimplemented",
+                "no such procedure",
+            );
+        }
+    };
+    assert_eq!(type_id, "memory:inuse_space:bytes:space:bytes");
+    assert_eq!(selector, r#"{service_name="leaky"}"#);
+    assert_eq!(end - start, 3_600_000);
+    assert!([BEFORE_MS, AFTER_MS].contains(&start), "{start}");
+    if kind == Server::Empty {
+        let empty = SelectMergeStacktracesResponse {
+            flamegraph: None,
+            pprof: Some(PprofProfile {
+                // A profile with a sample type and no samples.
+                profile: b"\x0a\x04\x08\x01\x10\x02\x32\x00\x32\x05space\x32\x05bytes".to_vec(),
+            }),
+        };
+        return respond(
+            stream,
+            "200 OK",
+            "application/proto",
+            &empty.encode_to_vec(),
+        );
+    }
+    let profile = profile_for(start);
+    let out = if path.ends_with("SelectMergeProfile") {
+        profile
+    } else if kind == Server::Legacy {
+        SelectMergeStacktracesResponse {
+            flamegraph: Some(FlameGraph { total: 1 }),
+            pprof: None,
+        }
+        .encode_to_vec()
+    } else {
+        SelectMergeStacktracesResponse {
+            flamegraph: None,
+            pprof: Some(PprofProfile { profile }),
+        }
+        .encode_to_vec()
+    };
+    respond(stream, "200 OK", "application/proto", &out);
+}
+
+fn source(base: &str) -> String {
+    format!("pyroscope+{base}/?query={{service_name=\"leaky\"}}&type=memory:inuse_space")
+}
+
+#[test]
+fn a_pyroscope_pair_is_the_pair_of_files_it_serves() {
+    let files = json(&[GO_BEFORE, GO_AFTER]);
+    for kind in [Server::Current, Server::Legacy] {
+        let connections = if kind == Server::Legacy { 4 } else { 2 };
+        let src = source(&pyroscope(kind, connections));
+        let mut args = vec![src.as_str()];
+        args.extend(WINDOWS);
+        let j = json(&args);
+        assert_eq!(j["rows"], files["rows"]);
+        assert_eq!(j["delta_total"], files["delta_total"]);
+    }
+}
+
+#[test]
+fn tenants_credentials_and_errors_in_the_stores_words() {
+    let base = pyroscope(Server::Tenant, 3);
+    let with = |src: &str| {
+        let mut args = vec![src, "--no-svg"];
+        args.extend(WINDOWS);
+        run(&args)
+    };
+    let out = with(&source(&base));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("HTTP 401 Unauthorized: unauthenticated: no org id or credentials"),
+        "{err}"
+    );
+    let authed = source(&base.replace("http://", "http://u:p@")) + "&tenant=t1";
+    let out = with(&authed);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        !err.contains("u:p@") && !String::from_utf8_lossy(&out.stdout).contains("u:p@"),
+        "{err}"
+    );
+}
+
+#[test]
+fn empty_merges_and_unequal_windows_are_refused() {
+    let src = source(&pyroscope(Server::Empty, 1));
+    let mut args = vec![src.as_str(), "--no-svg"];
+    args.extend(WINDOWS);
+    let err = String::from_utf8_lossy(&run(&args).stderr).into_owned();
+    assert!(
+        err.contains("Pyroscope has no memory:inuse_space:bytes:space:bytes profiles matching"),
+        "{err}"
+    );
+    let out = run(&[
+        &src,
+        "--no-svg",
+        "--window",
+        "now-2h/1h",
+        "--window",
+        "now-1h/30m",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("differ in length"), "{err}");
+    let out = run(&[&src, "--no-svg", "--window", "now-1h/1h"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give --window twice"));
+}
