@@ -626,16 +626,16 @@ impl Cli {
             .profiles
             .iter()
             .filter_map(|p| p.to_str())
-            .find(|p| p.starts_with(crate::store::PREFIX))
+            .find(|p| crate::store::PREFIXES.iter().any(|s| p.starts_with(s)))
         {
             if self.profiles.len() > 1 {
                 return Err("a store source is fetched once per --window; give it alone".to_owned());
             }
             if self.windows.len() < 2 {
-                return Err(format!(
-                    "{}: give --window twice (before and after), or more for a trend",
-                    crate::store::PREFIX.trim_end_matches('+')
-                ));
+                return Err(
+                    "a store source: give --window twice (before and after), or more for a trend"
+                        .to_owned(),
+                );
             }
             return Ok(Plan::Store {
                 source: source.to_owned(),

@@ -117,10 +117,19 @@ impl Endpoint {
 
     /// Fetches the endpoint once.
     pub(crate) fn fetch(&self) -> Result<Vec<u8>> {
-        let request = self
-            .agent()
-            .get(&self.url)
-            .header("Accept", "application/octet-stream, */*");
+        self.get(&[], &[("Accept", "application/octet-stream, */*")])
+    }
+
+    /// Fetches the endpoint with `query` parameters added (percent-encoded)
+    /// and `headers`.
+    pub(crate) fn get(&self, query: &[(&str, &str)], headers: &[(&str, &str)]) -> Result<Vec<u8>> {
+        let mut request = self.agent().get(&self.url);
+        for (key, value) in query {
+            request = request.query(*key, *value);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         let _waiting = Waiting::start(&self.shown, self.deadline);
         let response = request
             .call()

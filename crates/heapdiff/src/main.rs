@@ -613,7 +613,7 @@ fn fetch(cli: &Cli, plan: &Plan, to: live::SaveTo<'_>) -> Result<(Vec<PathBuf>, 
             Ok((files, names))
         }
         Plan::Store { source, windows } => {
-            let store = store::Pyroscope::parse(source, |k| std::env::var(k).ok())
+            let store = store::Store::parse(source, |k| std::env::var(k).ok())
                 .map_err(anyhow::Error::msg)?;
             let now = jiff::Timestamp::now();
             let windows = windows
@@ -627,7 +627,7 @@ fn fetch(cli: &Cli, plan: &Plan, to: live::SaveTo<'_>) -> Result<(Vec<PathBuf>, 
             {
                 bail!(
                     "--window {} and --window {} differ in length: a merged profile sums every \
-                     scrape in its window, and Pyroscope does not say how many it merged, so \
+                     scrape in its window, and the store does not say how many it merged, so \
                      windows of different lengths are not comparable; give windows of one length",
                     windows[0].shown(),
                     w.shown()

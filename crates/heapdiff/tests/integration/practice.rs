@@ -155,7 +155,8 @@ fn live_capture_errors_name_the_url() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        format!("heapdiff: error: {url}: the server answered HTTP 404 Not Found")
+        // The server's own words follow the status.
+        format!("heapdiff: error: {url}: the server answered HTTP 404 Not Found: not found")
     );
     let url = serve(vec![(
         200,

@@ -304,3 +304,111 @@ fn empty_merges_and_unequal_windows_are_refused() {
     let out = run(&[&src, "--no-svg", "--window", "now-1h/1h"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("give --window twice"));
 }
+
+/// A loopback Parca: its REST gateway's `GET /api/profiles/query`, as
+/// grpc-gateway maps `parca.query.v1alpha1.QueryService/Query` (query
+/// parameters by field path; the answer's bytes in base64); its URL.
+fn parca(connections: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(connections).flatten() {
+            std::thread::spawn(move || parca_answer(stream));
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// `%XX` and `+` decoded, as a form's query string.
+fn form_decode(s: &str) -> String {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn parca_answer(stream: TcpStream) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let mut words = line.split_whitespace();
+    assert_eq!(words.next(), Some("GET"), "{line}");
+    let target = words.next().unwrap().to_owned();
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    if path != "/api/profiles/query" {
+        return error(stream, "404 Not Found", "5", "Not Found");
+    }
+    let params: Vec<(String, String)> = query
+        .split('&')
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap();
+            (form_decode(k), form_decode(v))
+        })
+        .collect();
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(get("mode"), Some("MODE_MERGE"));
+    assert_eq!(get("reportType"), Some("REPORT_TYPE_PPROF"));
+    if get("merge.query") != Some(r#"memory:inuse_space:bytes:space:bytes{job="leaky"}"#) {
+        let body = br#"{"code":3,"message":"parse query: unexpected token","details":[]}"#;
+        return respond(stream, "400 Bad Request", "application/json", body);
+    }
+    let ms = |k: &str| {
+        get(k)
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_millisecond()
+    };
+    let (start, end) = (ms("merge.start"), ms("merge.end"));
+    assert_eq!(end - start, 3_600_000);
+    let path = if start == BEFORE_MS {
+        GO_BEFORE
+    } else {
+        GO_AFTER
+    };
+    use base64::Engine as _;
+    let pprof = base64::engine::general_purpose::STANDARD
+        .encode(std::fs::read(repo_root().join(path)).unwrap());
+    let body = format!(r#"{{"pprof":"{pprof}","total":"1","filtered":"0"}}"#);
+    respond(stream, "200 OK", "application/json", body.as_bytes());
+}
+
+#[test]
+fn a_parca_pair_is_the_pair_of_files_it_serves() {
+    let files = json(&[GO_BEFORE, GO_AFTER]);
+    let base = parca(3);
+    let src = format!("parca+{base}/?query=memory:inuse_space:bytes:space:bytes{{job=\"leaky\"}}");
+    let mut args = vec![src.as_str()];
+    args.extend(WINDOWS);
+    let j = json(&args);
+    assert_eq!(j["rows"], files["rows"]);
+    let wrong = format!("parca+{base}/?query=memory{{job=");
+    let mut args = vec![wrong.as_str(), "--no-svg"];
+    args.extend(WINDOWS);
+    let err = String::from_utf8_lossy(&run(&args).stderr).into_owned();
+    assert!(
+        err.contains("HTTP 400 Bad Request: parse query: unexpected token"),
+        "{err}"
+    );
+}
