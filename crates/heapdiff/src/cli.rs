@@ -137,6 +137,11 @@ pub(crate) struct Cli {
     )]
     pub(crate) windows: Vec<String>,
 
+    /// A store source: split the one --window into N windows of equal
+    /// length (2 compares them, 3 or more gives a trend).
+    #[arg(hide_short_help = true, long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=1000), help_heading = "Live capture")]
+    pub(crate) step: Option<u32>,
+
     /// Live capture: how many profiles to fetch (2 compares them, 3 or more
     /// gives a trend) [default: 2].
     #[arg(hide_short_help = true, long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=1000), help_heading = "Live capture")]
@@ -631,9 +636,13 @@ impl Cli {
             if self.profiles.len() > 1 {
                 return Err("a store source is fetched once per --window; give it alone".to_owned());
             }
-            if self.windows.len() < 2 {
+            if self.step.is_some() && self.windows.len() != 1 {
+                return Err("--step N splits one --window into N; give one".to_owned());
+            }
+            if self.step.is_none() && self.windows.len() < 2 {
                 return Err(
-                    "a store source: give --window twice (before and after), or more for a trend"
+                    "a store source: give --window twice (before and after), or more for a trend, \
+                     or one --window and --step N"
                         .to_owned(),
                 );
             }

@@ -616,11 +616,14 @@ fn fetch(cli: &Cli, plan: &Plan, to: live::SaveTo<'_>) -> Result<(Vec<PathBuf>, 
             let store = store::Store::parse(source, |k| std::env::var(k).ok())
                 .map_err(anyhow::Error::msg)?;
             let now = jiff::Timestamp::now();
-            let windows = windows
+            let mut windows = windows
                 .iter()
                 .map(|w| store::Window::parse(w, now))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(anyhow::Error::msg)?;
+            if let Some(n) = cli.step {
+                windows = windows[0].split(n).map_err(anyhow::Error::msg)?;
+            }
             if let Some(w) = windows
                 .iter()
                 .find(|w| w.length_ms() != windows[0].length_ms())

@@ -63,6 +63,8 @@ pub(crate) fn live_options_with_files(cli: &Cli) -> Option<String> {
         ("--count", cli.count.is_some()),
         ("--save-dir", cli.save_dir.is_some()),
         ("--fetch-timeout", cli.fetch_timeout.is_some()),
+        ("--window", !cli.windows.is_empty()),
+        ("--step", cli.step.is_some()),
         ("--cacert", cli.cacert.is_some()),
         ("--insecure", cli.insecure),
     ]

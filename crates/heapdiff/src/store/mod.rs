@@ -224,6 +224,25 @@ impl Window {
         })
     }
 
+    /// The window cut into `n` of equal length (what a division leaves
+    /// over, under `n` ms, is left out), shown as `START/LENGTH (i/n)`.
+    pub(crate) fn split(&self, n: u32) -> Result<Vec<Window>, String> {
+        let step = self.length_ms() / i64::from(n);
+        if step < 1000 {
+            return Err(format!(
+                "--window {} --step {n}: windows shorter than a second",
+                self.shown
+            ));
+        }
+        Ok((0..i64::from(n))
+            .map(|i| Window {
+                start_ms: self.start_ms + i * step,
+                end_ms: self.start_ms + (i + 1) * step,
+                shown: format!("{} ({}/{n})", self.shown, i + 1),
+            })
+            .collect())
+    }
+
     /// How long the window lasts, in ms.
     pub(crate) fn length_ms(&self) -> i64 {
         self.end_ms - self.start_ms
@@ -269,6 +288,18 @@ fn basic_auth(user: &str, password: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_splits_into_equal_steps() {
+        let now: jiff::Timestamp = "2026-12-07T12:00:00Z".parse().unwrap();
+        let w = Window::parse("now-1h/1h", now).unwrap();
+        let steps = w.split(4).unwrap();
+        assert_eq!(steps.len(), 4);
+        assert!(steps.iter().all(|s| s.length_ms() == 900_000));
+        assert_eq!((steps[0].start_ms, steps[3].end_ms), (w.start_ms, w.end_ms));
+        assert_eq!(steps[1].shown(), "now-1h/1h (2/4)");
+        assert!(Window::parse("now-1h/2s", now).unwrap().split(3).is_err());
+    }
 
     #[test]
     fn urls_split_into_store_server_credentials_and_parameters() {

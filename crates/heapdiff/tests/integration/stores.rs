@@ -202,7 +202,7 @@ fn answer(kind: Server, stream: TcpStream) {
     assert_eq!(type_id, "memory:inuse_space:bytes:space:bytes");
     assert_eq!(selector, r#"{service_name="leaky"}"#);
     assert_eq!(end - start, 3_600_000);
-    assert!([BEFORE_MS, AFTER_MS].contains(&start), "{start}");
+    assert!((BEFORE_MS..=AFTER_MS).contains(&start), "{start}");
     if kind == Server::Empty {
         let empty = SelectMergeStacktracesResponse {
             flamegraph: None,
@@ -411,4 +411,31 @@ fn a_parca_pair_is_the_pair_of_files_it_serves() {
         err.contains("HTTP 400 Bad Request: parse query: unexpected token"),
         "{err}"
     );
+}
+
+#[test]
+fn step_splits_one_window_into_a_trend() {
+    let src = source(&pyroscope(Server::Current, 3));
+    let j = json(&[&src, "--window", "2026-12-01T10:00/3h", "--step", "3"]);
+    assert_eq!(j["kind"], "trend");
+    let files = j["files"].as_array().unwrap();
+    assert_eq!(files.len(), 3);
+    assert!(
+        files[1]
+            .as_str()
+            .unwrap()
+            .ends_with("2026-12-01T10:00/3h (2/3)"),
+        "{files:?}"
+    );
+    let out = run(&[
+        &src,
+        "--no-svg",
+        "--window",
+        "now-1h/1h",
+        "--window",
+        "now/1h",
+        "--step",
+        "2",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--step N splits one --window into N"));
 }
