@@ -107,7 +107,7 @@ pub(crate) struct Cli {
     pub(crate) interval: Option<std::time::Duration>,
 
     /// Live capture: how long one fetch may take [default: the URL's
-    /// `seconds=` plus 10s].
+    /// `seconds=` plus 10s; 2m for a store's merge].
     #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse_interval, help_heading = "Live capture")]
     pub(crate) fetch_timeout: Option<std::time::Duration>,
 

@@ -28,6 +28,9 @@ use anyhow::Result;
 use crate::live::{self, SaveTo, Trust};
 use crate::output;
 
+/// How long one store request may take unless `--fetch-timeout` says.
+const STORE_DEADLINE: Duration = Duration::from_secs(120);
+
 /// What a store source starts with.
 pub(crate) const PREFIXES: [&str; 2] = [pyroscope::PREFIX, parca::PREFIX];
 
@@ -169,6 +172,8 @@ pub(crate) fn capture(
 ) -> Result<Vec<PathBuf>> {
     let (dir, mut number) = live::numbering(&to)?;
     let mut files = Vec::new();
+    // A store merges a fleet's profiles for each answer: more than a moment.
+    let deadline = Some(deadline.unwrap_or(STORE_DEADLINE));
     for (i, window) in windows.iter().enumerate() {
         let body = store.fetch(window, deadline, max, trust)?;
         files.push(live::save_new(dir, &mut number, "pb", &body)?);
