@@ -592,19 +592,24 @@ fn fetch(cli: &Cli, plan: &Plan, to: live::SaveTo<'_>) -> Result<(Vec<PathBuf>, 
         insecure: cli.insecure,
     };
     let max = cli.limits().0;
+    let url = match plan {
+        Plan::Live { url, .. } => url.as_str(),
+        Plan::Store { source, .. } => source.split_once('+').map_or("", |(_, url)| url),
+        Plan::Pair { .. } | Plan::Trend(_) => "",
+    };
+    if trust.insecure
+        && url
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    {
+        output::warn("--insecure: the server's certificate is not verified");
+    }
     match plan {
         Plan::Live {
             url,
             count,
             interval,
         } => {
-            if trust.insecure
-                && url
-                    .get(..8)
-                    .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
-            {
-                output::warn("--insecure: the server's certificate is not verified");
-            }
             let endpoint = live::Endpoint::new(url, cli.fetch_timeout, max, &trust)?;
             let files = live::capture(&endpoint, *count, *interval, to)?;
             let names = (1..=files.len())
@@ -635,9 +640,6 @@ fn fetch(cli: &Cli, plan: &Plan, to: live::SaveTo<'_>) -> Result<(Vec<PathBuf>, 
                     windows[0].shown(),
                     w.shown()
                 );
-            }
-            if trust.insecure {
-                output::warn("--insecure: the server's certificate is not verified");
             }
             let files = store::capture(&store, &windows, cli.fetch_timeout, max, &trust, to)?;
             let names = windows

@@ -184,12 +184,21 @@ impl Fields<'_> {
 
     /// The next number as an index of at most `count` (from 1, 0 for none).
     fn index(&mut self, count: usize, what: &str) -> Result<usize, Error> {
-        let line_no = self.line_no;
         let n = self.hex()?;
+        self.checked(n, count, what)
+    }
+
+    /// `n` as an index of at most `count` (from 1, 0 for none).
+    fn checked(&self, n: u64, count: usize, what: &str) -> Result<usize, Error> {
         usize::try_from(n)
             .ok()
             .filter(|&n| n <= count)
-            .ok_or_else(|| invalid(format!("line {line_no}: {what} {n:#x} of {count:#x}")))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "line {}: {what} {n:#x} of {count:#x}",
+                    self.line_no
+                ))
+            })
     }
 }
 
@@ -278,12 +287,7 @@ fn read_lines(text: &str) -> Result<Capture<'_>, Error> {
                 let module = f.index(c.strings.len(), "module string")?;
                 let start = c.frames.len();
                 while let Some(function) = f.maybe_hex()? {
-                    let function = usize::try_from(function)
-                        .ok()
-                        .filter(|&n| n <= c.strings.len())
-                        .ok_or_else(|| {
-                            invalid(format!("line {line_no}: function string {function:#x}"))
-                        })?;
+                    let function = f.checked(function, c.strings.len(), "function string")?;
                     // A frame cut short (`_start`, with no file) counts as
                     // heaptrack reads it: the first keeps its function, an
                     // inlined one is dropped.
@@ -294,10 +298,7 @@ fn read_lines(text: &str) -> Result<Capture<'_>, Error> {
                         _ if c.frames.len() > start => break,
                         _ => (0, 0),
                     };
-                    let file = usize::try_from(file)
-                        .ok()
-                        .filter(|&n| n <= c.strings.len())
-                        .ok_or_else(|| invalid(format!("line {line_no}: file string {file:#x}")))?;
+                    let file = f.checked(file, c.strings.len(), "file string")?;
                     let line = u32::try_from(line).unwrap_or(0);
                     c.frames.push(IpFrame {
                         function,
