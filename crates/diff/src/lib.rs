@@ -440,6 +440,10 @@ pub struct Diff {
     pub precision: Precision,
     /// The factor the before profile was scaled by (`--normalize`).
     pub normalized: Option<f64>,
+    /// How many profiles each side (before, after) is the sum of, where
+    /// known ([`Profile::merged`]); a side known to sum more than one is
+    /// compared as their average.
+    pub merged: [Option<u64>; 2],
     /// The whole profiles' totals, when filters dropped stacks and
     /// [`Diff::totals`] are those of what was kept.
     pub unfiltered_totals: Option<Values>,
@@ -698,6 +702,7 @@ pub fn diff_ahead<P: Borrow<Profile>>(
             totals.before, totals.after
         ));
     }
+    warnings.extend(merged_warning(before.merged, after.merged));
     let period = period(before, after, &mut warnings);
     warnings.extend(mixed_precision(before, after));
     Ok(Diff {
@@ -715,6 +720,7 @@ pub fn diff_ahead<P: Borrow<Profile>>(
         warnings,
         precision,
         normalized,
+        merged: [before.merged, after.merged],
         unfiltered_totals,
         below_min_delta,
         library: keys
@@ -726,6 +732,25 @@ pub fn diff_ahead<P: Borrow<Profile>>(
             .collect(),
         keys,
     })
+}
+
+/// What the reader must be told of sides merged from `before` and `after`
+/// profiles: counts far apart (twice or more) make averages of different
+/// things, and a side whose count is unknown is summed, not averaged.
+fn merged_warning(before: Option<u64>, after: Option<u64>) -> Option<String> {
+    let averaged = |n: Option<u64>| n.is_some_and(|n| n > 1);
+    match (before, after) {
+        (Some(b), Some(a)) if b.max(a) >= 2 * b.min(a).max(1) => Some(format!(
+            "the before side averages {b} profiles and the after side {a}: a fleet that changed \
+             size or scrapes that were missed make averages of different things"
+        )),
+        (Some(_), None) | (None, Some(_)) if averaged(before) || averaged(after) => Some(format!(
+            "only the {} side says how many profiles it merged: it is averaged, the other is \
+             compared as it is",
+            if before.is_some() { "before" } else { "after" }
+        )),
+        _ => None,
+    }
 }
 
 /// `--normalize`: scales the before side's sums, and its stacks' values
@@ -1281,6 +1306,34 @@ mod tests {
                 .iter()
                 .any(|w| w.contains("--normalize needs positive totals"))
         );
+    }
+
+    #[test]
+    fn merged_sides_are_compared_as_averages() {
+        let mut before = profile(&[("main;f", 8, 800), ("main;g", 4, 402)]);
+        let mut after = profile(&[("main;f", 30, 3000), ("main;g", 12, 1203)]);
+        before.merged = Some(4);
+        after.merged = Some(3);
+        let d = diff(&before, &after, &Options::default()).unwrap();
+        assert_eq!(d.merged, [Some(4), Some(3)]);
+        assert_eq!((d.totals.before, d.totals.after), (300, 1401));
+        assert_eq!(rows(&d), [("f".into(), 800), ("g".into(), 300)]);
+        let f = d.rows.iter().find(|r| r.flat.delta() == 800).unwrap();
+        assert_eq!((f.flat.count_before, f.flat.count_after), (2, 10));
+        let root = d.tree.node(Tree::ROOT).total;
+        assert_eq!((root.before, root.after), (300, 1401));
+        assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+
+        after.merged = Some(8);
+        let d = diff(&before, &after, &Options::default()).unwrap();
+        assert!(d.warnings[0].contains("averages 4 profiles and the after side 8"));
+        after.merged = None;
+        let d = diff(&before, &after, &Options::default()).unwrap();
+        assert_eq!(d.totals.after, 4203, "a side of unknown count is summed");
+        assert!(d.warnings[0].contains("only the before side says"));
+
+        let t = trend(&[before.clone(), before], &Options::default()).unwrap();
+        assert_eq!(t.totals, [300, 300]);
     }
 
     #[test]

@@ -58,7 +58,17 @@ pub(crate) fn sum_side(
     items.truncate(len);
     let mut sums = merged.expect("a side has at least one part");
     sums.library = table.library_keys(input.key_count);
+    if let Some(n) = averaged_over(profile) {
+        sums.average(n);
+        stacks::scale(&mut items[lead..], 1.0 / n);
+    }
     (sums, items)
+}
+
+/// How many profiles `profile` sums, if it is to be compared as their
+/// average (more than one, and known: see [`Profile::merged`]).
+pub(crate) fn averaged_over(profile: &Profile) -> Option<f64> {
+    profile.merged.filter(|&n| n > 1).map(|n| n as f64)
 }
 
 /// Sample ranges of a profile summed apart, one per thread at most: a
@@ -177,6 +187,31 @@ impl SideSums {
             *self.via.entry(k).or_insert(0.0) += v;
         }
         self.copies.append(other.copies)
+    }
+
+    /// Divides every value, count and total by `n`: the sums of `n` merged
+    /// profiles become their average. Variances are divided by `n` as
+    /// well, not by `n²`: the merged profiles are scrapes of the same
+    /// heaps, whose sampled objects recur from one scrape to the next, so
+    /// averaging them does not average their sampling noise away.
+    pub(crate) fn average(&mut self, n: f64) {
+        for v in self
+            .flat
+            .iter_mut()
+            .chain(self.cum.iter_mut())
+            .chain([&mut self.total, &mut self.unfiltered])
+        {
+            v.0 /= n;
+            v.1 /= n;
+        }
+        for v in self
+            .flat_var
+            .iter_mut()
+            .chain(self.cum_var.iter_mut())
+            .chain(self.via.values_mut())
+        {
+            *v /= n;
+        }
     }
 
     /// Makes room for keys up to `key_count` (keyed after these sums were

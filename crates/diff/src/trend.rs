@@ -23,6 +23,7 @@ use crate::key::KeyTable;
 use crate::select::select;
 use crate::{
     Error, FrameTable, Key, KeyId, Options, Precision, RankBy, Side, SideInput, aggregate,
+    averaged_over,
 };
 
 /// One key's series.
@@ -187,7 +188,11 @@ pub fn trend(profiles: &[Profile], options: &Options) -> Result<Trend, Error> {
             let table = FrameTable::of(profile, &input(i));
             let all = 0..profile.sample_count();
             // A trend draws no tree: no stacks' items.
-            aggregate(profile, Side::After, input(i), &table, all, None)
+            let mut sums = aggregate(profile, Side::After, input(i), &table, all, None);
+            if let Some(n) = averaged_over(profile) {
+                sums.average(n);
+            }
+            sums
         })
         .collect();
 

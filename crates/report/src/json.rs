@@ -38,6 +38,10 @@ struct Report<'a> {
     path_shrinkage_total: i64,
     precision: &'static str,
     normalized: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    merged_before: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    merged_after: Option<u64>,
     filters: std::collections::BTreeMap<&'static str, &'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     unfiltered_before_total: Option<i64>,
@@ -136,6 +140,8 @@ pub fn render_json(diff: &Diff, inputs: &Inputs, top: usize, warnings: &[String]
         path_shrinkage_total: diff.path_shrinkage,
         precision: diff.precision.as_str(),
         normalized: diff.normalized,
+        merged_before: diff.merged[0],
+        merged_after: diff.merged[1],
         filters: diff.options.filters.describe().into_iter().collect(),
         unfiltered_before_total: diff.unfiltered_totals.map(|u| u.before),
         unfiltered_after_total: diff.unfiltered_totals.map(|u| u.after),

@@ -245,6 +245,9 @@ pub(crate) fn notes(diff: &Diff) -> Vec<String> {
             "normalized: before scaled by {f:.4} to after's total"
         ));
     }
+    if let Some(note) = averages(diff.merged) {
+        notes.push(note);
+    }
     if diff.below_min_delta > 0 {
         notes.push(format!(
             "{} {} below --min-delta left out",
@@ -257,6 +260,21 @@ pub(crate) fn notes(diff: &Diff) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// Which sides are averages of merged profiles, and of how many.
+fn averages(merged: [Option<u64>; 2]) -> Option<String> {
+    let sides: Vec<String> = ["before", "after"]
+        .iter()
+        .zip(merged)
+        .filter_map(|(side, n)| n.filter(|&n| n > 1).map(|n| format!("{side} {n}")))
+        .collect();
+    (!sides.is_empty()).then(|| {
+        format!(
+            "per-profile averages of merged profiles ({})",
+            sides.join(", ")
+        )
+    })
 }
 
 fn rows(out: &mut String, diff: &Diff, shown: &[Row], opts: &TableOptions, paint: &Paint) {
@@ -727,6 +745,24 @@ mod tests {
         assert!(
             three[1].1.width() + 2 + three[1].2.width() <= 64,
             "{three:?}"
+        );
+    }
+
+    #[test]
+    fn averaged_sides_are_named_with_their_counts() {
+        assert_eq!(averages([None, None]), None);
+        assert_eq!(
+            averages([Some(1), Some(1)]),
+            None,
+            "one profile is no average"
+        );
+        assert_eq!(
+            averages([Some(12), Some(30)]).unwrap(),
+            "per-profile averages of merged profiles (before 12, after 30)"
+        );
+        assert_eq!(
+            averages([None, Some(30)]).unwrap(),
+            "per-profile averages of merged profiles (after 30)"
         );
     }
 

@@ -80,6 +80,7 @@ impl ProfileBuilder {
                 },
                 format,
                 warnings: Vec::new(),
+                merged: None,
                 strings: vec![Box::from("")],
                 mappings: Vec::new(),
                 frames: Vec::new(),

@@ -597,6 +597,10 @@ pub struct Profile {
     pub format: Format,
     /// Problems that did not stop decoding (shown to the user as warnings).
     pub warnings: Vec<String>,
+    /// How many profiles this one is the sum of, where known: a store's
+    /// merge over a time window, or `--merged`. The differ compares such
+    /// profiles as averages, their sums divided by this.
+    pub merged: Option<u64>,
     strings: Vec<Box<str>>,
     mappings: Vec<Mapping>,
     frames: Vec<Frame>,
@@ -794,6 +798,10 @@ impl Profile {
         }
         let mut b = ProfileBuilder::new(first.format, Vec::new());
         b.profile.header = first.header.clone();
+        // The sum of sums: known only where every part's count is.
+        b.profile.merged = profiles
+            .iter()
+            .try_fold(0u64, |n, p| n.checked_add(p.merged?));
         let samples: usize = profiles.iter().map(Profile::sample_count).sum();
         let frames: usize = profiles.iter().map(|p| p.stack_frames.len()).sum();
         b.reserve(samples, frames);
@@ -996,6 +1004,19 @@ mod tests {
             "mappings follow their frames"
         );
         assert_eq!(p.warnings.len(), 3);
+        assert_eq!(p.merged, None);
+
+        let counted = |n: u64| {
+            let mut p = one("a", 1);
+            p.merged = Some(n);
+            p
+        };
+        let both = Profile::merge(vec![counted(12), counted(30)]).unwrap();
+        assert_eq!(both.merged, Some(42), "a sum of sums");
+        let unknown = Profile::merge(vec![counted(12), one("a", 1)]).unwrap();
+        assert_eq!(unknown.merged, None, "one part's count is unknown");
+        let huge = Profile::merge(vec![counted(u64::MAX), counted(1)]).unwrap();
+        assert_eq!(huge.merged, None, "no count past u64");
 
         let other =
             ProfileBuilder::new(Format::Pprof, vec![ValueType::new("cpu", "nanoseconds")]).finish();
