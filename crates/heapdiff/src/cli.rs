@@ -313,6 +313,12 @@ pub(crate) struct Cli {
     #[arg(hide_short_help = true, long, help_heading = "Filters")]
     pub(crate) normalize: bool,
 
+    /// How many profiles each PROFILE is the sum of, in order (files saved
+    /// from a store's merges: --merged 120,240); each is compared as their
+    /// average.
+    #[arg(hide_short_help = true, long, value_name = "N,N,…", value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..), help_heading = "Filters")]
+    pub(crate) merged: Vec<u64>,
+
     /// Leave out rows whose change is smaller than SIZE (in the sample
     /// type's unit; bytes take KiB, MiB, GiB, kB, MB, GB suffixes).
     #[arg(hide_short_help = true, long, value_name = "SIZE", value_parser = parse_size, help_heading = "Filters")]
@@ -614,6 +620,32 @@ fn through_link(path: &std::path::Path, base: &std::path::Path) -> bool {
 impl Cli {
     /// What to compare.
     pub(crate) fn plan(&self) -> Result<Plan, String> {
+        let plan = self.plan_of_inputs()?;
+        if !self.merged.is_empty() {
+            if !matches!(plan, Plan::Pair { .. } | Plan::Trend(_)) || !self.befores.is_empty() {
+                return Err(
+                    "--merged counts PROFILE files' merged profiles (a store says its own)"
+                        .to_owned(),
+                );
+            }
+            if self.merged.len() != self.profiles.len() {
+                return Err(format!(
+                    "--merged gives one count per PROFILE: {} for {}",
+                    self.merged.len(),
+                    self.profiles.len()
+                ));
+            }
+        }
+        Ok(plan)
+    }
+
+    /// How many profiles the input at `path` sums, as `--merged` says.
+    pub(crate) fn merged_of(&self, path: &std::path::Path) -> Option<u64> {
+        let i = self.profiles.iter().position(|p| p == path)?;
+        self.merged.get(i).copied()
+    }
+
+    fn plan_of_inputs(&self) -> Result<Plan, String> {
         if !self.befores.is_empty() || !self.afters.is_empty() {
             let side = |paths: &[PathBuf]| -> Result<Vec<PathBuf>, String> {
                 let mut all = Vec::new();
@@ -974,6 +1006,26 @@ mod tests {
                 .unwrap_err()
                 .contains("no file matches")
         );
+    }
+
+    #[test]
+    fn merged_counts_follow_their_files() {
+        let cli = |args: &[&str]| Cli::try_parse_from([&["heapdiff"], args].concat());
+        let c = cli(&["b.pb", "a.pb", "c.pb", "--merged", "3,1,2"]).unwrap();
+        assert!(c.plan().is_ok());
+        assert_eq!(c.merged_of("c.pb".as_ref()), Some(2));
+        assert_eq!(c.merged_of("x.pb".as_ref()), None);
+        let err = cli(&["a", "b", "--merged", "3"])
+            .unwrap()
+            .plan()
+            .unwrap_err();
+        assert!(err.contains("one count per PROFILE: 1 for 2"), "{err}");
+        let err = cli(&["--before", "a", "--after", "b", "--merged", "1,2"])
+            .unwrap()
+            .plan()
+            .unwrap_err();
+        assert!(err.contains("a store says its own"), "{err}");
+        assert!(cli(&["a", "b", "--merged", "0,1"]).is_err(), "at least one");
     }
 
     #[test]

@@ -128,6 +128,7 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
     // others.
     let _scratch;
     let mut fetched_names = None;
+    let mut fetched_counts = None;
     if matches!(plan, Plan::Live { .. } | Plan::Store { .. }) {
         let scratch = match &cli.save_dir {
             Some(d) => {
@@ -148,10 +149,26 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
             (None, Some(d)) => live::SaveTo::Kept(d),
             (None, None) => unreachable!("a directory was made above"),
         };
-        let (files, names) = fetch(cli, &plan, to)?;
+        let (files, names, counts) = fetch(cli, &plan, to)?;
         if cli.save_dir.is_none() {
             fetched_names = Some(names);
+        } else if counts.iter().all(Option::is_some) && !counts.is_empty() {
+            output::note(&format!(
+                "to compare the saved files again: heapdiff {} --merged {}",
+                files
+                    .iter()
+                    .map(|f| public::quoted(&f.display().to_string()))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                counts
+                    .iter()
+                    .flatten()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ));
         }
+        fetched_counts = Some(counts);
         _scratch = scratch;
         plan = if files.len() == 2 {
             Plan::Pair {
@@ -172,6 +189,8 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
     }
     let names: Vec<String> =
         fetched_names.unwrap_or_else(|| paths.iter().map(|p| display_name(p)).collect());
+    let merged: Vec<Option<u64>> =
+        fetched_counts.unwrap_or_else(|| paths.iter().map(|p| cli.merged_of(p)).collect());
     let (max_input, limits) = cli.limits();
     budget::working_on(names.join(", "));
     let options = DecodeOptions {
@@ -184,9 +203,9 @@ fn run(cli: &mut Cli) -> Result<Verdict> {
     };
     output::timing("start");
     match plan {
-        Plan::Pair { before, .. } => compare(cli, &paths, &names, before.len(), &options),
+        Plan::Pair { before, .. } => compare(cli, &paths, &names, &merged, before.len(), &options),
         Plan::Trend(_) => {
-            let mut profiles = load_all(&paths, &names, &options)?;
+            let mut profiles = load_all(&paths, &names, &merged, &options)?;
             output::timing("decode");
             let (mut paths, mut names) = (paths, names);
             if cli.order == Order::Time
@@ -249,6 +268,7 @@ fn compare(
     cli: &Cli,
     paths: &[PathBuf],
     names: &[String],
+    merged: &[Option<u64>],
     split: usize,
     options: &DecodeOptions,
 ) -> Result<Verdict> {
@@ -259,16 +279,17 @@ fn compare(
     let (tx, rx) = std::sync::mpsc::channel();
     {
         let (paths, names) = (paths[split..].to_vec(), names[split..].to_vec());
+        let merged = merged[split..].to_vec();
         let options = options.clone();
         rayon::spawn(move || {
             // The receiver is gone only if the before side failed.
-            let _ = tx.send(load_all(&paths, &names, &options));
+            let _ = tx.send(load_all(&paths, &names, &merged, &options));
         });
     }
     // A failing before file is reported at once, as in command-line order.
     let diff_options = cli.diff_options();
     let mut symbols = (!cli.no_symbolize).then(|| symbols::Session::new(cli));
-    let mut before = load_all(&paths[..split], &names[..split], options)?;
+    let mut before = load_all(&paths[..split], &names[..split], &merged[..split], options)?;
     let mut warnings = symbolize(&mut symbols, &mut before, &paths[..split], &names[..split]);
     let before_taken = order::taken(&before);
     let before_types = before.iter().map(mistakes::types_of).collect::<Vec<_>>();
@@ -332,13 +353,24 @@ fn side_name(names: &[String]) -> String {
     }
 }
 
-/// Decodes every input, all at once; the first failing input, in
-/// command-line order, is the one reported.
-fn load_all(paths: &[PathBuf], names: &[String], options: &DecodeOptions) -> Result<Vec<Profile>> {
+/// Decodes every input, all at once, each known to sum the profiles
+/// `merged` says; the first failing input, in command-line order, is the
+/// one reported.
+fn load_all(
+    paths: &[PathBuf],
+    names: &[String],
+    merged: &[Option<u64>],
+    options: &DecodeOptions,
+) -> Result<Vec<Profile>> {
     paths
         .par_iter()
         .zip(names)
-        .map(|(path, name)| load(path, name, options))
+        .zip(merged)
+        .map(|((path, name), &merged)| {
+            let mut profile = load(path, name, options)?;
+            profile.merged = merged;
+            Ok(profile)
+        })
         .collect::<Vec<_>>()
         .into_iter()
         .collect()
@@ -584,9 +616,12 @@ fn report_on_stdout(cli: &Cli) -> bool {
 /// Drops inputs given twice (the same file by device and inode: a file
 /// repeated, overlapping globs, a link to a file also named), keeping the
 /// first; returns a warning for each.
-/// Fetches what a live or store plan names into files of `to`; returns
-/// them, and how each is shown.
-fn fetch(cli: &Cli, plan: &Plan, to: live::SaveTo<'_>) -> Result<(Vec<PathBuf>, Vec<String>)> {
+/// What a live or store plan fetched: the files, how each is shown, and
+/// how many profiles each sums where the store says.
+type Fetched = (Vec<PathBuf>, Vec<String>, Vec<Option<u64>>);
+
+/// Fetches what a live or store plan names into files of `to`.
+fn fetch(cli: &Cli, plan: &Plan, to: live::SaveTo<'_>) -> Result<Fetched> {
     let trust = live::Trust {
         ca_file: cli.cacert.clone(),
         insecure: cli.insecure,
@@ -615,7 +650,8 @@ fn fetch(cli: &Cli, plan: &Plan, to: live::SaveTo<'_>) -> Result<(Vec<PathBuf>, 
             let names = (1..=files.len())
                 .map(|i| format!("{} #{i}", endpoint.shown()))
                 .collect();
-            Ok((files, names))
+            let counts = vec![None; files.len()];
+            Ok((files, names, counts))
         }
         Plan::Store { source, windows } => {
             let store = store::Store::parse(source, |k| std::env::var(k).ok())
@@ -629,24 +665,14 @@ fn fetch(cli: &Cli, plan: &Plan, to: live::SaveTo<'_>) -> Result<(Vec<PathBuf>, 
             if let Some(n) = cli.step {
                 windows = windows[0].split(n).map_err(anyhow::Error::msg)?;
             }
-            if let Some(w) = windows
-                .iter()
-                .find(|w| w.length_ms() != windows[0].length_ms())
-            {
-                bail!(
-                    "--window {} and --window {} differ in length: a merged profile sums every \
-                     scrape in its window, and the store does not say how many it merged, so \
-                     windows of different lengths are not comparable; give windows of one length",
-                    windows[0].shown(),
-                    w.shown()
-                );
-            }
-            let files = store::capture(&store, &windows, cli.fetch_timeout, max, &trust, to)?;
+            store.check(&windows).map_err(anyhow::Error::msg)?;
+            let fetched = store::capture(&store, &windows, cli.fetch_timeout, max, &trust, to)?;
             let names = windows
                 .iter()
                 .map(|w| format!("{} {}", store.shown(), w.shown()))
                 .collect();
-            Ok((files, names))
+            let (files, counts) = fetched.into_iter().map(|f| (f.path, f.merged)).unzip();
+            Ok((files, names, counts))
         }
         Plan::Pair { .. } | Plan::Trend(_) => unreachable!("only fetch plans are fetched"),
     }

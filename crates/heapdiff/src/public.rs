@@ -57,7 +57,7 @@ pub(crate) fn command_line(redaction: Option<&PathRedaction>) -> String {
 
 /// `arg` quoted for a POSIX shell when it holds anything but plain
 /// characters.
-fn quoted(arg: &str) -> String {
+pub(crate) fn quoted(arg: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:=@%+,~^".contains(c);
     if !arg.is_empty() && arg.chars().all(plain) {
         arg.to_owned()

@@ -13,9 +13,13 @@
 //! they share, the windows, and the fetching into files. Credentials
 //! (`user:password@`, tokens) are never shown.
 //!
-//! A merged in-use profile is the sum of every scrape in its window, so
-//! windows of different lengths are refused: neither store says how many
-//! profiles it merged, so nothing else could make them comparable.
+//! A merged in-use profile is the sum of every scrape in its window. Where
+//! the store says how many profiles it merged (Parca), each window's
+//! profile is compared as their average ([`Profile::merged`]), so windows
+//! of any length compare; where it does not (Pyroscope), the sums are
+//! compared, and only windows of one length are taken.
+//!
+//! [`Profile::merged`]: heapdiff_profile::Profile::merged
 
 mod parca;
 mod pyroscope;
@@ -75,6 +79,65 @@ impl Store {
             Store::Parca(p) => p.fetch(window, deadline, max, trust),
         }
     }
+
+    /// Whether the store says how many profiles a merge sums.
+    fn counts(&self) -> bool {
+        match self {
+            Store::Pyroscope(_) => false,
+            Store::Parca(p) => p.counts(),
+        }
+    }
+
+    /// How many profiles the merge of `window` sums, where the store says.
+    fn count(
+        &self,
+        window: &Window,
+        deadline: Option<Duration>,
+        max: u64,
+        trust: &Trust,
+    ) -> Result<Option<u64>> {
+        match self {
+            Store::Pyroscope(_) => Ok(None),
+            Store::Parca(p) => p.count(window, deadline, max, trust),
+        }
+    }
+
+    /// The store's name.
+    fn name(&self) -> &'static str {
+        match self {
+            Store::Pyroscope(_) => "Pyroscope",
+            Store::Parca(_) => "Parca",
+        }
+    }
+
+    /// Refuses `windows` whose merges could not be compared: of different
+    /// lengths, from a store that does not count what it merges.
+    pub(crate) fn check(&self, windows: &[Window]) -> Result<(), String> {
+        let Some(w) = windows
+            .iter()
+            .find(|w| w.length_ms() != windows[0].length_ms())
+        else {
+            return Ok(());
+        };
+        if self.counts() {
+            return Ok(());
+        }
+        Err(format!(
+            "--window {} and --window {} differ in length: a merged profile sums every scrape in \
+             its window, and {} does not say how many it merged, so windows of different \
+             lengths are not comparable; give windows of one length",
+            windows[0].shown,
+            w.shown,
+            self.name()
+        ))
+    }
+}
+
+/// A window's merged profile, saved.
+pub(crate) struct Fetched {
+    pub(crate) path: PathBuf,
+    /// How many profiles it sums, where the store says.
+    pub(crate) merged: Option<u64>,
 }
 
 /// A store source's parts: `STORE+http[s]://[user:password@]host[:port][/prefix]?k=v&…`.
@@ -161,7 +224,8 @@ pub(crate) struct Window {
     shown: String,
 }
 
-/// Fetches the merged profile of each window into a file of `to`.
+/// Fetches the merged profile of each window into a file of `to`, with
+/// how many profiles it sums where the store says.
 pub(crate) fn capture(
     store: &Store,
     windows: &[Window],
@@ -169,24 +233,38 @@ pub(crate) fn capture(
     max: u64,
     trust: &Trust,
     to: SaveTo<'_>,
-) -> Result<Vec<PathBuf>> {
+) -> Result<Vec<Fetched>> {
     let (dir, mut number) = live::numbering(&to)?;
-    let mut files = Vec::new();
+    let mut fetched = Vec::new();
     // A store merges a fleet's profiles for each answer: more than a moment.
     let deadline = Some(deadline.unwrap_or(STORE_DEADLINE));
     for (i, window) in windows.iter().enumerate() {
+        let merged = store.count(window, deadline, max, trust)?;
         let body = store.fetch(window, deadline, max, trust)?;
-        files.push(live::save_new(dir, &mut number, "pb", &body)?);
+        let path = live::save_new(dir, &mut number, "pb", &body)?;
         output::note(&format!(
-            "fetched {} for {} ({} of {}, {} bytes)",
+            "fetched {} for {} ({} of {}, {} bytes, {})",
             store.shown(),
             window.shown,
             i + 1,
             windows.len(),
-            body.len()
+            body.len(),
+            match merged {
+                Some(1) => "1 profile".to_owned(),
+                Some(n) => format!("{n} profiles merged"),
+                None => "count of profiles merged unknown".to_owned(),
+            }
+        ));
+        fetched.push(Fetched { path, merged });
+    }
+    if !store.counts() {
+        output::note(&format!(
+            "{} does not say how many profiles it merged: the windows' sums are compared, \
+             which a fleet that changed size or missed scrapes changes too",
+            store.name()
         ));
     }
-    Ok(files)
+    Ok(fetched)
 }
 
 impl Window {

@@ -5,6 +5,14 @@
 //! field holds the gzipped profile in base64 (`QueryResponse.pprof`, bytes
 //! field 6, as the JSON mapping of protobuf writes bytes). Credentials:
 //! `user:password@` in the URL (basic, for a proxy in front of Parca).
+//!
+//! How many profiles a merge sums comes from `QueryRange`
+//! (`GET /api/profiles/query_range`) with one step as long as the window:
+//! one `MetricsSample` per series, whose `count` is the profiles of that
+//! series in the window. Parca's querier counts there one row per
+//! (timestamp, label set), a profile, under the same time bounds as the
+//! merge's, for all but delta profile types (`…:delta`), where it counts
+//! stack rows instead; their count is not asked for.
 
 use std::time::Duration;
 
@@ -53,6 +61,82 @@ impl Parca {
         format!("{} {}", self.base, self.query)
     }
 
+    /// The error of a window with nothing to merge.
+    fn nothing_in(&self, window: &Window) -> String {
+        format!(
+            "Parca has no profiles matching {} in {} (an empty merge); check the query and the \
+             window",
+            self.query,
+            window.shown()
+        )
+    }
+
+    /// The headers of every request.
+    fn headers(&self) -> Vec<(&str, &str)> {
+        let mut headers = vec![("Accept", "application/json")];
+        if let Some(a) = &self.authorization {
+            headers.push(("Authorization", a));
+        }
+        headers
+    }
+
+    /// Whether Parca can say how many profiles a merge of this query sums.
+    pub(super) fn counts(&self) -> bool {
+        let profile_type = self.query.split('{').next().unwrap_or_default();
+        !profile_type.trim_end().ends_with(":delta")
+    }
+
+    /// How many profiles the merge of `window` sums, where Parca says
+    /// (see [`Parca::counts`]).
+    pub(super) fn count(
+        &self,
+        window: &Window,
+        deadline: Option<Duration>,
+        max: u64,
+        trust: &Trust,
+    ) -> Result<Option<u64>> {
+        if !self.counts() {
+            return Ok(None);
+        }
+        let (start, end) = window_bounds(window)?;
+        // One step over the whole window, as JSON writes a Duration.
+        let length = window.length_ms();
+        let step = format!("{}.{:03}s", length / 1000, length % 1000);
+        let url = format!("{}/api/profiles/query_range", self.base);
+        let answer = Endpoint::new(&url, deadline, max, trust)?.get(
+            &[
+                ("query", &self.query),
+                ("start", &start),
+                ("end", &end),
+                ("step", &step),
+            ],
+            &self.headers(),
+        )?;
+        let answer: serde_json::Value = serde_json::from_slice(&answer)
+            .context("Parca's answer to the range query is not JSON")?;
+        let mut total = 0u64;
+        for series in answer["series"].as_array().into_iter().flatten() {
+            for sample in series["samples"].as_array().into_iter().flatten() {
+                // An int32: a number, or a string from lenient encoders.
+                let count = match &sample["count"] {
+                    serde_json::Value::String(s) => s.parse().ok(),
+                    v => v.as_u64(),
+                };
+                let count = count.with_context(|| {
+                    format!(
+                        "Parca's range query for {} answered a sample without a count",
+                        window.shown()
+                    )
+                })?;
+                total = total.saturating_add(count);
+            }
+        }
+        if total == 0 {
+            bail!(self.nothing_in(window));
+        }
+        Ok(Some(total))
+    }
+
     /// The merged profile of `window`, as gzipped pprof bytes.
     pub(super) fn fetch(
         &self,
@@ -61,19 +145,10 @@ impl Parca {
         max: u64,
         trust: &Trust,
     ) -> Result<Vec<u8>> {
-        let rfc3339 = |ms: i64| -> Result<String> {
-            Ok(jiff::Timestamp::from_millisecond(ms)
-                .context("a window outside the calendar")?
-                .to_string())
-        };
-        let (start, end) = (rfc3339(window.start_ms)?, rfc3339(window.end_ms)?);
+        let (start, end) = window_bounds(window)?;
         let url = format!("{}/api/profiles/query", self.base);
         // The answer is base64 in JSON: a third more than the profile.
         let endpoint = Endpoint::new(&url, deadline, max.saturating_mul(4) / 3 + 4096, trust)?;
-        let mut headers = vec![("Accept", "application/json")];
-        if let Some(a) = &self.authorization {
-            headers.push(("Authorization", a));
-        }
         let answer = endpoint.get(
             &[
                 ("mode", "MODE_MERGE"),
@@ -82,7 +157,7 @@ impl Parca {
                 ("merge.start", &start),
                 ("merge.end", &end),
             ],
-            &headers,
+            &self.headers(),
         )?;
         let answer: serde_json::Value =
             serde_json::from_slice(&answer).context("Parca's answer to the query is not JSON")?;
@@ -99,15 +174,21 @@ impl Parca {
         let decoded = heapdiff_profile::decode(&profile)
             .with_context(|| format!("Parca's profile for {}", window.shown()))?;
         if decoded.sample_count() == 0 {
-            bail!(
-                "Parca has no profiles matching {} in {} (an empty merge); check the query and \
-                 the window",
-                self.query,
-                window.shown()
-            );
+            bail!(self.nothing_in(window));
         }
         Ok(profile)
     }
+}
+
+/// A window's start and end in RFC 3339, as the gateway reads a
+/// `google.protobuf.Timestamp`.
+fn window_bounds(window: &Window) -> Result<(String, String)> {
+    let rfc3339 = |ms: i64| -> Result<String> {
+        Ok(jiff::Timestamp::from_millisecond(ms)
+            .context("a window outside the calendar")?
+            .to_string())
+    };
+    Ok((rfc3339(window.start_ms)?, rfc3339(window.end_ms)?))
 }
 
 #[cfg(test)]
@@ -126,5 +207,16 @@ mod tests {
         assert!(!p.shown().contains("u:p"));
         let e = Parca::new(Url::parse("parca+http://parca:7070").unwrap()).unwrap_err();
         assert!(e.contains("needs query="), "{e}");
+    }
+
+    #[test]
+    fn merges_are_counted_except_of_delta_types() {
+        let parca = |query: &str| {
+            Parca::new(Url::parse(&format!("parca+http://parca:7070/?query={query}")).unwrap())
+                .unwrap()
+        };
+        assert!(parca("memory:inuse_space:bytes:space:bytes{job=\"a\"}").counts());
+        assert!(!parca("parca_agent:samples:count:cpu:nanoseconds:delta{job=\"a\"}").counts());
+        assert!(!parca("memory:alloc_space:bytes:space:bytes:delta").counts());
     }
 }

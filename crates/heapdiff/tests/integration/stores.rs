@@ -1,10 +1,11 @@
-//! Pyroscope as a source, against a loopback server that implements the
+//! The stores as sources. Pyroscope: against a loopback server that implements the
 //! two calls heapdiff makes as `querier.v1` (api/querier/v1/querier.proto)
 //! defines them, over the Connect protocol: a POST of the protobuf request
 //! with `Content-Type: application/proto`, the protobuf answer, and errors
 //! as Connect's JSON. The requests are decoded and checked (a wrong field
 //! number, type or content type fails), and the profiles served are the Go
-//! fixture's.
+//! fixture's. Parca: against a loopback REST gateway (see [`parca`]),
+//! serving the same profiles, and how many profiles each window merged.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -278,6 +279,10 @@ fn tenants_credentials_and_errors_in_the_stores_words() {
         !err.contains("u:p@") && !String::from_utf8_lossy(&out.stdout).contains("u:p@"),
         "{err}"
     );
+    assert!(
+        err.contains("Pyroscope does not say how many profiles it merged: the windows' sums"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -305,15 +310,20 @@ fn empty_merges_and_unequal_windows_are_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("give --window twice"));
 }
 
-/// A loopback Parca: its REST gateway's `GET /api/profiles/query`, as
-/// grpc-gateway maps `parca.query.v1alpha1.QueryService/Query` (query
-/// parameters by field path; the answer's bytes in base64); its URL.
-fn parca(connections: usize) -> String {
+/// A loopback Parca: its REST gateway's `GET /api/profiles/query` and
+/// `GET /api/profiles/query_range`, as grpc-gateway maps
+/// `parca.query.v1alpha1.QueryService/Query` and `QueryRange` (query
+/// parameters by field path, timestamps in RFC 3339, durations as `"60s"`;
+/// answers in protobuf's JSON mapping: bytes in base64, lowerCamel names,
+/// 64-bit integers as strings); its URL.
+/// `counts`: how many profiles it holds in each window (before, after),
+/// in two series each.
+fn parca(counts: Counts, connections: usize) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     std::thread::spawn(move || {
         for stream in listener.incoming().take(connections).flatten() {
-            std::thread::spawn(move || parca_answer(stream));
+            std::thread::spawn(move || parca_answer(counts, stream));
         }
     });
     format!("http://{addr}")
@@ -343,7 +353,19 @@ fn form_decode(s: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
-fn parca_answer(stream: TcpStream) {
+/// The Parca query the tests ask for.
+const PARCA_QUERY: &str = r#"memory:inuse_space:bytes:space:bytes{job="leaky"}"#;
+
+/// Profiles per series, in the before and the after window.
+type Counts = [(u32, u32); 2];
+
+/// One profile in each window: what merging leaves as it is.
+const ONE_EACH: Counts = [(1, 0), (0, 1)];
+
+/// 12 profiles before (5 and 7), 30 after (14 and 16).
+const FLEET: Counts = [(5, 7), (14, 16)];
+
+fn parca_answer(counts: Counts, stream: TcpStream) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
@@ -351,9 +373,6 @@ fn parca_answer(stream: TcpStream) {
     assert_eq!(words.next(), Some("GET"), "{line}");
     let target = words.next().unwrap().to_owned();
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-    if path != "/api/profiles/query" {
-        return error(stream, "404 Not Found", "5", "Not Found");
-    }
     let params: Vec<(String, String)> = query
         .split('&')
         .map(|p| {
@@ -367,12 +386,6 @@ fn parca_answer(stream: TcpStream) {
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.as_str())
     };
-    assert_eq!(get("mode"), Some("MODE_MERGE"));
-    assert_eq!(get("reportType"), Some("REPORT_TYPE_PPROF"));
-    if get("merge.query") != Some(r#"memory:inuse_space:bytes:space:bytes{job="leaky"}"#) {
-        let body = br#"{"code":3,"message":"parse query: unexpected token","details":[]}"#;
-        return respond(stream, "400 Bad Request", "application/json", body);
-    }
     let ms = |k: &str| {
         get(k)
             .unwrap()
@@ -380,37 +393,159 @@ fn parca_answer(stream: TcpStream) {
             .unwrap()
             .as_millisecond()
     };
-    let (start, end) = (ms("merge.start"), ms("merge.end"));
-    assert_eq!(end - start, 3_600_000);
-    let path = if start == BEFORE_MS {
-        GO_BEFORE
-    } else {
-        GO_AFTER
+    let (query, start, end) = match path {
+        "/api/profiles/query" => {
+            assert_eq!(get("mode"), Some("MODE_MERGE"));
+            assert_eq!(get("reportType"), Some("REPORT_TYPE_PPROF"));
+            (get("merge.query"), ms("merge.start"), ms("merge.end"))
+        }
+        "/api/profiles/query_range" => {
+            // google.protobuf.Duration's JSON: seconds with an "s".
+            let step = get("step").unwrap();
+            let seconds: f64 = step.strip_suffix('s').unwrap().parse().unwrap();
+            let (start, end) = (ms("start"), ms("end"));
+            assert_eq!((seconds * 1000.0) as i64, end - start, "one step");
+            (get("query"), start, end)
+        }
+        _ => return error(stream, "404 Not Found", "5", "Not Found"),
     };
-    use base64::Engine as _;
-    let pprof = base64::engine::general_purpose::STANDARD
-        .encode(std::fs::read(repo_root().join(path)).unwrap());
-    let body = format!(r#"{{"pprof":"{pprof}","total":"1","filtered":"0"}}"#);
+    if query != Some(PARCA_QUERY) {
+        let body = br#"{"code":3,"message":"parse query: unexpected token","details":[]}"#;
+        return respond(stream, "400 Bad Request", "application/json", body);
+    }
+    let before = start == BEFORE_MS;
+    assert!(before || start == AFTER_MS, "{start}");
+    assert!(end > start);
+    let body = if path.ends_with("query_range") {
+        let (a, b) = counts[usize::from(!before)];
+        // A series without profiles in the window has no sample.
+        let sample = |count: u32| match count {
+            0 => String::new(),
+            _ => format!(
+                r#"{{"timestamp":"2026-12-01T10:00:00Z","value":"1","valuePerSecond":1,"duration":"0","count":{count}}}"#
+            ),
+        };
+        format!(
+            r#"{{"series":[{{"labelset":{{"labels":[{{"name":"pod","value":"a"}}]}},"samples":[{}]}},{{"labelset":{{"labels":[{{"name":"pod","value":"b"}}]}},"samples":[{}]}}]}}"#,
+            sample(a),
+            sample(b)
+        )
+    } else {
+        use base64::Engine as _;
+        let file = if before { GO_BEFORE } else { GO_AFTER };
+        let pprof = base64::engine::general_purpose::STANDARD
+            .encode(std::fs::read(repo_root().join(file)).unwrap());
+        format!(r#"{{"pprof":"{pprof}","total":"1","filtered":"0"}}"#)
+    };
     respond(stream, "200 OK", "application/json", body.as_bytes());
 }
+
+/// Before, an hour from 10:00; after, two hours from 12:00.
+const PARCA_WINDOWS: [&str; 4] = [
+    "--window",
+    "2026-12-01T10:00/1h",
+    "--window",
+    "2026-12-01T12:00/2h",
+];
 
 #[test]
 fn a_parca_pair_is_the_pair_of_files_it_serves() {
     let files = json(&[GO_BEFORE, GO_AFTER]);
-    let base = parca(3);
-    let src = format!("parca+{base}/?query=memory:inuse_space:bytes:space:bytes{{job=\"leaky\"}}");
+    let src = format!("parca+{}/?query={PARCA_QUERY}", parca(ONE_EACH, 4));
     let mut args = vec![src.as_str()];
     args.extend(WINDOWS);
     let j = json(&args);
     assert_eq!(j["rows"], files["rows"]);
+    assert_eq!(j["delta_total"], files["delta_total"]);
+    assert_eq!(
+        (&j["merged_before"], &j["merged_after"]),
+        (&1.into(), &1.into())
+    );
+}
+
+#[test]
+fn a_parca_pair_is_averaged_over_what_each_window_merged() {
+    let files = json(&[GO_BEFORE, GO_AFTER]);
+    let averaged = json(&[GO_BEFORE, GO_AFTER, "--merged", "12,30"]);
+    let base = parca(FLEET, 5);
+    let src = format!("parca+{base}/?query={PARCA_QUERY}");
+    let mut args = vec![src.as_str()];
+    args.extend(PARCA_WINDOWS);
+    let j = json(&args);
+    assert_eq!(
+        (&j["merged_before"], &j["merged_after"]),
+        (&12.into(), &30.into())
+    );
+    assert_eq!(j["rows"], averaged["rows"]);
+    let total = |j: &serde_json::Value, k: &str| j[k].as_i64().unwrap();
+    assert_eq!(
+        total(&j, "before_total"),
+        total(&files, "before_total") / 12
+    );
+    assert_eq!(total(&j, "after_total"), total(&files, "after_total") / 30);
+    assert!(
+        j["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("the before side averages 12 profiles and the after side 30"),
+        "{}",
+        j["warnings"]
+    );
     let wrong = format!("parca+{base}/?query=memory{{job=");
     let mut args = vec![wrong.as_str(), "--no-svg"];
-    args.extend(WINDOWS);
+    args.extend(PARCA_WINDOWS);
     let err = String::from_utf8_lossy(&run(&args).stderr).into_owned();
     assert!(
         err.contains("HTTP 400 Bad Request: parse query: unexpected token"),
         "{err}"
     );
+}
+
+#[test]
+fn a_parca_window_without_profiles_is_refused_before_its_merge() {
+    let src = format!("parca+{}/?query={PARCA_QUERY}", parca([(0, 0); 2], 1));
+    let mut args = vec![src.as_str(), "--no-svg"];
+    args.extend(WINDOWS);
+    let out = run(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("Parca has no profiles matching"), "{err}");
+}
+
+#[test]
+fn saved_merges_compare_again_with_their_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = format!("parca+{}/?query={PARCA_QUERY}", parca(FLEET, 4));
+    let saved = dir.path().to_str().unwrap();
+    let mut args = vec![
+        src.as_str(),
+        "--no-svg",
+        "--format",
+        "json",
+        "--top",
+        "0",
+        "--save-dir",
+        saved,
+    ];
+    args.extend(PARCA_WINDOWS);
+    let out = run(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("12 profiles merged") && err.contains("30 profiles merged"),
+        "{err}"
+    );
+    let again = err
+        .lines()
+        .find_map(|l| l.split_once("to compare the saved files again: heapdiff "))
+        .map(|(_, command)| command.to_owned())
+        .unwrap_or_else(|| panic!("{err}"));
+    let again: Vec<&str> = again.split(' ').collect();
+    assert_eq!(again[2..], ["--merged", "12,30"]);
+    let rerun = json(&again);
+    let fetched: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rerun["rows"], fetched["rows"]);
+    assert_eq!(rerun["before_total"], fetched["before_total"]);
 }
 
 #[test]
