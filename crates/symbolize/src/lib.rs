@@ -633,6 +633,14 @@ mod tests {
         b.finish()
     }
 
+    /// The outermost frame the one address of `p`'s one sample became:
+    /// the function itself, under what an optimized build inlined into it
+    /// (`black_box`).
+    fn outermost(p: &Profile) -> heapdiff_profile::FrameId {
+        let stack = p.samples().next().unwrap().stack;
+        stack.at(stack.len() - 1)
+    }
+
     fn fake_mapping() -> Mapping {
         Mapping::new(0, u64::MAX, 0, StrId::EMPTY)
     }
@@ -657,7 +665,7 @@ mod tests {
         let mut p = profile_of(own_vaddr(), Some(fake_mapping()));
         let report = Symbolizer::new(SearchPaths::default()).symbolize(&mut p, None, &NoProgress);
         assert_eq!(report.with_lines, 1, "{report:?}");
-        let f = p.frame(p.samples().next().unwrap().stack.at(0));
+        let f = p.frame(outermost(&p));
         assert!(
             p.str(f.function).ends_with("a_known_function"),
             "{}",
@@ -689,7 +697,7 @@ mod tests {
         let mut p = profile_of(runtime, Some(mapping));
         let report = Symbolizer::new(SearchPaths::default()).symbolize(&mut p, None, &NoProgress);
         assert_eq!(report.with_lines, 1, "{report:?}");
-        let f = p.frame(p.samples().next().unwrap().stack.at(0));
+        let f = p.frame(outermost(&p));
         assert!(p.str(f.function).ends_with("a_known_function"));
     }
 
