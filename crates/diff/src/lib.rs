@@ -1334,6 +1334,7 @@ mod tests {
 
         let t = trend(&[before.clone(), before], &Options::default()).unwrap();
         assert_eq!(t.totals, [300, 300]);
+        assert_eq!(t.merged, [Some(4), Some(4)]);
     }
 
     #[test]

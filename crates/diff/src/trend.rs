@@ -67,6 +67,9 @@ pub struct Trend {
     pub totals: Vec<i64>,
     /// Each snapshot's object count total.
     pub count_totals: Option<Vec<i64>>,
+    /// How many profiles each snapshot is the sum of, where known
+    /// ([`Profile::merged`]); one known to sum more than one is averaged.
+    pub merged: Vec<Option<u64>>,
     /// Keys with a non-zero value in some snapshot, ranked by leak score.
     pub rows: Vec<TrendRow>,
     /// Whether the values are exact or sampled.
@@ -238,6 +241,7 @@ pub fn trend(profiles: &[Profile], options: &Options) -> Result<Trend, Error> {
         options: options.clone(),
         totals,
         count_totals,
+        merged: profiles.iter().map(|p| p.merged).collect(),
         rows,
         precision,
         keys,

@@ -116,6 +116,10 @@ fn snapshot_totals(trend: &Trend, files: &[String]) -> String {
                 pad_left(&format_count(c[i], false), 10)
             ));
         }
+        if let Some(n) = trend.merged.get(i).copied().flatten().filter(|&n| n > 1) {
+            let n = i64::try_from(n).unwrap_or(i64::MAX);
+            line.push_str(&format!("  (average of {} merged)", format_count(n, false)));
+        }
         out.push_str(line.trim_end());
         out.push('\n');
     }
@@ -241,6 +245,8 @@ struct Report<'a> {
     totals: &'a [i64],
     #[serde(skip_serializing_if = "Option::is_none")]
     count_totals: Option<&'a [i64]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    merged: Option<&'a [Option<u64>]>,
     rows_shown: usize,
     rows: Vec<Row<'a>>,
     warnings: &'a [String],
@@ -290,6 +296,11 @@ pub fn render_trend_json(
         precision: trend.precision.as_str(),
         totals: &trend.totals,
         count_totals: trend.count_totals.as_deref(),
+        merged: trend
+            .merged
+            .iter()
+            .any(Option::is_some)
+            .then_some(&trend.merged[..]),
         rows_shown: shown.len(),
         rows: shown
             .iter()

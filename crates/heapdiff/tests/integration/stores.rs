@@ -413,8 +413,10 @@ fn parca_answer(counts: Counts, stream: TcpStream) {
         let body = br#"{"code":3,"message":"parse query: unexpected token","details":[]}"#;
         return respond(stream, "400 Bad Request", "application/json", body);
     }
+    // The before window's profile, else the after window's (--step's later
+    // windows too).
     let before = start == BEFORE_MS;
-    assert!(before || start == AFTER_MS, "{start}");
+    assert!(start >= BEFORE_MS, "{start}");
     assert!(end > start);
     let body = if path.ends_with("query_range") {
         let (a, b) = counts[usize::from(!before)];
@@ -499,6 +501,35 @@ fn a_parca_pair_is_averaged_over_what_each_window_merged() {
         err.contains("HTTP 400 Bad Request: parse query: unexpected token"),
         "{err}"
     );
+}
+
+#[test]
+fn a_parca_trend_averages_each_window() {
+    let src = format!("parca+{}/?query={PARCA_QUERY}", parca(FLEET, 6));
+    let j = json(&[&src, "--window", "2026-12-01T10:00/3h", "--step", "3"]);
+    assert_eq!(j["kind"], "trend");
+    assert_eq!(j["merged"], serde_json::json!([12, 30, 30]));
+    let files = json(&[GO_BEFORE, GO_AFTER]);
+    let total = |j: &serde_json::Value, k: &str, i: usize| j[k][i].as_i64().unwrap();
+    assert_eq!(
+        total(&j, "totals", 0),
+        files["before_total"].as_i64().unwrap() / 12
+    );
+    assert_eq!(
+        total(&j, "totals", 2),
+        files["after_total"].as_i64().unwrap() / 30
+    );
+    let src = format!("parca+{}/?query={PARCA_QUERY}", parca(FLEET, 6));
+    let out = run(&[
+        &src,
+        "--no-svg",
+        "--window",
+        "2026-12-01T10:00/3h",
+        "--step",
+        "3",
+    ]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("(average of 30 merged)"), "{table}");
 }
 
 #[test]
