@@ -740,7 +740,7 @@ pub fn diff_ahead<P: Borrow<Profile>>(
 fn merged_warning(before: Option<u64>, after: Option<u64>) -> Option<String> {
     let averaged = |n: Option<u64>| n.is_some_and(|n| n > 1);
     match (before, after) {
-        (Some(b), Some(a)) if b.max(a) >= 2 * b.min(a).max(1) => Some(format!(
+        (Some(b), Some(a)) if far_apart(b, a) => Some(format!(
             "the before side averages {b} profiles and the after side {a}: a fleet that changed \
              size or scrapes that were missed make averages of different things"
         )),
@@ -751,6 +751,11 @@ fn merged_warning(before: Option<u64>, after: Option<u64>) -> Option<String> {
         )),
         _ => None,
     }
+}
+
+/// Whether merged counts `a` and `b` are twice or more apart.
+pub(crate) fn far_apart(a: u64, b: u64) -> bool {
+    a.max(b) / 2 >= a.min(b).max(1)
 }
 
 /// `--normalize`: scales the before side's sums, and its stacks' values
@@ -1327,14 +1332,24 @@ mod tests {
         after.merged = Some(8);
         let d = diff(&before, &after, &Options::default()).unwrap();
         assert!(d.warnings[0].contains("averages 4 profiles and the after side 8"));
+        after.merged = Some(u64::MAX);
+        let d = diff(&before, &after, &Options::default()).unwrap();
+        assert!(d.warnings[0].contains("after side 18446744073709551615"));
+        assert!(far_apart(2, 1) && far_apart(1, 2) && !far_apart(3, 2) && far_apart(0, 2));
         after.merged = None;
         let d = diff(&before, &after, &Options::default()).unwrap();
         assert_eq!(d.totals.after, 4203, "a side of unknown count is summed");
         assert!(d.warnings[0].contains("only the before side says"));
 
-        let t = trend(&[before.clone(), before], &Options::default()).unwrap();
+        let t = trend(&[before.clone(), before.clone()], &Options::default()).unwrap();
         assert_eq!(t.totals, [300, 300]);
         assert_eq!(t.merged, [Some(4), Some(4)]);
+        assert!(t.warnings.is_empty());
+        let mut middle = before.clone();
+        middle.merged = Some(9);
+        let t = trend(&[before.clone(), middle, before], &Options::default()).unwrap();
+        assert_eq!(t.totals, [300, 133, 300]);
+        assert!(t.warnings[0].contains("average from 4 to 9 merged profiles"));
     }
 
     #[test]

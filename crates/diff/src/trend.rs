@@ -23,7 +23,7 @@ use crate::key::KeyTable;
 use crate::select::select;
 use crate::{
     Error, FrameTable, Key, KeyId, Options, Precision, RankBy, Side, SideInput, aggregate,
-    averaged_over,
+    averaged_over, far_apart,
 };
 
 /// One key's series.
@@ -70,6 +70,9 @@ pub struct Trend {
     /// How many profiles each snapshot is the sum of, where known
     /// ([`Profile::merged`]); one known to sum more than one is averaged.
     pub merged: Vec<Option<u64>>,
+    /// Things the user should know of the snapshots as a whole (a diff of
+    /// the first and the last says the rest).
+    pub warnings: Vec<String>,
     /// Keys with a non-zero value in some snapshot, ranked by leak score.
     pub rows: Vec<TrendRow>,
     /// Whether the values are exact or sampled.
@@ -242,10 +245,26 @@ pub fn trend(profiles: &[Profile], options: &Options) -> Result<Trend, Error> {
         totals,
         count_totals,
         merged: profiles.iter().map(|p| p.merged).collect(),
+        warnings: counts_apart_within(profiles).into_iter().collect(),
         rows,
         precision,
         keys,
     })
+}
+
+/// A warning when snapshots between the first and the last merged counts
+/// twice or more apart (the first and the last a diff warns of).
+fn counts_apart_within(profiles: &[Profile]) -> Option<String> {
+    let counts: Vec<u64> = profiles.iter().filter_map(|p| p.merged).collect();
+    let (least, most) = (*counts.iter().min()?, *counts.iter().max()?);
+    let ends = [profiles.first()?.merged, profiles.last()?.merged];
+    if !far_apart(least, most) || matches!(ends, [Some(a), Some(b)] if far_apart(a, b)) {
+        return None;
+    }
+    Some(format!(
+        "the snapshots average from {least} to {most} merged profiles: a fleet that changed \
+         size or scrapes that were missed make averages of different things"
+    ))
 }
 
 #[cfg(test)]

@@ -386,6 +386,7 @@ fn trend(
     let mut trend = heapdiff_diff::trend(profiles, &cli.diff_options())?;
     let (first, last) = (&profiles[0], &profiles[profiles.len() - 1]);
     let mut diff = heapdiff_diff::diff(first, last, &cli.diff_options())?;
+    warnings.extend(trend.warnings.iter().cloned());
     warnings.extend(diff.warnings.iter().cloned());
     for w in &warnings {
         output::warn(w);

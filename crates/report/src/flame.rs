@@ -162,8 +162,11 @@ pub fn render_classic_flamegraph(
     } else {
         String::new()
     };
+    let averages = crate::table::averages(diff.merged)
+        .map(|a| format!(" · {a}"))
+        .unwrap_or_default();
     opt.subtitle = Some(sanitize(&format!(
-        "{}: {} → {} ({change}) · width: after · colour: red grew, blue shrank (leaf frames){cut}",
+        "{}: {} → {} ({change}){averages} · width: after · colour: red grew, blue shrank (leaf frames){cut}",
         diff.sample_type.name,
         format_value(t.before, unit, false),
         format_value(t.after, unit, false),

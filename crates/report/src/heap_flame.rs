@@ -329,7 +329,8 @@ impl Drawing<'_> {
 }
 
 /// The subtitle: sample type, both totals and the change, the granularity,
-/// and what was left out (stacks cut, frames too narrow to draw).
+/// whether the sides are averages of merged profiles, and what was left out
+/// (stacks cut, frames too narrow to draw).
 fn subtitle(d: &Drawing<'_>, min_width: f64) -> String {
     let (diff, unit) = (d.diff, d.unit);
     let t = &diff.totals;
@@ -352,6 +353,9 @@ fn subtitle(d: &Drawing<'_>, min_width: f64) -> String {
         format_value(t.before, unit, false),
         format_value(t.after, unit, false),
     );
+    if let Some(averages) = crate::table::averages(diff.merged) {
+        let _ = write!(subtitle, " · {averages}");
+    }
     if d.lay.cut {
         let _ = write!(subtitle, " · stacks cut at {MAX_DEPTH} frames");
     }

@@ -263,7 +263,7 @@ pub(crate) fn notes(diff: &Diff) -> Vec<String> {
 }
 
 /// Which sides are averages of merged profiles, and of how many.
-fn averages(merged: [Option<u64>; 2]) -> Option<String> {
+pub(crate) fn averages(merged: [Option<u64>; 2]) -> Option<String> {
     let sides: Vec<String> = ["before", "after"]
         .iter()
         .zip(merged)

@@ -7,12 +7,14 @@
 //! `user:password@` in the URL (basic, for a proxy in front of Parca).
 //!
 //! How many profiles a merge sums comes from `QueryRange`
-//! (`GET /api/profiles/query_range`) with one step as long as the window:
-//! one `MetricsSample` per series, whose `count` is the profiles of that
-//! series in the window. Parca's querier counts there one row per
-//! (timestamp, label set), a profile, under the same time bounds as the
-//! merge's, for all but delta profile types (`…:delta`), where it counts
-//! stack rows instead; their count is not asked for.
+//! (`GET /api/profiles/query_range`) with a step as long as the window:
+//! per series, a `MetricsSample` for each step-long bucket the window
+//! touches (buckets are aligned to the epoch, so one or two), whose
+//! `count` is the series' profiles in it; they add up to the window's.
+//! Parca's querier counts there one row per (timestamp, label set), a
+//! profile, under the same time bounds as the merge's, for all but delta
+//! profile types (`…:delta`), where it counts stack rows instead; their
+//! count is not asked for.
 
 use std::time::Duration;
 
@@ -112,24 +114,18 @@ impl Parca {
             ],
             &self.headers(),
         )?;
-        let answer: serde_json::Value = serde_json::from_slice(&answer)
-            .context("Parca's answer to the range query is not JSON")?;
+        let answer: RangeAnswer = serde_json::from_slice(&answer)
+            .context("Parca's answer to the range query is not its JSON")?;
         let mut total = 0u64;
-        for series in answer["series"].as_array().into_iter().flatten() {
-            for sample in series["samples"].as_array().into_iter().flatten() {
-                // An int32: a number, or a string from lenient encoders.
-                let count = match &sample["count"] {
-                    serde_json::Value::String(s) => s.parse().ok(),
-                    v => v.as_u64(),
-                };
-                let count = count.with_context(|| {
-                    format!(
-                        "Parca's range query for {} answered a sample without a count",
-                        window.shown()
-                    )
-                })?;
-                total = total.saturating_add(count);
-            }
+        for sample in answer.series.iter().flat_map(|s| &s.samples) {
+            let count = sample.count.as_ref().and_then(Int32::profiles);
+            let count = count.with_context(|| {
+                format!(
+                    "Parca's range query for {} answered a sample without a count of profiles",
+                    window.shown()
+                )
+            })?;
+            total = total.saturating_add(count);
         }
         if total == 0 {
             bail!(self.nothing_in(window));
@@ -180,6 +176,47 @@ impl Parca {
     }
 }
 
+/// `QueryRangeResponse` as JSON, what heapdiff reads of it (other fields
+/// are skipped unread).
+#[derive(serde::Deserialize)]
+struct RangeAnswer {
+    #[serde(default)]
+    series: Vec<RangeSeries>,
+}
+
+/// `MetricsSeries`.
+#[derive(serde::Deserialize)]
+struct RangeSeries {
+    #[serde(default)]
+    samples: Vec<RangeSample>,
+}
+
+/// `MetricsSample`.
+#[derive(serde::Deserialize)]
+struct RangeSample {
+    count: Option<Int32>,
+}
+
+/// An `int32` as JSON writes it: a number, or a string from lenient
+/// encoders.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Int32 {
+    Number(i64),
+    Text(String),
+}
+
+impl Int32 {
+    /// The count of profiles it holds: an `int32` that is not negative.
+    fn profiles(&self) -> Option<u64> {
+        let n = match self {
+            Int32::Number(n) => *n,
+            Int32::Text(s) => s.parse().ok()?,
+        };
+        i32::try_from(n).ok().and_then(|n| u64::try_from(n).ok())
+    }
+}
+
 /// A window's start and end in RFC 3339, as the gateway reads a
 /// `google.protobuf.Timestamp`.
 fn window_bounds(window: &Window) -> Result<(String, String)> {
@@ -207,6 +244,22 @@ mod tests {
         assert!(!p.shown().contains("u:p"));
         let e = Parca::new(Url::parse("parca+http://parca:7070").unwrap()).unwrap_err();
         assert!(e.contains("needs query="), "{e}");
+    }
+
+    #[test]
+    fn counts_are_int32s_that_are_not_negative() {
+        let count = |json: &str| {
+            serde_json::from_str::<RangeSample>(json)
+                .unwrap()
+                .count
+                .and_then(|c| c.profiles())
+        };
+        assert_eq!(count(r#"{"count":12}"#), Some(12));
+        assert_eq!(count(r#"{"count":"12","value":"5"}"#), Some(12));
+        assert_eq!(count(r#"{"count":-1}"#), None);
+        assert_eq!(count(r#"{"count":2147483648}"#), None);
+        assert_eq!(count(r#"{"count":"x"}"#), None);
+        assert_eq!(count(r#"{}"#), None);
     }
 
     #[test]

@@ -345,3 +345,35 @@ fn shared_native_samples_decode() {
         assert!(stdout_of(&out).contains("No line changed."), "{file}");
     }
 }
+
+#[test]
+fn symbolized_sides_keep_how_many_profiles_they_merged() {
+    let sums = json(&JEMALLOC);
+    let averages = json(&jemalloc_with(&["--merged", "2,4"]));
+    assert_eq!(
+        (&averages["merged_before"], &averages["merged_after"]),
+        (&2.into(), &4.into())
+    );
+    let total = |j: &Value, k: &str| j[k].as_i64().unwrap();
+    assert_eq!(
+        total(&averages, "before_total"),
+        total(&sums, "before_total") / 2
+    );
+    assert_eq!(
+        total(&averages, "after_total"),
+        total(&sums, "after_total") / 4
+    );
+    let top = averages["rows"][0]["function"].as_str().unwrap();
+    assert!(!top.starts_with("0x"), "symbolized: {top}");
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("g.svg");
+    let mut args = jemalloc_with(&["--merged", "2,4", "--svg"]);
+    args.push(svg.to_str().unwrap());
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(0));
+    let svg = std::fs::read_to_string(svg).unwrap();
+    assert!(
+        svg.contains("per-profile averages of merged profiles (before 2, after 4)"),
+        "the flame graph says its values are averages"
+    );
+}

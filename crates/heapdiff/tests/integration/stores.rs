@@ -418,8 +418,13 @@ fn parca_answer(counts: Counts, stream: TcpStream) {
     let before = start == BEFORE_MS;
     assert!(start >= BEFORE_MS, "{start}");
     assert!(end > start);
+    let (a, b) = counts[usize::from(!before)];
+    if a + b == 0 {
+        // Parca's querier: gRPC NotFound, which the gateway makes a 404.
+        let body = br#"{"code":5,"message":"No data found for the query, try a different query or time range or no data has been written to be queried yet.","details":[]}"#;
+        return respond(stream, "404 Not Found", "application/json", body);
+    }
     let body = if path.ends_with("query_range") {
-        let (a, b) = counts[usize::from(!before)];
         // A series without profiles in the window has no sample.
         let sample = |count: u32| match count {
             0 => String::new(),
@@ -533,14 +538,17 @@ fn a_parca_trend_averages_each_window() {
 }
 
 #[test]
-fn a_parca_window_without_profiles_is_refused_before_its_merge() {
+fn a_parca_window_without_profiles_is_refused_in_parcas_words() {
     let src = format!("parca+{}/?query={PARCA_QUERY}", parca([(0, 0); 2], 1));
     let mut args = vec![src.as_str(), "--no-svg"];
     args.extend(WINDOWS);
     let out = run(&args);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("Parca has no profiles matching"), "{err}");
+    assert!(
+        err.contains("HTTP 404 Not Found: No data found for the query, try a different query"),
+        "{err}"
+    );
 }
 
 #[test]

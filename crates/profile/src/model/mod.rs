@@ -708,6 +708,7 @@ impl Profile {
         let mut b = ProfileBuilder::new(self.format, Vec::new());
         b.profile.header = header;
         b.profile.warnings = std::mem::take(&mut self.warnings);
+        b.profile.merged = self.merged;
         for s in self.strings.iter().skip(1) {
             b.intern(s);
         }
@@ -932,6 +933,7 @@ mod tests {
         b.push_sample(&[raw, m], &[1, 10]).unwrap();
         b.push_sample(&[kept, raw, raw, m], &[2, 20]).unwrap();
         let mut p = b.finish();
+        p.merged = Some(12);
         let sym = |f: &str, l| SymbolFrame {
             function: f.into(),
             file: "a.c".into(),
@@ -954,6 +956,7 @@ mod tests {
             p.str(p.frame(p.samples().next().unwrap().stack.at(0)).file),
             "a.c"
         );
+        assert_eq!(p.merged, Some(12), "what the profile sums is kept");
     }
 
     #[test]
