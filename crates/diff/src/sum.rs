@@ -7,6 +7,7 @@ use std::sync::Arc;
 use heapdiff_profile::{Frames, Profile, StackFrame};
 use rayon::prelude::*;
 
+use crate::merged::averaged_over;
 use crate::stacks::{self, Copies, Item};
 use crate::{
     Attribute, Classifier, Filters, KeyId, Options, Precision, Selection, Side, attribution,
@@ -63,12 +64,6 @@ pub(crate) fn sum_side(
         stacks::scale(&mut items[lead..], 1.0 / n);
     }
     (sums, items)
-}
-
-/// How many profiles `profile` sums, if it is to be compared as their
-/// average (more than one, and known: see [`Profile::merged`]).
-pub(crate) fn averaged_over(profile: &Profile) -> Option<f64> {
-    profile.merged.filter(|&n| n > 1).map(|n| n as f64)
 }
 
 /// Sample ranges of a profile summed apart, one per thread at most: a

@@ -20,10 +20,10 @@ use heapdiff_profile::{Profile, ValueType};
 use rayon::prelude::*;
 
 use crate::key::KeyTable;
+use crate::merged::{averaged_over, counts_apart_within};
 use crate::select::select;
 use crate::{
     Error, FrameTable, Key, KeyId, Options, Precision, RankBy, Side, SideInput, aggregate,
-    averaged_over, far_apart,
 };
 
 /// One key's series.
@@ -250,21 +250,6 @@ pub fn trend(profiles: &[Profile], options: &Options) -> Result<Trend, Error> {
         precision,
         keys,
     })
-}
-
-/// A warning when snapshots between the first and the last merged counts
-/// twice or more apart (the first and the last a diff warns of).
-fn counts_apart_within(profiles: &[Profile]) -> Option<String> {
-    let counts: Vec<u64> = profiles.iter().filter_map(|p| p.merged).collect();
-    let (least, most) = (*counts.iter().min()?, *counts.iter().max()?);
-    let ends = [profiles.first()?.merged, profiles.last()?.merged];
-    if !far_apart(least, most) || matches!(ends, [Some(a), Some(b)] if far_apart(a, b)) {
-        return None;
-    }
-    Some(format!(
-        "the snapshots average from {least} to {most} merged profiles: a fleet that changed \
-         size or scrapes that were missed make averages of different things"
-    ))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod live;
 mod mistakes;
 mod order;
 mod output;
+mod plan;
 mod public;
 mod store;
 mod symbols;
@@ -27,8 +28,9 @@ use heapdiff_report::{
 };
 use rayon::prelude::*;
 
-use cli::{Cli, Color, FlameOrient, FlameStyle, Order, OutputFormat, Plan};
+use cli::{Cli, Color, FlameOrient, FlameStyle, Order, OutputFormat};
 use destination::Destination;
+use plan::Plan;
 
 /// What a run that did not fail found.
 enum Verdict {
