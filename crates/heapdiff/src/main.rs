@@ -616,9 +616,6 @@ fn report_on_stdout(cli: &Cli) -> bool {
     cli.graph != Some(Destination::Stdout) && cli.png_graph != Some(Destination::Stdout)
 }
 
-/// Drops inputs given twice (the same file by device and inode: a file
-/// repeated, overlapping globs, a link to a file also named), keeping the
-/// first; returns a warning for each.
 /// What a live or store plan fetched: the files, how each is shown, and
 /// how many profiles each sums where the store says.
 type Fetched = (Vec<PathBuf>, Vec<String>, Vec<Option<u64>>);
@@ -681,6 +678,9 @@ fn fetch(cli: &Cli, plan: &Plan, to: live::SaveTo<'_>) -> Result<Fetched> {
     }
 }
 
+/// Drops inputs given twice (the same file by device and inode: a file
+/// repeated, overlapping globs, a link to a file also named), keeping the
+/// first; returns a warning for each.
 fn dedupe(plan: &mut Plan) -> Vec<String> {
     use std::os::unix::fs::MetadataExt;
     let mut warnings = Vec::new();
